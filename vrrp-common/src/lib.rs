@@ -1,0 +1,8 @@
+//! The contract between xvrrp's XDP program and its daemon, and the VRRPv3 wire formats.
+//!
+//! Everything here is `no_std` and allocation-free so the same definitions compile into the eBPF
+//! object and into userspace. See `docs/ARCHITECTURE.md` for the map and counter tables.
+#![no_std]
+
+pub mod counters;
+pub mod maps;

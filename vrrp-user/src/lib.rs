@@ -1,0 +1,1 @@
+//! xvrrp library
