@@ -1,1 +1,74 @@
-fn main() {}
+//! Developer tasks for xvrrp: `cargo xtask <command>` (see `cargo xtask --help`).
+
+mod build_ebpf;
+mod exec;
+mod lint;
+mod setup;
+mod test;
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Build, set up and test xvrrp")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install what this machine lacks (Debian packages, bpf-linker); idempotent.
+    Setup {
+        /// Only report what is missing; fail if anything is.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Build the XDP object (always optimised: unoptimised BPF fails the verifier).
+    BuildEbpf,
+    /// rustfmt check and clippy (host crates and the XDP crate for its BPF target).
+    Lint,
+    /// setup, build-ebpf, lint, then every test including the root-only namespace suites.
+    Test {
+        /// Skip the tests that need root/CAP_BPF; each says loudly that it was skipped.
+        #[arg(long)]
+        unprivileged: bool,
+        /// Passed to the test binaries (e.g. a test name filter, --nocapture).
+        #[arg(last = true)]
+        test_args: Vec<String>,
+    },
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(PathBuf::from)
+        .context("xtask is not inside the workspace")
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let workspace = workspace_root()?;
+    match cli.command {
+        Task::Setup { check } => setup::setup(check),
+        Task::BuildEbpf => {
+            let object = build_ebpf::build_ebpf(&workspace)?;
+            eprintln!("built {}", object.display());
+            Ok(())
+        }
+        Task::Lint => lint::lint(&workspace),
+        Task::Test {
+            unprivileged,
+            test_args,
+        } => test::test(
+            &workspace,
+            &test::TestOptions {
+                unprivileged,
+                test_args,
+            },
+        ),
+    }
+}

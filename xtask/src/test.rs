@@ -1,0 +1,46 @@
+//! `cargo xtask test`: the one command CI and developers run.
+//!
+//! setup (fast when done) -> build the XDP object -> lints -> every test in the workspace,
+//! including the root-only namespace suites in `tests/`.
+
+use std::{path::Path, process::Command};
+
+use anyhow::{Result, bail};
+
+use crate::{build_ebpf::build_ebpf, exec::is_root, exec::run, lint::lint, setup::setup};
+
+/// Options of `cargo xtask test`.
+pub(crate) struct TestOptions {
+    /// Skip (loudly) the tests that need root, CAP_BPF and network namespaces.
+    pub(crate) unprivileged: bool,
+    /// Extra arguments for the test binaries (a name filter, `--nocapture`, ...).
+    pub(crate) test_args: Vec<String>,
+}
+
+pub(crate) fn test(workspace: &Path, options: &TestOptions) -> Result<()> {
+    if !options.unprivileged && !is_root() {
+        bail!(
+            "the namespace and XDP tests need root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run as \
+             root, or pass --unprivileged to skip them (they will be reported as skipped)"
+        );
+    }
+    setup(!is_root())?;
+    build_ebpf(workspace)?;
+    lint(workspace)?;
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(workspace)
+        .args([
+            "test",
+            "--locked",
+            "--workspace",
+            "--exclude",
+            "vrrp-ebpf",
+            "--",
+        ])
+        .args(&options.test_args)
+        .env("RUST_BACKTRACE", "1");
+    if options.unprivileged {
+        cmd.env("XVRRP_UNPRIVILEGED", "1");
+    }
+    run(&mut cmd)
+}
