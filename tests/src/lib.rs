@@ -1,1 +1,8 @@
-//! harness
+//! Harness for xvrrp's root-only integration tests: network namespaces, a bridged lab topology,
+//! privilege checks and bounded waits. Everything created here is removed on drop, also when a
+//! test panics.
+
+pub mod lab;
+pub mod netns;
+pub mod privilege;
+pub mod wait;

@@ -1,0 +1,100 @@
+//! A LAN for tests: a "switch" namespace holding a Linux bridge, and router/host namespaces each
+//! joined to it by a veth pair whose inside end is called `eth0`. Only documentation prefixes are
+//! used (192.0.2.0/24, 2001:db8::/32, fe80::/10).
+
+use crate::netns::NetNs;
+
+/// Name of every node's LAN interface, inside its own namespace.
+pub const LAN_IF: &str = "eth0";
+
+/// One namespace on the lab LAN.
+pub struct Node {
+    /// The node's namespace.
+    pub ns: NetNs,
+    /// Its IPv4 address on the LAN (192.0.2.0/24).
+    pub ipv4: String,
+    /// Its global IPv6 address on the LAN (2001:db8::/64).
+    pub ipv6: String,
+    /// Name of its veth peer (bridge port) in the switch namespace.
+    pub switch_port: String,
+}
+
+/// The switch plus the nodes. Dropping it removes every namespace (and with them the veths).
+pub struct Lab {
+    // Nodes first: their namespaces go before the switch's.
+    pub nodes: Vec<Node>,
+    /// The namespace holding bridge `br0`.
+    pub switch: NetNs,
+}
+
+impl Lab {
+    /// A switch namespace with bridge `br0` and no nodes yet.
+    pub fn new() -> Self {
+        let switch = NetNs::new("sw");
+        switch.run(&["ip", "link", "add", "br0", "type", "bridge"]);
+        // Forward immediately: no STP listening/learning delay before frames pass.
+        switch.run(&[
+            "ip",
+            "link",
+            "set",
+            "br0",
+            "type",
+            "bridge",
+            "forward_delay",
+            "0",
+        ]);
+        switch.run(&["ip", "link", "set", "br0", "up"]);
+        Self {
+            nodes: Vec::new(),
+            switch,
+        }
+    }
+
+    /// Adds a node with host number `host` (1..=254): 192.0.2.`host`/24 and 2001:db8::`host`/64
+    /// on its `eth0`. Returns its index in `nodes`.
+    pub fn add_node(&mut self, tag: &str, host: u8) -> usize {
+        let ns = NetNs::new(tag);
+        let switch_port = format!("p{}", self.nodes.len());
+        ns.run(&[
+            "ip",
+            "link",
+            "add",
+            LAN_IF,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &switch_port,
+            "netns",
+            self.switch.name(),
+        ]);
+        self.switch
+            .run(&["ip", "link", "set", &switch_port, "master", "br0", "up"]);
+        let ipv4 = format!("192.0.2.{host}");
+        let ipv6 = format!("2001:db8::{host:x}");
+        ns.run(&["ip", "addr", "add", &format!("{ipv4}/24"), "dev", LAN_IF]);
+        ns.run(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{ipv6}/64"),
+            "dev",
+            LAN_IF,
+            "nodad",
+        ]);
+        ns.run(&["ip", "link", "set", LAN_IF, "up"]);
+        self.nodes.push(Node {
+            ns,
+            ipv4,
+            ipv6,
+            switch_port,
+        });
+        self.nodes.len() - 1
+    }
+}
+
+impl Default for Lab {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,4 @@
+//! Root-only integration tests on the real kernel, each in its own network namespaces.
+//! One binary (`cargo xtask test` runs it); each module is a suite.
+
+mod xdp_attach;
