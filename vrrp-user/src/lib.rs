@@ -1,1 +1,3 @@
-//! xvrrp library
+//! xvrrp: a VRRPv3 daemon with an XDP data plane. See docs/ARCHITECTURE.md for the design.
+
+pub mod dataplane;
