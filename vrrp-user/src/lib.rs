@@ -1,3 +1,4 @@
 //! xvrrp: a VRRPv3 daemon with an XDP data plane. See docs/ARCHITECTURE.md for the design.
 
 pub mod dataplane;
+pub mod net;

@@ -1,0 +1,156 @@
+//! Facts about an interface (index, MAC, carrier, primary addresses) and a stream of link changes.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use rtnetlink::{
+    Handle, MulticastGroup,
+    packet_core::NetlinkPayload,
+    packet_route::{
+        RouteNetlinkMessage,
+        address::AddressAttribute,
+        link::{LinkAttribute, LinkFlags, LinkMessage},
+    },
+};
+use tokio::sync::mpsc;
+
+use super::NetError;
+
+/// What the daemon needs to know about a VRRP or tracked interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterfaceInfo {
+    /// Interface name.
+    pub name: String,
+    /// Kernel interface index.
+    pub index: u32,
+    /// Hardware address (all zero when it has none).
+    pub mac: [u8; 6],
+    /// Administratively up with carrier (IFF_RUNNING).
+    pub running: bool,
+    /// IPv4 addresses in kernel order: the first is the primary, the advert source (RFC 5798
+    /// §5.1.1.1).
+    pub ipv4: Vec<Ipv4Addr>,
+    /// The IPv6 link-local address, the advert source for IPv6 (RFC 5798 §5.1.2.1).
+    pub ipv6_link_local: Option<Ipv6Addr>,
+}
+
+/// Reads `ifname`'s index, MAC, state and addresses over netlink.
+pub async fn interface_info(handle: &Handle, ifname: &str) -> Result<InterfaceInfo, NetError> {
+    let link = handle
+        .link()
+        .get()
+        .match_name(ifname.to_owned())
+        .execute()
+        .try_next()
+        .await
+        .map_err(|source| match source {
+            rtnetlink::Error::NetlinkError(ref msg)
+                if msg.code.is_some_and(|code| code.get() == -libc::ENODEV) =>
+            {
+                NetError::NoSuchInterface {
+                    ifname: ifname.to_owned(),
+                }
+            }
+            source => NetError::Netlink {
+                op: "get link",
+                ifname: ifname.to_owned(),
+                source: Box::new(source),
+            },
+        })?
+        .ok_or_else(|| NetError::NoSuchInterface {
+            ifname: ifname.to_owned(),
+        })?;
+    let (index, running) = link_state(&link);
+    let mac = link
+        .attributes
+        .iter()
+        .find_map(|attribute| match attribute {
+            LinkAttribute::Address(bytes) => bytes.as_slice().try_into().ok(),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let addresses: Vec<IpAddr> = handle
+        .address()
+        .get()
+        .set_link_index_filter(index)
+        .execute()
+        .map_ok(|message| {
+            message
+                .attributes
+                .into_iter()
+                .filter_map(|attribute| match attribute {
+                    AddressAttribute::Address(address) => Some(address),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+        .try_concat()
+        .await
+        .map_err(|source| NetError::Netlink {
+            op: "get addresses",
+            ifname: ifname.to_owned(),
+            source: Box::new(source),
+        })?;
+    Ok(InterfaceInfo {
+        name: ifname.to_owned(),
+        index,
+        mac,
+        running,
+        ipv4: addresses
+            .iter()
+            .filter_map(|address| match address {
+                IpAddr::V4(v4) => Some(*v4),
+                IpAddr::V6(_) => None,
+            })
+            .collect(),
+        ipv6_link_local: addresses.iter().find_map(|address| match address {
+            IpAddr::V6(v6) if v6.is_unicast_link_local() => Some(*v6),
+            _ => None,
+        }),
+    })
+}
+
+/// A link changed state: `(index, running)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkChange {
+    /// Kernel interface index.
+    pub index: u32,
+    /// Up with carrier.
+    pub running: bool,
+}
+
+/// Subscribes to link notifications; the returned receiver yields every change until the
+/// daemon drops it. The netlink connection runs as a task on the current tokio runtime.
+pub fn watch_links() -> Result<mpsc::UnboundedReceiver<LinkChange>, NetError> {
+    let (connection, _handle, mut messages) =
+        rtnetlink::new_multicast_connection(&[MulticastGroup::Link]).map_err(NetError::Connect)?;
+    tokio::spawn(connection);
+    let (sender, receiver) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some((message, _)) = messages.next().await {
+            let change = match message.payload {
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) => {
+                    let (index, running) = link_state(&link);
+                    LinkChange { index, running }
+                }
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(link)) => LinkChange {
+                    index: link.header.index,
+                    running: false,
+                },
+                _ => continue,
+            };
+            if sender.send(change).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(receiver)
+}
+
+fn link_state(link: &LinkMessage) -> (u32, bool) {
+    let flags = link.header.flags;
+    (
+        link.header.index,
+        flags.contains(LinkFlags::Up) && flags.contains(LinkFlags::Running),
+    )
+}

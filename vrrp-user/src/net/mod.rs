@@ -1,0 +1,10 @@
+//! The daemon's IO with the kernel's network stack: interface facts and link events (netlink),
+//! virtual addresses (netlink), and raw frames out (AF_PACKET). Adverts come *in* through the XDP
+//! ring buffer (see `dataplane`), not through a socket.
+
+mod error;
+pub mod interface;
+pub mod packet_socket;
+pub mod virtual_addresses;
+
+pub use error::NetError;
