@@ -2,6 +2,8 @@
 //! privilege checks and bounded waits. Everything created here is removed on drop, also when a
 //! test panics.
 
+pub mod capture;
+pub mod daemon;
 pub mod lab;
 pub mod netns;
 pub mod privilege;

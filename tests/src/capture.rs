@@ -1,0 +1,153 @@
+//! Capturing frames on a lab interface (AF_PACKET, all protocols) in a background thread, with
+//! receive times, so tests can assert what a router put on the wire and when.
+
+use std::{
+    os::fd::{AsRawFd, FromRawFd, OwnedFd},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread::JoinHandle,
+    time::Instant,
+};
+
+use crate::netns::NetNs;
+
+/// One captured frame.
+#[derive(Clone, Debug)]
+pub struct Captured {
+    /// When the capture thread received it.
+    pub at: Instant,
+    /// The Ethernet frame, destination MAC first.
+    pub data: Vec<u8>,
+}
+
+/// A running capture; stops when dropped.
+pub struct Capture {
+    frames: Arc<Mutex<Vec<Captured>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+const ETH_P_ALL_BE: u16 = (libc::ETH_P_ALL as u16).to_be();
+
+impl Capture {
+    /// Starts capturing everything `ifname` in `ns` receives or sends. Returns once the socket
+    /// is open, so no frame sent after this call is missed.
+    pub fn start(ns: &NetNs, ifname: &str) -> Self {
+        let frames = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = {
+            let (frames, stop) = (Arc::clone(&frames), Arc::clone(&stop));
+            let ifname = std::ffi::CString::new(ifname).expect("interface name");
+            let netns_path = format!("/run/netns/{}", ns.name());
+            std::thread::spawn(move || {
+                let target = std::fs::File::open(&netns_path).expect("open netns");
+                // SAFETY: valid namespace fd; only this thread moves.
+                let rc = unsafe { libc::setns(target.as_raw_fd(), libc::CLONE_NEWNET) };
+                assert_eq!(rc, 0, "setns for capture");
+                let socket = open_socket(&ifname);
+                ready_tx.send(()).expect("signal ready");
+                let mut buffer = vec![0_u8; 65536];
+                while !stop.load(Ordering::Relaxed) {
+                    // SAFETY: buffer valid for its length; the socket has a receive timeout.
+                    let n = unsafe {
+                        libc::recv(
+                            socket.as_raw_fd(),
+                            buffer.as_mut_ptr().cast(),
+                            buffer.len(),
+                            0,
+                        )
+                    };
+                    let Ok(n) = usize::try_from(n) else { continue };
+                    frames.lock().expect("capture lock").push(Captured {
+                        at: Instant::now(),
+                        data: buffer[..n].to_vec(),
+                    });
+                }
+            })
+        };
+        ready_rx.recv().expect("capture thread started");
+        Self {
+            frames,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The frames captured so far.
+    pub fn frames(&self) -> Vec<Captured> {
+        self.frames.lock().expect("capture lock").clone()
+    }
+
+    /// Forgets what was captured so far.
+    pub fn clear(&self) {
+        self.frames.lock().expect("capture lock").clear();
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            // The receive timeout bounds this join.
+            let _panicked = thread.join();
+        }
+    }
+}
+
+fn open_socket(ifname: &std::ffi::CStr) -> OwnedFd {
+    // SAFETY: plain socket(2); checked below.
+    let raw = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            i32::from(ETH_P_ALL_BE),
+        )
+    };
+    assert!(
+        raw >= 0,
+        "AF_PACKET socket: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: freshly opened fd owned by nobody else.
+    let socket = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: valid C string.
+    let ifindex = unsafe { libc::if_nametoindex(ifname.as_ptr()) };
+    assert!(ifindex != 0, "no interface {ifname:?}");
+    let address = libc::sockaddr_ll {
+        sll_family: libc::AF_PACKET as u16,
+        sll_protocol: ETH_P_ALL_BE,
+        sll_ifindex: i32::try_from(ifindex).expect("ifindex"),
+        sll_hatype: 0,
+        sll_pkttype: 0,
+        sll_halen: 0,
+        sll_addr: [0; 8],
+    };
+    // SAFETY: valid sockaddr_ll with its size.
+    let rc = unsafe {
+        libc::bind(
+            socket.as_raw_fd(),
+            (&raw const address).cast(),
+            u32::try_from(size_of::<libc::sockaddr_ll>()).expect("size"),
+        )
+    };
+    assert_eq!(rc, 0, "bind capture: {}", std::io::Error::last_os_error());
+    let timeout = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 50_000,
+    };
+    // SAFETY: valid timeval with its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&raw const timeout).cast(),
+            u32::try_from(size_of::<libc::timeval>()).expect("size"),
+        )
+    };
+    assert_eq!(rc, 0, "SO_RCVTIMEO");
+    socket
+}

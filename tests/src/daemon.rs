@@ -1,0 +1,124 @@
+//! Running `xvrrp` inside a lab namespace: a process guard that stops it by PID on drop and
+//! keeps its log for assertions and failure messages.
+
+use std::{
+    fs,
+    io::Read as _,
+    path::{Path, PathBuf},
+    process::{Child, Stdio},
+    time::Duration,
+};
+
+use crate::{netns::NetNs, wait};
+
+/// The `xvrrp` binary that `cargo test --workspace` built next to this test binary.
+pub fn xvrrp_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test> -> target/<profile>/xvrrp
+    let binary = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("xvrrp"))
+        .expect("target directory");
+    assert!(
+        binary.exists(),
+        "{} is missing: run the tests through `cargo xtask test` (it builds the daemon)",
+        binary.display()
+    );
+    binary
+}
+
+/// A running daemon. Dropping it kills it (SIGKILL) if still running.
+pub struct Daemon {
+    child: Option<Child>,
+    log_path: PathBuf,
+    /// Directory holding the config and log; removed on drop.
+    dir: PathBuf,
+}
+
+impl Daemon {
+    /// Writes `config` to a temporary file and starts `xvrrp run` in `ns` with JSON logs.
+    pub fn start(ns: &NetNs, name: &str, config: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("{}-{name}", ns.name()));
+        fs::create_dir_all(&dir).expect("create daemon dir");
+        let config_path = dir.join("xvrrp.toml");
+        fs::write(&config_path, config).expect("write config");
+        let log_path = dir.join("xvrrp.log");
+        let log = fs::File::create(&log_path).expect("create log");
+        let child = ns
+            .command(&[
+                xvrrp_binary().to_str().expect("utf-8 path"),
+                "run",
+                "--config",
+                config_path.to_str().expect("utf-8 path"),
+                "--log-format",
+                "json",
+            ])
+            .env("RUST_LOG", "info,vrrp_user=debug")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log)
+            .spawn()
+            .expect("start xvrrp");
+        Self {
+            child: Some(child),
+            log_path,
+            dir,
+        }
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Everything the daemon logged so far.
+    pub fn log(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut file) = fs::File::open(&self.log_path) {
+            let _partial_is_fine = file.read_to_string(&mut text);
+        }
+        text
+    }
+
+    /// Sends `signal` to the daemon.
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.pid()).expect("pid fits pid_t");
+        // SAFETY: kill(2) on our own child's PID.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill({pid}, {signal}) failed");
+    }
+
+    /// Waits (bounded) for the daemon to exit and returns its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let child = self.child.as_mut().expect("daemon already reaped");
+        let status = wait::until("xvrrp to exit", timeout, Duration::from_millis(20), || {
+            child.try_wait().expect("try_wait")
+        });
+        self.child = None;
+        status.code()
+    }
+
+    /// Waits (bounded) until the log contains `needle`.
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) {
+        wait::until(
+            &format!("log line containing {needle:?}"),
+            timeout,
+            Duration::from_millis(20),
+            || self.log().contains(needle).then_some(()),
+        );
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _already_dead = child.kill();
+            let _reaped = child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("--- xvrrp log ({}) ---\n{}", self.dir.display(), self.log());
+        }
+        let _leftover = fs::remove_dir_all(&self.dir);
+    }
+}
