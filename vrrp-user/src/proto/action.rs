@@ -1,0 +1,323 @@
+//! Outputs of the state machine: states, actions, transition reasons and warnings.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::timing::Centiseconds;
+
+/// The RFC 9568 §6.4 states. RFC 9568 calls Master "Active"; xvrrp keeps the RFC 5798 names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum State {
+    /// Not participating: stopped, or the interface is down.
+    Initialize,
+    /// Monitoring the Master, ready to take over.
+    Backup,
+    /// Forwarding for the virtual addresses and advertising.
+    Master,
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Initialize => "Initialize",
+            Self::Backup => "Backup",
+            Self::Master => "Master",
+        })
+    }
+}
+
+/// Something the driver must do, drained with `VirtualRouter::poll_action`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    /// Send one advert with this priority (0 on shutdown) and the configured interval and
+    /// virtual addresses.
+    SendAdvert {
+        /// Priority field of the advert.
+        priority: u8,
+    },
+    /// Announce every virtual address with the virtual MAC: gratuitous ARP (IPv4) or
+    /// unsolicited NA (IPv6).
+    SendGratuitous,
+    /// Make the configured virtual addresses present on the interface.
+    InstallVirtualAddresses,
+    /// Remove the virtual addresses from the interface.
+    RemoveVirtualAddresses,
+    /// Tell the data plane the new role (what to do with vMAC frames, ARP/ND, routine adverts).
+    SetDataplaneRole(State),
+    /// The state changed; for logs, status and monitoring.
+    Transition {
+        /// State before.
+        from: State,
+        /// State after.
+        to: State,
+        /// Why.
+        reason: TransitionReason,
+    },
+    /// A misconfiguration worth logging (rate limiting is the driver's job).
+    Warning(Warning),
+}
+
+/// Why a state transition happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TransitionReason {
+    /// Administrative start (RFC 9568 §6.4.1).
+    Startup {
+        /// True for the address owner, which goes straight to Master.
+        owner: bool,
+    },
+    /// The interface came back up; handled like Startup.
+    InterfaceUp {
+        /// True for the address owner, which goes straight to Master.
+        owner: bool,
+    },
+    /// Administrative stop.
+    Shutdown,
+    /// The interface went down.
+    InterfaceDown,
+    /// A configuration change that needs a restart (VRID, family or primary address changed).
+    ConfigChanged,
+    /// The Master_Down_Timer fired: nothing accepted from a Master for this long.
+    MasterDownTimerExpired {
+        /// The last Master heard, if any.
+        master: Option<IpAddr>,
+        /// Time since the last accepted advert (or since entering Backup).
+        silent_for: Duration,
+    },
+    /// The Master resigned with a priority-0 advert and Skew_Time passed.
+    MasterResigned {
+        /// The resigning Master.
+        master: IpAddr,
+    },
+    /// Preempt_Mode: adverts of a lower-priority Master were discarded until the
+    /// Master_Down_Timer fired.
+    PreemptedLowerPriority {
+        /// The displaced Master.
+        master: IpAddr,
+        /// Its advertised priority.
+        priority: u8,
+    },
+    /// A Master stepped down for an advert with a higher priority.
+    HigherPriority {
+        /// Sender of the advert.
+        source: IpAddr,
+        /// Its priority.
+        priority: u8,
+    },
+    /// A Master stepped down for an equal-priority advert from a greater primary address.
+    EqualPriorityGreaterAddress {
+        /// Sender of the advert.
+        source: IpAddr,
+        /// The shared priority.
+        priority: u8,
+    },
+}
+
+/// Seconds with two decimals, from integer math.
+struct Seconds(Duration);
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let centis = self.0.as_millis() / 10;
+        write!(f, "{}.{:02} s", centis / 100, centis % 100)
+    }
+}
+
+impl fmt::Display for TransitionReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let owner_note = |owner: bool| {
+            if owner {
+                " as address owner (priority 255)"
+            } else {
+                ""
+            }
+        };
+        match self {
+            Self::Startup { owner } => write!(f, "startup{}", owner_note(*owner)),
+            Self::InterfaceUp { owner } => write!(f, "interface up{}", owner_note(*owner)),
+            Self::Shutdown => f.write_str("shutdown"),
+            Self::InterfaceDown => f.write_str("interface down"),
+            Self::ConfigChanged => f.write_str("configuration changed"),
+            Self::MasterDownTimerExpired {
+                master: Some(master),
+                silent_for,
+            } => write!(
+                f,
+                "master down timer expired (no advert from {master} for {})",
+                Seconds(*silent_for)
+            ),
+            Self::MasterDownTimerExpired {
+                master: None,
+                silent_for,
+            } => write!(
+                f,
+                "master down timer expired (no master heard for {})",
+                Seconds(*silent_for)
+            ),
+            Self::MasterResigned { master } => {
+                write!(f, "master {master} resigned (priority 0), skew time passed")
+            }
+            Self::PreemptedLowerPriority { master, priority } => {
+                write!(
+                    f,
+                    "preempted lower-priority master {master} (priority {priority})"
+                )
+            }
+            Self::HigherPriority { source, priority } => {
+                write!(f, "higher priority {priority} from {source}")
+            }
+            Self::EqualPriorityGreaterAddress { source, priority } => {
+                write!(f, "equal priority {priority} from greater address {source}")
+            }
+        }
+    }
+}
+
+/// RFC 9568 §7.1 and §8.3.2 conditions that SHOULD be logged. The advert is still processed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Warning {
+    /// The advertised addresses differ from the configured virtual addresses (§7.1, MAY check).
+    AddressListMismatch {
+        /// Sender of the advert.
+        source: IpAddr,
+        /// Addresses in the advert.
+        advertised: Vec<IpAddr>,
+        /// Addresses in the local configuration.
+        configured: Vec<IpAddr>,
+    },
+    /// The advertised interval differs from the configured one (§7.1 SHOULD check).
+    IntervalMismatch {
+        /// Sender of the advert.
+        source: IpAddr,
+        /// Its Max Adver Int.
+        advertised: Centiseconds,
+        /// The local Advertisement_Interval.
+        configured: Centiseconds,
+    },
+    /// This router is the address owner and received an advert from someone else (§7.1).
+    OwnerReceivedAdvert {
+        /// Sender of the advert.
+        source: IpAddr,
+        /// Its priority.
+        priority: u8,
+    },
+    /// Another router also advertises priority 255 (§8.3.2).
+    DualOwner {
+        /// The other router claiming ownership.
+        source: IpAddr,
+    },
+}
+
+/// A short list of addresses for log lines.
+struct AddressList<'a>(&'a [IpAddr]);
+
+impl fmt::Display for AddressList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[")?;
+        for (index, address) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{address}")?;
+        }
+        f.write_str("]")
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AddressListMismatch {
+                source,
+                advertised,
+                configured,
+            } => write!(
+                f,
+                "advert from {source} lists {} but {} is configured",
+                AddressList(advertised),
+                AddressList(configured)
+            ),
+            Self::IntervalMismatch {
+                source,
+                advertised,
+                configured,
+            } => write!(
+                f,
+                "advert from {source} has interval {advertised} but {configured} is configured"
+            ),
+            Self::OwnerReceivedAdvert { source, priority } => write!(
+                f,
+                "address owner received an advert from {source} (priority {priority})"
+            ),
+            Self::DualOwner { source } => {
+                write!(f, "{source} also claims address ownership (priority 255)")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transition_reasons_read_well() {
+        let master: IpAddr = "192.0.2.1".parse().expect("address");
+        let expired = TransitionReason::MasterDownTimerExpired {
+            master: Some(master),
+            silent_for: Duration::from_micros(3_609_375),
+        };
+        assert_eq!(
+            expired.to_string(),
+            "master down timer expired (no advert from 192.0.2.1 for 3.60 s)"
+        );
+        let higher = TransitionReason::HigherPriority {
+            source: "192.0.2.2".parse().expect("address"),
+            priority: 200,
+        };
+        assert_eq!(higher.to_string(), "higher priority 200 from 192.0.2.2");
+        assert_eq!(
+            TransitionReason::Startup { owner: true }.to_string(),
+            "startup as address owner (priority 255)"
+        );
+    }
+
+    #[test]
+    fn warnings_read_well() {
+        let source: IpAddr = "192.0.2.2".parse().expect("address");
+        let mismatch = Warning::AddressListMismatch {
+            source,
+            advertised: vec!["192.0.2.100".parse().expect("address")],
+            configured: vec![
+                "192.0.2.100".parse().expect("address"),
+                "192.0.2.101".parse().expect("address"),
+            ],
+        };
+        assert_eq!(
+            mismatch.to_string(),
+            "advert from 192.0.2.2 lists [192.0.2.100] but [192.0.2.100, 192.0.2.101] is configured"
+        );
+        assert_eq!(
+            Warning::DualOwner { source }.to_string(),
+            "192.0.2.2 also claims address ownership (priority 255)"
+        );
+    }
+
+    #[test]
+    fn actions_round_trip_through_json() {
+        let action = Action::Transition {
+            from: State::Backup,
+            to: State::Master,
+            reason: TransitionReason::MasterResigned {
+                master: "2001:db8::1".parse().expect("address"),
+            },
+        };
+        let json = serde_json::to_string(&action).expect("serialize");
+        assert_eq!(
+            serde_json::from_str::<Action>(&json).expect("deserialize"),
+            action
+        );
+    }
+}

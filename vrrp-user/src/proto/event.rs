@@ -1,0 +1,41 @@
+//! Inputs to the state machine.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::config::RouterConfig;
+use super::timing::Centiseconds;
+
+/// An advert that passed the receive checks of RFC 9568 §7.1 (TTL, version, type, checksum,
+/// length, VRID, non-zero interval) and belongs to this virtual router.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedAdvert {
+    /// Source address of the advert: the sender's primary address.
+    pub source: IpAddr,
+    /// Advertised priority; 0 means the sender resigns as Master.
+    pub priority: u8,
+    /// The sender's Max Adver Int.
+    pub max_advert_interval: Centiseconds,
+    /// The advertised virtual addresses.
+    pub addresses: Vec<IpAddr>,
+}
+
+/// Something that happened to the virtual router, fed through `VirtualRouter::handle_event`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    /// Administrative start (RFC 9568 §6.4.1 Startup event).
+    Startup,
+    /// Administrative stop (RFC 9568 §6.4.2/§6.4.3 Shutdown event).
+    Shutdown,
+    /// A validated advert for this VRID and family.
+    Advert(ReceivedAdvert),
+    /// Tracking changed the effective priority to this value (ignored by the owner).
+    PriorityChanged(u8),
+    /// The interface came up (carrier and addresses usable).
+    InterfaceUp,
+    /// The interface went down.
+    InterfaceDown,
+    /// The configuration was reloaded.
+    ConfigChanged(RouterConfig),
+}

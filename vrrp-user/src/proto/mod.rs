@@ -1,0 +1,56 @@
+//! The sans-IO VRRPv3 state machine (RFC 5798 as obsoleted by RFC 9568, §6).
+//!
+//! # Contract
+//!
+//! **No IO, no clock.** Nothing here reads the time, touches a socket or logs. Time comes in as
+//! the `now: Instant` argument and is used only for deadline arithmetic; effects go out as
+//! [`Action`]s. The driver's loop is:
+//!
+//! 1. call [`VirtualRouter::handle_event`] or [`VirtualRouter::handle_timeout`];
+//! 2. after every `handle_*` call, call [`VirtualRouter::poll_action`] until it returns `None`,
+//!    performing each action in order;
+//! 3. sleep until [`VirtualRouter::poll_timeout`], then call `handle_timeout` with the clock's
+//!    `now` (early or repeated calls are harmless no-ops).
+//!
+//! `now` need not be monotonic across calls: the driver may feed an advert the XDP program
+//! absorbed with its (earlier) kernel receive time, just before the Master_Down_Timer would
+//! fire. Deadlines are computed from each event's own `now` and all time math saturates.
+//!
+//! # Decisions the RFC leaves open
+//!
+//! - **Timer arithmetic** is integer, truncated to whole microseconds (see [`timing`]).
+//! - **Preempt delay** (keepalived's `preempt_delay` is the model): a Backup with Preempt_Mode
+//!   and a non-zero `preempt_delay` starts a window of that length at the first lower-priority
+//!   advert it sees; inside the window such adverts are honoured as with Preempt_Mode False,
+//!   after it they are discarded as RFC 9568 §6.4.2 says, so the Backup preempts
+//!   Master_Down_Interval after the last advert it honoured. The window resets when the router
+//!   leaves Backup, hears a Master of priority >= its own, or hears a priority-0 advert. It
+//!   never delays a takeover after the Master went silent or resigned.
+//! - **Tracking** ([`Event::PriorityChanged`]) sets the effective priority, clamped to
+//!   1..=254. The owner ignores it: 255 is what makes it the owner. A Master keeps its role
+//!   when its priority drops; its next advert carries the new value.
+//! - **Own adverts** (source = own primary address) are ignored, and Initialize ignores all
+//!   adverts.
+//! - **Link state** is assumed up until [`Event::InterfaceDown`]. A started router whose link
+//!   goes down moves to Initialize without a priority-0 advert; `InterfaceUp` restarts it like
+//!   Startup.
+//! - **Configuration changes** apply in place; the effective priority resets to the configured
+//!   one. A Master re-announces at once (advert, and gratuitous ARP/NA if the addresses
+//!   changed). A change of VRID, family or primary address restarts the router silently.
+//! - **Accept_Mode** is reported in [`RouterStatus::accepts_virtual_traffic`] and
+//!   [`RouterConfig::accepts_virtual_traffic`]; the owner always accepts.
+
+mod action;
+mod config;
+mod election;
+mod event;
+mod router;
+mod timers;
+pub mod timing;
+
+pub use action::{Action, State, TransitionReason, Warning};
+pub use config::{AddressFamily, RouterConfig};
+pub use election::{Contender, OWNER_PRIORITY, RESIGN_PRIORITY, compare_primary_addresses};
+pub use event::{Event, ReceivedAdvert};
+pub use router::{RouterStatus, VirtualRouter};
+pub use timing::{Centiseconds, IntervalOutOfRange, master_down_interval, skew_time};

@@ -1,0 +1,486 @@
+//! `VirtualRouter`: one VRRPv3 virtual router's state machine (RFC 9568 §6.4).
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::action::{Action, State, TransitionReason, Warning};
+use super::config::RouterConfig;
+use super::election::{Contender, OWNER_PRIORITY, RESIGN_PRIORITY};
+use super::event::{Event, ReceivedAdvert};
+use super::timers::{Timer, TimerTable};
+use super::timing::{Centiseconds, master_down_interval, skew_time};
+
+/// Lowest and highest priority tracking may set; 0 and 255 have protocol meanings.
+const TRACKED_PRIORITY_RANGE: std::ops::RangeInclusive<u8> = 1..=254;
+
+/// What the Master_Down_Timer currently stands for, so the takeover can say why it happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DownTimerCause {
+    /// No advert accepted for Master_Down_Interval.
+    Silence,
+    /// The Master resigned with priority 0; the timer runs for Skew_Time only.
+    Resigned(IpAddr),
+    /// Preempt_Mode discards this lower-priority Master's adverts.
+    Preempting(Contender),
+}
+
+/// An operator's view of a virtual router.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouterStatus {
+    /// Current state.
+    pub state: State,
+    /// Effective priority (configured, or as set by tracking).
+    pub priority: u8,
+    /// The current Master's primary address: this router's own while Master, the last accepted
+    /// advert's source while Backup, unknown otherwise.
+    pub master_address: Option<IpAddr>,
+    /// Master_Adver_Interval: learned from the Master while Backup, the configured interval
+    /// otherwise.
+    pub master_adver_interval: Centiseconds,
+    /// Master_Down_Interval for the effective priority and `master_adver_interval`.
+    pub master_down_interval: Duration,
+    /// Skew_Time for the effective priority and `master_adver_interval`.
+    pub skew_time: Duration,
+    /// Whether packets addressed to the virtual addresses are accepted while Master.
+    pub accepts_virtual_traffic: bool,
+}
+
+/// One virtual router: configuration, state, timers and the learned Master_Adver_Interval.
+///
+/// Drive it with `handle_event` / `handle_timeout`, then drain `poll_action` until `None`
+/// and sleep until `poll_timeout` (see the `proto` module docs).
+#[derive(Debug, Clone)]
+pub struct VirtualRouter {
+    config: RouterConfig,
+    state: State,
+    /// Effective priority: the configured one, or the last `PriorityChanged` value.
+    priority: u8,
+    /// Administratively started (Startup seen, no Shutdown since).
+    enabled: bool,
+    /// Interface usable; assumed up until `InterfaceDown`.
+    link_up: bool,
+    master_adver_interval: Centiseconds,
+    /// Source of the last accepted advert while Backup.
+    master: Option<IpAddr>,
+    /// When the Master was last heard (or Backup was entered), for transition reasons.
+    master_heard_at: Option<Instant>,
+    down_timer_cause: DownTimerCause,
+    /// End of the preempt-delay window, once a lower-priority Master has been seen.
+    preempt_hold_until: Option<Instant>,
+    timers: TimerTable,
+    actions: VecDeque<Action>,
+}
+
+impl VirtualRouter {
+    /// A virtual router in Initialize, waiting for `Event::Startup`.
+    pub fn new(config: RouterConfig) -> Self {
+        Self {
+            priority: config.priority,
+            master_adver_interval: config.advert_interval,
+            config,
+            state: State::Initialize,
+            enabled: false,
+            link_up: true,
+            master: None,
+            master_heard_at: None,
+            down_timer_cause: DownTimerCause::Silence,
+            preempt_hold_until: None,
+            timers: TimerTable::default(),
+            actions: VecDeque::new(),
+        }
+    }
+
+    /// Current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Current configuration.
+    pub fn config(&self) -> &RouterConfig {
+        &self.config
+    }
+
+    /// A snapshot for operators.
+    pub fn status(&self) -> RouterStatus {
+        let master_address = match self.state {
+            State::Master => Some(self.config.primary_address),
+            State::Backup => self.master,
+            State::Initialize => None,
+        };
+        RouterStatus {
+            state: self.state,
+            priority: self.priority,
+            master_address,
+            master_adver_interval: self.master_adver_interval,
+            master_down_interval: self.master_down_interval(),
+            skew_time: skew_time(self.priority, self.master_adver_interval),
+            accepts_virtual_traffic: self.config.accepts_virtual_traffic(),
+        }
+    }
+
+    /// Feeds one event that happened at `now`.
+    pub fn handle_event(&mut self, event: Event, now: Instant) {
+        match event {
+            Event::Startup => {
+                self.enabled = true;
+                self.start_if_ready(now, |owner| TransitionReason::Startup { owner });
+            }
+            Event::Shutdown => {
+                self.enabled = false;
+                self.shutdown();
+            }
+            Event::Advert(advert) => self.handle_advert(&advert, now),
+            Event::PriorityChanged(priority) => self.change_priority(priority),
+            Event::InterfaceUp => {
+                self.link_up = true;
+                self.start_if_ready(now, |owner| TransitionReason::InterfaceUp { owner });
+            }
+            Event::InterfaceDown => {
+                self.link_up = false;
+                self.go_initialize_silently(TransitionReason::InterfaceDown);
+            }
+            Event::ConfigChanged(config) => self.change_config(config, now),
+        }
+    }
+
+    /// Fires the timers that are due at `now`. Calls before a deadline do nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.state {
+            State::Master if self.timers.is_expired(Timer::Advert, now) => {
+                // RFC 9568 §6.4.3: Adver_Timer fires -> send an advert, reset the timer.
+                self.push(Action::SendAdvert {
+                    priority: self.priority,
+                });
+                self.timers.set(
+                    Timer::Advert,
+                    now,
+                    self.config.advert_interval.as_duration(),
+                );
+            }
+            State::Backup if self.timers.is_expired(Timer::MasterDown, now) => {
+                let reason = match self.down_timer_cause {
+                    DownTimerCause::Silence => TransitionReason::MasterDownTimerExpired {
+                        master: self.master,
+                        silent_for: self
+                            .master_heard_at
+                            .map_or(Duration::ZERO, |heard| now.saturating_duration_since(heard)),
+                    },
+                    DownTimerCause::Resigned(master) => TransitionReason::MasterResigned { master },
+                    DownTimerCause::Preempting(lower) => TransitionReason::PreemptedLowerPriority {
+                        master: lower.address,
+                        priority: lower.priority,
+                    },
+                };
+                self.become_master(now, reason);
+            }
+            State::Initialize | State::Backup | State::Master => {}
+        }
+    }
+
+    /// The next action for the driver, in order.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When `handle_timeout` must be called next, if a timer runs.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    fn push(&mut self, action: Action) {
+        self.actions.push_back(action);
+    }
+
+    fn master_down_interval(&self) -> Duration {
+        master_down_interval(self.priority, self.master_adver_interval)
+    }
+
+    fn transition(&mut self, to: State, reason: TransitionReason) {
+        let from = self.state;
+        self.state = to;
+        self.push(Action::Transition { from, to, reason });
+        self.push(Action::SetDataplaneRole(to));
+    }
+
+    /// RFC 9568 §6.4.1 Startup, if both administratively started and the link is up.
+    fn start_if_ready(&mut self, now: Instant, reason: fn(bool) -> TransitionReason) {
+        if !(self.enabled && self.link_up && self.state == State::Initialize) {
+            return;
+        }
+        let owner = self.config.is_owner();
+        if owner {
+            self.become_master(now, reason(owner));
+        } else {
+            self.master_adver_interval = self.config.advert_interval;
+            self.enter_backup(now, None, reason(owner));
+        }
+    }
+
+    /// Backup with Master_Down_Timer = Master_Down_Interval from `now`.
+    fn enter_backup(&mut self, now: Instant, master: Option<IpAddr>, reason: TransitionReason) {
+        self.timers.stop_all();
+        self.timers
+            .set(Timer::MasterDown, now, self.master_down_interval());
+        self.master = master;
+        self.master_heard_at = Some(now);
+        self.down_timer_cause = DownTimerCause::Silence;
+        self.preempt_hold_until = None;
+        self.transition(State::Backup, reason);
+    }
+
+    /// RFC 9568 §6.4.1 (owner) and §6.4.2 (Master_Down_Timer fires): advert, then gratuitous
+    /// ARP / unsolicited NA, Adver_Timer, Master.
+    fn become_master(&mut self, now: Instant, reason: TransitionReason) {
+        self.timers.stop_all();
+        self.master = None;
+        self.preempt_hold_until = None;
+        self.master_adver_interval = self.config.advert_interval;
+        self.transition(State::Master, reason);
+        self.push(Action::InstallVirtualAddresses);
+        self.push(Action::SendAdvert {
+            priority: self.priority,
+        });
+        self.push(Action::SendGratuitous);
+        self.timers.set(
+            Timer::Advert,
+            now,
+            self.config.advert_interval.as_duration(),
+        );
+    }
+
+    /// RFC 9568 §6.4.2/§6.4.3 Shutdown: the Master resigns with a priority-0 advert.
+    fn shutdown(&mut self) {
+        let was_master = self.state == State::Master;
+        if self.state == State::Initialize {
+            return;
+        }
+        self.timers.stop_all();
+        self.transition(State::Initialize, TransitionReason::Shutdown);
+        if was_master {
+            self.push(Action::SendAdvert {
+                priority: RESIGN_PRIORITY,
+            });
+            self.push(Action::RemoveVirtualAddresses);
+        }
+    }
+
+    /// To Initialize without a priority-0 advert (the link is gone, or the identity changed).
+    fn go_initialize_silently(&mut self, reason: TransitionReason) {
+        let was_master = self.state == State::Master;
+        if self.state == State::Initialize {
+            return;
+        }
+        self.timers.stop_all();
+        self.transition(State::Initialize, reason);
+        if was_master {
+            self.push(Action::RemoveVirtualAddresses);
+        }
+    }
+
+    fn change_priority(&mut self, priority: u8) {
+        // The owner's 255 is what makes it the owner; tracking must not turn it into a
+        // contender, and priorities 0/255 stay reserved, so values are clamped to 1..=254.
+        if self.config.is_owner() {
+            return;
+        }
+        self.priority = priority.clamp(
+            *TRACKED_PRIORITY_RANGE.start(),
+            *TRACKED_PRIORITY_RANGE.end(),
+        );
+        // A Master keeps its role; its next advert carries the new priority, and Backups
+        // decide by their own rules. A Backup applies it to the next advert.
+    }
+
+    fn change_config(&mut self, config: RouterConfig, now: Instant) {
+        let identity_changed = config.vrid != self.config.vrid
+            || config.family != self.config.family
+            || config.primary_address != self.config.primary_address;
+        let addresses_changed = config.virtual_addresses != self.config.virtual_addresses;
+        self.config = config;
+        // Tracking adjustments are relative to the old configuration; the driver re-sends
+        // PriorityChanged if tracking still applies.
+        self.priority = self.config.priority;
+        if identity_changed {
+            // A different VRID, family or source is a different virtual router on the wire:
+            // leave silently (a priority-0 advert would carry the new identity) and restart.
+            self.go_initialize_silently(TransitionReason::ConfigChanged);
+            self.start_if_ready(now, |_| TransitionReason::ConfigChanged);
+            return;
+        }
+        match self.state {
+            State::Master => {
+                self.master_adver_interval = self.config.advert_interval;
+                // Accept_Mode may have changed.
+                self.push(Action::SetDataplaneRole(State::Master));
+                if addresses_changed {
+                    self.push(Action::InstallVirtualAddresses);
+                }
+                // Tell Backups the new priority and interval now rather than one interval late.
+                self.push(Action::SendAdvert {
+                    priority: self.priority,
+                });
+                if addresses_changed {
+                    self.push(Action::SendGratuitous);
+                }
+                self.timers.set(
+                    Timer::Advert,
+                    now,
+                    self.config.advert_interval.as_duration(),
+                );
+            }
+            State::Backup if self.master.is_none() => {
+                self.master_adver_interval = self.config.advert_interval;
+            }
+            State::Backup | State::Initialize => {}
+        }
+    }
+
+    fn handle_advert(&mut self, advert: &ReceivedAdvert, now: Instant) {
+        // Our own adverts looped back carry our primary address; they are not a peer.
+        if advert.source == self.config.primary_address || self.state == State::Initialize {
+            return;
+        }
+        self.check_advert(advert);
+        match self.state {
+            State::Backup => self.backup_receives(advert, now),
+            State::Master => self.master_receives(advert, now),
+            State::Initialize => {}
+        }
+    }
+
+    /// RFC 9568 §7.1 and §8.3.2 SHOULD-log checks; the advert is processed either way.
+    fn check_advert(&mut self, advert: &ReceivedAdvert) {
+        if self.config.is_owner() {
+            let warning = if advert.priority == OWNER_PRIORITY {
+                Warning::DualOwner {
+                    source: advert.source,
+                }
+            } else {
+                Warning::OwnerReceivedAdvert {
+                    source: advert.source,
+                    priority: advert.priority,
+                }
+            };
+            self.push(Action::Warning(warning));
+        }
+        if advert.max_advert_interval != self.config.advert_interval {
+            self.push(Action::Warning(Warning::IntervalMismatch {
+                source: advert.source,
+                advertised: advert.max_advert_interval,
+                configured: self.config.advert_interval,
+            }));
+        }
+        // Order is not significant for the comparison.
+        let mut advertised = advert.addresses.clone();
+        let mut configured = self.config.virtual_addresses.clone();
+        advertised.sort_unstable();
+        configured.sort_unstable();
+        if advertised != configured {
+            self.push(Action::Warning(Warning::AddressListMismatch {
+                source: advert.source,
+                advertised: advert.addresses.clone(),
+                configured: self.config.virtual_addresses.clone(),
+            }));
+        }
+    }
+
+    /// RFC 9568 §6.4.2, Backup receives an advert.
+    fn backup_receives(&mut self, advert: &ReceivedAdvert, now: Instant) {
+        if advert.priority == RESIGN_PRIORITY {
+            // The Master resigns: take over after Skew_Time unless a better Backup speaks first.
+            let skew = skew_time(self.priority, self.master_adver_interval);
+            self.timers.set(Timer::MasterDown, now, skew);
+            self.down_timer_cause = DownTimerCause::Resigned(advert.source);
+            self.master = None;
+            self.preempt_hold_until = None;
+            return;
+        }
+        let lower_priority = advert.priority < self.priority;
+        if lower_priority && self.config.preempts() && !self.in_preempt_hold(now) {
+            // Preempt_Mode: discard, so the timer runs out and this router preempts.
+            self.down_timer_cause = DownTimerCause::Preempting(Contender {
+                priority: advert.priority,
+                address: advert.source,
+            });
+            return;
+        }
+        if !lower_priority {
+            self.preempt_hold_until = None;
+        }
+        // RFC 9568 §6.4.2 (new): learn the Master's interval, recompute Skew_Time and
+        // Master_Down_Interval, and restart the timer.
+        self.master_adver_interval = advert.max_advert_interval;
+        self.timers
+            .set(Timer::MasterDown, now, self.master_down_interval());
+        self.master = Some(advert.source);
+        self.master_heard_at = Some(now);
+        self.down_timer_cause = DownTimerCause::Silence;
+    }
+
+    /// Preempt delay (not in RFC 9568; modelled on keepalived's `preempt_delay`): the first
+    /// lower-priority advert opens a window of `preempt_delay` during which lower-priority
+    /// adverts are honoured as with Preempt_Mode False. After it, they are discarded as the RFC
+    /// says, so the takeover comes Master_Down_Interval after the last one honoured.
+    fn in_preempt_hold(&mut self, now: Instant) -> bool {
+        if self.config.preempt_delay.is_zero() || self.config.is_owner() {
+            return false;
+        }
+        match self.preempt_hold_until {
+            Some(until) => now < until,
+            None => {
+                // An unrepresentable end means "hold forever".
+                self.preempt_hold_until = now.checked_add(self.config.preempt_delay);
+                true
+            }
+        }
+    }
+
+    /// RFC 9568 §6.4.3, Master receives an advert.
+    fn master_receives(&mut self, advert: &ReceivedAdvert, now: Instant) {
+        if advert.priority == RESIGN_PRIORITY {
+            // Another Master resigned: assert ourselves at once so Backups do not take over.
+            self.push(Action::SendAdvert {
+                priority: self.priority,
+            });
+            self.timers.set(
+                Timer::Advert,
+                now,
+                self.config.advert_interval.as_duration(),
+            );
+            return;
+        }
+        let sender = Contender {
+            priority: advert.priority,
+            address: advert.source,
+        };
+        let local = Contender {
+            priority: self.priority,
+            address: self.config.primary_address,
+        };
+        if sender.beats(&local) {
+            let reason = if advert.priority > self.priority {
+                TransitionReason::HigherPriority {
+                    source: advert.source,
+                    priority: advert.priority,
+                }
+            } else {
+                TransitionReason::EqualPriorityGreaterAddress {
+                    source: advert.source,
+                    priority: advert.priority,
+                }
+            };
+            self.master_adver_interval = advert.max_advert_interval;
+            self.enter_backup(now, Some(advert.source), reason);
+            self.push(Action::RemoveVirtualAddresses);
+        } else {
+            // RFC 9568 §6.4.3: discard, and advertise at once to assert Master and refresh
+            // learning bridges. The RFC does not reset the Adver_Timer here, so neither do we.
+            self.push(Action::SendAdvert {
+                priority: self.priority,
+            });
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! VRRPv3 timer arithmetic (RFC 9568 §6.1): the advertisement interval type, Skew_Time and
+//! Master_Down_Interval.
+//!
+//! All math is integer. The RFC states the formulas in centiseconds; evaluating them in whole
+//! centiseconds would round Skew_Time for priority 254 at a 1 s interval (0.78 cs) down to 0 and
+//! erase the priority ordering between Backups at short intervals. So the formulas are evaluated
+//! exactly in integers over the centisecond inputs and the result is **truncated to whole
+//! microseconds** (error < 1 µs, always rounding down).
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Microseconds in one centisecond, the unit of the wire's Max Adver Int field.
+const MICROS_PER_CENTISECOND: u64 = 10_000;
+
+/// An advertisement interval in centiseconds, `1..=4095` (RFC 9568 §5.2.7: a 12-bit field, and
+/// erratum 8301: zero is invalid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u16", into = "u16")]
+pub struct Centiseconds(u16);
+
+/// A value outside the advertisement interval range `1..=4095` centiseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("advertisement interval {value} cs is outside 1..=4095 cs")]
+pub struct IntervalOutOfRange {
+    /// The rejected value in centiseconds.
+    pub value: u16,
+}
+
+impl Centiseconds {
+    /// The smallest interval, 10 ms.
+    pub const MIN: Self = Self(1);
+    /// The largest interval the 12-bit field holds, 40.95 s.
+    pub const MAX: Self = Self(4095);
+    /// The RFC default Advertisement_Interval, 1 s.
+    pub const DEFAULT: Self = Self(100);
+
+    /// Checks the range `1..=4095`.
+    pub const fn new(value: u16) -> Result<Self, IntervalOutOfRange> {
+        if value >= Self::MIN.0 && value <= Self::MAX.0 {
+            Ok(Self(value))
+        } else {
+            Err(IntervalOutOfRange { value })
+        }
+    }
+
+    /// The raw centisecond count, as carried in the Max Adver Int field.
+    pub const fn get(self) -> u16 {
+        self.0
+    }
+
+    /// The interval as a `Duration` (exact).
+    pub const fn as_duration(self) -> Duration {
+        Duration::from_millis(self.0 as u64 * 10)
+    }
+}
+
+impl TryFrom<u16> for Centiseconds {
+    type Error = IntervalOutOfRange;
+
+    fn try_from(value: u16) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+impl From<Centiseconds> for u16 {
+    fn from(value: Centiseconds) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for Centiseconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} cs", self.0)
+    }
+}
+
+/// Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256 (RFC 9568 §6.1), truncated to
+/// whole microseconds.
+pub fn skew_time(priority: u8, master_adver_interval: Centiseconds) -> Duration {
+    let weight = 256 - u64::from(priority);
+    let micros = weight * u64::from(master_adver_interval.get()) * MICROS_PER_CENTISECOND / 256;
+    Duration::from_micros(micros)
+}
+
+/// Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time (RFC 9568 §6.1).
+pub fn master_down_interval(priority: u8, master_adver_interval: Centiseconds) -> Duration {
+    master_adver_interval.as_duration() * 3 + skew_time(priority, master_adver_interval)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cs(value: u16) -> Centiseconds {
+        Centiseconds::new(value).expect("valid interval")
+    }
+
+    #[test]
+    fn interval_range_is_enforced() {
+        assert_eq!(Centiseconds::new(0), Err(IntervalOutOfRange { value: 0 }));
+        assert_eq!(
+            Centiseconds::new(4096),
+            Err(IntervalOutOfRange { value: 4096 })
+        );
+        assert_eq!(Centiseconds::new(4095).map(Centiseconds::get), Ok(4095));
+        assert_eq!(cs(1).as_duration(), Duration::from_millis(10));
+    }
+
+    #[test]
+    fn interval_serde_rejects_out_of_range() {
+        assert!(serde_json::from_str::<Centiseconds>("0").is_err());
+        assert_eq!(
+            serde_json::from_str::<Centiseconds>("100").ok(),
+            Some(cs(100))
+        );
+    }
+
+    #[test]
+    fn skew_time_matches_rfc_examples() {
+        // Priority 100 at 1 s: 156 * 100 / 256 cs = 60.9375 cs = 609.375 ms, truncated to µs.
+        assert_eq!(skew_time(100, cs(100)), Duration::from_micros(609_375));
+        // Priority 254 at 1 s is 7.8125 ms: not rounded away to zero.
+        assert_eq!(skew_time(254, cs(100)), Duration::from_micros(7_812));
+        // The owner's skew is the smallest: 1/256 of the interval.
+        assert_eq!(skew_time(255, cs(256)), Duration::from_millis(10));
+        assert_eq!(skew_time(0, cs(4095)), Duration::from_millis(40_950));
+    }
+
+    #[test]
+    fn master_down_interval_is_three_intervals_plus_skew() {
+        assert_eq!(
+            master_down_interval(100, cs(100)),
+            Duration::from_micros(3_609_375)
+        );
+        assert_eq!(
+            master_down_interval(200, cs(1)),
+            Duration::from_micros(32_187)
+        );
+    }
+
+    #[test]
+    fn higher_priority_has_shorter_master_down_interval() {
+        for interval in [1, 10, 100, 4095] {
+            for priority in 1..=254_u8 {
+                assert!(
+                    master_down_interval(priority + 1, cs(interval))
+                        <= master_down_interval(priority, cs(interval))
+                );
+            }
+        }
+    }
+}
