@@ -1,0 +1,121 @@
+//! Command-line interface definitions (clap derive). Dispatch lives in `main.rs`.
+//!
+//! Planned subcommands (`status`, `events`, `drill`) will talk to the running daemon over
+//! `[global] control_socket`; they get their own variants in [`Command`] when they exist.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::LogFormat;
+
+/// xvrrp: a VRRPv3 (RFC 9568) router-redundancy daemon with an XDP data plane.
+#[derive(Debug, Parser)]
+#[command(name = "xvrrp", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon.
+    Run(RunArgs),
+    /// Validate a configuration file and print every problem.
+    ///
+    /// Exit code 0: usable (warnings allowed); 1: errors; 2: the file cannot be read.
+    CheckConfig(CheckConfigArgs),
+}
+
+/// Arguments of `xvrrp run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The configuration file (TOML).
+    #[arg(long, value_name = "PATH")]
+    pub config: PathBuf,
+    /// Log format; overrides `[global] log_format`.
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// How to attach the XDP program.
+    #[arg(long, value_enum, default_value_t = XdpMode::Auto)]
+    pub xdp_mode: XdpMode,
+}
+
+/// Arguments of `xvrrp check-config`.
+#[derive(Debug, Args)]
+pub struct CheckConfigArgs {
+    /// The configuration file (TOML).
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// XDP attach mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum XdpMode {
+    /// Native (driver) mode where the driver supports it, generic (skb) mode otherwise.
+    #[default]
+    Auto,
+    /// Driver mode only; fail when the driver lacks XDP support.
+    Native,
+    /// Generic (skb) mode: works on every interface, slower.
+    Generic,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_parses_its_options() {
+        let cli = Cli::try_parse_from([
+            "xvrrp",
+            "run",
+            "--config",
+            "/etc/xvrrp.toml",
+            "--log-format",
+            "json",
+            "--xdp-mode",
+            "generic",
+        ])
+        .expect("valid arguments");
+        let Command::Run(args) = cli.command else {
+            panic!("expected run, got {:?}", cli.command);
+        };
+        assert_eq!(args.config, PathBuf::from("/etc/xvrrp.toml"));
+        assert_eq!(args.log_format, Some(LogFormat::Json));
+        assert_eq!(args.xdp_mode, XdpMode::Generic);
+    }
+
+    #[test]
+    fn run_requires_a_config_and_defaults_to_auto() {
+        assert!(Cli::try_parse_from(["xvrrp", "run"]).is_err());
+        let cli = Cli::try_parse_from(["xvrrp", "run", "--config", "x.toml"]).unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("expected run");
+        };
+        assert_eq!(args.xdp_mode, XdpMode::Auto);
+        assert_eq!(args.log_format, None);
+    }
+
+    #[test]
+    fn check_config_takes_a_path_and_json() {
+        let cli = Cli::try_parse_from(["xvrrp", "check-config", "x.toml", "--json"]).unwrap();
+        let Command::CheckConfig(args) = cli.command else {
+            panic!("expected check-config");
+        };
+        assert_eq!(args.path, PathBuf::from("x.toml"));
+        assert!(args.json);
+    }
+}

@@ -1,0 +1,315 @@
+//! Typed configuration problems. Each names the file, the line, the instance and the field, so
+//! that `xvrrp check-config` can print every problem in one pass.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::AddressFamily;
+use super::host::InterfaceAddress;
+
+/// How bad a problem is. Warnings are printed and the configuration is still used; errors make
+/// it unusable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Suspicious but usable (for example an interface that is absent while checking a file).
+    Warning,
+    /// The configuration cannot be used.
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Warning => "warning",
+            Self::Error => "error",
+        })
+    }
+}
+
+/// Where a problem is: the file and, when known, the 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Location {
+    /// The configuration file as given on the command line.
+    pub file: PathBuf,
+    /// 1-based line number; `None` for problems of the whole file.
+    pub line: Option<usize>,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}", self.file.display()),
+            None => write!(f, "{}", self.file.display()),
+        }
+    }
+}
+
+/// One problem found in a configuration file, displayed as
+/// `examples/x.toml:12: instance "lan": vrid 0 is out of range 1..=255`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: {}{kind}", instance_prefix(.instance.as_deref()))]
+pub struct ConfigError {
+    /// Whether the configuration is still usable.
+    pub severity: Severity,
+    /// File and line.
+    pub location: Location,
+    /// The `name` of the instance the problem is in, when it is in one and the name is known.
+    pub instance: Option<String>,
+    /// The TOML key at fault (`vrid`, `track`, …), when there is a single one.
+    pub field: Option<&'static str>,
+    /// What is wrong.
+    pub kind: ConfigErrorKind,
+}
+
+fn instance_prefix(instance: Option<&str>) -> String {
+    instance.map_or_else(String::new, |name| format!("instance {name:?}: "))
+}
+
+/// What is wrong, one variant per rule. The messages name the field and, where an RFC rule is
+/// the reason, the section.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigErrorKind {
+    /// The file is not valid TOML or does not fit the schema (unknown key, wrong type, missing
+    /// key). The message is the TOML parser's.
+    #[error("{message}")]
+    Syntax {
+        /// The parser's description.
+        message: String,
+    },
+    /// The file defines no `[[instance]]`.
+    #[error("no [[instance]] is defined; the daemon would have nothing to do")]
+    NoInstances,
+    /// A number outside its allowed range.
+    #[error("{field} {value} is out of range {min}..={max}")]
+    OutOfRange {
+        /// The TOML key.
+        field: &'static str,
+        /// The configured value.
+        value: i64,
+        /// The smallest allowed value.
+        min: i64,
+        /// The largest allowed value.
+        max: i64,
+    },
+    /// An advertisement interval that the centisecond wire field cannot carry.
+    #[error(
+        "advert_interval_ms {value} is not a multiple of 10 \
+         (the wire carries centiseconds, RFC 9568 §5.2.7)"
+    )]
+    IntervalNotCentiseconds {
+        /// The configured value in milliseconds.
+        value: i64,
+    },
+    /// An instance name that cannot be used in logs, metrics and commands as is.
+    #[error("name {name:?} must be 1..=32 characters from A-Z a-z 0-9 . _ -")]
+    InvalidName {
+        /// The configured name.
+        name: String,
+    },
+    /// Two instances share a name.
+    #[error("name {name:?} is already used by the instance at line {first_line}")]
+    DuplicateName {
+        /// The shared name.
+        name: String,
+        /// Line of the first instance with that name.
+        first_line: usize,
+    },
+    /// Not something Linux accepts as an interface name.
+    #[error(
+        "{field} {interface:?} is not a valid interface name \
+         (1..=15 bytes, no '/', ':' or whitespace)"
+    )]
+    InvalidInterfaceName {
+        /// `interface` or `track.interface`.
+        field: &'static str,
+        /// The configured name.
+        interface: String,
+    },
+    /// The instance's interface is absent (a warning while checking, an error when running).
+    #[error("interface {interface:?} does not exist on this host")]
+    UnknownInterface {
+        /// The configured name.
+        interface: String,
+    },
+    /// A tracked interface is absent; the daemon treats it as down.
+    #[error("tracked interface {interface:?} does not exist on this host; it counts as down")]
+    UnknownTrackedInterface {
+        /// The configured name.
+        interface: String,
+    },
+    /// Reading the host's interfaces failed.
+    #[error("cannot read the addresses of interface {interface:?}: {reason}")]
+    InterfaceQuery {
+        /// The interface looked up.
+        interface: String,
+        /// The OS error, as text so that the error stays `Clone`.
+        reason: String,
+    },
+    /// A string that is not an IP address.
+    #[error("{field}: {text:?} is not an IP address")]
+    InvalidAddress {
+        /// `virtual_addresses` or `allowed_peers`.
+        field: &'static str,
+        /// The configured text.
+        text: String,
+    },
+    /// An instance without virtual addresses.
+    #[error("virtual_addresses is empty; at least one address is required")]
+    NoVirtualAddresses,
+    /// Virtual addresses of both families in one instance.
+    #[error(
+        "virtual_addresses mixes families: {address} is not {family} like the first address; \
+         use one instance per family (RFC 9568 §5.2.9)"
+    )]
+    MixedFamilies {
+        /// The address of the other family.
+        address: IpAddr,
+        /// The family of the first address.
+        family: AddressFamily,
+    },
+    /// An IPv6 instance whose first virtual address is not link-local.
+    #[error(
+        "the first IPv6 virtual address must be link-local (fe80::/10), found {address} \
+         (RFC 9568 §5.2.9)"
+    )]
+    Ipv6FirstNotLinkLocal {
+        /// The configured first address.
+        address: IpAddr,
+    },
+    /// A virtual address that cannot be a host address.
+    #[error("{address} cannot be a virtual address: it is {reason}")]
+    UnusableAddress {
+        /// The configured address.
+        address: IpAddr,
+        /// Why not.
+        reason: UnusableReason,
+    },
+    /// The same virtual address twice in one instance.
+    #[error("virtual address {address} is listed twice")]
+    RepeatedVirtualAddress {
+        /// The repeated address.
+        address: IpAddr,
+    },
+    /// The same virtual address in two instances.
+    #[error("virtual address {address} is also a virtual address of instance {other:?}")]
+    SharedVirtualAddress {
+        /// The shared address.
+        address: IpAddr,
+        /// The instance that has it first.
+        other: String,
+    },
+    /// Two instances for the same virtual router.
+    #[error("vrid {vrid} is already used for {family} on {interface} by instance {other:?}")]
+    DuplicateVirtualRouter {
+        /// The interface.
+        interface: String,
+        /// The VRID.
+        vrid: u8,
+        /// The family.
+        family: AddressFamily,
+        /// The instance that has it first.
+        other: String,
+    },
+    /// Priority 255 claims ownership of addresses the interface does not have.
+    #[error(
+        "priority 255 means this router owns its virtual addresses, but {address} is not \
+         configured on {interface} (RFC 9568 §5.2.4)"
+    )]
+    OwnerAddressMissing {
+        /// The interface.
+        interface: String,
+        /// The virtual address it lacks.
+        address: IpAddr,
+    },
+    /// Tracking on the address owner, whose priority must stay 255.
+    #[error("track cannot lower the priority of an address owner (priority 255, RFC 9568 §5.2.4)")]
+    OwnerTracks,
+    /// The same interface tracked twice in one instance.
+    #[error("tracked interface {interface:?} is listed twice")]
+    RepeatedTrack {
+        /// The interface.
+        interface: String,
+    },
+    /// An allowed peer of the other family.
+    #[error("allowed_peers: {address} is not {family} like the virtual addresses")]
+    PeerFamily {
+        /// The configured peer.
+        address: IpAddr,
+        /// The instance's family.
+        family: AddressFamily,
+    },
+    /// An allowed peer that can never be an advert source.
+    #[error("allowed_peers: {address} is not a unicast address")]
+    PeerNotUnicast {
+        /// The configured peer.
+        address: IpAddr,
+    },
+    /// An IPv6 allowed peer that can never be an advert source.
+    #[error(
+        "allowed_peers: {address} is not link-local, but IPv6 adverts come from the sender's \
+         link-local address (RFC 9568 §5.1.2.1)"
+    )]
+    PeerNotLinkLocal {
+        /// The configured peer.
+        address: IpAddr,
+    },
+    /// A preemption delay that cannot take effect.
+    #[error("preempt_delay_ms has no effect with preempt = false")]
+    PreemptDelayWithoutPreempt,
+    /// A path that must not depend on the working directory.
+    #[error("{field} {path:?} must be an absolute path")]
+    RelativePath {
+        /// `bpffs` or `control_socket`.
+        field: &'static str,
+        /// The configured path.
+        path: PathBuf,
+    },
+}
+
+/// Why an address cannot be a virtual address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnusableReason {
+    /// `0.0.0.0` or `::`.
+    Unspecified,
+    /// A multicast group.
+    Multicast,
+    /// `255.255.255.255`.
+    LimitedBroadcast,
+    /// `127.0.0.0/8` or `::1`.
+    Loopback,
+    /// `::ffff:0:0/96`: an IPv4 address in IPv6 clothing.
+    Ipv4Mapped,
+    /// All host bits zero in a subnet of the interface (IPv4 network address, IPv6
+    /// Subnet-Router anycast, RFC 4291 §2.6.1).
+    NetworkAddress {
+        /// The interface address whose subnet it is.
+        subnet: InterfaceAddress,
+    },
+    /// All host bits one in an IPv4 subnet of the interface.
+    SubnetBroadcast {
+        /// The interface address whose subnet it is.
+        subnet: InterfaceAddress,
+    },
+}
+
+impl fmt::Display for UnusableReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unspecified => f.write_str("the unspecified address"),
+            Self::Multicast => f.write_str("a multicast address"),
+            Self::LimitedBroadcast => f.write_str("the limited broadcast address"),
+            Self::Loopback => f.write_str("a loopback address"),
+            Self::Ipv4Mapped => f.write_str("an IPv4-mapped IPv6 address"),
+            Self::NetworkAddress { subnet } => {
+                write!(f, "the network address of the interface subnet {subnet}")
+            }
+            Self::SubnetBroadcast { subnet } => {
+                write!(f, "the broadcast address of the interface subnet {subnet}")
+            }
+        }
+    }
+}

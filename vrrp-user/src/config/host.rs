@@ -1,0 +1,160 @@
+//! What validation needs to know about the host's interfaces, behind a trait so that tests do not
+//! depend on the machine they run on.
+
+use std::ffi::CStr;
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// An address configured on an interface, with its prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InterfaceAddress {
+    /// The address.
+    pub address: IpAddr,
+    /// The prefix length of its subnet.
+    pub prefix_len: u8,
+}
+
+impl fmt::Display for InterfaceAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix_len)
+    }
+}
+
+/// Looks up interfaces on the host.
+pub trait HostInterfaces {
+    /// The addresses configured on `name`, or `Ok(None)` when no such interface exists.
+    fn addresses(&self, name: &str) -> io::Result<Option<Vec<InterfaceAddress>>>;
+}
+
+/// Tests and tools can pass a closure.
+impl<F> HostInterfaces for F
+where
+    F: Fn(&str) -> io::Result<Option<Vec<InterfaceAddress>>>,
+{
+    fn addresses(&self, name: &str) -> io::Result<Option<Vec<InterfaceAddress>>> {
+        self(name)
+    }
+}
+
+/// The interfaces of the network namespace the process runs in, read with `getifaddrs(3)`.
+///
+/// `getifaddrs` asks the kernel over netlink, so it sees the caller's network namespace even where
+/// `/sys/class/net` still shows the namespace sysfs was mounted in (for example after
+/// `unshare -n` without a remount). glibc lists every link with an `AF_PACKET` entry, so an
+/// interface without addresses still exists.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemInterfaces;
+
+impl HostInterfaces for SystemInterfaces {
+    fn addresses(&self, name: &str) -> io::Result<Option<Vec<InterfaceAddress>>> {
+        let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+        // SAFETY: `head` is a valid out-pointer; on success the list is freed below.
+        if unsafe { libc::getifaddrs(&raw mut head) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut exists = false;
+        let mut found = Vec::new();
+        let mut cursor = head;
+        // The list is finite and NULL-terminated (getifaddrs(3)).
+        while !cursor.is_null() {
+            // SAFETY: `cursor` is a node of the list getifaddrs returned; it is freed only after
+            // the loop.
+            let entry = unsafe { &*cursor };
+            cursor = entry.ifa_next;
+            // SAFETY: `ifa_name` is a NUL-terminated string owned by the list.
+            let entry_name = unsafe { CStr::from_ptr(entry.ifa_name) };
+            if entry_name.to_bytes() != name.as_bytes() {
+                continue;
+            }
+            exists = true;
+            // SAFETY: both pointers come from the same list node and are NULL or valid sockaddrs.
+            let (address, netmask) = unsafe {
+                (
+                    socket_address(entry.ifa_addr),
+                    socket_address(entry.ifa_netmask),
+                )
+            };
+            if let Some(address) = address {
+                let prefix_len = netmask.map_or(0, prefix_len);
+                found.push(InterfaceAddress {
+                    address,
+                    prefix_len,
+                });
+            }
+        }
+        // SAFETY: `head` came from a successful getifaddrs and is freed once.
+        unsafe { libc::freeifaddrs(head) };
+        Ok(exists.then_some(found))
+    }
+}
+
+/// Reads an IPv4 or IPv6 address out of a `sockaddr`; `None` for other families and NULL.
+///
+/// # Safety
+/// `sockaddr` must be NULL or point to a socket address of the size its family implies.
+unsafe fn socket_address(sockaddr: *const libc::sockaddr) -> Option<IpAddr> {
+    if sockaddr.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL and valid per the caller; every sockaddr starts with the family.
+    let family = i32::from(unsafe { (*sockaddr).sa_family });
+    match family {
+        libc::AF_INET => {
+            // SAFETY: the family says this is a sockaddr_in; read_unaligned tolerates any
+            // alignment.
+            let v4 = unsafe { sockaddr.cast::<libc::sockaddr_in>().read_unaligned() };
+            // s_addr is in network byte order, so its in-memory bytes are the address octets.
+            Some(IpAddr::V4(Ipv4Addr::from(v4.sin_addr.s_addr.to_ne_bytes())))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: as above, for sockaddr_in6.
+            let v6 = unsafe { sockaddr.cast::<libc::sockaddr_in6>().read_unaligned() };
+            Some(IpAddr::V6(Ipv6Addr::from(v6.sin6_addr.s6_addr)))
+        }
+        _ => None,
+    }
+}
+
+/// The prefix length of a contiguous netmask.
+fn prefix_len(netmask: IpAddr) -> u8 {
+    let ones = match netmask {
+        IpAddr::V4(mask) => u32::from(mask).count_ones(),
+        IpAddr::V6(mask) => u128::from(mask).count_ones(),
+    };
+    // At most 128 ones fit in an IPv6 mask.
+    u8::try_from(ones).unwrap_or(u8::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_exists_with_loopback_addresses_and_a_missing_interface_is_none() {
+        let lo = SystemInterfaces.addresses("lo").expect("getifaddrs");
+        // lo exists in every network namespace; it has addresses only once it is up.
+        let lo = lo.expect("lo exists");
+        for InterfaceAddress {
+            address,
+            prefix_len,
+        } in lo
+        {
+            assert!(address.is_loopback(), "{address} on lo");
+            assert!(matches!(
+                (address, prefix_len),
+                (IpAddr::V4(_), 8) | (IpAddr::V6(_), 128)
+            ));
+        }
+        let missing = SystemInterfaces
+            .addresses("xvrrp-absent0")
+            .expect("getifaddrs");
+        assert_eq!(missing, None);
+    }
+
+    #[test]
+    fn prefix_len_counts_mask_bits() {
+        assert_eq!(prefix_len("255.255.255.0".parse().unwrap()), 24);
+        assert_eq!(prefix_len("ffff:ffff:ffff:ffff::".parse().unwrap()), 64);
+    }
+}

@@ -1,0 +1,297 @@
+//! The daemon configuration: the TOML file model, loading, and the validated [`Config`].
+//!
+//! A file has an optional `[global]` table and one `[[instance]]` table per virtual router, that
+//! is per (interface, VRID, address family). An array of tables rather than `[instance.<name>]`
+//! keeps each router's block self-contained and lets the name be an ordinary key that is checked
+//! like the others:
+//!
+//! ```toml
+//! [global]
+//! log_format = "json"                  # "text" (default) or "json"
+//! # bpffs = "/sys/fs/bpf/xvrrp"        # where the XDP maps are pinned
+//! # control_socket = "/run/xvrrp.sock"
+//!
+//! [[instance]]
+//! name = "lan-v4"                      # 1..=32 of A-Z a-z 0-9 . _ -, unique
+//! interface = "eth0"
+//! vrid = 51                            # 1..=255, unique per interface and family
+//! priority = 200                       # 1..=254, or 255 for the address owner; default 100
+//! advert_interval_ms = 1000            # multiple of 10 in 10..=40950; default 1000
+//! preempt = true                       # default true
+//! preempt_delay_ms = 0                 # default 0
+//! accept_mode = false                  # default false
+//! virtual_addresses = ["192.0.2.1"]    # one family; IPv6 starts with a fe80::/10 address
+//! track = [{ interface = "eth1", weight = 50 }]  # priority - weight while eth1 is down
+//! allowed_peers = []                   # advert sources accepted; empty = any
+//! ```
+//!
+//! Unknown keys are errors, so a typo never silently falls back to a default. [`load`] reports
+//! every problem it finds, each with file, line, instance and field; problems found by looking at
+//! the host (an absent interface) depend on [`Mode`].
+
+pub mod check;
+mod error;
+mod host;
+mod validate;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use std::{fmt, io};
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+pub use error::{ConfigError, ConfigErrorKind, Location, Severity, UnusableReason};
+pub use host::{HostInterfaces, InterfaceAddress, SystemInterfaces};
+
+/// Where the XDP maps are pinned unless `[global] bpffs` says otherwise.
+pub const DEFAULT_BPFFS: &str = "/sys/fs/bpf/xvrrp";
+/// The control socket path unless `[global] control_socket` says otherwise.
+pub const DEFAULT_CONTROL_SOCKET: &str = "/run/xvrrp.sock";
+/// RFC 9568 §5.2.4: the default priority of a router that is not the address owner.
+pub const DEFAULT_PRIORITY: u8 = 100;
+/// The priority of the address owner (RFC 9568 §5.2.4).
+pub const OWNER_PRIORITY: u8 = 255;
+/// RFC 9568 §5.2.7: the default Advertisement_Interval, 1 s, in centiseconds.
+pub const DEFAULT_ADVERT_INTERVAL_CS: u16 = 100;
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Daemon-wide settings.
+    pub global: GlobalConfig,
+    /// The virtual routers, in file order.
+    pub instances: Vec<InstanceConfig>,
+}
+
+/// Daemon-wide settings (`[global]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalConfig {
+    /// bpffs directory the XDP maps are pinned under.
+    pub bpffs: PathBuf,
+    /// Log output format.
+    pub log_format: LogFormat,
+    /// Unix socket of the operations interface.
+    pub control_socket: PathBuf,
+}
+
+impl Default for GlobalConfig {
+    fn default() -> Self {
+        Self {
+            bpffs: PathBuf::from(DEFAULT_BPFFS),
+            log_format: LogFormat::default(),
+            control_socket: PathBuf::from(DEFAULT_CONTROL_SOCKET),
+        }
+    }
+}
+
+/// Log output format, from `[global] log_format` or `xvrrp run --log-format`.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The address family of an instance (RFC 9568 §5.2.9: one family per virtual router).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AddressFamily {
+    /// IPv4.
+    Ipv4,
+    /// IPv6.
+    Ipv6,
+}
+
+impl AddressFamily {
+    /// The family of `address`.
+    pub fn of(address: IpAddr) -> Self {
+        match address {
+            IpAddr::V4(_) => Self::Ipv4,
+            IpAddr::V6(_) => Self::Ipv6,
+        }
+    }
+}
+
+impl fmt::Display for AddressFamily {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Ipv4 => "IPv4",
+            Self::Ipv6 => "IPv6",
+        })
+    }
+}
+
+/// One validated virtual router. Field names match the state machine's `RouterConfig`; the
+/// primary address is not here because it is read from the interface at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceConfig {
+    /// Unique instance name, used in logs and commands.
+    pub name: String,
+    /// The interface the virtual router runs on.
+    pub interface: String,
+    /// Virtual Router Identifier, 1..=255.
+    pub vrid: u8,
+    /// The family of all `virtual_addresses`.
+    pub family: AddressFamily,
+    /// Configured priority: 1..=254, or 255 for the address owner.
+    pub priority: u8,
+    /// Advertisement_Interval in centiseconds, 1..=4095.
+    pub advert_interval: u16,
+    /// Preempt_Mode.
+    pub preempt: bool,
+    /// How long a Backup waits before preempting a lower-priority Master.
+    pub preempt_delay: Duration,
+    /// Accept_Mode.
+    pub accept_mode: bool,
+    /// The virtual addresses in advert order; for IPv6 the first is link-local.
+    pub virtual_addresses: Vec<IpAddr>,
+    /// Interfaces whose link state lowers the priority.
+    pub track: Vec<TrackedInterface>,
+    /// Advert sources accepted; empty accepts any.
+    pub allowed_peers: Vec<IpAddr>,
+}
+
+impl InstanceConfig {
+    /// True for the address owner (priority 255).
+    pub fn is_owner(&self) -> bool {
+        self.priority == OWNER_PRIORITY
+    }
+
+    /// The priority to advertise given the link state of the tracked interfaces: the configured
+    /// priority minus the weight of every tracked interface that is down, never below 1 (0 would
+    /// mean "Master is stopping", RFC 9568 §5.2.4).
+    pub fn effective_priority(&self, is_up: impl Fn(&str) -> bool) -> u8 {
+        let lowered = self
+            .track
+            .iter()
+            .filter(|tracked| !is_up(&tracked.interface))
+            .fold(self.priority, |priority, tracked| {
+                priority.saturating_sub(tracked.weight)
+            });
+        lowered.max(1)
+    }
+}
+
+/// A tracked interface and how much its being down lowers the priority.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedInterface {
+    /// The interface whose link state is watched.
+    pub interface: String,
+    /// Subtracted from the priority while the link is down, 1..=254.
+    pub weight: u8,
+}
+
+/// What the configuration is loaded for; it decides the severity of host-dependent problems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `xvrrp check-config`: the file may be checked on another host, so an absent interface is
+    /// a warning.
+    Check,
+    /// `xvrrp run`: an absent interface is an error.
+    Run,
+}
+
+/// A usable configuration and the warnings found on the way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    /// The validated configuration.
+    pub config: Config,
+    /// Problems of severity [`Severity::Warning`].
+    pub warnings: Vec<ConfigError>,
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The file has at least one error; `problems` holds every error and warning, by line.
+    #[error("{}", render_problems(problems))]
+    Invalid {
+        /// Errors and warnings in line order.
+        problems: Vec<ConfigError>,
+    },
+}
+
+fn render_problems(problems: &[ConfigError]) -> String {
+    problems
+        .iter()
+        .map(|problem| format!("{}: {problem}", problem.severity))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Reads and validates the configuration file at `path`.
+pub fn load(path: &Path, host: &dyn HostInterfaces, mode: Mode) -> Result<Loaded, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(&text, path, host, mode)
+}
+
+/// Validates configuration `text`; `file` is only used to name the file in problems.
+pub fn parse(
+    text: &str,
+    file: &Path,
+    host: &dyn HostInterfaces,
+    mode: Mode,
+) -> Result<Loaded, LoadError> {
+    validate::validate(text, file, host, mode)
+}
+
+/// The file as written, before semantic checks. Numbers stay `i64` (TOML's integer) so that an
+/// out-of-range value gets our message with its field name rather than a serde type error.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    global: RawGlobal,
+    #[serde(default, rename = "instance")]
+    instances: Vec<Spanned<RawInstance>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGlobal {
+    bpffs: Option<Spanned<PathBuf>>,
+    log_format: Option<LogFormat>,
+    control_socket: Option<Spanned<PathBuf>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInstance {
+    name: Spanned<String>,
+    interface: Spanned<String>,
+    vrid: Spanned<i64>,
+    priority: Option<Spanned<i64>>,
+    advert_interval_ms: Option<Spanned<i64>>,
+    preempt: Option<bool>,
+    preempt_delay_ms: Option<Spanned<i64>>,
+    accept_mode: Option<bool>,
+    virtual_addresses: Spanned<Vec<Spanned<String>>>,
+    track: Option<Spanned<Vec<Spanned<RawTrack>>>>,
+    #[serde(default)]
+    allowed_peers: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrack {
+    interface: Spanned<String>,
+    weight: Spanned<i64>,
+}

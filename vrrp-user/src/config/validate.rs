@@ -1,0 +1,749 @@
+//! Semantic checks: from the parsed file model to a [`Config`], collecting every problem.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::error::{ConfigError, ConfigErrorKind, Location, Severity, UnusableReason};
+use super::host::{HostInterfaces, InterfaceAddress};
+use super::{
+    AddressFamily, Config, DEFAULT_ADVERT_INTERVAL_CS, DEFAULT_PRIORITY, GlobalConfig,
+    InstanceConfig, LoadError, Loaded, Mode, OWNER_PRIORITY, RawFile, RawGlobal, RawInstance,
+    TrackedInterface,
+};
+
+/// Linux IFNAMSIZ (16) minus the terminating NUL.
+const MAX_INTERFACE_NAME_BYTES: usize = 15;
+/// Long enough for descriptive names, short enough for one log column.
+const MAX_INSTANCE_NAME_CHARS: usize = 32;
+/// RFC 9568 §5.2.7: 1..=4095 centiseconds, configured in milliseconds.
+const ADVERT_INTERVAL_MS: (i64, i64) = (10, 40_950);
+/// An hour: beyond that a delay is a way of spelling `preempt = false`.
+const MAX_PREEMPT_DELAY_MS: i64 = 3_600_000;
+
+/// Parses and validates `text`; see [`super::parse`].
+pub(super) fn validate(
+    text: &str,
+    file: &Path,
+    host: &dyn HostInterfaces,
+    mode: Mode,
+) -> Result<Loaded, LoadError> {
+    let mut validator = Validator {
+        file,
+        line_starts: line_starts(text),
+        host,
+        mode,
+        problems: Vec::new(),
+    };
+    let config = match toml::from_str::<RawFile>(text) {
+        Ok(raw) => validator.file(&raw),
+        Err(error) => {
+            let message = error.message().to_owned();
+            validator.push(
+                Severity::Error,
+                error.span(),
+                None,
+                None,
+                ConfigErrorKind::Syntax { message },
+            );
+            None
+        }
+    };
+    let mut problems = validator.problems;
+    // Stable: problems on one line keep the order they were found in.
+    problems.sort_by_key(|problem| problem.location.line);
+    match config {
+        Some(config) if problems.iter().all(|p| p.severity == Severity::Warning) => Ok(Loaded {
+            config,
+            warnings: problems,
+        }),
+        _ => Err(LoadError::Invalid { problems }),
+    }
+}
+
+/// Byte offsets where lines start, for span-to-line conversion.
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(offset, _)| offset + 1))
+        .collect()
+}
+
+struct Validator<'a> {
+    file: &'a Path,
+    line_starts: Vec<usize>,
+    host: &'a dyn HostInterfaces,
+    mode: Mode,
+    problems: Vec<ConfigError>,
+}
+
+/// The parts of a validated instance that cross-instance checks point at.
+struct Checked<'r> {
+    config: InstanceConfig,
+    raw: &'r RawInstance,
+}
+
+impl Validator<'_> {
+    /// 1-based line of a byte offset.
+    fn line(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|&start| start <= offset)
+    }
+
+    fn push(
+        &mut self,
+        severity: Severity,
+        span: Option<Range<usize>>,
+        instance: Option<&str>,
+        field: Option<&'static str>,
+        kind: ConfigErrorKind,
+    ) {
+        let line = span.map(|span| self.line(span.start));
+        self.problems.push(ConfigError {
+            severity,
+            location: Location {
+                file: self.file.to_owned(),
+                line,
+            },
+            instance: instance.map(str::to_owned),
+            field,
+            kind,
+        });
+    }
+
+    fn error_count(&self) -> usize {
+        self.problems
+            .iter()
+            .filter(|problem| problem.severity == Severity::Error)
+            .count()
+    }
+
+    fn file(&mut self, raw: &RawFile) -> Option<Config> {
+        let global = self.global(&raw.global);
+        if raw.instances.is_empty() {
+            self.push(
+                Severity::Error,
+                None,
+                None,
+                None,
+                ConfigErrorKind::NoInstances,
+            );
+        }
+        let checked: Vec<Checked<'_>> = raw
+            .instances
+            .iter()
+            .filter_map(|instance| self.instance(instance.get_ref()))
+            .collect();
+        self.unique_names(raw);
+        self.unique_routers_and_addresses(&checked);
+        let instances: Vec<InstanceConfig> = checked.into_iter().map(|c| c.config).collect();
+        (instances.len() == raw.instances.len()).then_some(Config { global, instances })
+    }
+
+    fn global(&mut self, raw: &RawGlobal) -> GlobalConfig {
+        let defaults = GlobalConfig::default();
+        GlobalConfig {
+            bpffs: self.absolute_path("bpffs", raw.bpffs.as_ref(), defaults.bpffs),
+            log_format: raw.log_format.unwrap_or(defaults.log_format),
+            control_socket: self.absolute_path(
+                "control_socket",
+                raw.control_socket.as_ref(),
+                defaults.control_socket,
+            ),
+        }
+    }
+
+    fn absolute_path(
+        &mut self,
+        field: &'static str,
+        configured: Option<&Spanned<PathBuf>>,
+        default: PathBuf,
+    ) -> PathBuf {
+        let Some(path) = configured else {
+            return default;
+        };
+        if !path.get_ref().is_absolute() {
+            self.push(
+                Severity::Error,
+                Some(path.span()),
+                None,
+                Some(field),
+                ConfigErrorKind::RelativePath {
+                    field,
+                    path: path.get_ref().clone(),
+                },
+            );
+        }
+        path.get_ref().clone()
+    }
+
+    /// Checks one instance on its own; `None` when it has errors.
+    fn instance<'r>(&mut self, raw: &'r RawInstance) -> Option<Checked<'r>> {
+        let errors_before = self.error_count();
+        let name = raw.name.get_ref().as_str();
+        if !is_valid_instance_name(name) {
+            self.push(
+                Severity::Error,
+                Some(raw.name.span()),
+                Some(name),
+                Some("name"),
+                ConfigErrorKind::InvalidName {
+                    name: name.to_owned(),
+                },
+            );
+        }
+        let interface_addresses = self.interface(name, &raw.interface);
+        let vrid = self.in_range(name, "vrid", &raw.vrid, 1, 255);
+        let priority = raw
+            .priority
+            .as_ref()
+            .map_or(Some(i64::from(DEFAULT_PRIORITY)), |value| {
+                self.in_range(name, "priority", value, 1, i64::from(OWNER_PRIORITY))
+            });
+        let advert_interval = self.advert_interval(name, raw);
+        let preempt = raw.preempt.unwrap_or(true);
+        let preempt_delay_ms = raw.preempt_delay_ms.as_ref().map_or(Some(0), |value| {
+            self.in_range(name, "preempt_delay_ms", value, 0, MAX_PREEMPT_DELAY_MS)
+        });
+        if let (false, Some(delay)) = (preempt, &raw.preempt_delay_ms)
+            && *delay.get_ref() > 0
+        {
+            self.push(
+                Severity::Warning,
+                Some(delay.span()),
+                Some(name),
+                Some("preempt_delay_ms"),
+                ConfigErrorKind::PreemptDelayWithoutPreempt,
+            );
+        }
+        let virtual_addresses = self.virtual_addresses(name, raw, interface_addresses.as_deref());
+        let family = virtual_addresses
+            .first()
+            .map(|&address| AddressFamily::of(address));
+        if priority == Some(i64::from(OWNER_PRIORITY)) {
+            self.owner(
+                name,
+                raw,
+                &virtual_addresses,
+                interface_addresses.as_deref(),
+            );
+        }
+        let track = self.track(name, raw);
+        let allowed_peers = self.allowed_peers(name, raw, family);
+
+        if self.error_count() > errors_before {
+            return None;
+        }
+        // No new errors means every part above was checked into range.
+        let config = InstanceConfig {
+            name: name.to_owned(),
+            interface: raw.interface.get_ref().clone(),
+            vrid: u8::try_from(vrid?).ok()?,
+            family: family?,
+            priority: u8::try_from(priority?).ok()?,
+            advert_interval,
+            preempt,
+            preempt_delay: Duration::from_millis(u64::try_from(preempt_delay_ms?).ok()?),
+            accept_mode: raw.accept_mode.unwrap_or(false),
+            virtual_addresses,
+            track,
+            allowed_peers,
+        };
+        Some(Checked { config, raw })
+    }
+
+    /// Checks the interface name and looks the interface up; its addresses when it exists.
+    fn interface(
+        &mut self,
+        instance: &str,
+        interface: &Spanned<String>,
+    ) -> Option<Vec<InterfaceAddress>> {
+        let name = interface.get_ref();
+        if !is_valid_interface_name(name) {
+            self.push(
+                Severity::Error,
+                Some(interface.span()),
+                Some(instance),
+                Some("interface"),
+                ConfigErrorKind::InvalidInterfaceName {
+                    field: "interface",
+                    interface: name.clone(),
+                },
+            );
+            return None;
+        }
+        match self.host.addresses(name) {
+            Ok(Some(addresses)) => Some(addresses),
+            Ok(None) => {
+                let severity = match self.mode {
+                    Mode::Check => Severity::Warning,
+                    Mode::Run => Severity::Error,
+                };
+                self.push(
+                    severity,
+                    Some(interface.span()),
+                    Some(instance),
+                    Some("interface"),
+                    ConfigErrorKind::UnknownInterface {
+                        interface: name.clone(),
+                    },
+                );
+                None
+            }
+            Err(error) => {
+                self.push(
+                    Severity::Error,
+                    Some(interface.span()),
+                    Some(instance),
+                    Some("interface"),
+                    ConfigErrorKind::InterfaceQuery {
+                        interface: name.clone(),
+                        reason: error.to_string(),
+                    },
+                );
+                None
+            }
+        }
+    }
+
+    /// `value` if it lies in `min..=max`; reports it otherwise.
+    fn in_range(
+        &mut self,
+        instance: &str,
+        field: &'static str,
+        value: &Spanned<i64>,
+        min: i64,
+        max: i64,
+    ) -> Option<i64> {
+        let number = *value.get_ref();
+        if (min..=max).contains(&number) {
+            return Some(number);
+        }
+        self.push(
+            Severity::Error,
+            Some(value.span()),
+            Some(instance),
+            Some(field),
+            ConfigErrorKind::OutOfRange {
+                field,
+                value: number,
+                min,
+                max,
+            },
+        );
+        None
+    }
+
+    /// The interval in centiseconds; the default when absent or invalid (invalid is reported).
+    fn advert_interval(&mut self, instance: &str, raw: &RawInstance) -> u16 {
+        let Some(configured) = raw.advert_interval_ms.as_ref() else {
+            return DEFAULT_ADVERT_INTERVAL_CS;
+        };
+        let (min, max) = ADVERT_INTERVAL_MS;
+        let Some(milliseconds) =
+            self.in_range(instance, "advert_interval_ms", configured, min, max)
+        else {
+            return DEFAULT_ADVERT_INTERVAL_CS;
+        };
+        // RFC 9568 §5.2.7: the wire field counts centiseconds.
+        if milliseconds % 10 != 0 {
+            self.push(
+                Severity::Error,
+                Some(configured.span()),
+                Some(instance),
+                Some("advert_interval_ms"),
+                ConfigErrorKind::IntervalNotCentiseconds {
+                    value: milliseconds,
+                },
+            );
+            return DEFAULT_ADVERT_INTERVAL_CS;
+        }
+        u16::try_from(milliseconds / 10).unwrap_or(DEFAULT_ADVERT_INTERVAL_CS)
+    }
+
+    /// The parsed virtual addresses that passed every check, in order.
+    fn virtual_addresses(
+        &mut self,
+        instance: &str,
+        raw: &RawInstance,
+        interface_addresses: Option<&[InterfaceAddress]>,
+    ) -> Vec<IpAddr> {
+        const FIELD: &str = "virtual_addresses";
+        let listed = raw.virtual_addresses.get_ref();
+        if listed.is_empty() {
+            self.push(
+                Severity::Error,
+                Some(raw.virtual_addresses.span()),
+                Some(instance),
+                Some(FIELD),
+                ConfigErrorKind::NoVirtualAddresses,
+            );
+        }
+        let mut family = None;
+        let mut accepted = Vec::new();
+        for (index, text) in listed.iter().enumerate() {
+            let Some(address) = self.parse_address(instance, FIELD, text) else {
+                continue;
+            };
+            let span = Some(text.span());
+            let error = |validator: &mut Self, kind: ConfigErrorKind| {
+                validator.push(
+                    Severity::Error,
+                    span.clone(),
+                    Some(instance),
+                    Some(FIELD),
+                    kind,
+                );
+            };
+            let address_family = AddressFamily::of(address);
+            let first_family = *family.get_or_insert(address_family);
+            if accepted.contains(&address) {
+                error(self, ConfigErrorKind::RepeatedVirtualAddress { address });
+            } else if address_family != first_family {
+                error(
+                    self,
+                    ConfigErrorKind::MixedFamilies {
+                        address,
+                        family: first_family,
+                    },
+                );
+            } else if let Some(reason) = unusable_reason(address, interface_addresses) {
+                error(self, ConfigErrorKind::UnusableAddress { address, reason });
+            } else if index == 0
+                && let IpAddr::V6(v6) = address
+                && !v6.is_unicast_link_local()
+            {
+                // RFC 9568 §5.2.9: for IPv6 the first address is the link-local VIP.
+                error(self, ConfigErrorKind::Ipv6FirstNotLinkLocal { address });
+            } else {
+                accepted.push(address);
+            }
+        }
+        accepted
+    }
+
+    /// Parses an address, reporting text that is not one.
+    fn parse_address(
+        &mut self,
+        instance: &str,
+        field: &'static str,
+        text: &Spanned<String>,
+    ) -> Option<IpAddr> {
+        let parsed = text.get_ref().parse().ok();
+        if parsed.is_none() {
+            self.push(
+                Severity::Error,
+                Some(text.span()),
+                Some(instance),
+                Some(field),
+                ConfigErrorKind::InvalidAddress {
+                    field,
+                    text: text.get_ref().clone(),
+                },
+            );
+        }
+        parsed
+    }
+
+    /// RFC 9568 §5.2.4: priority 255 is for the router that owns the addresses, i.e. has them
+    /// configured on the interface. Checked only when the interface exists here.
+    fn owner(
+        &mut self,
+        instance: &str,
+        raw: &RawInstance,
+        virtual_addresses: &[IpAddr],
+        interface_addresses: Option<&[InterfaceAddress]>,
+    ) {
+        if let Some(track) = raw
+            .track
+            .as_ref()
+            .filter(|track| !track.get_ref().is_empty())
+        {
+            self.push(
+                Severity::Error,
+                Some(track.span()),
+                Some(instance),
+                Some("track"),
+                ConfigErrorKind::OwnerTracks,
+            );
+        }
+        let Some(interface_addresses) = interface_addresses else {
+            return;
+        };
+        for &address in virtual_addresses {
+            if !interface_addresses
+                .iter()
+                .any(|have| have.address == address)
+            {
+                self.push(
+                    Severity::Error,
+                    Some(raw.priority.as_ref().map_or(raw.name.span(), Spanned::span)),
+                    Some(instance),
+                    Some("priority"),
+                    ConfigErrorKind::OwnerAddressMissing {
+                        interface: raw.interface.get_ref().clone(),
+                        address,
+                    },
+                );
+            }
+        }
+    }
+
+    fn track(&mut self, instance: &str, raw: &RawInstance) -> Vec<TrackedInterface> {
+        const FIELD: &str = "track";
+        let Some(entries) = raw.track.as_ref() else {
+            return Vec::new();
+        };
+        let mut tracked: Vec<TrackedInterface> = Vec::new();
+        for entry in entries.get_ref() {
+            let entry = entry.get_ref();
+            let interface = entry.interface.get_ref();
+            let span = Some(entry.interface.span());
+            let weight = self.in_range(instance, "track.weight", &entry.weight, 1, 254);
+            if !is_valid_interface_name(interface) {
+                self.push(
+                    Severity::Error,
+                    span,
+                    Some(instance),
+                    Some(FIELD),
+                    ConfigErrorKind::InvalidInterfaceName {
+                        field: "track.interface",
+                        interface: interface.clone(),
+                    },
+                );
+                continue;
+            }
+            if tracked.iter().any(|t| &t.interface == interface) {
+                self.push(
+                    Severity::Error,
+                    span,
+                    Some(instance),
+                    Some(FIELD),
+                    ConfigErrorKind::RepeatedTrack {
+                        interface: interface.clone(),
+                    },
+                );
+                continue;
+            }
+            match self.host.addresses(interface) {
+                Ok(Some(_)) => {}
+                // Interfaces may come and go (VLANs, tunnels); the daemon treats an absent
+                // one as down, so this is only a warning even when running.
+                Ok(None) => self.push(
+                    Severity::Warning,
+                    span.clone(),
+                    Some(instance),
+                    Some(FIELD),
+                    ConfigErrorKind::UnknownTrackedInterface {
+                        interface: interface.clone(),
+                    },
+                ),
+                Err(error) => self.push(
+                    Severity::Error,
+                    span.clone(),
+                    Some(instance),
+                    Some(FIELD),
+                    ConfigErrorKind::InterfaceQuery {
+                        interface: interface.clone(),
+                        reason: error.to_string(),
+                    },
+                ),
+            }
+            if let Some(weight) = weight.and_then(|weight| u8::try_from(weight).ok()) {
+                tracked.push(TrackedInterface {
+                    interface: interface.clone(),
+                    weight,
+                });
+            }
+        }
+        tracked
+    }
+
+    fn allowed_peers(
+        &mut self,
+        instance: &str,
+        raw: &RawInstance,
+        family: Option<AddressFamily>,
+    ) -> Vec<IpAddr> {
+        const FIELD: &str = "allowed_peers";
+        let mut peers = Vec::new();
+        for text in &raw.allowed_peers {
+            let Some(address) = self.parse_address(instance, FIELD, text) else {
+                continue;
+            };
+            let span = Some(text.span());
+            let error = |validator: &mut Self, kind: ConfigErrorKind| {
+                validator.push(
+                    Severity::Error,
+                    span.clone(),
+                    Some(instance),
+                    Some(FIELD),
+                    kind,
+                );
+            };
+            if let Some(family) = family
+                && AddressFamily::of(address) != family
+            {
+                error(self, ConfigErrorKind::PeerFamily { address, family });
+            } else if !is_unicast(address) {
+                error(self, ConfigErrorKind::PeerNotUnicast { address });
+            } else if let IpAddr::V6(v6) = address
+                && !v6.is_unicast_link_local()
+            {
+                error(self, ConfigErrorKind::PeerNotLinkLocal { address });
+            } else {
+                peers.push(address);
+            }
+        }
+        peers
+    }
+
+    /// Instance names are unique; checked on every instance, valid or not.
+    fn unique_names(&mut self, raw: &RawFile) {
+        let mut first_lines: HashMap<&str, usize> = HashMap::new();
+        for instance in &raw.instances {
+            let name = instance.get_ref().name.get_ref().as_str();
+            let span = instance.get_ref().name.span();
+            let line = self.line(span.start);
+            if let Some(&first_line) = first_lines.get(name) {
+                self.push(
+                    Severity::Error,
+                    Some(span),
+                    Some(name),
+                    Some("name"),
+                    ConfigErrorKind::DuplicateName {
+                        name: name.to_owned(),
+                        first_line,
+                    },
+                );
+            } else {
+                first_lines.insert(name, line);
+            }
+        }
+    }
+
+    /// One instance per (interface, VRID, family), and each virtual address in one instance.
+    fn unique_routers_and_addresses(&mut self, checked: &[Checked<'_>]) {
+        let mut routers: HashMap<(&str, u8, AddressFamily), &str> = HashMap::new();
+        let mut owners: HashMap<IpAddr, &str> = HashMap::new();
+        for Checked { config, raw } in checked {
+            let key = (config.interface.as_str(), config.vrid, config.family);
+            if let Some(other) = routers.insert(key, &config.name) {
+                self.push(
+                    Severity::Error,
+                    Some(raw.vrid.span()),
+                    Some(&config.name),
+                    Some("vrid"),
+                    ConfigErrorKind::DuplicateVirtualRouter {
+                        interface: config.interface.clone(),
+                        vrid: config.vrid,
+                        family: config.family,
+                        other: other.to_owned(),
+                    },
+                );
+                // Keep pointing later duplicates at the first instance.
+                routers.insert(key, other);
+            }
+            // A valid instance had no rejected address, so the parsed and the raw lists line up.
+            let spans = raw.virtual_addresses.get_ref().iter().map(Spanned::span);
+            for (&address, text) in config.virtual_addresses.iter().zip(spans) {
+                match owners.get(&address) {
+                    Some(other) => self.push(
+                        Severity::Error,
+                        Some(text),
+                        Some(&config.name),
+                        Some("virtual_addresses"),
+                        ConfigErrorKind::SharedVirtualAddress {
+                            address,
+                            other: (*other).to_owned(),
+                        },
+                    ),
+                    None => {
+                        owners.insert(address, &config.name);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Why `address` cannot be a virtual address, looking at the interface's subnets when known.
+fn unusable_reason(
+    address: IpAddr,
+    interface_addresses: Option<&[InterfaceAddress]>,
+) -> Option<UnusableReason> {
+    if address.is_unspecified() {
+        return Some(UnusableReason::Unspecified);
+    }
+    if address.is_multicast() {
+        return Some(UnusableReason::Multicast);
+    }
+    if address.is_loopback() {
+        return Some(UnusableReason::Loopback);
+    }
+    match address {
+        IpAddr::V4(v4) if v4.is_broadcast() => return Some(UnusableReason::LimitedBroadcast),
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => {
+            return Some(UnusableReason::Ipv4Mapped);
+        }
+        _ => {}
+    }
+    interface_addresses?
+        .iter()
+        .find_map(|&subnet| subnet_edge(address, subnet))
+}
+
+/// Whether `address` is the network (all host bits zero) or, for IPv4, the broadcast (all host
+/// bits one) address of `subnet`. Point-to-point prefixes (/31, /32, RFC 3021; /127, /128, RFC
+/// 6164) have no such addresses.
+fn subnet_edge(address: IpAddr, subnet: InterfaceAddress) -> Option<UnusableReason> {
+    let (address_bits, subnet_bits, width) = match (address, subnet.address) {
+        (IpAddr::V4(a), IpAddr::V4(s)) => (u128::from(u32::from(a)), u128::from(u32::from(s)), 32),
+        (IpAddr::V6(a), IpAddr::V6(s)) => (u128::from(a), u128::from(s), 128),
+        _ => return None,
+    };
+    let host_width = width - u32::from(subnet.prefix_len).min(width);
+    if host_width < 2 {
+        return None;
+    }
+    let host_mask = u128::MAX >> (128 - host_width);
+    if address_bits & !host_mask != subnet_bits & !host_mask {
+        return None;
+    }
+    let host = address_bits & host_mask;
+    if host == 0 {
+        Some(UnusableReason::NetworkAddress { subnet })
+    } else if host == host_mask && width == 32 {
+        Some(UnusableReason::SubnetBroadcast { subnet })
+    } else {
+        None
+    }
+}
+
+/// Could be the source of an advert.
+fn is_unicast(address: IpAddr) -> bool {
+    let special = match address {
+        IpAddr::V4(v4) => v4.is_broadcast(),
+        IpAddr::V6(_) => false,
+    };
+    !(address.is_unspecified() || address.is_multicast() || address.is_loopback() || special)
+}
+
+fn is_valid_instance_name(name: &str) -> bool {
+    (1..=MAX_INSTANCE_NAME_CHARS).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Linux `dev_valid_name()`: 1..=15 bytes, not `.` or `..`, no `/`, `:` or whitespace.
+fn is_valid_interface_name(name: &str) -> bool {
+    (1..=MAX_INTERFACE_NAME_BYTES).contains(&name.len())
+        && name != "."
+        && name != ".."
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == ':' || c.is_whitespace())
+}
