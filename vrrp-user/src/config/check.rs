@@ -184,3 +184,82 @@ impl<'a> From<&'a ConfigError> for JsonProblem<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::{InterfaceAddress, parse};
+
+    fn host(name: &str) -> std::io::Result<Option<Vec<InterfaceAddress>>> {
+        Ok((name == "eth0").then(Vec::new))
+    }
+
+    fn verdict(text: &str) -> Verdict {
+        Verdict::from(parse(text, Path::new("x.toml"), &host, Mode::Check))
+    }
+
+    const WARNS: &str = "[[instance]]\nname = \"a\"\ninterface = \"eth9\"\nvrid = 1\n\
+                         virtual_addresses = [\"192.0.2.1\"]\n";
+    const INVALID: &str = "[[instance]]\nname = \"a\"\ninterface = \"eth9\"\nvrid = 0\n\
+                           virtual_addresses = [\"192.0.2.1\"]\n";
+
+    #[test]
+    fn text_report_lists_problems_then_a_summary() {
+        let ok = verdict(WARNS);
+        assert_eq!(ok.exit_code(), EXIT_OK);
+        assert_eq!(
+            ok.text(),
+            "warning: x.toml:3: instance \"a\": interface \"eth9\" does not exist on this host\n\
+             ok: 1 instance\n"
+        );
+        let invalid = verdict(INVALID);
+        assert_eq!(invalid.exit_code(), EXIT_INVALID);
+        assert_eq!(
+            invalid.text(),
+            "warning: x.toml:3: instance \"a\": interface \"eth9\" does not exist on this host\n\
+             error: x.toml:4: instance \"a\": vrid 0 is out of range 1..=255\n\
+             invalid: 1 error, 1 warning\n"
+        );
+    }
+
+    #[test]
+    fn json_report_has_status_and_structured_problems() {
+        let json = serde_json::to_value(verdict(INVALID).json()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "status": "invalid",
+                "problems": [
+                    {
+                        "severity": "warning", "file": "x.toml", "line": 3, "instance": "a",
+                        "field": "interface",
+                        "message": "interface \"eth9\" does not exist on this host",
+                    },
+                    {
+                        "severity": "error", "file": "x.toml", "line": 4, "instance": "a",
+                        "field": "vrid", "message": "vrid 0 is out of range 1..=255",
+                    },
+                ],
+            })
+        );
+        let ok = serde_json::to_value(verdict(WARNS).json()).unwrap();
+        assert_eq!(ok["status"], "ok");
+        assert_eq!(ok["instances"], 1);
+    }
+
+    #[test]
+    fn an_unreadable_file_exits_2() {
+        let outcome = check_config(Path::new("/nonexistent/x.toml"), &host, false);
+        assert_eq!(outcome.exit_code, EXIT_UNREADABLE);
+        assert!(
+            outcome
+                .output
+                .starts_with("error: cannot read /nonexistent/x.toml: ")
+        );
+        let outcome = check_config(Path::new("/nonexistent/x.toml"), &host, true);
+        let json: serde_json::Value = serde_json::from_str(&outcome.output).unwrap();
+        assert_eq!(json["status"], "unreadable");
+    }
+}

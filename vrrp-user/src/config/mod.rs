@@ -295,3 +295,6 @@ struct RawTrack {
     interface: Spanned<String>,
     weight: Spanned<i64>,
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,620 @@
+//! Table-driven tests: configuration text in, every rendered problem (with line) out.
+
+use std::io;
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+
+/// The host the tests pretend to run on.
+fn fake_host(name: &str) -> io::Result<Option<Vec<InterfaceAddress>>> {
+    let addresses = |list: &[(&str, u8)]| {
+        list.iter()
+            .map(|&(address, prefix_len)| InterfaceAddress {
+                address: address.parse().unwrap(),
+                prefix_len,
+            })
+            .collect()
+    };
+    match name {
+        "eth0" => Ok(Some(addresses(&[
+            ("192.0.2.2", 24),
+            ("198.51.100.1", 24),
+            ("203.0.113.2", 24),
+            ("10.0.0.1", 31),
+            ("2001:db8::2", 64),
+            ("fe80::2", 64),
+        ]))),
+        "eth1" | "eth2" => Ok(Some(Vec::new())),
+        "broken0" => Err(io::Error::other("netlink says no")),
+        _ => Ok(None),
+    }
+}
+
+fn load_text(lines: &[&str], mode: Mode) -> Result<Loaded, LoadError> {
+    parse(&lines.join("\n"), Path::new("test.toml"), &fake_host, mode)
+}
+
+/// Every problem as `xvrrp check-config` prints it.
+fn rendered(result: &Result<Loaded, LoadError>) -> Vec<String> {
+    let problems = match result {
+        Ok(loaded) => &loaded.warnings,
+        Err(LoadError::Invalid { problems }) => problems,
+        Err(error) => panic!("unexpected {error}"),
+    };
+    problems
+        .iter()
+        .map(|problem| format!("{}: {problem}", problem.severity))
+        .collect()
+}
+
+struct Case {
+    name: &'static str,
+    toml: &'static [&'static str],
+    expected: &'static [&'static str],
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "toml syntax error",
+        toml: &["[[instance]]", r#"name = "lan"#],
+        expected: &["error: test.toml:2: invalid basic string"],
+    },
+    Case {
+        name: "unknown key",
+        toml: &[
+            "[[instance]]",
+            r#"name = "lan""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            "prio = 10",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+        ],
+        expected: &[
+            "error: test.toml:5: unknown field `prio`, expected one of `name`, `interface`, \
+             `vrid`, `priority`, `advert_interval_ms`, `preempt`, `preempt_delay_ms`, \
+             `accept_mode`, `virtual_addresses`, `track`, `allowed_peers`",
+        ],
+    },
+    Case {
+        name: "missing key points at the instance",
+        toml: &[
+            "[[instance]]",
+            r#"name = "lan""#,
+            r#"interface = "eth0""#,
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+        ],
+        expected: &["error: test.toml:1: missing field `vrid`"],
+    },
+    Case {
+        name: "unknown log format",
+        toml: &["[global]", r#"log_format = "xml""#],
+        expected: &["error: test.toml:2: unknown variant `xml`, expected `text` or `json`"],
+    },
+    Case {
+        name: "relative paths and no instances",
+        toml: &[
+            "[global]",
+            r#"bpffs = "bpf""#,
+            r#"control_socket = "x.sock""#,
+        ],
+        expected: &[
+            "error: test.toml: no [[instance]] is defined; the daemon would have nothing to do",
+            r#"error: test.toml:2: bpffs "bpf" must be an absolute path"#,
+            r#"error: test.toml:3: control_socket "x.sock" must be an absolute path"#,
+        ],
+    },
+    Case {
+        name: "numbers out of range",
+        toml: &[
+            "[[instance]]",
+            r#"name = "lan""#,
+            r#"interface = "eth0""#,
+            "vrid = 0",
+            "priority = 0",
+            "advert_interval_ms = 40960",
+            "preempt_delay_ms = -1",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+            r#"track = [{ interface = "eth1", weight = 0 }, { interface = "eth2", weight = 255 }]"#,
+        ],
+        expected: &[
+            r#"error: test.toml:4: instance "lan": vrid 0 is out of range 1..=255"#,
+            r#"error: test.toml:5: instance "lan": priority 0 is out of range 1..=255"#,
+            r#"error: test.toml:6: instance "lan": advert_interval_ms 40960 is out of range 10..=40950"#,
+            r#"error: test.toml:7: instance "lan": preempt_delay_ms -1 is out of range 0..=3600000"#,
+            r#"error: test.toml:9: instance "lan": track.weight 0 is out of range 1..=254"#,
+            r#"error: test.toml:9: instance "lan": track.weight 255 is out of range 1..=254"#,
+        ],
+    },
+    Case {
+        name: "upper bounds and a short interval",
+        toml: &[
+            "[[instance]]",
+            r#"name = "lan""#,
+            r#"interface = "eth0""#,
+            "vrid = 256",
+            "priority = 256",
+            "advert_interval_ms = 5",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+        ],
+        expected: &[
+            r#"error: test.toml:4: instance "lan": vrid 256 is out of range 1..=255"#,
+            r#"error: test.toml:5: instance "lan": priority 256 is out of range 1..=255"#,
+            r#"error: test.toml:6: instance "lan": advert_interval_ms 5 is out of range 10..=40950"#,
+        ],
+    },
+    Case {
+        name: "interval in milliseconds the wire cannot carry",
+        toml: &[
+            "[[instance]]",
+            r#"name = "lan""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            "advert_interval_ms = 1005",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+        ],
+        expected: &[
+            r#"error: test.toml:5: instance "lan": advert_interval_ms 1005 is not a multiple of 10 (the wire carries centiseconds, RFC 9568 §5.2.7)"#,
+        ],
+    },
+    Case {
+        name: "names: invalid, empty, duplicate",
+        toml: &[
+            "[[instance]]",
+            r#"name = "lan one""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+            "[[instance]]",
+            r#"name = """#,
+            r#"interface = "eth0""#,
+            "vrid = 2",
+            r#"virtual_addresses = ["192.0.2.20"]"#,
+            "[[instance]]",
+            r#"name = "lan one""#,
+            r#"interface = "eth0""#,
+            "vrid = 3",
+            r#"virtual_addresses = ["192.0.2.30"]"#,
+        ],
+        expected: &[
+            r#"error: test.toml:2: instance "lan one": name "lan one" must be 1..=32 characters from A-Z a-z 0-9 . _ -"#,
+            r#"error: test.toml:7: instance "": name "" must be 1..=32 characters from A-Z a-z 0-9 . _ -"#,
+            r#"error: test.toml:12: instance "lan one": name "lan one" must be 1..=32 characters from A-Z a-z 0-9 . _ -"#,
+            r#"error: test.toml:12: instance "lan one": name "lan one" is already used by the instance at line 2"#,
+        ],
+    },
+    Case {
+        name: "interface names and lookups",
+        toml: &[
+            "[[instance]]",
+            r#"name = "a""#,
+            r#"interface = "eth0:1""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+            r#"track = [{ interface = "a-very-long-name0", weight = 10 }, { interface = "broken0", weight = 10 }]"#,
+            "[[instance]]",
+            r#"name = "b""#,
+            r#"interface = "eth9""#,
+            "vrid = 2",
+            r#"virtual_addresses = ["192.0.2.20"]"#,
+            r#"track = [{ interface = "eth1", weight = 10 }, { interface = "eth1", weight = 20 }]"#,
+            "[[instance]]",
+            r#"name = "c""#,
+            r#"interface = "broken0""#,
+            "vrid = 3",
+            r#"virtual_addresses = ["192.0.2.30"]"#,
+            r#"track = [{ interface = "wan7", weight = 10 }]"#,
+        ],
+        expected: &[
+            r#"error: test.toml:3: instance "a": interface "eth0:1" is not a valid interface name (1..=15 bytes, no '/', ':' or whitespace)"#,
+            r#"error: test.toml:6: instance "a": track.interface "a-very-long-name0" is not a valid interface name (1..=15 bytes, no '/', ':' or whitespace)"#,
+            r#"error: test.toml:6: instance "a": cannot read the addresses of interface "broken0": netlink says no"#,
+            r#"warning: test.toml:9: instance "b": interface "eth9" does not exist on this host"#,
+            r#"error: test.toml:12: instance "b": tracked interface "eth1" is listed twice"#,
+            r#"error: test.toml:15: instance "c": cannot read the addresses of interface "broken0": netlink says no"#,
+            r#"warning: test.toml:18: instance "c": tracked interface "wan7" does not exist on this host; it counts as down"#,
+        ],
+    },
+    Case {
+        name: "virtual address lists",
+        toml: &[
+            "[[instance]]",
+            r#"name = "empty""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            "virtual_addresses = []",
+            "[[instance]]",
+            r#"name = "mixed""#,
+            r#"interface = "eth0""#,
+            "vrid = 2",
+            r#"virtual_addresses = ["192.0.2.20", "2001:db8::20", "192.0.2.300", "192.0.2.20"]"#,
+            "[[instance]]",
+            r#"name = "v6""#,
+            r#"interface = "eth0""#,
+            "vrid = 3",
+            r#"virtual_addresses = ["2001:db8::30", "fe80::30"]"#,
+        ],
+        expected: &[
+            r#"error: test.toml:5: instance "empty": virtual_addresses is empty; at least one address is required"#,
+            r#"error: test.toml:10: instance "mixed": virtual_addresses mixes families: 2001:db8::20 is not IPv4 like the first address; use one instance per family (RFC 9568 §5.2.9)"#,
+            r#"error: test.toml:10: instance "mixed": virtual_addresses: "192.0.2.300" is not an IP address"#,
+            r#"error: test.toml:10: instance "mixed": virtual address 192.0.2.20 is listed twice"#,
+            r#"error: test.toml:15: instance "v6": the first IPv6 virtual address must be link-local (fe80::/10), found 2001:db8::30 (RFC 9568 §5.2.9)"#,
+        ],
+    },
+    Case {
+        name: "addresses that cannot be virtual",
+        toml: &[
+            "[[instance]]",
+            r#"name = "v4""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            "virtual_addresses = [",
+            r#"  "0.0.0.0", "224.0.0.18", "255.255.255.255", "127.0.0.1","#,
+            r#"  "192.0.2.0", "192.0.2.255", "10.0.0.0","#,
+            "]",
+            "[[instance]]",
+            r#"name = "v6""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["fe80::1", "::", "ff02::12", "::1", "::ffff:192.0.2.1", "2001:db8::"]"#,
+        ],
+        expected: &[
+            r#"error: test.toml:6: instance "v4": 0.0.0.0 cannot be a virtual address: it is the unspecified address"#,
+            r#"error: test.toml:6: instance "v4": 224.0.0.18 cannot be a virtual address: it is a multicast address"#,
+            r#"error: test.toml:6: instance "v4": 255.255.255.255 cannot be a virtual address: it is the limited broadcast address"#,
+            r#"error: test.toml:6: instance "v4": 127.0.0.1 cannot be a virtual address: it is a loopback address"#,
+            r#"error: test.toml:7: instance "v4": 192.0.2.0 cannot be a virtual address: it is the network address of the interface subnet 192.0.2.2/24"#,
+            r#"error: test.toml:7: instance "v4": 192.0.2.255 cannot be a virtual address: it is the broadcast address of the interface subnet 192.0.2.2/24"#,
+            r#"error: test.toml:13: instance "v6": :: cannot be a virtual address: it is the unspecified address"#,
+            r#"error: test.toml:13: instance "v6": ff02::12 cannot be a virtual address: it is a multicast address"#,
+            r#"error: test.toml:13: instance "v6": ::1 cannot be a virtual address: it is a loopback address"#,
+            r#"error: test.toml:13: instance "v6": ::ffff:192.0.2.1 cannot be a virtual address: it is an IPv4-mapped IPv6 address"#,
+            r#"error: test.toml:13: instance "v6": 2001:db8:: cannot be a virtual address: it is the network address of the interface subnet 2001:db8::2/64"#,
+        ],
+    },
+    Case {
+        name: "cross-instance duplicates",
+        toml: &[
+            "[[instance]]",
+            r#"name = "a""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+            "[[instance]]",
+            r#"name = "b""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["192.0.2.10"]"#,
+            "[[instance]]",
+            r#"name = "c""#,
+            r#"interface = "eth1""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+            "[[instance]]",
+            r#"name = "d""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["fe80::1"]"#,
+        ],
+        expected: &[
+            r#"error: test.toml:9: instance "b": vrid 1 is already used for IPv4 on eth0 by instance "a""#,
+            r#"error: test.toml:15: instance "c": virtual address 192.0.2.1 is also a virtual address of instance "a""#,
+        ],
+    },
+    Case {
+        name: "address owner",
+        toml: &[
+            "[[instance]]",
+            r#"name = "owner""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            "priority = 255",
+            r#"virtual_addresses = ["198.51.100.1", "198.51.100.9"]"#,
+            r#"track = [{ interface = "eth1", weight = 10 }]"#,
+        ],
+        expected: &[
+            r#"error: test.toml:5: instance "owner": priority 255 means this router owns its virtual addresses, but 198.51.100.9 is not configured on eth0 (RFC 9568 §5.2.4)"#,
+            r#"error: test.toml:7: instance "owner": track cannot lower the priority of an address owner (priority 255, RFC 9568 §5.2.4)"#,
+        ],
+    },
+    Case {
+        name: "allowed peers",
+        toml: &[
+            "[[instance]]",
+            r#"name = "v4""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+            r#"allowed_peers = ["192.0.2.3", "fe80::3", "224.0.0.18", "peer"]"#,
+            "[[instance]]",
+            r#"name = "v6""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["fe80::1"]"#,
+            r#"allowed_peers = ["fe80::3", "2001:db8::3", "::"]"#,
+        ],
+        expected: &[
+            r#"error: test.toml:6: instance "v4": allowed_peers: fe80::3 is not IPv4 like the virtual addresses"#,
+            r#"error: test.toml:6: instance "v4": allowed_peers: 224.0.0.18 is not a unicast address"#,
+            r#"error: test.toml:6: instance "v4": allowed_peers: "peer" is not an IP address"#,
+            r#"error: test.toml:12: instance "v6": allowed_peers: 2001:db8::3 is not link-local, but IPv6 adverts come from the sender's link-local address (RFC 9568 §5.1.2.1)"#,
+            r#"error: test.toml:12: instance "v6": allowed_peers: :: is not a unicast address"#,
+        ],
+    },
+    Case {
+        name: "a delay without preemption is only a warning",
+        toml: &[
+            "[[instance]]",
+            r#"name = "lan""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            "preempt = false",
+            "preempt_delay_ms = 5000",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+        ],
+        expected: &[
+            r#"warning: test.toml:6: instance "lan": preempt_delay_ms has no effect with preempt = false"#,
+        ],
+    },
+];
+
+#[test]
+fn every_problem_is_reported_with_its_line() {
+    let mut failures = Vec::new();
+    for case in CASES {
+        let actual = rendered(&load_text(case.toml, Mode::Check));
+        if actual != case.expected {
+            failures.push(format!(
+                "{}:\n  expected {:#?}\n  actual {:#?}",
+                case.name, case.expected, actual
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn an_absent_interface_is_a_warning_when_checking_and_an_error_when_running() {
+    let toml = &[
+        "[[instance]]",
+        r#"name = "lan""#,
+        r#"interface = "eth9""#,
+        "vrid = 1",
+        r#"virtual_addresses = ["192.0.2.1"]"#,
+    ];
+    let checked = load_text(toml, Mode::Check).expect("only a warning");
+    assert_eq!(checked.config.instances.len(), 1);
+    assert_eq!(checked.warnings.len(), 1);
+    assert_eq!(checked.warnings[0].severity, Severity::Warning);
+
+    let Err(LoadError::Invalid { problems }) = load_text(toml, Mode::Run) else {
+        panic!("an absent interface must stop the daemon");
+    };
+    assert_eq!(
+        rendered(&Err(LoadError::Invalid { problems })),
+        [r#"error: test.toml:3: instance "lan": interface "eth9" does not exist on this host"#]
+    );
+}
+
+#[test]
+fn defaults_fill_every_optional_key() {
+    let loaded = load_text(
+        &[
+            "[[instance]]",
+            r#"name = "lan""#,
+            r#"interface = "eth0""#,
+            "vrid = 7",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+        ],
+        Mode::Run,
+    )
+    .expect("valid");
+    assert!(loaded.warnings.is_empty());
+    let Config { global, instances } = loaded.config;
+    assert_eq!(
+        global,
+        GlobalConfig {
+            bpffs: "/sys/fs/bpf/xvrrp".into(),
+            log_format: LogFormat::Text,
+            control_socket: "/run/xvrrp.sock".into(),
+        }
+    );
+    assert_eq!(
+        instances,
+        [InstanceConfig {
+            name: "lan".into(),
+            interface: "eth0".into(),
+            vrid: 7,
+            family: AddressFamily::Ipv4,
+            priority: 100,
+            advert_interval: 100,
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            accept_mode: false,
+            virtual_addresses: vec![IpAddr::from([192, 0, 2, 1])],
+            track: Vec::new(),
+            allowed_peers: Vec::new(),
+        }]
+    );
+}
+
+#[test]
+fn every_key_maps_to_its_typed_field() {
+    let loaded = load_text(
+        &[
+            "[global]",
+            r#"bpffs = "/sys/fs/bpf/lab""#,
+            r#"log_format = "json""#,
+            r#"control_socket = "/run/lab.sock""#,
+            "[[instance]]",
+            r#"name = "lan-v6""#,
+            r#"interface = "eth0""#,
+            "vrid = 255",
+            "priority = 254",
+            "advert_interval_ms = 40950",
+            "preempt = true",
+            "preempt_delay_ms = 1500",
+            "accept_mode = true",
+            r#"virtual_addresses = ["fe80::1", "2001:db8::1"]"#,
+            r#"track = [{ interface = "eth1", weight = 20 }, { interface = "eth2", weight = 254 }]"#,
+            r#"allowed_peers = ["fe80::3"]"#,
+        ],
+        Mode::Run,
+    )
+    .expect("valid");
+    assert_eq!(loaded.config.global.bpffs, Path::new("/sys/fs/bpf/lab"));
+    assert_eq!(loaded.config.global.log_format, LogFormat::Json);
+    assert_eq!(
+        loaded.config.global.control_socket,
+        Path::new("/run/lab.sock")
+    );
+    let instance = &loaded.config.instances[0];
+    assert_eq!(instance.vrid, 255);
+    assert_eq!(instance.family, AddressFamily::Ipv6);
+    assert_eq!(instance.priority, 254);
+    assert_eq!(instance.advert_interval, 4095);
+    assert_eq!(instance.preempt_delay, Duration::from_millis(1500));
+    assert!(instance.accept_mode);
+    assert_eq!(
+        instance.virtual_addresses,
+        [
+            "fe80::1".parse::<IpAddr>().unwrap(),
+            "2001:db8::1".parse().unwrap()
+        ]
+    );
+    assert_eq!(
+        instance.track,
+        [
+            TrackedInterface {
+                interface: "eth1".into(),
+                weight: 20
+            },
+            TrackedInterface {
+                interface: "eth2".into(),
+                weight: 254
+            },
+        ]
+    );
+    assert_eq!(
+        instance.allowed_peers,
+        ["fe80::3".parse::<IpAddr>().unwrap()]
+    );
+}
+
+#[test]
+fn the_owner_of_its_addresses_may_use_priority_255() {
+    let loaded = load_text(
+        &[
+            "[[instance]]",
+            r#"name = "owner""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            "priority = 255",
+            r#"virtual_addresses = ["198.51.100.1"]"#,
+        ],
+        Mode::Run,
+    )
+    .expect("eth0 has 198.51.100.1");
+    assert!(loaded.config.instances[0].is_owner());
+}
+
+#[test]
+fn effective_priority_subtracts_down_links_and_stays_at_least_one() {
+    let instance = InstanceConfig {
+        name: "lan".into(),
+        interface: "eth0".into(),
+        vrid: 1,
+        family: AddressFamily::Ipv4,
+        priority: 200,
+        advert_interval: 100,
+        preempt: true,
+        preempt_delay: Duration::ZERO,
+        accept_mode: false,
+        virtual_addresses: vec![IpAddr::from([192, 0, 2, 1])],
+        track: vec![
+            TrackedInterface {
+                interface: "eth1".into(),
+                weight: 120,
+            },
+            TrackedInterface {
+                interface: "eth2".into(),
+                weight: 150,
+            },
+        ],
+        allowed_peers: Vec::new(),
+    };
+    assert_eq!(instance.effective_priority(|_| true), 200);
+    assert_eq!(instance.effective_priority(|name| name != "eth1"), 80);
+    assert_eq!(instance.effective_priority(|name| name != "eth2"), 50);
+    assert_eq!(instance.effective_priority(|_| false), 1);
+}
+
+#[test]
+fn load_error_lists_every_problem_with_its_severity() {
+    let error = load_text(
+        &[
+            "[[instance]]",
+            r#"name = "lan""#,
+            r#"interface = "eth9""#,
+            "vrid = 0",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+        ],
+        Mode::Check,
+    )
+    .expect_err("vrid 0");
+    assert_eq!(
+        error.to_string(),
+        "warning: test.toml:3: instance \"lan\": interface \"eth9\" does not exist on this host\n\
+         error: test.toml:4: instance \"lan\": vrid 0 is out of range 1..=255"
+    );
+}
+
+#[test]
+fn an_unreadable_file_is_a_read_error() {
+    let error = load(
+        Path::new("/nonexistent/xvrrp.toml"),
+        &fake_host,
+        Mode::Check,
+    )
+    .expect_err("no such file");
+    assert!(matches!(error, LoadError::Read { .. }), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("cannot read /nonexistent/xvrrp.toml: ")
+    );
+}
+
+#[test]
+fn every_example_configuration_is_valid() {
+    let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/configs");
+    let mut checked = Vec::new();
+    for entry in std::fs::read_dir(&directory).expect("examples/configs exists") {
+        let path = entry.expect("readable directory").path();
+        if path.extension().is_none_or(|extension| extension != "toml") {
+            continue;
+        }
+        match load(&path, &fake_host, Mode::Run) {
+            Ok(loaded) => assert!(
+                loaded.warnings.is_empty(),
+                "{}: {:?}",
+                path.display(),
+                loaded.warnings
+            ),
+            Err(error) => panic!("{}:\n{error}", path.display()),
+        }
+        checked.push(path.file_name().unwrap().to_string_lossy().into_owned());
+    }
+    checked.sort();
+    assert_eq!(
+        checked,
+        [
+            "no-preempt.toml",
+            "owner.toml",
+            "two-routers-r1.toml",
+            "two-routers-r2.toml"
+        ]
+    );
+}
