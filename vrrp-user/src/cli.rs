@@ -11,7 +11,7 @@ use crate::config::LogFormat;
 
 /// xvrrp: a VRRPv3 (RFC 9568) router-redundancy daemon with an XDP data plane.
 #[derive(Debug, Parser)]
-#[command(name = "xvrrp", version, about)]
+#[command(name = "xvrrp", version)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

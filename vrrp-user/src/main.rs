@@ -17,7 +17,8 @@ fn main() -> ExitCode {
         Command::Run(args) => match run(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
-                eprintln!("error: {error:#}");
+                // The error may list several configuration problems, each with its severity.
+                eprintln!("xvrrp: {error:#}");
                 ExitCode::FAILURE
             }
         },

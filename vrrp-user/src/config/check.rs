@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{ConfigError, HostInterfaces, LoadError, Mode, Severity, load};
+use super::{ConfigError, HostInterfaces, LoadError, Loaded, Mode, Severity, load};
 
 /// Exit code: the file is usable (warnings allowed).
 pub const EXIT_OK: u8 = 0;
@@ -54,8 +54,8 @@ enum Verdict {
     },
 }
 
-impl From<Result<super::Loaded, LoadError>> for Verdict {
-    fn from(result: Result<super::Loaded, LoadError>) -> Self {
+impl From<Result<Loaded, LoadError>> for Verdict {
+    fn from(result: Result<Loaded, LoadError>) -> Self {
         match result {
             Ok(loaded) => Self::Ok {
                 instances: loaded.config.instances.len(),
