@@ -34,14 +34,16 @@ mod error;
 mod host;
 mod validate;
 
+use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use std::{fmt, io};
 
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+pub use crate::proto::AddressFamily;
+use crate::proto::Centiseconds;
 pub use error::{ConfigError, ConfigErrorKind, Location, Severity, UnusableReason};
 pub use host::{HostInterfaces, InterfaceAddress, SystemInterfaces};
 
@@ -54,7 +56,6 @@ pub const DEFAULT_PRIORITY: u8 = 100;
 /// The priority of the address owner (RFC 9568 §5.2.4).
 pub const OWNER_PRIORITY: u8 = 255;
 /// RFC 9568 §5.2.7: the default Advertisement_Interval, 1 s, in centiseconds.
-pub const DEFAULT_ADVERT_INTERVAL_CS: u16 = 100;
 
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,34 +100,6 @@ pub enum LogFormat {
     Json,
 }
 
-/// The address family of an instance (RFC 9568 §5.2.9: one family per virtual router).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum AddressFamily {
-    /// IPv4.
-    Ipv4,
-    /// IPv6.
-    Ipv6,
-}
-
-impl AddressFamily {
-    /// The family of `address`.
-    pub fn of(address: IpAddr) -> Self {
-        match address {
-            IpAddr::V4(_) => Self::Ipv4,
-            IpAddr::V6(_) => Self::Ipv6,
-        }
-    }
-}
-
-impl fmt::Display for AddressFamily {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Ipv4 => "IPv4",
-            Self::Ipv6 => "IPv6",
-        })
-    }
-}
-
 /// One validated virtual router. Field names match the state machine's `RouterConfig`; the
 /// primary address is not here because it is read from the interface at run time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +115,7 @@ pub struct InstanceConfig {
     /// Configured priority: 1..=254, or 255 for the address owner.
     pub priority: u8,
     /// Advertisement_Interval in centiseconds, 1..=4095.
-    pub advert_interval: u16,
+    pub advert_interval: Centiseconds,
     /// Preempt_Mode.
     pub preempt: bool,
     /// How long a Backup waits before preempting a lower-priority Master.

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
+use crate::proto::Centiseconds;
 
 /// The host the tests pretend to run on.
 fn fake_host(name: &str) -> io::Result<Option<Vec<InterfaceAddress>>> {
@@ -429,7 +430,7 @@ fn defaults_fill_every_optional_key() {
             vrid: 7,
             family: AddressFamily::Ipv4,
             priority: 100,
-            advert_interval: 100,
+            advert_interval: Centiseconds::DEFAULT,
             preempt: true,
             preempt_delay: Duration::ZERO,
             accept_mode: false,
@@ -474,7 +475,7 @@ fn every_key_maps_to_its_typed_field() {
     assert_eq!(instance.vrid, 255);
     assert_eq!(instance.family, AddressFamily::Ipv6);
     assert_eq!(instance.priority, 254);
-    assert_eq!(instance.advert_interval, 4095);
+    assert_eq!(instance.advert_interval, Centiseconds::MAX);
     assert_eq!(instance.preempt_delay, Duration::from_millis(1500));
     assert!(instance.accept_mode);
     assert_eq!(
@@ -528,7 +529,7 @@ fn effective_priority_subtracts_down_links_and_stays_at_least_one() {
         vrid: 1,
         family: AddressFamily::Ipv4,
         priority: 200,
-        advert_interval: 100,
+        advert_interval: Centiseconds::DEFAULT,
         preempt: true,
         preempt_delay: Duration::ZERO,
         accept_mode: false,

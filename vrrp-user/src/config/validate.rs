@@ -10,10 +10,11 @@ use toml::Spanned;
 
 use super::error::{ConfigError, ConfigErrorKind, Location, Severity, UnusableReason};
 use super::host::{HostInterfaces, InterfaceAddress};
+use crate::proto::Centiseconds;
+
 use super::{
-    AddressFamily, Config, DEFAULT_ADVERT_INTERVAL_CS, DEFAULT_PRIORITY, GlobalConfig,
-    InstanceConfig, LoadError, Loaded, Mode, OWNER_PRIORITY, RawFile, RawGlobal, RawInstance,
-    TrackedInterface,
+    AddressFamily, Config, DEFAULT_PRIORITY, GlobalConfig, InstanceConfig, LoadError, Loaded, Mode,
+    OWNER_PRIORITY, RawFile, RawGlobal, RawInstance, TrackedInterface,
 };
 
 /// Linux IFNAMSIZ (16) minus the terminating NUL.
@@ -337,15 +338,15 @@ impl Validator<'_> {
     }
 
     /// The interval in centiseconds; the default when absent or invalid (invalid is reported).
-    fn advert_interval(&mut self, instance: &str, raw: &RawInstance) -> u16 {
+    fn advert_interval(&mut self, instance: &str, raw: &RawInstance) -> Centiseconds {
         let Some(configured) = raw.advert_interval_ms.as_ref() else {
-            return DEFAULT_ADVERT_INTERVAL_CS;
+            return Centiseconds::DEFAULT;
         };
         let (min, max) = ADVERT_INTERVAL_MS;
         let Some(milliseconds) =
             self.in_range(instance, "advert_interval_ms", configured, min, max)
         else {
-            return DEFAULT_ADVERT_INTERVAL_CS;
+            return Centiseconds::DEFAULT;
         };
         // RFC 9568 §5.2.7: the wire field counts centiseconds.
         if milliseconds % 10 != 0 {
@@ -358,9 +359,12 @@ impl Validator<'_> {
                     value: milliseconds,
                 },
             );
-            return DEFAULT_ADVERT_INTERVAL_CS;
+            return Centiseconds::DEFAULT;
         }
-        u16::try_from(milliseconds / 10).unwrap_or(DEFAULT_ADVERT_INTERVAL_CS)
+        u16::try_from(milliseconds / 10)
+            .ok()
+            .and_then(|centiseconds| Centiseconds::new(centiseconds).ok())
+            .unwrap_or(Centiseconds::DEFAULT)
     }
 
     /// The parsed virtual addresses that passed every check, in order.

@@ -1,5 +1,6 @@
 //! The per-virtual-router configuration the state machine runs with.
 
+use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -15,6 +16,25 @@ pub enum AddressFamily {
     Ipv4,
     /// IPv6: adverts to ff02::12, unsolicited NA on takeover.
     Ipv6,
+}
+
+impl AddressFamily {
+    /// The family of `address`.
+    pub fn of(address: IpAddr) -> Self {
+        match address {
+            IpAddr::V4(_) => Self::Ipv4,
+            IpAddr::V6(_) => Self::Ipv6,
+        }
+    }
+}
+
+impl fmt::Display for AddressFamily {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Ipv4 => "IPv4",
+            Self::Ipv6 => "IPv6",
+        })
+    }
 }
 
 /// Configuration of one virtual router (one VRID on one interface for one family).
