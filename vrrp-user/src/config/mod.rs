@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 pub use crate::proto::AddressFamily;
-use crate::proto::Centiseconds;
+use crate::proto::{Centiseconds, OWNER_PRIORITY};
 pub use error::{ConfigError, ConfigErrorKind, Location, Severity, UnusableReason};
 pub use host::{HostInterfaces, InterfaceAddress, SystemInterfaces};
 
@@ -53,9 +53,6 @@ pub const DEFAULT_BPFFS: &str = "/sys/fs/bpf/xvrrp";
 pub const DEFAULT_CONTROL_SOCKET: &str = "/run/xvrrp.sock";
 /// RFC 9568 §5.2.4: the default priority of a router that is not the address owner.
 pub const DEFAULT_PRIORITY: u8 = 100;
-/// The priority of the address owner (RFC 9568 §5.2.4).
-pub const OWNER_PRIORITY: u8 = 255;
-/// RFC 9568 §5.2.7: the default Advertisement_Interval, 1 s, in centiseconds.
 
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
