@@ -4,5 +4,10 @@
 //! object and into userspace. See `docs/ARCHITECTURE.md` for the map and counter tables.
 #![no_std]
 
+pub mod advert;
+pub mod checksum;
+pub mod consts;
 pub mod counters;
+pub mod frames;
 pub mod maps;
+pub mod wire;

@@ -1,0 +1,647 @@
+//! Zero-copy decoding and encoding of VRRPv3 advertisements (RFC 9568 §5) over IPv4 and IPv6,
+//! and recognition of VRRPv2 (RFC 3768) peers.
+//!
+//! Decoding is total: any input gives an [`Advert`] or a [`DecodeError`] naming the RFC 9568
+//! §7.1 discard reason, never a panic. Checks run in the §7.1 order (TTL, version, complete
+//! message, checksum), then the field checks. Checks that need configuration (is the VRID
+//! configured here, does the address list match) belong to the daemon.
+//!
+//! The encoder never writes what the decoder would reject, so encode then decode round-trips.
+
+use core::{
+    iter::FusedIterator,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    slice::ChunksExact,
+};
+
+use crate::{
+    checksum::Checksum,
+    consts::{
+        ADVERT_INTERVAL_MAX_CS, ADVERT_INTERVAL_MIN_CS, IPPROTO_VRRP, VRRP_HEADER_LEN,
+        VRRP_TTL, VRRP_TYPE_ADVERTISEMENT, VRRP_VERSION_2, VRRP_VERSION_3,
+    },
+    wire::{Ipv4Header, Ipv6Header, VrrpHeader, header, header_mut},
+};
+
+/// Why a received packet is not a usable VRRPv3 advert. Each variant is one discard reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The bytes end before a header, or before the length an IP header announces.
+    #[error("truncated: need {needed} bytes, have {available}")]
+    Truncated {
+        /// Bytes the headers call for.
+        needed: usize,
+        /// Bytes present.
+        available: usize,
+    },
+    /// The IP version nibble is not the family being decoded.
+    #[error("wrong address family: expected IP version {expected}, found {found}")]
+    WrongFamily {
+        /// IP version expected (4 or 6).
+        expected: u8,
+        /// IP version in the packet.
+        found: u8,
+    },
+    /// The IPv4 header length field is below the 20-byte minimum.
+    #[error("IPv4 header length {header_len} is below 20 bytes")]
+    BadIpv4HeaderLength {
+        /// Header length the IHL field gives, in bytes.
+        header_len: usize,
+    },
+    /// The IP protocol / next header is not VRRP (112). IPv6 extension headers also land here:
+    /// adverts never carry them.
+    #[error("IP protocol {protocol} is not VRRP (112)")]
+    NotVrrp {
+        /// Protocol or next header found.
+        protocol: u8,
+    },
+    /// RFC 9568 §7.1 (and §5.1.1.3, §5.1.2.3): TTL / hop limit must be 255.
+    #[error("TTL/hop limit {ttl} is not 255")]
+    BadTtl {
+        /// TTL or hop limit received.
+        ttl: u8,
+    },
+    /// RFC 9568 §7.1: the version must be 3.
+    #[error("VRRP version {version} is not 3")]
+    BadVersion {
+        /// Version nibble received.
+        version: u8,
+    },
+    /// A valid VRRPv2 (RFC 3768) advert: the sender is a v2 router, worth reporting as such.
+    #[error("VRRPv2 advert from a v2 peer (VRID {vrid}, priority {priority}, interval {advert_interval_seconds}s)")]
+    Version2 {
+        /// Its VRID.
+        vrid: u8,
+        /// Its priority.
+        priority: u8,
+        /// Its advert interval in seconds.
+        advert_interval_seconds: u8,
+    },
+    /// RFC 9568 §5.2.2, §7.1: the type must be 1 (ADVERTISEMENT).
+    #[error("VRRP type {kind} is not ADVERTISEMENT (1)")]
+    BadType {
+        /// Type nibble received.
+        kind: u8,
+    },
+    /// RFC 9568 §5.2.5 (erratum 8299): an advert with no addresses is ignored.
+    #[error("VRID {vrid}: advert carries no addresses")]
+    NoAddresses {
+        /// VRID of the advert.
+        vrid: u8,
+    },
+    /// RFC 9568 §7.1: the message length must be the fixed part plus count addresses.
+    #[error("address count {count} needs a {expected_len}-byte message, got {actual_len}")]
+    AddressCountMismatch {
+        /// Count field.
+        count: u8,
+        /// Message length the count implies.
+        expected_len: usize,
+        /// Message length received.
+        actual_len: usize,
+    },
+    /// RFC 9568 §5.2.8, §7.1: the checksum does not verify.
+    #[error("bad checksum {received:#06x}, expected {expected:#06x}")]
+    BadChecksum {
+        /// Checksum field received.
+        received: u16,
+        /// Checksum the message should carry.
+        expected: u16,
+    },
+    /// RFC 9568 §5.2.3: VRID 0 is never valid.
+    #[error("VRID 0 is invalid")]
+    ZeroVrid,
+    /// RFC 9568 §7.1 (erratum 8301): Max Adver Int 0 is discarded.
+    #[error("VRID {vrid}: Max Adver Int is 0")]
+    ZeroInterval {
+        /// VRID of the advert.
+        vrid: u8,
+    },
+}
+
+/// Why an advert or frame could not be encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// The output buffer is shorter than the message or frame.
+    #[error("buffer too small: need {needed} bytes, have {available}")]
+    BufferTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes available.
+        available: usize,
+    },
+    /// RFC 9568 §5.2.3: VRID 0 is invalid.
+    #[error("VRID 0 is invalid")]
+    ZeroVrid,
+    /// RFC 9568 §5.2.7: the interval must be 1..=4095 centiseconds.
+    #[error("Max Adver Int {interval_cs} cs is outside 1..=4095")]
+    IntervalOutOfRange {
+        /// Interval asked for, in centiseconds.
+        interval_cs: u16,
+    },
+    /// RFC 9568 §5.2.5: receivers ignore an advert without addresses, so none is sent.
+    #[error("an advert needs at least one address")]
+    NoAddresses,
+    /// The count field has 8 bits.
+    #[error("{count} addresses exceed the limit of 255")]
+    TooManyAddresses {
+        /// Addresses given.
+        count: usize,
+    },
+}
+
+/// The IP header facts a VRRP message is checked against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpContext {
+    /// Carried in IPv4.
+    V4 {
+        /// IPv4 source: the sender's primary address (RFC 9568 §5.1.1.1).
+        source: Ipv4Addr,
+        /// IPv4 destination.
+        destination: Ipv4Addr,
+        /// TTL.
+        ttl: u8,
+    },
+    /// Carried in IPv6.
+    V6 {
+        /// IPv6 source: the sender's link-local address (RFC 9568 §5.1.2.1).
+        source: Ipv6Addr,
+        /// IPv6 destination.
+        destination: Ipv6Addr,
+        /// Hop limit.
+        hop_limit: u8,
+    },
+}
+
+impl IpContext {
+    /// The IP source address.
+    pub const fn source(&self) -> IpAddr {
+        match *self {
+            Self::V4 { source, .. } => IpAddr::V4(source),
+            Self::V6 { source, .. } => IpAddr::V6(source),
+        }
+    }
+
+    /// The IP destination address.
+    pub const fn destination(&self) -> IpAddr {
+        match *self {
+            Self::V4 { destination, .. } => IpAddr::V4(destination),
+            Self::V6 { destination, .. } => IpAddr::V6(destination),
+        }
+    }
+
+    /// TTL or hop limit.
+    pub const fn ttl(&self) -> u8 {
+        match *self {
+            Self::V4 { ttl, .. } => ttl,
+            Self::V6 { hop_limit, .. } => hop_limit,
+        }
+    }
+
+    /// Length of one address of this family.
+    pub const fn address_len(&self) -> usize {
+        match self {
+            Self::V4 { .. } => 4,
+            Self::V6 { .. } => 16,
+        }
+    }
+
+    /// The pseudo-header checksum of `message` in this context (RFC 9568 §5.2.8).
+    pub fn checksum(&self, message: &[u8]) -> u16 {
+        self.pseudo_header(message.len()).add_bytes(message).finish()
+    }
+
+    /// The sum of the pseudo-header for a VRRP message of `len` bytes.
+    fn pseudo_header(&self, len: usize) -> Checksum {
+        let mut sum = Checksum::new();
+        match self {
+            Self::V4 { source, destination, .. } => {
+                // Saturates: no IPv4 payload exceeds u16, and a longer one cannot verify.
+                let length = u16::try_from(len).unwrap_or(u16::MAX);
+                sum.add_ipv4_pseudo_header(*source, *destination, IPPROTO_VRRP, length);
+            }
+            Self::V6 { source, destination, .. } => {
+                let length = u32::try_from(len).unwrap_or(u32::MAX);
+                sum.add_ipv6_pseudo_header(source, destination, IPPROTO_VRRP, length);
+            }
+        }
+        sum
+    }
+}
+
+/// The header fields a sender chooses; what [`encode_ipv4`] and [`encode_ipv6`] write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdvertParams {
+    /// Virtual router ID, 1..=255.
+    pub vrid: u8,
+    /// Priority: 255 owner, 1..=254 backup, 0 resign (RFC 9568 §5.2.4).
+    pub priority: u8,
+    /// Max Adver Int in centiseconds, 1..=4095 (RFC 9568 §5.2.7).
+    pub max_advert_interval_cs: u16,
+}
+
+/// A validated VRRPv3 advert, borrowing the received bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Advert<'a> {
+    context: IpContext,
+    header: &'a VrrpHeader,
+    message: &'a [u8],
+}
+
+impl<'a> Advert<'a> {
+    /// Decodes an IPv4 packet (starting at the IPv4 header) carrying an advert. Bytes after
+    /// the IPv4 total length (Ethernet padding) are ignored. The IPv4 header checksum is not
+    /// checked: the VRRP checksum covers the addresses through the pseudo-header.
+    pub fn decode_ipv4_packet(packet: &'a [u8]) -> Result<Self, DecodeError> {
+        let (context, message) = ipv4_payload(packet)?;
+        Self::decode_message(message, context)
+    }
+
+    /// Decodes an IPv6 packet (starting at the IPv6 header) carrying an advert directly after
+    /// the fixed header. Bytes after the payload length are ignored.
+    pub fn decode_ipv6_packet(packet: &'a [u8]) -> Result<Self, DecodeError> {
+        let (context, message) = ipv6_payload(packet)?;
+        Self::decode_message(message, context)
+    }
+
+    /// Decodes a VRRP message (the whole IP payload) received in `context`.
+    pub fn decode_message(message: &'a [u8], context: IpContext) -> Result<Self, DecodeError> {
+        let vrrp = header::<VrrpHeader>(message).ok_or(DecodeError::Truncated {
+            needed: VRRP_HEADER_LEN,
+            available: message.len(),
+        })?;
+        // RFC 9568 §7.1: TTL/hop limit first (GTSM), then the version.
+        if context.ttl() != VRRP_TTL {
+            return Err(DecodeError::BadTtl { ttl: context.ttl() });
+        }
+        match (vrrp.version(), context) {
+            (VRRP_VERSION_3, _) => {}
+            (VRRP_VERSION_2, IpContext::V4 { .. }) => {
+                let v2 = AdvertV2::decode_message(message, context.ttl())?;
+                return Err(DecodeError::Version2 {
+                    vrid: v2.vrid(),
+                    priority: v2.priority(),
+                    advert_interval_seconds: v2.advert_interval_seconds(),
+                });
+            }
+            (version, _) => return Err(DecodeError::BadVersion { version }),
+        }
+        if vrrp.kind() != VRRP_TYPE_ADVERTISEMENT {
+            return Err(DecodeError::BadType { kind: vrrp.kind() });
+        }
+        check_address_count(vrrp, message.len(), context.address_len(), 0)?;
+        verify_checksum(vrrp, message, context.pseudo_header(message.len()))?;
+        if vrrp.vrid == 0 {
+            return Err(DecodeError::ZeroVrid);
+        }
+        if vrrp.max_advert_interval() == 0 {
+            return Err(DecodeError::ZeroInterval { vrid: vrrp.vrid });
+        }
+        Ok(Self { context, header: vrrp, message })
+    }
+
+    /// The IP header facts it arrived with.
+    pub const fn context(&self) -> &IpContext {
+        &self.context
+    }
+
+    /// The whole VRRP message as received.
+    pub const fn message(&self) -> &'a [u8] {
+        self.message
+    }
+
+    /// Version (always 3).
+    pub const fn version(&self) -> u8 {
+        self.header.version()
+    }
+
+    /// Type (always 1, ADVERTISEMENT).
+    pub const fn kind(&self) -> u8 {
+        self.header.kind()
+    }
+
+    /// Virtual router ID (1..=255).
+    pub const fn vrid(&self) -> u8 {
+        self.header.vrid
+    }
+
+    /// Priority (0 = the Master resigns, 255 = owner).
+    pub const fn priority(&self) -> u8 {
+        self.header.priority
+    }
+
+    /// Count of addresses (at least 1, and matching the message length).
+    pub const fn address_count(&self) -> u8 {
+        self.header.address_count
+    }
+
+    /// Max Adver Int in centiseconds (1..=4095).
+    pub const fn max_advert_interval_cs(&self) -> u16 {
+        self.header.max_advert_interval()
+    }
+
+    /// The reserved nibble (sent as 0, ignored on receive: RFC 9568 §5.2.6).
+    pub const fn reserved(&self) -> u8 {
+        self.header.reserved_interval_be[0] >> 4
+    }
+
+    /// The checksum field (verified).
+    pub const fn checksum(&self) -> u16 {
+        self.header.checksum()
+    }
+
+    /// The fields to pass to [`encode_ipv4`] / [`encode_ipv6`] to send the same advert.
+    pub const fn params(&self) -> AdvertParams {
+        AdvertParams {
+            vrid: self.vrid(),
+            priority: self.priority(),
+            max_advert_interval_cs: self.max_advert_interval_cs(),
+        }
+    }
+
+    /// The addresses, in the family of the IP header.
+    pub fn addresses(&self) -> Addresses<'a> {
+        // The count check guarantees the list is exactly count * address_len bytes.
+        Addresses::new(
+            self.message.get(VRRP_HEADER_LEN..).unwrap_or_default(),
+            self.context.address_len(),
+        )
+    }
+}
+
+/// A validated VRRPv2 advert (RFC 3768 §5), IPv4 only; recognised, not acted on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdvertV2<'a> {
+    header: &'a VrrpHeader,
+    message: &'a [u8],
+}
+
+/// Length of the authentication data that ends every VRRPv2 message (RFC 3768 §5.3.10).
+const V2_AUTHENTICATION_LEN: usize = 8;
+
+impl<'a> AdvertV2<'a> {
+    /// Decodes a VRRPv2 message received with `ttl`. RFC 3768 §5.3.8: the checksum covers the
+    /// message only, with no pseudo-header.
+    pub fn decode_message(message: &'a [u8], ttl: u8) -> Result<Self, DecodeError> {
+        let vrrp = header::<VrrpHeader>(message).ok_or(DecodeError::Truncated {
+            needed: VRRP_HEADER_LEN,
+            available: message.len(),
+        })?;
+        if ttl != VRRP_TTL {
+            return Err(DecodeError::BadTtl { ttl });
+        }
+        if vrrp.version() != VRRP_VERSION_2 {
+            return Err(DecodeError::BadVersion { version: vrrp.version() });
+        }
+        if vrrp.kind() != VRRP_TYPE_ADVERTISEMENT {
+            return Err(DecodeError::BadType { kind: vrrp.kind() });
+        }
+        check_address_count(vrrp, message.len(), 4, V2_AUTHENTICATION_LEN)?;
+        verify_checksum(vrrp, message, Checksum::new())?;
+        if vrrp.vrid == 0 {
+            return Err(DecodeError::ZeroVrid);
+        }
+        Ok(Self { header: vrrp, message })
+    }
+
+    /// Virtual router ID.
+    pub const fn vrid(&self) -> u8 {
+        self.header.vrid
+    }
+
+    /// Priority.
+    pub const fn priority(&self) -> u8 {
+        self.header.priority
+    }
+
+    /// Count of IPv4 addresses.
+    pub const fn address_count(&self) -> u8 {
+        self.header.address_count
+    }
+
+    /// Authentication type (RFC 3768 §5.3.6: 0 none; 1 and 2 are historic).
+    pub const fn auth_type(&self) -> u8 {
+        self.header.reserved_interval_be[0]
+    }
+
+    /// Advertisement interval in seconds (RFC 3768 §5.3.7).
+    pub const fn advert_interval_seconds(&self) -> u8 {
+        self.header.reserved_interval_be[1]
+    }
+
+    /// The checksum field (verified).
+    pub const fn checksum(&self) -> u16 {
+        self.header.checksum()
+    }
+
+    /// The IPv4 addresses.
+    pub fn addresses(&self) -> Addresses<'a> {
+        let end = self.message.len().saturating_sub(V2_AUTHENTICATION_LEN);
+        Addresses::new(self.message.get(VRRP_HEADER_LEN..end).unwrap_or_default(), 4)
+    }
+}
+
+/// Iterator over the address list of an advert.
+#[derive(Clone, Debug)]
+pub struct Addresses<'a> {
+    chunks: ChunksExact<'a, u8>,
+}
+
+impl<'a> Addresses<'a> {
+    fn new(list: &'a [u8], address_len: usize) -> Self {
+        Self { chunks: list.chunks_exact(address_len) }
+    }
+}
+
+impl Iterator for Addresses<'_> {
+    type Item = IpAddr;
+
+    fn next(&mut self) -> Option<IpAddr> {
+        let chunk = self.chunks.next()?;
+        if let Ok(octets) = <[u8; 4]>::try_from(chunk) {
+            Some(IpAddr::V4(Ipv4Addr::from(octets)))
+        } else {
+            <[u8; 16]>::try_from(chunk).ok().map(|octets| IpAddr::V6(Ipv6Addr::from(octets)))
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.chunks.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Addresses<'_> {}
+impl FusedIterator for Addresses<'_> {}
+
+/// Encodes a VRRPv3 advert sent from `source` to `destination` over IPv4 into `buf`, with its
+/// checksum. Returns the message length.
+pub fn encode_ipv4(
+    buf: &mut [u8],
+    params: &AdvertParams,
+    source: Ipv4Addr,
+    destination: Ipv4Addr,
+    addresses: &[Ipv4Addr],
+) -> Result<usize, EncodeError> {
+    let context = IpContext::V4 { source, destination, ttl: VRRP_TTL };
+    encode(buf, params, &context, addresses.len(), |list| {
+        for (slot, address) in list.chunks_exact_mut(4).zip(addresses) {
+            slot.copy_from_slice(&address.octets());
+        }
+    })
+}
+
+/// Encodes a VRRPv3 advert sent from `source` to `destination` over IPv6 into `buf`, with its
+/// checksum. RFC 9568 §5.2.9: the first address should be the link-local VIP; that is the
+/// caller's configuration to get right. Returns the message length.
+pub fn encode_ipv6(
+    buf: &mut [u8],
+    params: &AdvertParams,
+    source: &Ipv6Addr,
+    destination: &Ipv6Addr,
+    addresses: &[Ipv6Addr],
+) -> Result<usize, EncodeError> {
+    let context = IpContext::V6 { source: *source, destination: *destination, hop_limit: VRRP_TTL };
+    encode(buf, params, &context, addresses.len(), |list| {
+        for (slot, address) in list.chunks_exact_mut(16).zip(addresses) {
+            slot.copy_from_slice(&address.octets());
+        }
+    })
+}
+
+/// The family-independent part of encoding: validate, write the header, let `write_addresses`
+/// fill the list, then the checksum.
+fn encode(
+    buf: &mut [u8],
+    params: &AdvertParams,
+    context: &IpContext,
+    count: usize,
+    write_addresses: impl FnOnce(&mut [u8]),
+) -> Result<usize, EncodeError> {
+    if params.vrid == 0 {
+        return Err(EncodeError::ZeroVrid);
+    }
+    let interval_cs = params.max_advert_interval_cs;
+    if !(ADVERT_INTERVAL_MIN_CS..=ADVERT_INTERVAL_MAX_CS).contains(&interval_cs) {
+        return Err(EncodeError::IntervalOutOfRange { interval_cs });
+    }
+    let address_count = match u8::try_from(count) {
+        Ok(0) => return Err(EncodeError::NoAddresses),
+        Ok(address_count) => address_count,
+        Err(_) => return Err(EncodeError::TooManyAddresses { count }),
+    };
+    let len = VRRP_HEADER_LEN + count * context.address_len();
+    let available = buf.len();
+    let message =
+        buf.get_mut(..len).ok_or(EncodeError::BufferTooSmall { needed: len, available })?;
+    let (fixed, list) = message.split_at_mut(VRRP_HEADER_LEN);
+    write_addresses(list);
+    let vrrp = header_mut::<VrrpHeader>(fixed).ok_or(EncodeError::BufferTooSmall {
+        needed: VRRP_HEADER_LEN,
+        available,
+    })?;
+    *vrrp = VrrpHeader {
+        version_type: (VRRP_VERSION_3 << 4) | VRRP_TYPE_ADVERTISEMENT,
+        vrid: params.vrid,
+        priority: params.priority,
+        address_count,
+        // RFC 9568 §5.2.6: the reserved nibble is sent as zero; the range check above keeps
+        // the interval within 12 bits.
+        reserved_interval_be: interval_cs.to_be_bytes(),
+        checksum_be: [0; 2],
+    };
+    let checksum = context.checksum(message);
+    if let Some(vrrp) = header_mut::<VrrpHeader>(message) {
+        vrrp.checksum_be = checksum.to_be_bytes();
+    }
+    Ok(len)
+}
+
+/// Splits an IPv4 packet into its context and VRRP payload.
+fn ipv4_payload(packet: &[u8]) -> Result<(IpContext, &[u8]), DecodeError> {
+    let ip = header::<Ipv4Header>(packet).ok_or(DecodeError::Truncated {
+        needed: size_of::<Ipv4Header>(),
+        available: packet.len(),
+    })?;
+    if ip.version() != 4 {
+        return Err(DecodeError::WrongFamily { expected: 4, found: ip.version() });
+    }
+    let header_len = ip.header_len();
+    if header_len < size_of::<Ipv4Header>() {
+        return Err(DecodeError::BadIpv4HeaderLength { header_len });
+    }
+    let total = usize::from(ip.total_length());
+    let payload = packet
+        .get(header_len..total)
+        .ok_or(DecodeError::Truncated { needed: total.max(header_len), available: packet.len() })?;
+    if ip.protocol != IPPROTO_VRRP {
+        return Err(DecodeError::NotVrrp { protocol: ip.protocol });
+    }
+    let context = IpContext::V4 {
+        source: Ipv4Addr::from(ip.source),
+        destination: Ipv4Addr::from(ip.destination),
+        ttl: ip.ttl,
+    };
+    Ok((context, payload))
+}
+
+/// Splits an IPv6 packet into its context and VRRP payload.
+fn ipv6_payload(packet: &[u8]) -> Result<(IpContext, &[u8]), DecodeError> {
+    let ip = header::<Ipv6Header>(packet).ok_or(DecodeError::Truncated {
+        needed: size_of::<Ipv6Header>(),
+        available: packet.len(),
+    })?;
+    if ip.version() != 6 {
+        return Err(DecodeError::WrongFamily { expected: 6, found: ip.version() });
+    }
+    let end = size_of::<Ipv6Header>() + usize::from(ip.payload_length());
+    let payload = packet
+        .get(size_of::<Ipv6Header>()..end)
+        .ok_or(DecodeError::Truncated { needed: end, available: packet.len() })?;
+    if ip.next_header != IPPROTO_VRRP {
+        return Err(DecodeError::NotVrrp { protocol: ip.next_header });
+    }
+    let context = IpContext::V6 {
+        source: Ipv6Addr::from(ip.source),
+        destination: Ipv6Addr::from(ip.destination),
+        hop_limit: ip.hop_limit,
+    };
+    Ok((context, payload))
+}
+
+/// RFC 9568 §5.2.5, §7.1: at least one address, and exactly `count` of them after the fixed
+/// header (plus `trailer_len` bytes of VRRPv2 authentication data). Stricter than "at least":
+/// IP lengths already strip link-layer padding, so extra bytes mean a malformed message.
+fn check_address_count(
+    vrrp: &VrrpHeader,
+    message_len: usize,
+    address_len: usize,
+    trailer_len: usize,
+) -> Result<(), DecodeError> {
+    let count = vrrp.address_count;
+    if count == 0 {
+        return Err(DecodeError::NoAddresses { vrid: vrrp.vrid });
+    }
+    let expected_len = VRRP_HEADER_LEN + usize::from(count) * address_len + trailer_len;
+    if message_len != expected_len {
+        return Err(DecodeError::AddressCountMismatch {
+            count,
+            expected_len,
+            actual_len: message_len,
+        });
+    }
+    Ok(())
+}
+
+/// `BadChecksum` unless the sum of `prefix` (the pseudo-header, if any) and `message`,
+/// checksum field included, verifies. The report carries the value the field should hold: the
+/// sum with the field (bytes 6..8) skipped.
+fn verify_checksum(vrrp: &VrrpHeader, message: &[u8], prefix: Checksum) -> Result<(), DecodeError> {
+    let mut whole = prefix;
+    if whole.add_bytes(message).verifies() {
+        return Ok(());
+    }
+    let mut expected = prefix;
+    expected
+        .add_bytes(message.get(..6).unwrap_or_default())
+        .add_bytes(message.get(VRRP_HEADER_LEN..).unwrap_or_default());
+    Err(DecodeError::BadChecksum { received: vrrp.checksum(), expected: expected.finish() })
+}
