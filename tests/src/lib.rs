@@ -4,7 +4,9 @@
 
 pub mod capture;
 pub mod daemon;
+pub mod frames;
 pub mod lab;
 pub mod netns;
 pub mod privilege;
 pub mod wait;
+pub mod xdp;

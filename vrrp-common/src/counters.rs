@@ -1,24 +1,144 @@
-//! Per-CPU counters the XDP program keeps, indexed by [`Counter`].
+//! Per-CPU counters the XDP program keeps, globally and per virtual router, indexed by
+//! [`Counter`]. The names are stable: they are the export names of logs, metrics and the CLI.
 
-/// Index of a global counter in the per-CPU stats array.
+/// Index of a counter, both in the global per-CPU stats array and in each
+/// [`InstanceCounters`] record.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Counter {
-    /// Every frame the XDP program saw.
-    RxFrames = 0,
+    /// VRRP (protocol 112) packets that reached the advert path.
+    AdvertsReceived = 0,
+    /// Routine adverts from the current Master absorbed in the kernel (last-seen stamped).
+    AdvertsAbsorbed = 1,
+    /// Adverts copied to the daemon through the ring buffer.
+    AdvertsToUserspace = 2,
+    /// Discarded: IPv4 TTL / IPv6 hop limit not 255 (RFC 5798 §5.1.1.3, §5.1.2.3).
+    InvalidTtl = 3,
+    /// Discarded: VRRP version not 3 (RFC 5798 §7.1).
+    InvalidVersion = 4,
+    /// Discarded: VRRP type not 1 = ADVERTISEMENT (RFC 9568 §7.1).
+    InvalidType = 5,
+    /// Discarded: message shorter than fixed part + count addresses, or count 0
+    /// (RFC 5798 §7.1, RFC 9568 §5.2.5).
+    InvalidLength = 6,
+    /// Discarded: bad VRRP checksum over the pseudo-header (RFC 5798 §5.2.8).
+    InvalidChecksum = 7,
+    /// Discarded: the VRID is not configured on this interface (RFC 5798 §7.1).
+    UnknownVrid = 8,
+    /// Discarded: Max Advertise Interval 0 (RFC 9568 §7.1).
+    ZeroInterval = 9,
+    /// Frames to a virtual MAC dropped because we are not (or no longer safely) Master
+    /// (RFC 5798 §6.4.2).
+    VmacDroppedBackup = 10,
+    /// Frames to a virtual MAC accepted while Master (destination rewritten to the NIC's MAC).
+    VmacAcceptedMaster = 11,
+    /// IP packets to a VIP dropped by a Master without Accept_Mode (RFC 9568 §6.4.3).
+    VipDroppedNoAccept = 12,
+    /// ARP requests / Neighbor Solicitations for a VIP dropped while not Master (RFC 5798 §6.4.2).
+    ResolutionDroppedBackup = 13,
+    /// ARP replies sent from XDP for a VIP (RFC 5798 §6.4.3).
+    ArpReplies = 14,
+    /// Neighbor Advertisements sent from XDP for a VIP (RFC 5798 §6.4.3).
+    NaReplies = 15,
+    /// Frames handled as Backup because the daemon's heartbeat is stale (fail-safe).
+    HeartbeatStale = 16,
+    /// Adverts lost because the ring buffer was full.
+    RingBufFull = 17,
+    /// Frames our parser could not handle; passed to the stack (fail-open).
+    ParseErrors = 18,
 }
 
 impl Counter {
-    /// Number of counters: the length of the stats array.
-    pub const COUNT: u32 = 1;
+    /// Number of counters: the length of the stats array and of [`InstanceCounters`].
+    pub const COUNT: u32 = 19;
 
     /// All counters in index order, for export.
-    pub const ALL: [Counter; Self::COUNT as usize] = [Counter::RxFrames];
+    pub const ALL: [Counter; Self::COUNT as usize] = [
+        Counter::AdvertsReceived,
+        Counter::AdvertsAbsorbed,
+        Counter::AdvertsToUserspace,
+        Counter::InvalidTtl,
+        Counter::InvalidVersion,
+        Counter::InvalidType,
+        Counter::InvalidLength,
+        Counter::InvalidChecksum,
+        Counter::UnknownVrid,
+        Counter::ZeroInterval,
+        Counter::VmacDroppedBackup,
+        Counter::VmacAcceptedMaster,
+        Counter::VipDroppedNoAccept,
+        Counter::ResolutionDroppedBackup,
+        Counter::ArpReplies,
+        Counter::NaReplies,
+        Counter::HeartbeatStale,
+        Counter::RingBufFull,
+        Counter::ParseErrors,
+    ];
 
     /// Stable name for logs, metrics and the CLI.
     pub const fn name(self) -> &'static str {
         match self {
-            Counter::RxFrames => "rx_frames",
+            Counter::AdvertsReceived => "adverts_received",
+            Counter::AdvertsAbsorbed => "adverts_absorbed",
+            Counter::AdvertsToUserspace => "adverts_to_userspace",
+            Counter::InvalidTtl => "invalid_ttl",
+            Counter::InvalidVersion => "invalid_version",
+            Counter::InvalidType => "invalid_type",
+            Counter::InvalidLength => "invalid_length",
+            Counter::InvalidChecksum => "invalid_checksum",
+            Counter::UnknownVrid => "unknown_vrid",
+            Counter::ZeroInterval => "zero_interval",
+            Counter::VmacDroppedBackup => "vmac_dropped_backup",
+            Counter::VmacAcceptedMaster => "vmac_accepted_master",
+            Counter::VipDroppedNoAccept => "vip_dropped_no_accept",
+            Counter::ResolutionDroppedBackup => "resolution_dropped_backup",
+            Counter::ArpReplies => "arp_replies",
+            Counter::NaReplies => "na_replies",
+            Counter::HeartbeatStale => "heartbeat_stale",
+            Counter::RingBufFull => "ringbuf_full",
+            Counter::ParseErrors => "parse_errors",
+        }
+    }
+}
+
+/// One virtual router's counters on one CPU, indexed by [`Counter`] (value type of
+/// [`crate::maps::INSTANCE_STATS_MAP`]). Counters that have no instance (unknown VRID, parse
+/// errors) stay 0 here.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InstanceCounters {
+    /// Values in [`Counter`] index order.
+    pub by_counter: [u64; Counter::COUNT as usize],
+}
+
+impl InstanceCounters {
+    /// All zeros: what userspace inserts when it adds an instance.
+    pub const ZERO: Self = Self {
+        by_counter: [0; Counter::COUNT as usize],
+    };
+}
+
+#[cfg(feature = "user")]
+// SAFETY: repr(C), only u64s, no padding.
+unsafe impl aya::Pod for InstanceCounters {}
+
+#[cfg(test)]
+mod tests {
+    use super::Counter;
+
+    #[test]
+    fn all_lists_every_counter_at_its_index() {
+        for (index, counter) in Counter::ALL.iter().enumerate() {
+            assert_eq!(*counter as usize, index, "{}", counter.name());
+        }
+    }
+
+    #[test]
+    fn names_are_unique() {
+        for (i, a) in Counter::ALL.iter().enumerate() {
+            for b in &Counter::ALL[i + 1..] {
+                assert_ne!(a.name(), b.name());
+            }
         }
     }
 }

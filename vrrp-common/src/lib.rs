@@ -8,6 +8,7 @@ pub mod advert;
 pub mod checksum;
 pub mod consts;
 pub mod counters;
+pub mod event;
 pub mod frames;
 pub mod maps;
 pub mod wire;

@@ -1,8 +1,258 @@
-//! Names of the BPF maps and programs, shared by `#[map(name = …)]` in the XDP program and the
-//! loader's `ebpf.map(…)` lookups so the two cannot drift apart.
+//! The BPF maps shared by the XDP program and the daemon: names, keys and values.
+//!
+//! Names are used by both `#[btf_map(name = …)]` in the XDP program and the loader's
+//! `ebpf.map(…)` lookups so the two cannot drift apart. Every type is `#[repr(C)]` with explicit
+//! padding and no `bool`, and its size is pinned by a const assertion. Addresses are stored in
+//! network byte order (`*_be` names); IPv4 addresses use the first 4 bytes of a 16-byte field.
+//!
+//! Write discipline: userspace always writes whole values (one map update), so the XDP program
+//! never sees a half-written instance. The XDP program writes only
+//! [`Instance::master_last_seen_ns`], in place through a lookup pointer.
 
 /// Name of the XDP program (what `bpftool prog show` lists).
 pub const PROGRAM_NAME: &str = "xvrrp";
 
+/// An XDP program that only returns `XDP_PASS`, in the same object: the baseline of
+/// `cargo xtask bench xdp`. The daemon never attaches it.
+pub const PASS_PROGRAM_NAME: &str = "xvrrp_pass";
+
 /// Per-CPU array of global `u64` counters indexed by [`crate::counters::Counter`].
 pub const STATS_MAP: &str = "XVRRP_STATS";
+
+/// Per-CPU hash [`InstanceKey`] -> [`crate::counters::InstanceCounters`].
+pub const INSTANCE_STATS_MAP: &str = "XVRRP_VR_STATS";
+
+/// Hash [`InstanceKey`] -> [`Instance`]: one entry per configured virtual router.
+pub const INSTANCES_MAP: &str = "XVRRP_INSTANCES";
+
+/// Hash [`Vip4Key`] -> [`VipTarget`]: the IPv4 virtual addresses and their VRID.
+pub const VIPS4_MAP: &str = "XVRRP_VIPS4";
+
+/// Hash [`Vip6Key`] -> [`VipTarget`]: the IPv6 virtual addresses and their VRID.
+pub const VIPS6_MAP: &str = "XVRRP_VIPS6";
+
+/// Array of one [`Control`] record at index 0: the interface's MAC and the daemon heartbeat.
+pub const CONTROL_MAP: &str = "XVRRP_CONTROL";
+
+/// Ring buffer of [`crate::event::AdvertEvent`] records, XDP -> daemon.
+pub const EVENTS_MAP: &str = "XVRRP_EVENTS";
+
+/// Per-CPU scratch buffer the program sums VRRP messages in; internal, no userspace use.
+pub const SCRATCH_MAP: &str = "XVRRP_SCRATCH";
+
+/// Every map the object defines, for pinning and teardown.
+pub const ALL_MAPS: [&str; 8] = [
+    STATS_MAP,
+    INSTANCE_STATS_MAP,
+    INSTANCES_MAP,
+    VIPS4_MAP,
+    VIPS6_MAP,
+    CONTROL_MAP,
+    EVENTS_MAP,
+    SCRATCH_MAP,
+];
+
+/// Capacity of [`INSTANCES_MAP`] and [`INSTANCE_STATS_MAP`]: 255 VRIDs in each family.
+pub const MAX_INSTANCES: u32 = 510;
+
+/// Capacity of each VIP map.
+pub const MAX_VIPS: u32 = 1024;
+
+/// Size of the [`EVENTS_MAP`] ring buffer in bytes (a power of two, a multiple of the page size).
+pub const EVENTS_RING_BYTES: u32 = 256 * 1024;
+
+/// Address family of a virtual router, as stored in [`InstanceKey::family`] and
+/// [`crate::event::AdvertEvent::family`].
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AddressFamily {
+    /// VRRP over IPv4 (virtual MAC 00:00:5e:00:01:VRID).
+    Ipv4 = 4,
+    /// VRRP over IPv6 (virtual MAC 00:00:5e:00:02:VRID).
+    Ipv6 = 6,
+}
+
+impl AddressFamily {
+    /// The family stored as `value`, if valid.
+    pub const fn from_u8(value: u8) -> Option<Self> {
+        match value {
+            4 => Some(Self::Ipv4),
+            6 => Some(Self::Ipv6),
+            _ => None,
+        }
+    }
+}
+
+/// Role of a virtual router as the XDP program acts on it (RFC 5798 §6.4).
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Not running: behaves like Backup for frames, every advert goes to the daemon.
+    Initialize = 0,
+    /// Backup: drop virtual-MAC frames and ARP/NS for the VIPs; absorb routine adverts.
+    Backup = 1,
+    /// Master: answer ARP/NS for the VIPs with the virtual MAC, accept virtual-MAC frames.
+    Master = 2,
+}
+
+impl Role {
+    /// The role stored as `value`, if valid.
+    pub const fn from_u8(value: u8) -> Option<Self> {
+        match value {
+            0 => Some(Self::Initialize),
+            1 => Some(Self::Backup),
+            2 => Some(Self::Master),
+            _ => None,
+        }
+    }
+}
+
+/// Key of [`INSTANCES_MAP`] and [`INSTANCE_STATS_MAP`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct InstanceKey {
+    /// Interface index the program is attached to.
+    pub ifindex: u32,
+    /// [`AddressFamily`] as `u8`.
+    pub family: u8,
+    /// Virtual router id, 1..=255.
+    pub vrid: u8,
+    /// Always 0 (hash keys compare every byte).
+    pub _pad: [u8; 2],
+}
+
+impl InstanceKey {
+    /// The key of virtual router `vrid` in `family` on interface `ifindex`.
+    pub const fn new(ifindex: u32, family: AddressFamily, vrid: u8) -> Self {
+        Self {
+            ifindex,
+            family: family as u8,
+            vrid,
+            _pad: [0; 2],
+        }
+    }
+}
+
+/// Value of [`INSTANCES_MAP`]: what the XDP program needs to know about one virtual router.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Instance {
+    /// CLOCK_MONOTONIC ns (`bpf_ktime_get_ns`) of the last routine advert from the current
+    /// Master. Written in place by the XDP program; the daemon reads it to restart its
+    /// Master_Down_Timer, and seeds it when it writes the instance.
+    pub master_last_seen_ns: u64,
+    /// Current Master's address (network order; IPv4 in the first 4 bytes, rest 0).
+    pub master_addr_be: [u8; 16],
+    /// Current Master's Max Advertise Interval in centiseconds.
+    pub master_interval_cs: u16,
+    /// Our virtual MAC (00:00:5e:00:01:VRID or 00:00:5e:00:02:VRID).
+    pub vmac: [u8; 6],
+    /// [`Role`] as `u8`.
+    pub role: u8,
+    /// Current Master's priority (what a routine advert must carry).
+    pub master_priority: u8,
+    /// 1 when packets to the VIPs are accepted while Master (Accept_Mode, or the owner).
+    pub accept: u8,
+    /// Always 0.
+    pub _pad: [u8; 5],
+}
+
+/// Key of [`VIPS4_MAP`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Vip4Key {
+    /// The virtual IPv4 address, network order.
+    pub addr_be: [u8; 4],
+}
+
+/// Key of [`VIPS6_MAP`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Vip6Key {
+    /// The virtual IPv6 address, network order.
+    pub addr_be: [u8; 16],
+}
+
+/// Value of the VIP maps: which virtual router owns the address.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VipTarget {
+    /// Virtual router id; the family is the map's.
+    pub vrid: u8,
+    /// Always 0.
+    pub _pad: [u8; 3],
+}
+
+/// Value of [`CONTROL_MAP`] index 0: per-interface state the daemon owns.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Control {
+    /// CLOCK_MONOTONIC ns of the daemon's last heartbeat refresh.
+    pub heartbeat_ns: u64,
+    /// After this many ns without a refresh the program acts as Backup for every instance
+    /// (fail-safe when the daemon died while Master and the pinned link kept the program).
+    pub heartbeat_timeout_ns: u64,
+    /// The interface's own MAC: frames to a virtual MAC are rewritten to it while Master.
+    pub if_mac: [u8; 6],
+    /// Always 0.
+    pub _pad: [u8; 2],
+}
+
+impl Control {
+    /// Whether the heartbeat is older than the timeout at `now_ns` (CLOCK_MONOTONIC). A record
+    /// never written (heartbeat 0) is stale once the timeout has passed since boot, which is
+    /// always the case in practice.
+    #[inline(always)]
+    pub const fn is_stale(&self, now_ns: u64) -> bool {
+        now_ns.saturating_sub(self.heartbeat_ns) > self.heartbeat_timeout_ns
+    }
+}
+
+const _: () = assert!(size_of::<InstanceKey>() == 8);
+const _: () = assert!(size_of::<Instance>() == 40);
+const _: () = assert!(size_of::<Vip4Key>() == 4);
+const _: () = assert!(size_of::<Vip6Key>() == 16);
+const _: () = assert!(size_of::<VipTarget>() == 4);
+const _: () = assert!(size_of::<Control>() == 24);
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY (all): repr(C), integer and byte-array fields only, padding spelled out as fields.
+    unsafe impl aya::Pod for super::InstanceKey {}
+    unsafe impl aya::Pod for super::Instance {}
+    unsafe impl aya::Pod for super::Vip4Key {}
+    unsafe impl aya::Pod for super::Vip6Key {}
+    unsafe impl aya::Pod for super::VipTarget {}
+    unsafe impl aya::Pod for super::Control {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heartbeat_is_stale_only_after_the_timeout() {
+        let control = Control {
+            heartbeat_ns: 1_000,
+            heartbeat_timeout_ns: 500,
+            if_mac: [0; 6],
+            _pad: [0; 2],
+        };
+        assert!(!control.is_stale(1_500));
+        assert!(control.is_stale(1_501));
+        // A clock read before the refresh (another CPU) is not stale.
+        assert!(!control.is_stale(900));
+    }
+
+    #[test]
+    fn stored_enums_round_trip() {
+        for role in [Role::Initialize, Role::Backup, Role::Master] {
+            assert_eq!(Role::from_u8(role as u8), Some(role));
+        }
+        assert_eq!(Role::from_u8(3), None);
+        for family in [AddressFamily::Ipv4, AddressFamily::Ipv6] {
+            assert_eq!(AddressFamily::from_u8(family as u8), Some(family));
+        }
+        assert_eq!(AddressFamily::from_u8(0), None);
+    }
+}

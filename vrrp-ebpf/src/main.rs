@@ -1,27 +1,89 @@
-//! xvrrp's XDP data plane. Attached to every VRRP interface by the daemon (`vrrp-user`).
+//! xvrrp's XDP data plane, attached to every VRRP interface by the daemon (`vrrp-user`).
 //!
-//! Fails open: any error in our own parsing passes the frame to the stack and counts it, because a
-//! bug in the fast path must never blackhole a router's traffic.
+//! Per frame, cheapest test first: a destination MAC in the VRRP virtual-MAC range goes to
+//! [`vmac`]; otherwise the EtherType picks VRRP adverts ([`advert`]), ARP requests ([`arp`]) and
+//! Neighbor Solicitations ([`nd`]). Everything else is transit and passes after at most one more
+//! byte comparison, without a map lookup.
+//!
+//! Fails open: any error in our own parsing passes the frame to the stack and counts it, because
+//! a bug in the fast path must never blackhole a router's traffic.
 #![no_std]
 #![no_main]
 
+mod advert;
+mod arp;
+mod checksum;
+mod instance;
 mod maps;
+mod nd;
+mod parse;
 mod stats;
+mod vmac;
 
 use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
 use vrrp_common::counters::Counter;
 
-/// Ethernet header length: shorter frames are malformed.
-const ETH_HEADER_LEN: usize = 14;
+use crate::parse::{
+    ETH_LEN, ETH_TYPE, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_ICMPV6, IPPROTO_VRRP,
+    Malformed, read, read_u8,
+};
 
+/// The data plane. See the crate docs for the dispatch order.
 #[xdp]
 fn xvrrp(ctx: XdpContext) -> u32 {
-    stats::count(Counter::RxFrames);
-    if ctx.data_end() - ctx.data() < ETH_HEADER_LEN {
-        // Rare and worth seeing: a runt frame on a VRRP interface.
-        aya_log_ebpf::debug!(&ctx, "runt frame of {} bytes", ctx.data_end() - ctx.data());
+    match dispatch(&ctx) {
+        Ok(action) => action,
+        Err(Malformed) => {
+            stats::count(Counter::ParseErrors);
+            xdp_action::XDP_PASS
+        }
     }
+}
+
+/// Returns `XDP_PASS` and nothing else: the baseline `cargo xtask bench xdp` measures against,
+/// kept in this object so both run under the same kernel and build. Never attached.
+#[xdp]
+fn xvrrp_pass(_ctx: XdpContext) -> u32 {
     xdp_action::XDP_PASS
+}
+
+#[inline(always)]
+fn dispatch(ctx: &XdpContext) -> Result<u32, Malformed> {
+    let eth = read::<ETH_LEN>(ctx, 0)?;
+    let ethertype = u16::from_be_bytes([eth[ETH_TYPE], eth[ETH_TYPE + 1]]);
+    // RFC 5798 §7.3: 00-00-5E-00-01-{VRID} (IPv4) and 00-00-5E-00-02-{VRID} (IPv6).
+    if eth[0] == 0x00 && eth[1] == 0x00 && eth[2] == 0x5e && eth[3] == 0x00 {
+        if let Some(family) = vmac::family(eth[4]) {
+            return vmac::handle(ctx, family, eth[5], ethertype);
+        }
+    }
+    match ethertype {
+        ETHERTYPE_IPV4 => {
+            // Protocol is byte 9 of the IPv4 header.
+            if read_u8(ctx, ETH_LEN + 9)? == IPPROTO_VRRP {
+                return advert::handle_ipv4(ctx);
+            }
+        }
+        ETHERTYPE_IPV6 => {
+            // Next header is byte 6 of the IPv6 header.
+            match read_u8(ctx, ETH_LEN + 6)? {
+                IPPROTO_VRRP => return advert::handle_ipv6(ctx),
+                IPPROTO_ICMPV6 => {
+                    if let Some(action) = nd::handle(ctx)? {
+                        return Ok(action);
+                    }
+                }
+                _ => {}
+            }
+        }
+        ETHERTYPE_ARP => {
+            if let Some(action) = arp::handle(ctx)? {
+                return Ok(action);
+            }
+        }
+        _ => {}
+    }
+    Ok(xdp_action::XDP_PASS)
 }
 
 #[cfg(not(test))]

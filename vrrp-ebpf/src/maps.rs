@@ -1,9 +1,60 @@
-//! The BPF maps. Static names are the map names the loader looks up: they must equal the
-//! constants in `vrrp_common::maps` (the namespace tests look every map up by those constants).
+//! The BPF maps, as BTF-defined maps so `bpftool map dump` prints named fields. The exported
+//! names are the constants of `vrrp_common::maps` (the loader and the tests look maps up by
+//! those constants; `#[btf_map(name = …)]` needs a literal, so keep both in sync).
 
-use aya_ebpf::{macros::map, maps::PerCpuArray};
-use vrrp_common::counters::Counter;
+use aya_ebpf::{
+    btf_maps::{Array, HashMap, PerCpuArray, PerCpuHashMap, RingBuf},
+    macros::btf_map,
+};
+use vrrp_common::{
+    counters::{Counter, InstanceCounters},
+    event::{AdvertEvent, MESSAGE_CAPACITY},
+    maps::{
+        Control, EVENTS_RING_BYTES, Instance, InstanceKey, MAX_INSTANCES, MAX_VIPS, Vip4Key,
+        Vip6Key, VipTarget,
+    },
+};
 
-/// Global counters, one `u64` per [`Counter`] per CPU (`vrrp_common::maps::STATS_MAP`).
-#[map]
-pub(crate) static XVRRP_STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Counter::COUNT, 0);
+/// Global counters, one `u64` per [`Counter`] per CPU (`STATS_MAP`).
+#[btf_map(name = "XVRRP_STATS")]
+pub(crate) static XVRRP_STATS: PerCpuArray<u64, { Counter::COUNT as usize }> = PerCpuArray::new();
+
+/// Per-virtual-router counters (`INSTANCE_STATS_MAP`); userspace inserts the zero record.
+#[btf_map(name = "XVRRP_VR_STATS")]
+pub(crate) static XVRRP_VR_STATS: PerCpuHashMap<
+    InstanceKey,
+    InstanceCounters,
+    { MAX_INSTANCES as usize },
+> = PerCpuHashMap::new();
+
+/// Configured virtual routers (`INSTANCES_MAP`).
+#[btf_map(name = "XVRRP_INSTANCES")]
+pub(crate) static XVRRP_INSTANCES: HashMap<InstanceKey, Instance, { MAX_INSTANCES as usize }> =
+    HashMap::new();
+
+/// IPv4 virtual addresses (`VIPS4_MAP`).
+#[btf_map(name = "XVRRP_VIPS4")]
+pub(crate) static XVRRP_VIPS4: HashMap<Vip4Key, VipTarget, { MAX_VIPS as usize }> = HashMap::new();
+
+/// IPv6 virtual addresses (`VIPS6_MAP`).
+#[btf_map(name = "XVRRP_VIPS6")]
+pub(crate) static XVRRP_VIPS6: HashMap<Vip6Key, VipTarget, { MAX_VIPS as usize }> = HashMap::new();
+
+/// The interface's MAC and the daemon heartbeat (`CONTROL_MAP`, index 0).
+#[btf_map(name = "XVRRP_CONTROL")]
+pub(crate) static XVRRP_CONTROL: Array<Control, 1> = Array::new();
+
+/// Adverts for the daemon (`EVENTS_MAP`).
+#[btf_map(name = "XVRRP_EVENTS")]
+pub(crate) static XVRRP_EVENTS: RingBuf<AdvertEvent, { EVENTS_RING_BYTES as usize }> =
+    RingBuf::new();
+
+/// Room to sum a VRRP message outside packet memory (see `checksum::add_frame`).
+#[repr(C)]
+pub(crate) struct Scratch {
+    pub(crate) bytes: [u8; MESSAGE_CAPACITY],
+}
+
+/// One [`Scratch`] per CPU (`SCRATCH_MAP`); internal to the program.
+#[btf_map(name = "XVRRP_SCRATCH")]
+pub(crate) static XVRRP_SCRATCH: PerCpuArray<Scratch, 1> = PerCpuArray::new();

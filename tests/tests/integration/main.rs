@@ -2,3 +2,4 @@
 //! One binary (`cargo xtask test` runs it); each module is a suite.
 
 mod xdp_attach;
+mod xdp_verdicts;

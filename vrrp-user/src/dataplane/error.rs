@@ -1,13 +1,22 @@
 //! Errors of the data-plane loader; each names the interface and the map or operation.
 
-use aya::{EbpfError, maps::MapError, programs::ProgramError};
+use std::{io, path::PathBuf};
 
-/// A failure to load, attach or read the XDP program and its maps.
+use aya::{
+    EbpfError,
+    maps::MapError,
+    pin::PinError,
+    programs::{ProgramError, links::LinkError},
+};
+
+/// A failure to load, attach, pin or use the XDP program and its maps.
 #[derive(Debug, thiserror::Error)]
 pub enum DataplaneError {
     /// The embedded object could not be loaded (verifier, BTF, map creation).
-    #[error("loading the XDP object failed")]
+    #[error("loading the XDP object for {ifname} failed")]
     Load {
+        /// The interface we were loading for.
+        ifname: String,
         /// What aya reported.
         #[source]
         source: Box<EbpfError>,
@@ -48,6 +57,58 @@ pub enum DataplaneError {
         #[source]
         source: Box<MapError>,
     },
+    /// Pinning a map or the link under bpffs failed.
+    #[error("pinning {object} of {ifname} at {} failed", path.display())]
+    Pin {
+        /// The map name, or "link".
+        object: &'static str,
+        /// The interface.
+        ifname: String,
+        /// The pin path.
+        path: PathBuf,
+        /// What aya reported.
+        #[source]
+        source: Box<PinError>,
+    },
+    /// The XDP link could not be converted for pinning (netlink-attached, old kernel).
+    #[error("the XDP link on {ifname} cannot be pinned")]
+    Link {
+        /// The interface.
+        ifname: String,
+        /// What aya reported.
+        #[source]
+        source: Box<LinkError>,
+    },
+    /// A system call on the interface, bpffs or the ring buffer failed.
+    #[error("{op} for {ifname} failed")]
+    Io {
+        /// What we were doing (names the path or object).
+        op: String,
+        /// The interface.
+        ifname: String,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// A netlink request (the virtual MAC in the NIC's unicast filter) failed.
+    #[error("{op} on {ifname} failed")]
+    Netlink {
+        /// What we were doing.
+        op: &'static str,
+        /// The interface.
+        ifname: String,
+        /// What rtnetlink reported.
+        #[source]
+        source: Box<rtnetlink::Error>,
+    },
+    /// The program delivered a ring-buffer record we cannot read: object and daemon disagree.
+    #[error("malformed advert record from the XDP program on {ifname}: {reason}")]
+    BadEvent {
+        /// The interface.
+        ifname: String,
+        /// What was wrong.
+        reason: &'static str,
+    },
 }
 
 impl DataplaneError {
@@ -65,6 +126,14 @@ impl DataplaneError {
             map,
             ifname: ifname.to_owned(),
             source: Box::new(source),
+        }
+    }
+
+    pub(crate) fn io(ifname: &str, op: impl Into<String>, source: io::Error) -> Self {
+        Self::Io {
+            op: op.into(),
+            ifname: ifname.to_owned(),
+            source,
         }
     }
 }

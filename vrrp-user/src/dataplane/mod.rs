@@ -1,17 +1,41 @@
-//! The XDP data plane as seen from userspace: load the embedded object, attach it to an
-//! interface, read its counters. Only this module talks to aya.
+//! The XDP data plane as seen from userspace: load the embedded object, pin its maps, attach it
+//! to an interface, keep its maps in step with the protocol, read its counters and adverts.
+//! Only this module talks to aya. The kernel side and the map contract are described in
+//! docs/ARCHITECTURE.md ("Data plane").
+//!
+//! Call order for the daemon: [`Dataplane::attach`], then [`Dataplane::set_instance`] for every
+//! virtual router and on every role change, [`Dataplane::add_vip`] for its addresses,
+//! [`Dataplane::refresh_heartbeat`] well within the heartbeat timeout, [`AdvertEvents::next`]
+//! for the adverts the kernel does not absorb, and [`Dataplane::detach`] at shutdown.
 
 mod error;
+mod events;
+mod fdb;
+mod maps;
+mod pin;
 mod stats;
 
+use std::{
+    ffi::CString,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
 use aya::{
-    Ebpf,
-    programs::{Xdp, XdpMode},
+    Ebpf, EbpfLoader,
+    programs::{
+        TestRun, TestRunOptions, Xdp, XdpMode,
+        links::{FdLink, PinnedLink},
+        xdp::{XdpLink, XdpLinkId},
+    },
 };
 use aya_log::EbpfLogger;
-use vrrp_common::maps::PROGRAM_NAME;
+use vrrp_common::maps::{ALL_MAPS, PASS_PROGRAM_NAME, PROGRAM_NAME};
 
 pub use error::DataplaneError;
+pub use events::{AdvertEvents, DeliveredAdvert};
+pub use fdb::{add_vmac_filter, remove_vmac_filter};
+pub use maps::{InstanceSettings, monotonic_now, virtual_mac};
 pub use stats::CounterValues;
 
 /// The XDP object, built by `cargo xtask build-ebpf` and copied here by build.rs.
@@ -29,11 +53,70 @@ pub enum XdpAttachMode {
     Generic,
 }
 
-/// The XDP program attached to one interface. Dropping it detaches the program.
+/// How [`Dataplane::attach`] sets the program up.
+#[derive(Clone, Debug)]
+pub struct AttachOptions {
+    /// Native or generic XDP.
+    pub mode: XdpAttachMode,
+    /// Pin the XDP link too, so the program outlives a crashed daemon. Its heartbeat then goes
+    /// stale and the program behaves as Backup (see [`Dataplane::refresh_heartbeat`]).
+    pub pin_link: bool,
+    /// Without a [`Dataplane::refresh_heartbeat`] for this long the program stops acting as
+    /// Master.
+    pub heartbeat_timeout: Duration,
+    /// bpffs directory holding one pin directory per interface.
+    pub pin_root: PathBuf,
+}
+
+impl Default for AttachOptions {
+    fn default() -> Self {
+        Self {
+            mode: XdpAttachMode::Auto,
+            pin_link: true,
+            heartbeat_timeout: Duration::from_secs(3),
+            pin_root: PathBuf::from(pin::PIN_ROOT),
+        }
+    }
+}
+
+/// Which program of the object [`Dataplane::test_run`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestProgram {
+    /// The data plane.
+    Xvrrp,
+    /// The `XDP_PASS`-only baseline of the benchmark.
+    PassOnly,
+}
+
+/// Result of one `BPF_PROG_TEST_RUN`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TestRunOutcome {
+    /// The XDP action the program returned.
+    pub action: u32,
+    /// Mean run time per repetition, as the kernel measured it.
+    pub duration: Duration,
+    /// Length of the output frame.
+    pub frame_len: usize,
+}
+
+/// Who holds the XDP link, and so decides when the program detaches.
+enum LinkHolder {
+    /// Dropping it detaches.
+    Owned(XdpLink),
+    /// Pinned in bpffs: survives the process; unpinned at clean shutdown.
+    Pinned(PinnedLink),
+}
+
+/// The XDP program attached to one interface, with its maps pinned. Dropping it (or
+/// [`Dataplane::detach`]) detaches the program and removes the pins.
 pub struct Dataplane {
     ifname: String,
+    ifindex: u32,
     program_id: u32,
     attached_mode: XdpMode,
+    pin_dir: PathBuf,
+    heartbeat_timeout: Duration,
+    link: Option<LinkHolder>,
     // Declared before `ebpf` so the log ring buffer closes first; keeping it alive is required:
     // dropping the logger closes the log map.
     _logger: Option<EbpfLogger<&'static dyn log::Log>>,
@@ -41,11 +124,23 @@ pub struct Dataplane {
 }
 
 impl Dataplane {
-    /// Loads the program and attaches it to `ifname` (in the caller's network namespace).
-    pub fn attach(ifname: &str, mode: XdpAttachMode) -> Result<Self, DataplaneError> {
-        let mut ebpf = Ebpf::load(EBPF_OBJECT).map_err(|source| DataplaneError::Load {
-            source: Box::new(source),
-        })?;
+    /// Loads the program, pins its maps under `<pin_root>/<ifname>/` (replacing stale pins),
+    /// attaches it to `ifname` in the caller's network namespace, and writes the control
+    /// record (interface MAC, a fresh heartbeat).
+    pub fn attach(ifname: &str, options: &AttachOptions) -> Result<Self, DataplaneError> {
+        let ifindex = if_index(ifname)?;
+        let if_mac = maps::interface_mac(ifname)?;
+        let pin_dir = pin::prepare(&options.pin_root, ifname)?;
+        let mut ebpf =
+            EbpfLoader::new()
+                .load(EBPF_OBJECT)
+                .map_err(|source| DataplaneError::Load {
+                    ifname: ifname.to_owned(),
+                    source: Box::new(source),
+                })?;
+        for name in ALL_MAPS {
+            pin_map(&ebpf, ifname, &pin_dir, name)?;
+        }
         // The object always carries the log map; a failure here means it could not be opened,
         // which only costs us the kernel-side debug logs.
         let logger = match EbpfLogger::init(&mut ebpf) {
@@ -55,32 +150,40 @@ impl Dataplane {
                 None
             }
         };
-        let program: &mut Xdp = ebpf
-            .program_mut(PROGRAM_NAME)
-            .ok_or(DataplaneError::ProgramMissing { name: PROGRAM_NAME })?
-            .try_into()
-            .map_err(|source| DataplaneError::program(ifname, "load", source))?;
-        program
-            .load()
-            .map_err(|source| DataplaneError::program(ifname, "load", source))?;
-        let attached_mode = match mode {
-            XdpAttachMode::Native => attach(program, ifname, XdpMode::Driver)?,
-            XdpAttachMode::Generic => attach(program, ifname, XdpMode::Skb)?,
+        let program = xdp_program(&mut ebpf, ifname, PROGRAM_NAME)?;
+        let link_id = match options.mode {
+            XdpAttachMode::Native => attach(program, ifname, XdpMode::Driver),
+            XdpAttachMode::Generic => attach(program, ifname, XdpMode::Skb),
             XdpAttachMode::Auto => attach(program, ifname, XdpMode::Driver)
-                .or_else(|_| attach(program, ifname, XdpMode::Skb))?,
-        };
+                .or_else(|_| attach(program, ifname, XdpMode::Skb)),
+        }?;
+        let (link_id, attached_mode) = link_id;
         let program_id = program
             .info()
             .map_err(|source| DataplaneError::program(ifname, "query", source))?
             .id();
-        tracing::info!(ifname, program_id, mode = ?attached_mode, "XDP program attached");
-        Ok(Self {
+        let link = program
+            .take_link(link_id)
+            .map_err(|source| DataplaneError::program(ifname, "take link of", source))?;
+        let link = if options.pin_link {
+            LinkHolder::Pinned(pin_link(link, ifname, &pin_dir)?)
+        } else {
+            LinkHolder::Owned(link)
+        };
+        let mut dataplane = Self {
             ifname: ifname.to_owned(),
+            ifindex,
             program_id,
             attached_mode,
+            pin_dir,
+            heartbeat_timeout: options.heartbeat_timeout,
+            link: Some(link),
             _logger: logger,
             ebpf,
-        })
+        };
+        dataplane.write_control(if_mac)?;
+        tracing::info!(ifname, program_id, mode = ?attached_mode, pin_dir = %dataplane.pin_dir.display(), "XDP program attached");
+        Ok(dataplane)
     }
 
     /// Kernel id of the loaded program (as `bpftool prog show` lists it).
@@ -98,15 +201,162 @@ impl Dataplane {
         &self.ifname
     }
 
-    /// Global counters summed over all CPUs.
-    pub fn counters(&self) -> Result<CounterValues, DataplaneError> {
-        stats::read(&self.ebpf, &self.ifname)
+    /// The interface index (the `ifindex` of every [`vrrp_common::maps::InstanceKey`]).
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// The bpffs directory holding this interface's pinned maps (and link).
+    pub fn pin_dir(&self) -> &Path {
+        &self.pin_dir
+    }
+
+    /// Runs `program` once per `repeat` on `frame` through `BPF_PROG_TEST_RUN`, as if it arrived
+    /// on this interface; `frame_out` receives the (possibly rewritten) frame. Used by the
+    /// integration tests and the benchmark; the maps are the live ones.
+    pub fn test_run(
+        &mut self,
+        program: TestProgram,
+        frame: &[u8],
+        frame_out: &mut [u8],
+        repeat: u32,
+    ) -> Result<TestRunOutcome, DataplaneError> {
+        let (name, ifname) = (
+            match program {
+                TestProgram::Xvrrp => PROGRAM_NAME,
+                TestProgram::PassOnly => PASS_PROGRAM_NAME,
+            },
+            self.ifname.clone(),
+        );
+        let ifindex = self.ifindex;
+        let xdp = xdp_program(&mut self.ebpf, &ifname, name)?;
+        // struct xdp_md {data, data_end, data_meta, ingress_ifindex, rx_queue_index,
+        // egress_ifindex}: the kernel requires data_end = frame length and takes the ingress
+        // device from here.
+        let frame_len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
+        let context: [u32; 6] = [0, frame_len, 0, ifindex, 0, 0];
+        let context_bytes: Vec<u8> = context.iter().flat_map(|word| word.to_ne_bytes()).collect();
+        let result = xdp
+            .test_run(TestRunOptions {
+                data_in: Some(frame),
+                data_out: Some(frame_out),
+                ctx_in: Some(&context_bytes),
+                repeat,
+                ..TestRunOptions::new()
+            })
+            .map_err(|source| DataplaneError::program(&ifname, "test-run", source))?;
+        Ok(TestRunOutcome {
+            action: result.return_value,
+            duration: result.duration,
+            frame_len: result.data_size_out as usize,
+        })
+    }
+
+    /// Detaches the program and removes the pins: the clean shutdown. (Dropping does the same,
+    /// logging instead of returning errors.)
+    pub fn detach(mut self) -> Result<(), DataplaneError> {
+        self.release()
+    }
+
+    fn release(&mut self) -> Result<(), DataplaneError> {
+        match self.link.take() {
+            Some(LinkHolder::Pinned(pinned)) => {
+                // Dropping the unpinned FdLink closes the last reference: the link detaches.
+                drop(pinned.unpin().map_err(|source| {
+                    DataplaneError::io(&self.ifname, "unpin the XDP link", source)
+                })?);
+            }
+            Some(LinkHolder::Owned(link)) => drop(link),
+            None => return Ok(()),
+        }
+        pin::remove(&self.ifname, &self.pin_dir)
     }
 }
 
-fn attach(program: &mut Xdp, ifname: &str, mode: XdpMode) -> Result<XdpMode, DataplaneError> {
+impl Drop for Dataplane {
+    fn drop(&mut self) {
+        if let Err(err) = self.release() {
+            tracing::error!(ifname = %self.ifname, error = %err, "XDP teardown incomplete");
+        }
+    }
+}
+
+fn if_index(ifname: &str) -> Result<u32, DataplaneError> {
+    let c_name = CString::new(ifname).map_err(|_| {
+        DataplaneError::io(
+            ifname,
+            "look up the interface index",
+            std::io::ErrorKind::InvalidInput.into(),
+        )
+    })?;
+    // SAFETY: a NUL-terminated name; the call has no other preconditions.
+    match unsafe { libc::if_nametoindex(c_name.as_ptr()) } {
+        0 => Err(DataplaneError::io(
+            ifname,
+            "look up the interface index",
+            std::io::Error::last_os_error(),
+        )),
+        index => Ok(index),
+    }
+}
+
+fn xdp_program<'a>(
+    ebpf: &'a mut Ebpf,
+    ifname: &str,
+    name: &'static str,
+) -> Result<&'a mut Xdp, DataplaneError> {
+    let program: &mut Xdp = ebpf
+        .program_mut(name)
+        .ok_or(DataplaneError::ProgramMissing { name })?
+        .try_into()
+        .map_err(|source| DataplaneError::program(ifname, "load", source))?;
+    if program.fd().is_err() {
+        program
+            .load()
+            .map_err(|source| DataplaneError::program(ifname, "load", source))?;
+    }
+    Ok(program)
+}
+
+fn attach(
+    program: &mut Xdp,
+    ifname: &str,
+    mode: XdpMode,
+) -> Result<(XdpLinkId, XdpMode), DataplaneError> {
     program
         .attach(ifname, mode)
-        .map_err(|source| DataplaneError::program(ifname, "attach", source))?;
-    Ok(mode)
+        .map(|link_id| (link_id, mode))
+        .map_err(|source| DataplaneError::program(ifname, "attach", source))
+}
+
+fn pin_map(
+    ebpf: &Ebpf,
+    ifname: &str,
+    dir: &Path,
+    name: &'static str,
+) -> Result<(), DataplaneError> {
+    let path = dir.join(name);
+    ebpf.map(name)
+        .ok_or(DataplaneError::MapMissing { map: name })?
+        .pin(&path)
+        .map_err(|source| DataplaneError::Pin {
+            object: name,
+            ifname: ifname.to_owned(),
+            path,
+            source: Box::new(source),
+        })
+}
+
+fn pin_link(link: XdpLink, ifname: &str, dir: &Path) -> Result<PinnedLink, DataplaneError> {
+    let path = dir.join(pin::LINK_PIN);
+    let fd_link = FdLink::try_from(link).map_err(|source| DataplaneError::Link {
+        ifname: ifname.to_owned(),
+        source: Box::new(source),
+    })?;
+    fd_link.pin(&path).map_err(|source| DataplaneError::Pin {
+        object: "link",
+        ifname: ifname.to_owned(),
+        path,
+        source: Box::new(source),
+    })
 }

@@ -1,9 +1,12 @@
-//! Per-CPU counters summed for export.
+//! Per-CPU counters summed for export: global, and per virtual router.
 
-use aya::{Ebpf, maps::PerCpuArray};
-use vrrp_common::{counters::Counter, maps::STATS_MAP};
+use aya::maps::{PerCpuArray, PerCpuHashMap};
+use vrrp_common::{
+    counters::{Counter, InstanceCounters},
+    maps::{AddressFamily, INSTANCE_STATS_MAP, InstanceKey, STATS_MAP},
+};
 
-use super::DataplaneError;
+use super::{Dataplane, DataplaneError};
 
 /// Counter values summed over CPUs, in [`Counter`] index order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -23,20 +26,53 @@ impl CounterValues {
     }
 }
 
-pub(super) fn read(ebpf: &Ebpf, ifname: &str) -> Result<CounterValues, DataplaneError> {
-    let map = ebpf
-        .map(STATS_MAP)
-        .ok_or(DataplaneError::MapMissing { map: STATS_MAP })?;
-    let array = PerCpuArray::<_, u64>::try_from(map)
-        .map_err(|source| DataplaneError::map(ifname, "open", STATS_MAP, source))?;
-    Counter::ALL
-        .iter()
-        .map(|counter| {
-            array
-                .get(&(*counter as u32), 0)
-                .map(|per_cpu| per_cpu.iter().sum())
-                .map_err(|source| DataplaneError::map(ifname, "read", STATS_MAP, source))
-        })
-        .collect::<Result<Vec<u64>, _>>()
-        .map(CounterValues)
+impl Dataplane {
+    /// Global counters summed over all CPUs.
+    pub fn counters(&self) -> Result<CounterValues, DataplaneError> {
+        let map = self
+            .ebpf
+            .map(STATS_MAP)
+            .ok_or(DataplaneError::MapMissing { map: STATS_MAP })?;
+        let array = PerCpuArray::<_, u64>::try_from(map)
+            .map_err(|source| DataplaneError::map(&self.ifname, "open", STATS_MAP, source))?;
+        Counter::ALL
+            .iter()
+            .map(|counter| {
+                array
+                    .get(&(*counter as u32), 0)
+                    .map(|per_cpu| per_cpu.iter().sum())
+                    .map_err(|source| DataplaneError::map(&self.ifname, "read", STATS_MAP, source))
+            })
+            .collect::<Result<Vec<u64>, _>>()
+            .map(CounterValues)
+    }
+
+    /// Counters of virtual router (`family`, `vrid`) summed over all CPUs.
+    pub fn instance_counters(
+        &self,
+        family: AddressFamily,
+        vrid: u8,
+    ) -> Result<CounterValues, DataplaneError> {
+        let key: InstanceKey = self.instance_key(family, vrid);
+        let map = self
+            .ebpf
+            .map(INSTANCE_STATS_MAP)
+            .ok_or(DataplaneError::MapMissing {
+                map: INSTANCE_STATS_MAP,
+            })?;
+        let stats =
+            PerCpuHashMap::<_, InstanceKey, InstanceCounters>::try_from(map).map_err(|source| {
+                DataplaneError::map(&self.ifname, "open", INSTANCE_STATS_MAP, source)
+            })?;
+        let per_cpu = stats.get(&key, 0).map_err(|source| {
+            DataplaneError::map(&self.ifname, "read", INSTANCE_STATS_MAP, source)
+        })?;
+        let mut sums = vec![0u64; Counter::COUNT as usize];
+        for record in per_cpu.iter() {
+            for (sum, value) in sums.iter_mut().zip(record.by_counter) {
+                *sum += value;
+            }
+        }
+        Ok(CounterValues(sums))
+    }
 }

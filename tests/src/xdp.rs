@@ -1,0 +1,120 @@
+//! The XDP program loaded on a veth in its own namespace, for `BPF_PROG_TEST_RUN`
+//! tests and the benchmark. Pins go to a per-namespace bpffs directory so parallel tests never
+//! meet (every lab interface is called `eth0`).
+
+use std::{path::PathBuf, time::Duration};
+
+use vrrp_user::dataplane::{AttachOptions, Dataplane, TestProgram, XdpAttachMode};
+
+use crate::{
+    frames::ROUTER_MAC,
+    netns::{EnteredNetNs, NetNs},
+};
+
+/// Name of the veth the program is attached to.
+pub const TEST_IF: &str = "xv0";
+/// Its peer (in the same namespace; nothing listens there).
+const PEER_IF: &str = "xv1";
+
+/// bpffs directory for the pins of the namespace `ns_name`, removed on drop.
+pub struct TestPinRoot(PathBuf);
+
+impl TestPinRoot {
+    /// `/sys/fs/bpf/xvrrp-test/<ns_name>`.
+    pub fn new(ns_name: &str) -> Self {
+        Self(PathBuf::from("/sys/fs/bpf/xvrrp-test").join(ns_name))
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TestPinRoot {
+    fn drop(&mut self) {
+        // Never panic in drop; the data plane removed its own directory already.
+        if self.0.exists() && std::fs::remove_dir_all(&self.0).is_err() {
+            eprintln!("warning: could not remove {}", self.0.display());
+        }
+    }
+}
+
+/// Attach options for tests: pins under `pin_root`, a heartbeat timeout no test reaches by
+/// accident.
+pub fn test_options(mode: XdpAttachMode, pin_root: &TestPinRoot) -> AttachOptions {
+    AttachOptions {
+        mode,
+        pin_link: true,
+        heartbeat_timeout: Duration::from_secs(60),
+        pin_root: pin_root.path().to_path_buf(),
+    }
+}
+
+/// The program attached (generic XDP) to a veth with MAC [`ROUTER_MAC`] in a fresh
+/// namespace the calling thread has entered. Fields drop in order: program, pins, thread back
+/// home, namespace.
+pub struct XdpUnderTest {
+    /// The data plane.
+    pub dataplane: Dataplane,
+    _pin_root: TestPinRoot,
+    _inside: EnteredNetNs,
+    _ns: NetNs,
+}
+
+/// What one test run returned.
+#[derive(Debug)]
+pub struct Verdict {
+    /// XDP action.
+    pub action: u32,
+    /// The frame after the program.
+    pub frame: Vec<u8>,
+}
+
+impl XdpUnderTest {
+    /// Sets everything up; panics with the reason if anything fails.
+    pub fn new() -> Self {
+        let ns = NetNs::new("xdp");
+        ns.run(&[
+            "ip", "link", "add", TEST_IF, "type", "veth", "peer", "name", PEER_IF,
+        ]);
+        ns.run(&["ip", "link", "set", PEER_IF, "up"]);
+        let mac = ROUTER_MAC
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        ns.run(&["ip", "link", "set", TEST_IF, "address", &mac, "up"]);
+        let inside = ns.enter();
+        let pin_root = TestPinRoot::new(ns.name());
+        let dataplane =
+            Dataplane::attach(TEST_IF, &test_options(XdpAttachMode::Generic, &pin_root))
+                .expect("attach XDP to the veth");
+        Self {
+            dataplane,
+            _pin_root: pin_root,
+            _inside: inside,
+            _ns: ns,
+        }
+    }
+
+    /// Runs the data plane once on `frame`.
+    pub fn run(&mut self, frame: &[u8]) -> Verdict {
+        let mut out = vec![0; frame.len() + 256];
+        let outcome = self
+            .dataplane
+            .test_run(TestProgram::Xvrrp, frame, &mut out, 1)
+            .expect("BPF_PROG_TEST_RUN");
+        out.truncate(outcome.frame_len);
+        Verdict {
+            action: outcome.action,
+            frame: out,
+        }
+    }
+}
+
+impl Default for XdpUnderTest {
+    fn default() -> Self {
+        Self::new()
+    }
+}

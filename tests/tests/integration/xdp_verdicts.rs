@@ -1,0 +1,598 @@
+//! The XDP program's verdicts through BPF_PROG_TEST_RUN on the real kernel, one test per
+//! verdict: action, output frame (byte for byte where the program writes one) and counters.
+
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    time::Duration,
+};
+
+use aya::programs::xdp::XdpMode;
+use vrrp_common::{
+    counters::Counter,
+    maps::{AddressFamily, Role},
+};
+use vrrp_tests::{
+    frames::{
+        self, Advert, HOST_MAC, ROUTER_MAC, VRRP_GROUP_V4, VRRP_GROUP_V6, arp_reply, arp_request,
+        echo_v4, neighbor_advertisement, neighbor_solicitation,
+    },
+    privilege::require_root,
+    xdp::XdpUnderTest,
+};
+use vrrp_user::dataplane::{CounterValues, InstanceSettings, virtual_mac};
+
+const XDP_DROP: u32 = 1;
+const XDP_PASS: u32 = 2;
+const XDP_TX: u32 = 3;
+
+const VRID: u8 = 7;
+const VIP4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
+const ROUTER4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+const HOST4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+const PEER4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
+
+fn vip6() -> Ipv6Addr {
+    "2001:db8::100".parse().unwrap()
+}
+fn host6() -> Ipv6Addr {
+    "2001:db8::a".parse().unwrap()
+}
+fn peer6() -> Ipv6Addr {
+    "fe80::2".parse().unwrap()
+}
+
+/// Virtual router VRID in both families, with the peer as Master at priority 200, 1 s.
+fn configure(xdp: &mut XdpUnderTest, role: Role, accept: bool) {
+    for (family, master) in [
+        (AddressFamily::Ipv4, IpAddr::V4(PEER4)),
+        (AddressFamily::Ipv6, IpAddr::V6(peer6())),
+    ] {
+        xdp.dataplane
+            .set_instance(
+                family,
+                VRID,
+                &InstanceSettings {
+                    role,
+                    accept,
+                    master_address: master,
+                    master_priority: 200,
+                    master_interval_cs: 100,
+                },
+            )
+            .unwrap();
+    }
+    xdp.dataplane.add_vip(IpAddr::V4(VIP4), VRID).unwrap();
+    xdp.dataplane.add_vip(IpAddr::V6(vip6()), VRID).unwrap();
+}
+
+/// Counter deltas since `before`, as (counter, delta) for every counter that moved.
+fn moved(before: &CounterValues, after: &CounterValues) -> Vec<(Counter, u64)> {
+    Counter::ALL
+        .iter()
+        .filter_map(|counter| {
+            let delta = after.get(*counter) - before.get(*counter);
+            (delta != 0).then_some((*counter, delta))
+        })
+        .collect()
+}
+
+/// Runs `frame` and checks the action and exactly which global counters moved.
+fn expect(
+    xdp: &mut XdpUnderTest,
+    case: &str,
+    frame: &[u8],
+    action: u32,
+    counters: &[(Counter, u64)],
+) -> Vec<u8> {
+    let before = xdp.dataplane.counters().unwrap();
+    let verdict = xdp.run(frame);
+    let after = xdp.dataplane.counters().unwrap();
+    assert_eq!(verdict.action, action, "{case}: XDP action");
+    assert_eq!(moved(&before, &after), counters, "{case}: counters");
+    verdict.frame
+}
+
+#[test]
+fn transit_frames_pass_untouched_without_counting() {
+    if !require_root("transit_frames_pass_untouched_without_counting") {
+        return;
+    }
+    let mut xdp = XdpUnderTest::new();
+    assert!(matches!(xdp.dataplane.attached_mode(), XdpMode::Skb));
+    configure(&mut xdp, Role::Master, true);
+    let cases = [
+        ("IPv4 UDP", frames::udp_v4(64)),
+        ("IPv6 UDP", frames::udp_v6(64)),
+        (
+            "ARP for the router's own address",
+            arp_request(HOST_MAC, HOST4, ROUTER4),
+        ),
+        ("echo to the physical MAC", echo_v4(ROUTER_MAC, ROUTER4)),
+        (
+            "NS for a non-VIP",
+            neighbor_solicitation(HOST_MAC, host6(), "2001:db8::1".parse().unwrap()),
+        ),
+    ];
+    for (case, frame) in cases {
+        let out = expect(&mut xdp, case, &frame, XDP_PASS, &[]);
+        assert_eq!(out, frame, "{case}: frame modified");
+    }
+}
+
+#[test]
+fn truncated_headers_pass_and_count_a_parse_error() {
+    if !require_root("truncated_headers_pass_and_count_a_parse_error") {
+        return;
+    }
+    let mut xdp = XdpUnderTest::new();
+    // EtherType IPv4 but only 5 bytes of IP header: the protocol byte is missing.
+    let mut frame = frames::udp_v4(0);
+    frame.truncate(19);
+    let out = expect(
+        &mut xdp,
+        "truncated IPv4",
+        &frame,
+        XDP_PASS,
+        &[(Counter::ParseErrors, 1)],
+    );
+    assert_eq!(out, frame);
+}
+
+#[test]
+fn malformed_adverts_are_dropped_and_counted_by_reason() {
+    if !require_root("malformed_adverts_are_dropped_and_counted_by_reason") {
+        return;
+    }
+    let mut xdp = XdpUnderTest::new();
+    configure(&mut xdp, Role::Backup, false);
+    let valid = Advert::new(VRID, 200);
+    let cases: Vec<(&str, Advert, Counter)> = vec![
+        (
+            "TTL 254",
+            Advert {
+                ttl: 254,
+                ..valid.clone()
+            },
+            Counter::InvalidTtl,
+        ),
+        (
+            "version 2",
+            Advert {
+                version: 2,
+                ..valid.clone()
+            },
+            Counter::InvalidVersion,
+        ),
+        (
+            "type 2",
+            Advert {
+                kind: 2,
+                ..valid.clone()
+            },
+            Counter::InvalidType,
+        ),
+        (
+            "count 3, one address",
+            Advert {
+                count: 3,
+                ..valid.clone()
+            },
+            Counter::InvalidLength,
+        ),
+        (
+            "bad checksum",
+            Advert {
+                checksum_error: 0x5a5a,
+                ..valid.clone()
+            },
+            Counter::InvalidChecksum,
+        ),
+        (
+            "unknown VRID",
+            Advert {
+                vrid: VRID + 1,
+                ..valid.clone()
+            },
+            Counter::UnknownVrid,
+        ),
+        (
+            "interval 0",
+            Advert {
+                interval_cs: 0,
+                ..valid.clone()
+            },
+            Counter::ZeroInterval,
+        ),
+    ];
+    for (case, advert, reason) in &cases {
+        let frame = advert.frame_v4(PEER_MAC, PEER4, &[VIP4]);
+        let counters = [(Counter::AdvertsReceived, 1), (*reason, 1)];
+        expect(
+            &mut xdp,
+            &format!("IPv4 {case}"),
+            &frame,
+            XDP_DROP,
+            &counters,
+        );
+        let frame = advert.frame_v6(PEER_MAC, peer6(), &[vip6()]);
+        expect(
+            &mut xdp,
+            &format!("IPv6 {case}"),
+            &frame,
+            XDP_DROP,
+            &counters,
+        );
+    }
+    // RFC 9568 §5.2.5: count 0 (and no addresses) is ignored.
+    let empty = Advert { count: 0, ..valid };
+    expect(
+        &mut xdp,
+        "count 0",
+        &empty.frame_v4(PEER_MAC, PEER4, &[]),
+        XDP_DROP,
+        &[(Counter::AdvertsReceived, 1), (Counter::InvalidLength, 1)],
+    );
+    // Nothing reached the daemon.
+    let instance = xdp
+        .dataplane
+        .instance_counters(AddressFamily::Ipv4, VRID)
+        .unwrap();
+    assert_eq!(instance.get(Counter::AdvertsToUserspace), 0);
+}
+
+#[test]
+fn routine_advert_is_absorbed_and_stamps_last_seen() {
+    if !require_root("routine_advert_is_absorbed_and_stamps_last_seen") {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let _runtime = runtime.enter();
+    let mut xdp = XdpUnderTest::new();
+    let mut events = xdp.dataplane.take_events().unwrap();
+    configure(&mut xdp, Role::Backup, false);
+    for (family, frame) in [
+        (
+            AddressFamily::Ipv4,
+            Advert::new(VRID, 200).frame_v4(PEER_MAC, PEER4, &[VIP4]),
+        ),
+        (
+            AddressFamily::Ipv6,
+            Advert::new(VRID, 200).frame_v6(PEER_MAC, peer6(), &[vip6()]),
+        ),
+    ] {
+        let written = xdp.dataplane.master_last_seen(family, VRID).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+        let before_run = xdp.dataplane.monotonic_now();
+        expect(
+            &mut xdp,
+            &format!("{family:?} routine"),
+            &frame,
+            XDP_DROP,
+            &[(Counter::AdvertsReceived, 1), (Counter::AdvertsAbsorbed, 1)],
+        );
+        let stamped = xdp.dataplane.master_last_seen(family, VRID).unwrap();
+        assert!(
+            stamped >= before_run && stamped > written,
+            "{family:?}: last seen {stamped:?}, written {written:?}, run at {before_run:?}"
+        );
+        let instance = xdp.dataplane.instance_counters(family, VRID).unwrap();
+        assert_eq!(instance.get(Counter::AdvertsAbsorbed), 1, "{family:?}");
+    }
+    assert_eq!(
+        events.try_next().unwrap(),
+        None,
+        "a routine advert woke userspace"
+    );
+}
+
+#[test]
+fn non_routine_adverts_are_delivered_to_userspace() {
+    if !require_root("non_routine_adverts_are_delivered_to_userspace") {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let _runtime = runtime.enter();
+    let mut xdp = XdpUnderTest::new();
+    let mut events = xdp.dataplane.take_events().unwrap();
+    configure(&mut xdp, Role::Backup, false);
+    let other4 = Ipv4Addr::new(192, 0, 2, 3);
+    let cases: Vec<(&str, Advert, IpAddr)> = vec![
+        ("another router", Advert::new(VRID, 200), IpAddr::V4(other4)),
+        ("priority change", Advert::new(VRID, 150), IpAddr::V4(PEER4)),
+        (
+            "resignation (priority 0)",
+            Advert::new(VRID, 0),
+            IpAddr::V4(PEER4),
+        ),
+        (
+            "interval change",
+            Advert {
+                interval_cs: 50,
+                ..Advert::new(VRID, 200)
+            },
+            IpAddr::V4(PEER4),
+        ),
+        (
+            "IPv6 new Master",
+            Advert::new(VRID, 250),
+            IpAddr::V6("fe80::3".parse().unwrap()),
+        ),
+    ];
+    for (case, advert, source) in cases {
+        let (frame, message, family, destination) = match source {
+            IpAddr::V4(source) => (
+                advert.frame_v4(PEER_MAC, source, &[VIP4]),
+                advert.message_v4(source, &[VIP4]),
+                AddressFamily::Ipv4,
+                IpAddr::V4(VRRP_GROUP_V4),
+            ),
+            IpAddr::V6(source) => (
+                advert.frame_v6(PEER_MAC, source, &[vip6()]),
+                advert.message_v6(source, &[vip6()]),
+                AddressFamily::Ipv6,
+                IpAddr::V6(VRRP_GROUP_V6),
+            ),
+        };
+        let before = xdp.dataplane.monotonic_now();
+        expect(
+            &mut xdp,
+            case,
+            &frame,
+            XDP_DROP,
+            &[
+                (Counter::AdvertsReceived, 1),
+                (Counter::AdvertsToUserspace, 1),
+            ],
+        );
+        let after = xdp.dataplane.monotonic_now();
+        let delivered = events
+            .try_next()
+            .unwrap()
+            .unwrap_or_else(|| panic!("{case}: no record"));
+        assert_eq!(delivered.ifindex, xdp.dataplane.ifindex(), "{case}");
+        assert_eq!(delivered.family, family, "{case}");
+        assert_eq!(delivered.source, source, "{case}");
+        assert_eq!(delivered.destination, destination, "{case}");
+        assert_eq!(delivered.message, message, "{case}");
+        assert!(
+            (before..=after).contains(&delivered.received),
+            "{case}: received {:?} outside [{before:?}, {after:?}]",
+            delivered.received
+        );
+        assert_eq!(
+            events.try_next().unwrap(),
+            None,
+            "{case}: more than one record"
+        );
+    }
+    // While Master every advert goes up, even one that matches the stored Master exactly.
+    configure(&mut xdp, Role::Master, false);
+    expect(
+        &mut xdp,
+        "advert while Master",
+        &Advert::new(VRID, 200).frame_v4(PEER_MAC, PEER4, &[VIP4]),
+        XDP_DROP,
+        &[
+            (Counter::AdvertsReceived, 1),
+            (Counter::AdvertsToUserspace, 1),
+        ],
+    );
+    assert!(events.try_next().unwrap().is_some());
+}
+
+#[test]
+fn vmac_frames_are_dropped_in_backup_and_rewritten_in_master() {
+    if !require_root("vmac_frames_are_dropped_in_backup_and_rewritten_in_master") {
+        return;
+    }
+    let mut xdp = XdpUnderTest::new();
+    let vmac = virtual_mac(AddressFamily::Ipv4, VRID);
+    let to_vip = echo_v4(vmac, VIP4);
+    let to_router = echo_v4(vmac, ROUTER4);
+
+    configure(&mut xdp, Role::Backup, true);
+    let out = expect(
+        &mut xdp,
+        "Backup",
+        &to_vip,
+        XDP_DROP,
+        &[(Counter::VmacDroppedBackup, 1)],
+    );
+    assert_eq!(out, to_vip);
+    configure(&mut xdp, Role::Initialize, true);
+    expect(
+        &mut xdp,
+        "Initialize",
+        &to_vip,
+        XDP_DROP,
+        &[(Counter::VmacDroppedBackup, 1)],
+    );
+
+    configure(&mut xdp, Role::Master, true);
+    let out = expect(
+        &mut xdp,
+        "Master, accept",
+        &to_vip,
+        XDP_PASS,
+        &[(Counter::VmacAcceptedMaster, 1)],
+    );
+    let mut rewritten = to_vip.clone();
+    rewritten[..6].copy_from_slice(&ROUTER_MAC);
+    assert_eq!(
+        out, rewritten,
+        "destination MAC not rewritten to the interface MAC"
+    );
+
+    // RFC 9568 §6.4.3: without Accept_Mode, packets to the VIP are not accepted; others via the
+    // virtual MAC (routed traffic) are.
+    configure(&mut xdp, Role::Master, false);
+    expect(
+        &mut xdp,
+        "Master, no accept, to VIP",
+        &to_vip,
+        XDP_DROP,
+        &[(Counter::VipDroppedNoAccept, 1)],
+    );
+    let out = expect(
+        &mut xdp,
+        "Master, no accept, to another address",
+        &to_router,
+        XDP_PASS,
+        &[(Counter::VmacAcceptedMaster, 1)],
+    );
+    assert_eq!(out[..6], ROUTER_MAC);
+    let per_instance = xdp
+        .dataplane
+        .instance_counters(AddressFamily::Ipv4, VRID)
+        .unwrap();
+    assert_eq!(per_instance.get(Counter::VmacDroppedBackup), 2);
+    assert_eq!(per_instance.get(Counter::VmacAcceptedMaster), 2);
+    assert_eq!(per_instance.get(Counter::VipDroppedNoAccept), 1);
+
+    // A virtual MAC of a VRID we do not run is not ours to judge.
+    let foreign = echo_v4(virtual_mac(AddressFamily::Ipv4, VRID + 1), VIP4);
+    expect(&mut xdp, "foreign VRID", &foreign, XDP_PASS, &[]);
+}
+
+#[test]
+fn arp_request_for_a_vip_is_answered_by_the_master_only() {
+    if !require_root("arp_request_for_a_vip_is_answered_by_the_master_only") {
+        return;
+    }
+    let mut xdp = XdpUnderTest::new();
+    let vmac = virtual_mac(AddressFamily::Ipv4, VRID);
+    let request = arp_request(HOST_MAC, HOST4, VIP4);
+
+    configure(&mut xdp, Role::Master, false);
+    let out = expect(
+        &mut xdp,
+        "Master",
+        &request,
+        XDP_TX,
+        &[(Counter::ArpReplies, 1)],
+    );
+    assert_eq!(
+        out,
+        arp_reply(vmac, VIP4, HOST_MAC, HOST4),
+        "ARP reply bytes"
+    );
+
+    // Unicast to the virtual MAC (a neighbour-unreachability probe): answered too.
+    let mut probe = request.clone();
+    probe[..6].copy_from_slice(&vmac);
+    let out = expect(
+        &mut xdp,
+        "Master, unicast probe",
+        &probe,
+        XDP_TX,
+        &[(Counter::ArpReplies, 1)],
+    );
+    assert_eq!(out, arp_reply(vmac, VIP4, HOST_MAC, HOST4));
+
+    configure(&mut xdp, Role::Backup, false);
+    expect(
+        &mut xdp,
+        "Backup",
+        &request,
+        XDP_DROP,
+        &[(Counter::ResolutionDroppedBackup, 1)],
+    );
+}
+
+#[test]
+fn neighbor_solicitation_for_a_vip_is_answered_by_the_master_only() {
+    if !require_root("neighbor_solicitation_for_a_vip_is_answered_by_the_master_only") {
+        return;
+    }
+    let mut xdp = XdpUnderTest::new();
+    let vmac = virtual_mac(AddressFamily::Ipv6, VRID);
+    let solicitation = neighbor_solicitation(HOST_MAC, host6(), vip6());
+
+    configure(&mut xdp, Role::Master, false);
+    let out = expect(
+        &mut xdp,
+        "Master",
+        &solicitation,
+        XDP_TX,
+        &[(Counter::NaReplies, 1)],
+    );
+    assert_eq!(
+        out,
+        neighbor_advertisement(vmac, vip6(), HOST_MAC, host6()),
+        "NA bytes"
+    );
+
+    // Duplicate address detection: no source address, no option (a shorter frame); the NA goes
+    // to all-nodes without the Solicited flag (RFC 4861 §7.2.4).
+    let dad = neighbor_solicitation(HOST_MAC, Ipv6Addr::UNSPECIFIED, vip6());
+    let out = expect(
+        &mut xdp,
+        "Master, DAD",
+        &dad,
+        XDP_TX,
+        &[(Counter::NaReplies, 1)],
+    );
+    assert_eq!(
+        out,
+        neighbor_advertisement(vmac, vip6(), HOST_MAC, Ipv6Addr::UNSPECIFIED)
+    );
+
+    configure(&mut xdp, Role::Backup, false);
+    expect(
+        &mut xdp,
+        "Backup",
+        &solicitation,
+        XDP_DROP,
+        &[(Counter::ResolutionDroppedBackup, 1)],
+    );
+}
+
+#[test]
+fn stale_heartbeat_makes_a_master_behave_as_backup() {
+    if !require_root("stale_heartbeat_makes_a_master_behave_as_backup") {
+        return;
+    }
+    let mut xdp = XdpUnderTest::new();
+    configure(&mut xdp, Role::Master, true);
+    let vmac4 = virtual_mac(AddressFamily::Ipv4, VRID);
+    xdp.dataplane
+        .backdate_heartbeat(Duration::from_secs(120))
+        .unwrap();
+    let stale = [(Counter::HeartbeatStale, 1)];
+    expect(
+        &mut xdp,
+        "ARP, stale",
+        &arp_request(HOST_MAC, HOST4, VIP4),
+        XDP_DROP,
+        &[(Counter::ResolutionDroppedBackup, 1), stale[0]],
+    );
+    expect(
+        &mut xdp,
+        "NS, stale",
+        &neighbor_solicitation(HOST_MAC, host6(), vip6()),
+        XDP_DROP,
+        &[(Counter::ResolutionDroppedBackup, 1), stale[0]],
+    );
+    expect(
+        &mut xdp,
+        "virtual MAC frame, stale",
+        &echo_v4(vmac4, VIP4),
+        XDP_DROP,
+        &[(Counter::VmacDroppedBackup, 1), stale[0]],
+    );
+    xdp.dataplane.refresh_heartbeat().unwrap();
+    expect(
+        &mut xdp,
+        "ARP, refreshed",
+        &arp_request(HOST_MAC, HOST4, VIP4),
+        XDP_TX,
+        &[(Counter::ArpReplies, 1)],
+    );
+}

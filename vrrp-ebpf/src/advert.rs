@@ -1,0 +1,218 @@
+//! VRRP adverts (IP protocol 112): validate per RFC 5798 §7.1, absorb routine ones from the
+//! current Master in the kernel, hand everything else to the daemon through the ring buffer.
+//! Every advert is dropped here: the daemon learns about them only from us.
+
+use aya_ebpf::{
+    bindings::xdp_action,
+    helpers::{bpf_ktime_get_ns, bpf_xdp_load_bytes},
+    programs::XdpContext,
+};
+use vrrp_common::{
+    counters::Counter,
+    event::MESSAGE_CAPACITY,
+    maps::{AddressFamily, Role},
+};
+
+use crate::{
+    checksum::{add_bytes, add_frame, fold},
+    instance,
+    maps::{XVRRP_EVENTS, XVRRP_INSTANCES},
+    parse::{ETH_LEN, IPPROTO_VRRP, IPV6_LEN, Malformed, read},
+    stats::{count, count_instance},
+};
+
+/// Fixed part of a VRRPv3 message (RFC 5798 §5.1).
+const VRRP_HEADER_LEN: usize = 8;
+/// TTL / hop limit every advert must carry (RFC 5798 §5.1.1.3, §5.1.2.3).
+const VRRP_TTL: u8 = 255;
+
+/// Where the VRRP message sits and what the IP header says about it.
+struct AdvertIp {
+    family: AddressFamily,
+    hop_limit: u8,
+    /// Offset of the VRRP message in the frame.
+    offset: usize,
+    /// Length of the IP payload, i.e. of the VRRP message.
+    len: usize,
+    source: [u8; 16],
+    destination: [u8; 16],
+}
+
+/// An IPv4 frame with protocol 112.
+#[inline(always)]
+pub(crate) fn handle_ipv4(ctx: &XdpContext) -> Result<u32, Malformed> {
+    let ip = read::<20>(ctx, ETH_LEN)?;
+    let header_len = usize::from(ip[0] & 0x0f) * 4;
+    let total_len = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    if ip[0] >> 4 != 4 || header_len < 20 || total_len < header_len {
+        return Err(Malformed);
+    }
+    let mut source = [0; 16];
+    let mut destination = [0; 16];
+    source[..4].copy_from_slice(&ip[12..16]);
+    destination[..4].copy_from_slice(&ip[16..20]);
+    handle(
+        ctx,
+        &AdvertIp {
+            family: AddressFamily::Ipv4,
+            hop_limit: ip[8],
+            offset: ETH_LEN + header_len,
+            len: total_len - header_len,
+            source,
+            destination,
+        },
+    )
+}
+
+/// An IPv6 frame with next header 112 (adverts carry no extension headers).
+#[inline(always)]
+pub(crate) fn handle_ipv6(ctx: &XdpContext) -> Result<u32, Malformed> {
+    let ip = read::<IPV6_LEN>(ctx, ETH_LEN)?;
+    let mut source = [0; 16];
+    let mut destination = [0; 16];
+    source.copy_from_slice(&ip[8..24]);
+    destination.copy_from_slice(&ip[24..40]);
+    handle(
+        ctx,
+        &AdvertIp {
+            family: AddressFamily::Ipv6,
+            hop_limit: ip[7],
+            offset: ETH_LEN + IPV6_LEN,
+            len: usize::from(u16::from_be_bytes([ip[4], ip[5]])),
+            source,
+            destination,
+        },
+    )
+}
+
+#[inline(always)]
+fn drop_as(counter: Counter) -> Result<u32, Malformed> {
+    count(counter);
+    Ok(xdp_action::XDP_DROP)
+}
+
+#[inline(always)]
+fn handle(ctx: &XdpContext, ip: &AdvertIp) -> Result<u32, Malformed> {
+    count(Counter::AdvertsReceived);
+    // RFC 5798 §7.1, in its order: TTL, version, (type), length, checksum, VRID.
+    if ip.hop_limit != VRRP_TTL {
+        return drop_as(Counter::InvalidTtl);
+    }
+    let Ok(header) = read::<VRRP_HEADER_LEN>(ctx, ip.offset) else {
+        return drop_as(Counter::InvalidLength);
+    };
+    if header[0] >> 4 != 3 {
+        return drop_as(Counter::InvalidVersion);
+    }
+    // RFC 9568 §7.1: the only type is 1, ADVERTISEMENT.
+    if header[0] & 0x0f != 1 {
+        return drop_as(Counter::InvalidType);
+    }
+    let address_len = match ip.family {
+        AddressFamily::Ipv4 => 4,
+        AddressFamily::Ipv6 => 16,
+    };
+    let address_count = usize::from(header[3]);
+    // RFC 9568 §5.2.5 (erratum 8299): count 0 is ignored. The IP payload must hold the whole
+    // message, and the frame the whole payload. Well-formed messages are 8 + 4n or 8 + 16n
+    // bytes; other lengths are rejected too (the checksum is summed 4 bytes at a time).
+    let frame_len = ctx.data_end() - ctx.data();
+    if address_count == 0
+        || ip.len < VRRP_HEADER_LEN + address_count * address_len
+        || ip.len > MESSAGE_CAPACITY
+        || ip.len % 4 != 0
+        || ip.offset + ip.len > frame_len
+    {
+        return drop_as(Counter::InvalidLength);
+    }
+    let interval_cs = u16::from_be_bytes([header[4], header[5]]) & 0x0fff;
+    // RFC 9568 §7.1 (erratum 8301).
+    if interval_cs == 0 {
+        return drop_as(Counter::ZeroInterval);
+    }
+    if !checksum_valid(ctx, ip)? {
+        return drop_as(Counter::InvalidChecksum);
+    }
+    let vrid = header[1];
+    let priority = header[2];
+    let key = instance::key(ctx, ip.family, vrid);
+    let Some(stored) = XVRRP_INSTANCES.get_ptr_mut(&key) else {
+        return drop_as(Counter::UnknownVrid);
+    };
+    // SAFETY: a successful hash lookup; the fields are plain integers.
+    let current = unsafe { *stored };
+    // Routine: a Backup hearing the Master it already knows, unchanged. Only the timestamp
+    // matters to the daemon (it restarts Master_Down_Timer from it, RFC 5798 §6.4.2), so stamp
+    // it in place and never wake userspace.
+    if current.role == Role::Backup as u8
+        && current.master_priority == priority
+        && current.master_interval_cs == interval_cs
+        && current.master_addr_be == ip.source
+    {
+        // SAFETY: in-place write of one aligned u64 of the looked-up value; a torn read by the
+        // daemon is impossible for an aligned 8-byte store.
+        unsafe { (*stored).master_last_seen_ns = bpf_ktime_get_ns() };
+        count_instance(&key, Counter::AdvertsAbsorbed);
+        return Ok(xdp_action::XDP_DROP);
+    }
+    deliver(ctx, ip, &key);
+    Ok(xdp_action::XDP_DROP)
+}
+
+/// RFC 5798 §5.2.8: the checksum covers the VRRP message and the IPv4 / IPv6 pseudo-header.
+#[inline(always)]
+fn checksum_valid(ctx: &XdpContext, ip: &AdvertIp) -> Result<bool, Malformed> {
+    // Upper-layer length and protocol, as the pseudo-header carries them (RFC 8200 §8.1 for
+    // IPv6; the IPv4 layout sums the same).
+    let mut sum = ip.len as u64 + u64::from(IPPROTO_VRRP);
+    sum = match ip.family {
+        AddressFamily::Ipv4 => {
+            let mut addresses = [0; 8];
+            addresses[..4].copy_from_slice(&ip.source[..4]);
+            addresses[4..].copy_from_slice(&ip.destination[..4]);
+            add_bytes(sum, &addresses)
+        }
+        AddressFamily::Ipv6 => add_bytes(add_bytes(sum, &ip.source), &ip.destination),
+    };
+    let sum = add_frame(ctx, sum, ip.offset, ip.len)?;
+    Ok(fold(sum) == 0xffff)
+}
+
+/// Copies the advert to the ring buffer for the daemon; a full ring is counted.
+#[inline(always)]
+fn deliver(ctx: &XdpContext, ip: &AdvertIp, key: &vrrp_common::maps::InstanceKey) {
+    let Some(mut entry) = XVRRP_EVENTS.reserve(0) else {
+        count_instance(key, Counter::RingBufFull);
+        return;
+    };
+    let event = entry.as_mut_ptr();
+    // Re-checked here so the verifier sees the bound on the copy length.
+    let len = ip.len;
+    if len == 0 || len > MESSAGE_CAPACITY {
+        entry.discard(0);
+        return;
+    }
+    // SAFETY: `event` points to a reserved, writable AdvertEvent; fields are written before
+    // submit and the copy stays inside `message` (len <= MESSAGE_CAPACITY).
+    let copied = unsafe {
+        (*event).received_ns = bpf_ktime_get_ns();
+        (*event).ifindex = key.ifindex;
+        (*event).family = key.family;
+        (*event)._pad = 0;
+        (*event).message_len = len as u16;
+        (*event).source_be = ip.source;
+        (*event).destination_be = ip.destination;
+        bpf_xdp_load_bytes(
+            ctx.ctx,
+            ip.offset as u32,
+            (*event).message.as_mut_ptr().cast(),
+            len as u32,
+        )
+    };
+    if copied != 0 {
+        entry.discard(0);
+        return;
+    }
+    entry.submit(0);
+    count_instance(key, Counter::AdvertsToUserspace);
+}

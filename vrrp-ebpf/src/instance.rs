@@ -1,0 +1,44 @@
+//! Looking up a virtual router and deciding whether it may act as Master right now.
+
+use aya_ebpf::{helpers::bpf_ktime_get_ns, programs::XdpContext};
+use vrrp_common::{
+    counters::Counter,
+    maps::{AddressFamily, Instance, InstanceKey, Role},
+};
+
+use crate::{
+    maps::{XVRRP_CONTROL, XVRRP_INSTANCES},
+    stats::count_instance,
+};
+
+/// The key of virtual router `vrid` of `family` on the interface the frame arrived on.
+#[inline(always)]
+pub(crate) fn key(ctx: &XdpContext, family: AddressFamily, vrid: u8) -> InstanceKey {
+    InstanceKey::new(ctx.ingress_ifindex() as u32, family, vrid)
+}
+
+/// A copy of the instance configured under `key`.
+#[inline(always)]
+pub(crate) fn lookup(key: &InstanceKey) -> Option<Instance> {
+    // SAFETY: a successful lookup; userspace replaces whole values, we copy it once.
+    XVRRP_INSTANCES.get_ptr(key).map(|value| unsafe { *value })
+}
+
+/// The interface MAC, if `instance` may act as Master: its role is Master and the daemon's
+/// heartbeat is fresh. A stale heartbeat means the daemon died while the pinned program kept
+/// running, so we behave as Backup rather than answer for VIPs nobody manages (counted). Reads
+/// the clock, so only call it on the rare paths (VIP resolution, virtual-MAC frames).
+#[inline(always)]
+pub(crate) fn acting_master(key: &InstanceKey, instance: &Instance) -> Option<[u8; 6]> {
+    if instance.role != Role::Master as u8 {
+        return None;
+    }
+    let control = XVRRP_CONTROL.get(0)?;
+    // SAFETY: bpf_ktime_get_ns has no preconditions.
+    let now = unsafe { bpf_ktime_get_ns() };
+    if control.is_stale(now) {
+        count_instance(key, Counter::HeartbeatStale);
+        return None;
+    }
+    Some(control.if_mac)
+}

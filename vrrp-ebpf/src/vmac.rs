@@ -1,0 +1,103 @@
+//! Frames addressed to a virtual MAC (RFC 5798 §7.3). A Backup must discard them (§6.4.2); a
+//! Master accepts them (§6.4.3) by rewriting the destination to the interface's own MAC, so the
+//! stack treats them as addressed to this host.
+
+use aya_ebpf::{bindings::xdp_action, programs::XdpContext};
+use vrrp_common::{counters::Counter, maps::AddressFamily};
+
+use crate::{
+    arp, instance,
+    maps::{XVRRP_VIPS4, XVRRP_VIPS6},
+    nd,
+    parse::{
+        ETH_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_ICMPV6, Malformed, read,
+        read_u8, write,
+    },
+    stats::count_instance,
+};
+use vrrp_common::maps::{Vip4Key, Vip6Key};
+
+/// The family encoded in byte 4 of a virtual MAC, if it is one.
+#[inline(always)]
+pub(crate) fn family(byte: u8) -> Option<AddressFamily> {
+    match byte {
+        0x01 => Some(AddressFamily::Ipv4),
+        0x02 => Some(AddressFamily::Ipv6),
+        _ => None,
+    }
+}
+
+/// A frame whose destination is the virtual MAC of (`family`, `vrid`).
+#[inline(always)]
+pub(crate) fn handle(
+    ctx: &XdpContext,
+    family: AddressFamily,
+    vrid: u8,
+    ethertype: u16,
+) -> Result<u32, Malformed> {
+    let key = instance::key(ctx, family, vrid);
+    let Some(config) = instance::lookup(&key) else {
+        // Not one of ours: the stack drops unicast frames for foreign MACs itself.
+        return Ok(xdp_action::XDP_PASS);
+    };
+    let Some(if_mac) = instance::acting_master(&key, &config) else {
+        count_instance(&key, Counter::VmacDroppedBackup);
+        return Ok(xdp_action::XDP_DROP);
+    };
+    // Neighbour-unreachability probes are unicast to the virtual MAC: answer them like the
+    // broadcast / multicast ones.
+    match ethertype {
+        ETHERTYPE_ARP => {
+            if let Some(action) = arp::handle(ctx)? {
+                return Ok(action);
+            }
+        }
+        ETHERTYPE_IPV4 if config.accept == 0 => {
+            // RFC 9568 §6.4.3: without Accept_Mode (and not the owner) the Master does not
+            // accept packets addressed to the VIPs.
+            let destination = read::<4>(ctx, ETH_LEN + 16)?;
+            if XVRRP_VIPS4
+                .get_ptr(Vip4Key {
+                    addr_be: destination,
+                })
+                .is_some()
+            {
+                count_instance(&key, Counter::VipDroppedNoAccept);
+                return Ok(xdp_action::XDP_DROP);
+            }
+        }
+        ETHERTYPE_IPV6 => {
+            if read_u8(ctx, ETH_LEN + 6)? == IPPROTO_ICMPV6 {
+                if let Some(action) = nd::handle(ctx)? {
+                    return Ok(action);
+                }
+            }
+            if config.accept == 0 && !is_neighbor_discovery(ctx)? {
+                let destination = read::<16>(ctx, ETH_LEN + 24)?;
+                if XVRRP_VIPS6
+                    .get_ptr(Vip6Key {
+                        addr_be: destination,
+                    })
+                    .is_some()
+                {
+                    count_instance(&key, Counter::VipDroppedNoAccept);
+                    return Ok(xdp_action::XDP_DROP);
+                }
+            }
+        }
+        _ => {}
+    }
+    write(ctx, 0, if_mac)?;
+    count_instance(&key, Counter::VmacAcceptedMaster);
+    Ok(xdp_action::XDP_PASS)
+}
+
+/// RFC 9568 §6.1: NS/NA for the VIPs must not be dropped even without Accept_Mode.
+#[inline(always)]
+fn is_neighbor_discovery(ctx: &XdpContext) -> Result<bool, Malformed> {
+    if read_u8(ctx, ETH_LEN + 6)? != IPPROTO_ICMPV6 {
+        return Ok(false);
+    }
+    let icmp_type = read_u8(ctx, ETH_LEN + 40)?;
+    Ok(icmp_type == nd::NEIGHBOR_SOLICITATION || icmp_type == nd::NEIGHBOR_ADVERTISEMENT)
+}

@@ -1,0 +1,341 @@
+//! Typed writes to the data-plane maps. Every write replaces a whole value in one map update, so
+//! the XDP program never sees a half-written record (see `vrrp_common::maps`).
+
+use std::{net::IpAddr, time::Duration};
+
+use aya::maps::{Array, HashMap, MapData, MapError, PerCpuHashMap, PerCpuValues};
+use vrrp_common::{
+    counters::InstanceCounters,
+    maps::{
+        AddressFamily, CONTROL_MAP, Control, INSTANCE_STATS_MAP, INSTANCES_MAP, Instance,
+        InstanceKey, Role, VIPS4_MAP, VIPS6_MAP, Vip4Key, Vip6Key, VipTarget,
+    },
+};
+
+use super::{Dataplane, DataplaneError};
+
+/// `bpf_map_update_elem` flag: fail if the key exists.
+const BPF_NOEXIST: u64 = 1;
+
+/// What the XDP program needs to know about one virtual router; written on every role change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InstanceSettings {
+    /// Our role.
+    pub role: Role,
+    /// Accept packets addressed to the VIPs while Master: Accept_Mode, or priority 255 (the
+    /// owner always accepts, RFC 5798 §6.4.3).
+    pub accept: bool,
+    /// The current Master's primary address, as routine adverts carry it (ours while Master).
+    pub master_address: IpAddr,
+    /// The current Master's priority.
+    pub master_priority: u8,
+    /// The current Master's Max Advertise Interval in centiseconds.
+    pub master_interval_cs: u16,
+}
+
+/// The virtual MAC of (`family`, `vrid`): 00-00-5E-00-01-{VRID} for IPv4, 00-00-5E-00-02-{VRID}
+/// for IPv6 (RFC 5798 §7.3).
+pub fn virtual_mac(family: AddressFamily, vrid: u8) -> [u8; 6] {
+    let family_byte = match family {
+        AddressFamily::Ipv4 => 0x01,
+        AddressFamily::Ipv6 => 0x02,
+    };
+    [0x00, 0x00, 0x5e, 0x00, family_byte, vrid]
+}
+
+/// CLOCK_MONOTONIC now, the clock of `bpf_ktime_get_ns`.
+pub fn monotonic_now() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    Duration::new(
+        u64::try_from(now.tv_sec).unwrap_or(0),
+        u32::try_from(now.tv_nsec).unwrap_or(0),
+    )
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn address_bytes(address: IpAddr) -> [u8; 16] {
+    let mut bytes = [0; 16];
+    match address {
+        IpAddr::V4(v4) => bytes[..4].copy_from_slice(&v4.octets()),
+        IpAddr::V6(v6) => bytes = v6.octets(),
+    }
+    bytes
+}
+
+/// The MAC of `ifname` in the caller's network namespace (SIOCGIFHWADDR).
+pub(super) fn interface_mac(ifname: &str) -> Result<[u8; 6], DataplaneError> {
+    let op = "read the interface MAC";
+    let name = ifname.as_bytes();
+    // SAFETY: ifreq is plain data; zero is a valid initial value.
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    if name.len() >= request.ifr_name.len() {
+        return Err(DataplaneError::io(
+            ifname,
+            op,
+            std::io::ErrorKind::InvalidInput.into(),
+        ));
+    }
+    for (slot, byte) in request.ifr_name.iter_mut().zip(name) {
+        *slot = *byte as libc::c_char;
+    }
+    // SAFETY: a plain socket call; the fd is closed below.
+    let socket = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if socket < 0 {
+        return Err(DataplaneError::io(
+            ifname,
+            op,
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: SIOCGIFHWADDR reads the NUL-terminated name and writes the address into the ifreq
+    // we own.
+    let rc = unsafe { libc::ioctl(socket, libc::SIOCGIFHWADDR, &mut request) };
+    let error = std::io::Error::last_os_error();
+    // SAFETY: closing the socket we opened.
+    unsafe { libc::close(socket) };
+    if rc != 0 {
+        return Err(DataplaneError::io(ifname, op, error));
+    }
+    // SAFETY: after a successful SIOCGIFHWADDR the union holds the hardware address.
+    let data = unsafe { request.ifr_ifru.ifru_hwaddr.sa_data };
+    Ok(std::array::from_fn(|index| data[index] as u8))
+}
+
+impl Dataplane {
+    fn hash_map<K: aya::Pod, V: aya::Pod>(
+        &mut self,
+        name: &'static str,
+    ) -> Result<HashMap<&mut MapData, K, V>, DataplaneError> {
+        let map = self
+            .ebpf
+            .map_mut(name)
+            .ok_or(DataplaneError::MapMissing { map: name })?;
+        HashMap::try_from(map)
+            .map_err(|source| DataplaneError::map(&self.ifname, "open", name, source))
+    }
+
+    /// The key of virtual router `vrid` of `family` on this interface.
+    pub fn instance_key(&self, family: AddressFamily, vrid: u8) -> InstanceKey {
+        InstanceKey::new(self.ifindex, family, vrid)
+    }
+
+    /// Adds or replaces virtual router (`family`, `vrid`). Call it on every role change and
+    /// whenever the Master (address, priority, interval) changes: routine adverts are absorbed
+    /// in the kernel only while they match these settings. The last-seen stamp is reset to now.
+    pub fn set_instance(
+        &mut self,
+        family: AddressFamily,
+        vrid: u8,
+        settings: &InstanceSettings,
+    ) -> Result<(), DataplaneError> {
+        let key = self.instance_key(family, vrid);
+        let value = Instance {
+            master_last_seen_ns: nanos(monotonic_now()),
+            master_addr_be: address_bytes(settings.master_address),
+            master_interval_cs: settings.master_interval_cs,
+            vmac: virtual_mac(family, vrid),
+            role: settings.role as u8,
+            master_priority: settings.master_priority,
+            accept: u8::from(settings.accept),
+            _pad: [0; 5],
+        };
+        self.ensure_instance_counters(&key)?;
+        let ifname = self.ifname.clone();
+        self.hash_map::<InstanceKey, Instance>(INSTANCES_MAP)?
+            .insert(key, value, 0)
+            .map_err(|source| DataplaneError::map(&ifname, "write", INSTANCES_MAP, source))
+    }
+
+    /// Removes virtual router (`family`, `vrid`) and its counters.
+    pub fn remove_instance(
+        &mut self,
+        family: AddressFamily,
+        vrid: u8,
+    ) -> Result<(), DataplaneError> {
+        let key = self.instance_key(family, vrid);
+        let ifname = self.ifname.clone();
+        ignore_missing(
+            self.hash_map::<InstanceKey, Instance>(INSTANCES_MAP)?
+                .remove(&key),
+        )
+        .map_err(|source| DataplaneError::map(&ifname, "remove from", INSTANCES_MAP, source))?;
+        let map = self
+            .ebpf
+            .map_mut(INSTANCE_STATS_MAP)
+            .ok_or(DataplaneError::MapMissing {
+                map: INSTANCE_STATS_MAP,
+            })?;
+        let mut stats = PerCpuHashMap::<_, InstanceKey, InstanceCounters>::try_from(map)
+            .map_err(|source| DataplaneError::map(&ifname, "open", INSTANCE_STATS_MAP, source))?;
+        ignore_missing(stats.remove(&key)).map_err(|source| {
+            DataplaneError::map(&ifname, "remove from", INSTANCE_STATS_MAP, source)
+        })
+    }
+
+    /// Inserts the zero counter record of `key` unless it exists (counters survive role
+    /// changes).
+    fn ensure_instance_counters(&mut self, key: &InstanceKey) -> Result<(), DataplaneError> {
+        let ifname = self.ifname.clone();
+        let map = self
+            .ebpf
+            .map_mut(INSTANCE_STATS_MAP)
+            .ok_or(DataplaneError::MapMissing {
+                map: INSTANCE_STATS_MAP,
+            })?;
+        let mut stats = PerCpuHashMap::<_, InstanceKey, InstanceCounters>::try_from(map)
+            .map_err(|source| DataplaneError::map(&ifname, "open", INSTANCE_STATS_MAP, source))?;
+        let cpus = aya::util::nr_cpus()
+            .map_err(|(_, source)| DataplaneError::io(&ifname, "count possible CPUs", source))?;
+        let zeros = PerCpuValues::try_from(vec![InstanceCounters::ZERO; cpus])
+            .map_err(|source| DataplaneError::io(&ifname, "size per-CPU counters", source))?;
+        match stats.insert(key, zeros, BPF_NOEXIST) {
+            Err(MapError::SyscallError(err))
+                if err.io_error.raw_os_error() == Some(libc::EEXIST) =>
+            {
+                Ok(())
+            }
+            other => other.map_err(|source| {
+                DataplaneError::map(&ifname, "write", INSTANCE_STATS_MAP, source)
+            }),
+        }
+    }
+
+    /// When the XDP program last absorbed a routine advert of the current Master of
+    /// (`family`, `vrid`), as CLOCK_MONOTONIC time (or when [`Self::set_instance`] last wrote
+    /// it). A Backup restarts its Master_Down_Timer from this (RFC 5798 §6.4.2).
+    pub fn master_last_seen(
+        &mut self,
+        family: AddressFamily,
+        vrid: u8,
+    ) -> Result<Duration, DataplaneError> {
+        let key = self.instance_key(family, vrid);
+        let ifname = self.ifname.clone();
+        self.hash_map::<InstanceKey, Instance>(INSTANCES_MAP)?
+            .get(&key, 0)
+            .map(|instance| Duration::from_nanos(instance.master_last_seen_ns))
+            .map_err(|source| DataplaneError::map(&ifname, "read", INSTANCES_MAP, source))
+    }
+
+    /// CLOCK_MONOTONIC now, to compare with [`Self::master_last_seen`].
+    pub fn monotonic_now(&self) -> Duration {
+        monotonic_now()
+    }
+
+    /// Makes `address` a VIP of virtual router `vrid` (of the address's family): the program
+    /// answers ARP/NS for it while that router is Master and drops them otherwise.
+    pub fn add_vip(&mut self, address: IpAddr, vrid: u8) -> Result<(), DataplaneError> {
+        let ifname = self.ifname.clone();
+        let target = VipTarget { vrid, _pad: [0; 3] };
+        match address {
+            IpAddr::V4(v4) => self
+                .hash_map::<Vip4Key, VipTarget>(VIPS4_MAP)?
+                .insert(
+                    Vip4Key {
+                        addr_be: v4.octets(),
+                    },
+                    target,
+                    0,
+                )
+                .map_err(|source| DataplaneError::map(&ifname, "write", VIPS4_MAP, source)),
+            IpAddr::V6(v6) => self
+                .hash_map::<Vip6Key, VipTarget>(VIPS6_MAP)?
+                .insert(
+                    Vip6Key {
+                        addr_be: v6.octets(),
+                    },
+                    target,
+                    0,
+                )
+                .map_err(|source| DataplaneError::map(&ifname, "write", VIPS6_MAP, source)),
+        }
+    }
+
+    /// Removes a VIP (no error if it was not there).
+    pub fn remove_vip(&mut self, address: IpAddr) -> Result<(), DataplaneError> {
+        let ifname = self.ifname.clone();
+        match address {
+            IpAddr::V4(v4) => ignore_missing(
+                self.hash_map::<Vip4Key, VipTarget>(VIPS4_MAP)?
+                    .remove(&Vip4Key {
+                        addr_be: v4.octets(),
+                    }),
+            )
+            .map_err(|source| DataplaneError::map(&ifname, "remove from", VIPS4_MAP, source)),
+            IpAddr::V6(v6) => ignore_missing(
+                self.hash_map::<Vip6Key, VipTarget>(VIPS6_MAP)?
+                    .remove(&Vip6Key {
+                        addr_be: v6.octets(),
+                    }),
+            )
+            .map_err(|source| DataplaneError::map(&ifname, "remove from", VIPS6_MAP, source)),
+        }
+    }
+
+    /// Tells the program the daemon is alive. Call it at least every third of the heartbeat
+    /// timeout; without it the program stops acting as Master (fail-safe for a daemon that died
+    /// while the pinned program kept running).
+    pub fn refresh_heartbeat(&mut self) -> Result<(), DataplaneError> {
+        let if_mac = self.control()?.if_mac;
+        self.write_control(if_mac)
+    }
+
+    /// Sets the heartbeat to `age` in the past: lets tests and drills show the fail-safe
+    /// without waiting for the timeout.
+    pub fn backdate_heartbeat(&mut self, age: Duration) -> Result<(), DataplaneError> {
+        let mut control = self.control()?;
+        control.heartbeat_ns = nanos(monotonic_now().saturating_sub(age));
+        self.put_control(&control)
+    }
+
+    pub(super) fn write_control(&mut self, if_mac: [u8; 6]) -> Result<(), DataplaneError> {
+        let control = Control {
+            heartbeat_ns: nanos(monotonic_now()),
+            heartbeat_timeout_ns: nanos(self.heartbeat_timeout),
+            if_mac,
+            _pad: [0; 2],
+        };
+        self.put_control(&control)
+    }
+
+    fn control_array(&mut self) -> Result<Array<&mut MapData, Control>, DataplaneError> {
+        let map = self
+            .ebpf
+            .map_mut(CONTROL_MAP)
+            .ok_or(DataplaneError::MapMissing { map: CONTROL_MAP })?;
+        Array::try_from(map)
+            .map_err(|source| DataplaneError::map(&self.ifname, "open", CONTROL_MAP, source))
+    }
+
+    fn control(&mut self) -> Result<Control, DataplaneError> {
+        let ifname = self.ifname.clone();
+        self.control_array()?
+            .get(&0, 0)
+            .map_err(|source| DataplaneError::map(&ifname, "read", CONTROL_MAP, source))
+    }
+
+    fn put_control(&mut self, control: &Control) -> Result<(), DataplaneError> {
+        let ifname = self.ifname.clone();
+        self.control_array()?
+            .set(0, control, 0)
+            .map_err(|source| DataplaneError::map(&ifname, "write", CONTROL_MAP, source))
+    }
+}
+
+/// Removing an absent key is not an error for us.
+fn ignore_missing(result: Result<(), MapError>) -> Result<(), MapError> {
+    match result {
+        Err(MapError::KeyNotFound) => Ok(()),
+        Err(MapError::SyscallError(err)) if err.io_error.raw_os_error() == Some(libc::ENOENT) => {
+            Ok(())
+        }
+        other => other,
+    }
+}

@@ -1,0 +1,82 @@
+//! The bpffs directory of one interface, `/sys/fs/bpf/xvrrp/<ifname>/` by default: mounted if needed,
+//! cleared of stale pins from a crashed run at attach, removed at clean shutdown.
+
+use std::{
+    ffi::CString,
+    fs, io,
+    path::{Path, PathBuf},
+};
+
+use super::DataplaneError;
+
+/// Where bpffs is conventionally mounted.
+const BPFFS: &str = "/sys/fs/bpf";
+/// Our subdirectory of bpffs: the default of [`super::AttachOptions::pin_root`].
+pub(super) const PIN_ROOT: &str = "/sys/fs/bpf/xvrrp";
+/// `statfs` magic of bpffs (linux/magic.h).
+const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
+/// Name of the pinned XDP link inside the interface directory.
+pub(super) const LINK_PIN: &str = "link";
+
+/// Mounts bpffs at /sys/fs/bpf unless it is there, then gives `ifname` an empty pin directory.
+/// Pins left by a crashed run are removed: unpinning a stale link detaches the old program,
+/// so the new one can attach.
+pub(super) fn prepare(pin_root: &Path, ifname: &str) -> Result<PathBuf, DataplaneError> {
+    if !is_bpffs(BPFFS) {
+        mount_bpffs()
+            .map_err(|source| DataplaneError::io(ifname, "mount bpffs at /sys/fs/bpf", source))?;
+    }
+    let dir = pin_root.join(ifname);
+    if dir.exists() {
+        tracing::warn!(ifname, dir = %dir.display(), "removing stale pins of a previous run");
+        remove(ifname, &dir)?;
+    }
+    fs::create_dir_all(&dir).map_err(|source| {
+        DataplaneError::io(ifname, format!("create {}", dir.display()), source)
+    })?;
+    Ok(dir)
+}
+
+/// Removes `dir` and its pins (unlinking a pin only drops that reference).
+pub(super) fn remove(ifname: &str, dir: &Path) -> Result<(), DataplaneError> {
+    match fs::remove_dir_all(dir) {
+        Err(err) if err.kind() != io::ErrorKind::NotFound => Err(DataplaneError::io(
+            ifname,
+            format!("remove {}", dir.display()),
+            err,
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn is_bpffs(path: &str) -> bool {
+    let Ok(c_path) = CString::new(path) else {
+        return false;
+    };
+    // SAFETY: statfs writes into the zeroed struct we own; the path is NUL-terminated.
+    unsafe {
+        let mut stat: libc::statfs = std::mem::zeroed();
+        libc::statfs(c_path.as_ptr(), &mut stat) == 0 && stat.f_type as i64 == BPF_FS_MAGIC
+    }
+}
+
+fn mount_bpffs() -> io::Result<()> {
+    fs::create_dir_all(BPFFS)?;
+    let source = c"bpf";
+    let target = c"/sys/fs/bpf";
+    // SAFETY: all strings are NUL-terminated literals; no data argument.
+    let rc = unsafe {
+        libc::mount(
+            source.as_ptr(),
+            target.as_ptr(),
+            source.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
