@@ -3,3 +3,4 @@
 
 mod xdp_attach;
 mod xdp_verdicts;
+mod xdp_vip;
