@@ -21,7 +21,11 @@ fuzz_target!(|data: &[u8]| {
 fn check_round_trip(advert: &Advert<'_>) {
     let mut buf = [0u8; 8 + 255 * 16];
     let len = match *advert.context() {
-        IpContext::V4 { source, destination, .. } => {
+        IpContext::V4 {
+            source,
+            destination,
+            ..
+        } => {
             let addresses: Vec<_> = advert
                 .addresses()
                 .map(|address| match address {
@@ -31,7 +35,11 @@ fn check_round_trip(advert: &Advert<'_>) {
                 .collect();
             encode_ipv4(&mut buf, &advert.params(), source, destination, &addresses)
         }
-        IpContext::V6 { source, destination, .. } => {
+        IpContext::V6 {
+            source,
+            destination,
+            ..
+        } => {
             let addresses: Vec<_> = advert
                 .addresses()
                 .map(|address| match address {
@@ -39,7 +47,13 @@ fn check_round_trip(advert: &Advert<'_>) {
                     IpAddr::V4(_) => panic!("IPv4 address in an IPv6 advert"),
                 })
                 .collect();
-            encode_ipv6(&mut buf, &advert.params(), &source, &destination, &addresses)
+            encode_ipv6(
+                &mut buf,
+                &advert.params(),
+                &source,
+                &destination,
+                &addresses,
+            )
         }
     }
     .expect("a decoded advert re-encodes");
@@ -48,10 +62,18 @@ fn check_round_trip(advert: &Advert<'_>) {
     assert_eq!(encoded.len(), original.len());
     assert_eq!(encoded[0], original[0]);
     assert_eq!(encoded[1..4], original[1..4]);
-    assert_eq!(encoded[4], original[4] & 0x0f, "only the reserved nibble may differ");
+    assert_eq!(
+        encoded[4],
+        original[4] & 0x0f,
+        "only the reserved nibble may differ"
+    );
     assert_eq!(encoded[5], original[5]);
     assert_eq!(encoded[8..], original[8..]);
-    assert_eq!(advert.context().checksum(encoded), 0, "re-encoded checksum verifies");
+    assert_eq!(
+        advert.context().checksum(encoded),
+        0,
+        "re-encoded checksum verifies"
+    );
     let again = Advert::decode_message(encoded, *advert.context()).expect("re-encoded decodes");
     assert_eq!(again.params(), advert.params());
     assert!(again.addresses().eq(advert.addresses()));

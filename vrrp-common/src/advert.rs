@@ -17,8 +17,8 @@ use core::{
 use crate::{
     checksum::Checksum,
     consts::{
-        ADVERT_INTERVAL_MAX_CS, ADVERT_INTERVAL_MIN_CS, IPPROTO_VRRP, VRRP_HEADER_LEN,
-        VRRP_TTL, VRRP_TYPE_ADVERTISEMENT, VRRP_VERSION_2, VRRP_VERSION_3,
+        ADVERT_INTERVAL_MAX_CS, ADVERT_INTERVAL_MIN_CS, IPPROTO_VRRP, VRRP_HEADER_LEN, VRRP_TTL,
+        VRRP_TYPE_ADVERTISEMENT, VRRP_VERSION_2, VRRP_VERSION_3,
     },
     wire::{Ipv4Header, Ipv6Header, VrrpHeader, header, header_mut},
 };
@@ -68,7 +68,9 @@ pub enum DecodeError {
         version: u8,
     },
     /// A valid VRRPv2 (RFC 3768) advert: the sender is a v2 router, worth reporting as such.
-    #[error("VRRPv2 advert from a v2 peer (VRID {vrid}, priority {priority}, interval {advert_interval_seconds}s)")]
+    #[error(
+        "VRRPv2 advert from a v2 peer (VRID {vrid}, priority {priority}, interval {advert_interval_seconds}s)"
+    )]
     Version2 {
         /// Its VRID.
         vrid: u8,
@@ -207,19 +209,29 @@ impl IpContext {
 
     /// The pseudo-header checksum of `message` in this context (RFC 9568 §5.2.8).
     pub fn checksum(&self, message: &[u8]) -> u16 {
-        self.pseudo_header(message.len()).add_bytes(message).finish()
+        self.pseudo_header(message.len())
+            .add_bytes(message)
+            .finish()
     }
 
     /// The sum of the pseudo-header for a VRRP message of `len` bytes.
     fn pseudo_header(&self, len: usize) -> Checksum {
         let mut sum = Checksum::new();
         match self {
-            Self::V4 { source, destination, .. } => {
+            Self::V4 {
+                source,
+                destination,
+                ..
+            } => {
                 // Saturates: no IPv4 payload exceeds u16, and a longer one cannot verify.
                 let length = u16::try_from(len).unwrap_or(u16::MAX);
                 sum.add_ipv4_pseudo_header(*source, *destination, IPPROTO_VRRP, length);
             }
-            Self::V6 { source, destination, .. } => {
+            Self::V6 {
+                source,
+                destination,
+                ..
+            } => {
                 let length = u32::try_from(len).unwrap_or(u32::MAX);
                 sum.add_ipv6_pseudo_header(source, destination, IPPROTO_VRRP, length);
             }
@@ -296,7 +308,11 @@ impl<'a> Advert<'a> {
         if vrrp.max_advert_interval() == 0 {
             return Err(DecodeError::ZeroInterval { vrid: vrrp.vrid });
         }
-        Ok(Self { context, header: vrrp, message })
+        Ok(Self {
+            context,
+            header: vrrp,
+            message,
+        })
     }
 
     /// The IP header facts it arrived with.
@@ -390,7 +406,9 @@ impl<'a> AdvertV2<'a> {
             return Err(DecodeError::BadTtl { ttl });
         }
         if vrrp.version() != VRRP_VERSION_2 {
-            return Err(DecodeError::BadVersion { version: vrrp.version() });
+            return Err(DecodeError::BadVersion {
+                version: vrrp.version(),
+            });
         }
         if vrrp.kind() != VRRP_TYPE_ADVERTISEMENT {
             return Err(DecodeError::BadType { kind: vrrp.kind() });
@@ -400,7 +418,10 @@ impl<'a> AdvertV2<'a> {
         if vrrp.vrid == 0 {
             return Err(DecodeError::ZeroVrid);
         }
-        Ok(Self { header: vrrp, message })
+        Ok(Self {
+            header: vrrp,
+            message,
+        })
     }
 
     /// Virtual router ID.
@@ -436,7 +457,10 @@ impl<'a> AdvertV2<'a> {
     /// The IPv4 addresses.
     pub fn addresses(&self) -> Addresses<'a> {
         let end = self.message.len().saturating_sub(V2_AUTHENTICATION_LEN);
-        Addresses::new(self.message.get(VRRP_HEADER_LEN..end).unwrap_or_default(), 4)
+        Addresses::new(
+            self.message.get(VRRP_HEADER_LEN..end).unwrap_or_default(),
+            4,
+        )
     }
 }
 
@@ -448,7 +472,9 @@ pub struct Addresses<'a> {
 
 impl<'a> Addresses<'a> {
     fn new(list: &'a [u8], address_len: usize) -> Self {
-        Self { chunks: list.chunks_exact(address_len) }
+        Self {
+            chunks: list.chunks_exact(address_len),
+        }
     }
 }
 
@@ -460,7 +486,9 @@ impl Iterator for Addresses<'_> {
         if let Ok(octets) = <[u8; 4]>::try_from(chunk) {
             Some(IpAddr::V4(Ipv4Addr::from(octets)))
         } else {
-            <[u8; 16]>::try_from(chunk).ok().map(|octets| IpAddr::V6(Ipv6Addr::from(octets)))
+            <[u8; 16]>::try_from(chunk)
+                .ok()
+                .map(|octets| IpAddr::V6(Ipv6Addr::from(octets)))
         }
     }
 
@@ -481,7 +509,11 @@ pub fn encode_ipv4(
     destination: Ipv4Addr,
     addresses: &[Ipv4Addr],
 ) -> Result<usize, EncodeError> {
-    let context = IpContext::V4 { source, destination, ttl: VRRP_TTL };
+    let context = IpContext::V4 {
+        source,
+        destination,
+        ttl: VRRP_TTL,
+    };
     encode(buf, params, &context, addresses.len(), |list| {
         for (slot, address) in list.chunks_exact_mut(4).zip(addresses) {
             slot.copy_from_slice(&address.octets());
@@ -499,7 +531,11 @@ pub fn encode_ipv6(
     destination: &Ipv6Addr,
     addresses: &[Ipv6Addr],
 ) -> Result<usize, EncodeError> {
-    let context = IpContext::V6 { source: *source, destination: *destination, hop_limit: VRRP_TTL };
+    let context = IpContext::V6 {
+        source: *source,
+        destination: *destination,
+        hop_limit: VRRP_TTL,
+    };
     encode(buf, params, &context, addresses.len(), |list| {
         for (slot, address) in list.chunks_exact_mut(16).zip(addresses) {
             slot.copy_from_slice(&address.octets());
@@ -530,8 +566,10 @@ fn encode(
     };
     let len = VRRP_HEADER_LEN + count * context.address_len();
     let available = buf.len();
-    let message =
-        buf.get_mut(..len).ok_or(EncodeError::BufferTooSmall { needed: len, available })?;
+    let message = buf.get_mut(..len).ok_or(EncodeError::BufferTooSmall {
+        needed: len,
+        available,
+    })?;
     let (fixed, list) = message.split_at_mut(VRRP_HEADER_LEN);
     write_addresses(list);
     let vrrp = header_mut::<VrrpHeader>(fixed).ok_or(EncodeError::BufferTooSmall {
@@ -562,7 +600,10 @@ fn ipv4_payload(packet: &[u8]) -> Result<(IpContext, &[u8]), DecodeError> {
         available: packet.len(),
     })?;
     if ip.version() != 4 {
-        return Err(DecodeError::WrongFamily { expected: 4, found: ip.version() });
+        return Err(DecodeError::WrongFamily {
+            expected: 4,
+            found: ip.version(),
+        });
     }
     let header_len = ip.header_len();
     if header_len < size_of::<Ipv4Header>() {
@@ -571,9 +612,14 @@ fn ipv4_payload(packet: &[u8]) -> Result<(IpContext, &[u8]), DecodeError> {
     let total = usize::from(ip.total_length());
     let payload = packet
         .get(header_len..total)
-        .ok_or(DecodeError::Truncated { needed: total.max(header_len), available: packet.len() })?;
+        .ok_or(DecodeError::Truncated {
+            needed: total.max(header_len),
+            available: packet.len(),
+        })?;
     if ip.protocol != IPPROTO_VRRP {
-        return Err(DecodeError::NotVrrp { protocol: ip.protocol });
+        return Err(DecodeError::NotVrrp {
+            protocol: ip.protocol,
+        });
     }
     let context = IpContext::V4 {
         source: Ipv4Addr::from(ip.source),
@@ -590,14 +636,22 @@ fn ipv6_payload(packet: &[u8]) -> Result<(IpContext, &[u8]), DecodeError> {
         available: packet.len(),
     })?;
     if ip.version() != 6 {
-        return Err(DecodeError::WrongFamily { expected: 6, found: ip.version() });
+        return Err(DecodeError::WrongFamily {
+            expected: 6,
+            found: ip.version(),
+        });
     }
     let end = size_of::<Ipv6Header>() + usize::from(ip.payload_length());
     let payload = packet
         .get(size_of::<Ipv6Header>()..end)
-        .ok_or(DecodeError::Truncated { needed: end, available: packet.len() })?;
+        .ok_or(DecodeError::Truncated {
+            needed: end,
+            available: packet.len(),
+        })?;
     if ip.next_header != IPPROTO_VRRP {
-        return Err(DecodeError::NotVrrp { protocol: ip.next_header });
+        return Err(DecodeError::NotVrrp {
+            protocol: ip.next_header,
+        });
     }
     let context = IpContext::V6 {
         source: Ipv6Addr::from(ip.source),
@@ -643,5 +697,8 @@ fn verify_checksum(vrrp: &VrrpHeader, message: &[u8], prefix: Checksum) -> Resul
     expected
         .add_bytes(message.get(..6).unwrap_or_default())
         .add_bytes(message.get(VRRP_HEADER_LEN..).unwrap_or_default());
-    Err(DecodeError::BadChecksum { received: vrrp.checksum(), expected: expected.finish() })
+    Err(DecodeError::BadChecksum {
+        received: vrrp.checksum(),
+        expected: expected.finish(),
+    })
 }

@@ -141,13 +141,21 @@ mod tests {
 
     #[test]
     fn inserting_the_checksum_makes_the_message_verify() {
-        let mut message = [0x31, 0x33, 0x96, 0x02, 0x00, 0x64, 0, 0, 0xc0, 0, 0x02, 0x64];
+        let mut message = [
+            0x31, 0x33, 0x96, 0x02, 0x00, 0x64, 0, 0, 0xc0, 0, 0x02, 0x64,
+        ];
         let source = Ipv4Addr::new(192, 0, 2, 1);
         let destination = Ipv4Addr::new(224, 0, 0, 18);
         let checksum = ipv4_pseudo_header_checksum(source, destination, 112, &message);
         message[6..8].copy_from_slice(&checksum.to_be_bytes());
-        assert_eq!(ipv4_pseudo_header_checksum(source, destination, 112, &message), 0);
+        assert_eq!(
+            ipv4_pseudo_header_checksum(source, destination, 112, &message),
+            0
+        );
         message[9] ^= 1;
-        assert_ne!(ipv4_pseudo_header_checksum(source, destination, 112, &message), 0);
+        assert_ne!(
+            ipv4_pseudo_header_checksum(source, destination, 112, &message),
+            0
+        );
     }
 }

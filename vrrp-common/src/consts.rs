@@ -87,11 +87,15 @@ pub const ETHERNET_HEADER_LEN: usize = 14;
 
 /// Most IPv4 addresses one advert can carry: the 8-bit count field is the limit, since
 /// 255 addresses (1028 bytes) fit a 1500-byte MTU.
-pub const MAX_ADDRESSES_V4: usize =
-    min(u8::MAX as usize, (ETHERNET_MTU - IPV4_HEADER_LEN - VRRP_HEADER_LEN) / 4);
+pub const MAX_ADDRESSES_V4: usize = min(
+    u8::MAX as usize,
+    (ETHERNET_MTU - IPV4_HEADER_LEN - VRRP_HEADER_LEN) / 4,
+);
 /// Most IPv6 addresses one advert can carry in a 1500-byte MTU: 90.
-pub const MAX_ADDRESSES_V6: usize =
-    min(u8::MAX as usize, (ETHERNET_MTU - IPV6_HEADER_LEN - VRRP_HEADER_LEN) / 16);
+pub const MAX_ADDRESSES_V6: usize = min(
+    u8::MAX as usize,
+    (ETHERNET_MTU - IPV6_HEADER_LEN - VRRP_HEADER_LEN) / 16,
+);
 
 const fn min(a: usize, b: usize) -> usize {
     if a < b { a } else { b }

@@ -57,7 +57,11 @@ pub fn build_ipv4_advert(
     })?;
     let frame_len = HEADERS + message_len;
     let (ethernet, ip) = split_headers::<[u8; IPV4_HEADER_LEN]>(buf, frame_len)?;
-    *ethernet = ethernet_header(VRRP_GROUP_MAC_V4, virtual_mac_v4(params.vrid), ETHERTYPE_IPV4);
+    *ethernet = ethernet_header(
+        VRRP_GROUP_MAC_V4,
+        virtual_mac_v4(params.vrid),
+        ETHERTYPE_IPV4,
+    );
     write_ipv4_header(ip, source, VRRP_GROUP_V4, IPV4_HEADER_LEN + message_len);
     Ok(frame_len)
 }
@@ -77,8 +81,18 @@ pub fn build_ipv6_advert(
     })?;
     let frame_len = HEADERS + message_len;
     let (ethernet, ip) = split_headers(buf, frame_len)?;
-    *ethernet = ethernet_header(VRRP_GROUP_MAC_V6, virtual_mac_v6(params.vrid), ETHERTYPE_IPV6);
-    *ip = ipv6_header(source, &VRRP_GROUP_V6, IPPROTO_VRRP, TRAFFIC_CLASS_CS6, message_len);
+    *ethernet = ethernet_header(
+        VRRP_GROUP_MAC_V6,
+        virtual_mac_v6(params.vrid),
+        ETHERTYPE_IPV6,
+    );
+    *ip = ipv6_header(
+        source,
+        &VRRP_GROUP_V6,
+        IPPROTO_VRRP,
+        TRAFFIC_CLASS_CS6,
+        message_len,
+    );
     Ok(frame_len)
 }
 
@@ -115,15 +129,18 @@ pub fn build_unsolicited_na(
     vip: &Ipv6Addr,
 ) -> Result<usize, EncodeError> {
     let vmac = virtual_mac_v6(vrid);
-    let (ethernet, rest) = split_headers::<[u8; IPV6_HEADER_LEN + NA_MESSAGE_LEN]>(
-        buf,
-        UNSOLICITED_NA_LEN,
-    )?;
+    let (ethernet, rest) =
+        split_headers::<[u8; IPV6_HEADER_LEN + NA_MESSAGE_LEN]>(buf, UNSOLICITED_NA_LEN)?;
     *ethernet = ethernet_header(ALL_NODES_MAC_V6, vmac, ETHERTYPE_IPV6);
     let (ip, message) = rest.split_at_mut(IPV6_HEADER_LEN);
     let too_small = too_small(UNSOLICITED_NA_LEN, UNSOLICITED_NA_LEN);
-    *header_mut::<Ipv6Header>(ip).ok_or(too_small)? =
-        ipv6_header(source, &ALL_NODES_V6, IPPROTO_ICMPV6, TRAFFIC_CLASS_DEFAULT, NA_MESSAGE_LEN);
+    *header_mut::<Ipv6Header>(ip).ok_or(too_small)? = ipv6_header(
+        source,
+        &ALL_NODES_V6,
+        IPPROTO_ICMPV6,
+        TRAFFIC_CLASS_DEFAULT,
+        NA_MESSAGE_LEN,
+    );
     let (icmp, body) = message.split_at_mut(size_of::<Icmpv6Header>());
     let (neighbor, option) = body.split_at_mut(size_of::<NeighborMessage>());
     *header_mut::<NeighborMessage>(neighbor).ok_or(too_small)? = NeighborMessage {
@@ -135,8 +152,11 @@ pub fn build_unsolicited_na(
         length_units: 1,
         address: vmac,
     };
-    *header_mut::<Icmpv6Header>(icmp).ok_or(too_small)? =
-        Icmpv6Header { kind: ICMPV6_NEIGHBOR_ADVERTISEMENT, code: 0, checksum_be: [0; 2] };
+    *header_mut::<Icmpv6Header>(icmp).ok_or(too_small)? = Icmpv6Header {
+        kind: ICMPV6_NEIGHBOR_ADVERTISEMENT,
+        code: 0,
+        checksum_be: [0; 2],
+    };
     // RFC 4443 §2.3: the checksum covers the pseudo-header and the message, field zeroed.
     let checksum = ipv6_pseudo_header_checksum(source, &ALL_NODES_V6, IPPROTO_ICMPV6, message);
     message[2..4].copy_from_slice(&checksum.to_be_bytes());
@@ -157,7 +177,9 @@ fn encode_after(
 ) -> Result<usize, EncodeError> {
     let available = buf.len();
     let frame_len = headers + VRRP_HEADER_LEN + list_len;
-    let rest = buf.get_mut(headers..).ok_or(too_small(frame_len, available))?;
+    let rest = buf
+        .get_mut(headers..)
+        .ok_or(too_small(frame_len, available))?;
     encode(rest).map_err(|error| match error {
         EncodeError::BufferTooSmall { .. } => too_small(frame_len, available),
         other => other,
@@ -170,14 +192,26 @@ fn split_headers<T: WireHeader>(
     frame_len: usize,
 ) -> Result<(&mut EthernetHeader, &mut T), EncodeError> {
     let available = buf.len();
-    let error = too_small(frame_len.max(ETHERNET_HEADER_LEN + size_of::<T>()), available);
+    let error = too_small(
+        frame_len.max(ETHERNET_HEADER_LEN + size_of::<T>()),
+        available,
+    );
     let frame = buf.get_mut(..frame_len).ok_or(error)?;
-    let (ethernet, rest) = frame.split_at_mut_checked(ETHERNET_HEADER_LEN).ok_or(error)?;
-    Ok((header_mut(ethernet).ok_or(error)?, header_mut(rest).ok_or(error)?))
+    let (ethernet, rest) = frame
+        .split_at_mut_checked(ETHERNET_HEADER_LEN)
+        .ok_or(error)?;
+    Ok((
+        header_mut(ethernet).ok_or(error)?,
+        header_mut(rest).ok_or(error)?,
+    ))
 }
 
 const fn ethernet_header(destination: [u8; 6], source: [u8; 6], ethertype: u16) -> EthernetHeader {
-    EthernetHeader { destination, source, ethertype_be: ethertype.to_be_bytes() }
+    EthernetHeader {
+        destination,
+        source,
+        ethertype_be: ethertype.to_be_bytes(),
+    }
 }
 
 /// Writes an IPv4 VRRP header (no options, TTL 255, not fragmented) with its checksum.
