@@ -11,21 +11,21 @@ use std::{
 
 use crate::{netns::NetNs, wait};
 
-/// The `xvrrp` binary that `cargo test --workspace` built next to this test binary.
+/// The `xvrrp` binary built next to the running executable: test binaries live in
+/// `target/<profile>/deps/`, the demo in `target/<profile>/`.
 pub fn xvrrp_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
-    // target/<profile>/deps/<test> -> target/<profile>/xvrrp
-    let binary = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join("xvrrp"))
-        .expect("target directory");
-    assert!(
-        binary.exists(),
-        "{} is missing: run the tests through `cargo xtask test` (it builds the daemon)",
-        binary.display()
-    );
-    binary
+    let dir = exe.parent().expect("executable directory");
+    [dir.join("xvrrp"), dir.join("../xvrrp")]
+        .into_iter()
+        .find(|candidate| candidate.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "no xvrrp binary next to {}: build it first (`cargo xtask test` and \
+                 `cargo xtask demo` do)",
+                exe.display()
+            )
+        })
 }
 
 /// A running daemon. Dropping it kills it (SIGKILL) if still running.
@@ -34,25 +34,40 @@ pub struct Daemon {
     log_path: PathBuf,
     /// Directory holding the config and log; removed on drop.
     dir: PathBuf,
+    /// The daemon's bpffs pin root; removed on drop (a killed daemon leaves its pinned XDP
+    /// link and maps behind by design).
+    bpffs: PathBuf,
 }
 
 impl Daemon {
-    /// Writes `config` to a temporary file and starts `xvrrp run` in `ns` with JSON logs.
-    pub fn start(ns: &NetNs, name: &str, config: &str) -> Self {
+    /// Writes `config` (whose `[global] bpffs` is `bpffs`) to a temporary file and starts
+    /// `xvrrp run` in `ns` with JSON logs.
+    pub fn start(ns: &NetNs, name: &str, config: &str, bpffs: &Path) -> Self {
         let dir = std::env::temp_dir().join(format!("{}-{name}", ns.name()));
         fs::create_dir_all(&dir).expect("create daemon dir");
         let config_path = dir.join("xvrrp.toml");
         fs::write(&config_path, config).expect("write config");
         let log_path = dir.join("xvrrp.log");
         let log = fs::File::create(&log_path).expect("create log");
-        let child = ns
-            .command(&[
+        // nsenter enters only the network namespace: unlike `ip netns exec` it keeps the host's
+        // mount namespace, so the daemon's bpffs pins are visible to the test and to bpftool,
+        // as they are in production.
+        let netns = format!("--net=/run/netns/{}", ns.name());
+        let child = std::process::Command::new("nsenter")
+            .args([
+                netns.as_str(),
+                "--",
                 xvrrp_binary().to_str().expect("utf-8 path"),
                 "run",
                 "--config",
                 config_path.to_str().expect("utf-8 path"),
                 "--log-format",
                 "json",
+                // Native XDP_TX on a veth drops the frame unless the bridge-side peer runs NAPI
+                // (an XDP program of its own); generic mode answers ARP/ND on every veth.
+                // Native attach is covered by the xdp_attach suite.
+                "--xdp-mode",
+                "generic",
             ])
             .env("RUST_LOG", "info,vrrp_user=debug")
             .stdin(Stdio::null())
@@ -64,7 +79,13 @@ impl Daemon {
             child: Some(child),
             log_path,
             dir,
+            bpffs: bpffs.to_owned(),
         }
+    }
+
+    /// The configuration file the daemon reads (and re-reads on SIGHUP).
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("xvrrp.toml")
     }
 
     /// The daemon's process id.
@@ -120,5 +141,6 @@ impl Drop for Daemon {
             eprintln!("--- xvrrp log ({}) ---\n{}", self.dir.display(), self.log());
         }
         let _leftover = fs::remove_dir_all(&self.dir);
+        let _clean_exit_removed_it = fs::remove_dir_all(&self.bpffs);
     }
 }

@@ -8,5 +8,6 @@ pub mod frames;
 pub mod lab;
 pub mod netns;
 pub mod privilege;
+pub mod vrrp;
 pub mod wait;
 pub mod xdp;

@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod dataplane;
-pub mod proto;
 pub mod net;
+pub mod proto;

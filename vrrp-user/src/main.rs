@@ -2,9 +2,15 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::Parser as _;
-use vrrp_user::cli::{Cli, Command, RunArgs};
-use vrrp_user::config::{self, Mode, SystemInterfaces, check};
+use tracing_subscriber::{EnvFilter, fmt};
+use vrrp_user::{
+    cli::{Cli, Command, RunArgs, XdpMode},
+    config::{self, LogFormat, Mode, SystemInterfaces, check},
+    daemon::{self, events::EventBus},
+    dataplane::XdpAttachMode,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -17,7 +23,8 @@ fn main() -> ExitCode {
         Command::Run(args) => match run(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
-                // The error may list several configuration problems, each with its severity.
+                // Logged and printed: the log may be JSON for a collector, stderr is for a human.
+                tracing::error!(error = format!("{error:#}"), "xvrrp stopped");
                 eprintln!("xvrrp: {error:#}");
                 ExitCode::FAILURE
             }
@@ -27,8 +34,31 @@ fn main() -> ExitCode {
 
 fn run(args: &RunArgs) -> anyhow::Result<()> {
     let loaded = config::load(&args.config, &SystemInterfaces, Mode::Run)?;
+    init_logging(args.log_format.unwrap_or(loaded.config.global.log_format));
     for warning in &loaded.warnings {
-        eprintln!("warning: {warning}");
+        tracing::warn!("{warning}");
     }
-    anyhow::bail!("daemon runtime not yet wired")
+    let options = daemon::RunOptions {
+        config_path: args.config.clone(),
+        xdp_mode: match args.xdp_mode {
+            XdpMode::Auto => XdpAttachMode::Auto,
+            XdpMode::Native => XdpAttachMode::Native,
+            XdpMode::Generic => XdpAttachMode::Generic,
+        },
+    };
+    // One thread: the daemon is one event loop; the kernel does the per-packet work.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("start the tokio runtime")?;
+    runtime.block_on(daemon::run(options, loaded.config, EventBus::new(1024)))
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
 }

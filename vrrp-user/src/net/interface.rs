@@ -30,8 +30,9 @@ pub struct InterfaceInfo {
     /// IPv4 addresses in kernel order: the first is the primary, the advert source (RFC 5798
     /// §5.1.1.1).
     pub ipv4: Vec<Ipv4Addr>,
-    /// The IPv6 link-local address, the advert source for IPv6 (RFC 5798 §5.1.2.1).
-    pub ipv6_link_local: Option<Ipv6Addr>,
+    /// IPv6 link-local addresses in kernel order; the first that is not a virtual address is
+    /// the advert source for IPv6 (RFC 5798 §5.1.2.1).
+    pub ipv6_link_local: Vec<Ipv6Addr>,
 }
 
 /// Reads `ifname`'s index, MAC, state and addresses over netlink.
@@ -103,10 +104,13 @@ pub async fn interface_info(handle: &Handle, ifname: &str) -> Result<InterfaceIn
                 IpAddr::V6(_) => None,
             })
             .collect(),
-        ipv6_link_local: addresses.iter().find_map(|address| match address {
-            IpAddr::V6(v6) if v6.is_unicast_link_local() => Some(*v6),
-            _ => None,
-        }),
+        ipv6_link_local: addresses
+            .iter()
+            .filter_map(|address| match address {
+                IpAddr::V6(v6) if v6.is_unicast_link_local() => Some(*v6),
+                _ => None,
+            })
+            .collect(),
     })
 }
 

@@ -1,0 +1,279 @@
+//! `cargo xtask demo`: two xvrrp routers and a host in network namespaces; kill the Master and
+//! measure what the host sees. Everything it creates is removed when it ends, also on failure.
+
+use std::{
+    io::{BufRead as _, BufReader},
+    path::Path,
+    process::{Child, Stdio},
+    time::{Duration, Instant},
+};
+
+use vrrp_tests::{
+    capture::Capture,
+    daemon::Daemon,
+    lab::{LAN_IF, Lab},
+    netns::NetNs,
+    vrrp::{RouterSpec, VIP4, adverts_from},
+    wait,
+};
+
+const INTERVAL_MS: u32 = 100;
+const VIP6: &str = "2001:db8::100";
+
+fn config(priority: u8, bpffs: &str) -> String {
+    format!(
+        r#"# xvrrp demo router: IPv4 and IPv6 virtual routers on eth0
+[global]
+bpffs = "{bpffs}"
+
+[[instance]]
+name = "lan-v4"
+interface = "eth0"
+vrid = 51
+priority = {priority}
+advert_interval_ms = {INTERVAL_MS}
+accept_mode = true
+virtual_addresses = ["{VIP4}"]
+
+[[instance]]
+name = "lan-v6"
+interface = "eth0"
+vrid = 52
+priority = {priority}
+advert_interval_ms = {INTERVAL_MS}
+accept_mode = true
+virtual_addresses = ["fe80::100", "{VIP6}"]
+"#
+    )
+}
+
+struct Router<'a> {
+    name: &'static str,
+    ns: &'a NetNs,
+    address: &'a str,
+    priority: u8,
+}
+
+impl Router<'_> {
+    fn start(&self) -> Daemon {
+        let bpffs = format!("/sys/fs/bpf/xvrrp-demo-{}", self.ns.name());
+        Daemon::start(
+            self.ns,
+            self.name,
+            &config(self.priority, &bpffs),
+            Path::new(&bpffs),
+        )
+    }
+}
+
+/// A host pinging an address every millisecond; `-D` stamps each reply.
+struct Prober {
+    child: Child,
+}
+
+impl Prober {
+    fn start(host: &NetNs, address: &str) -> Self {
+        let child = host
+            .command(&[
+                "ping", "-D", "-n", "-i", "0.001", "-W", "0.2", "-w", "20", address,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ping");
+        Self { child }
+    }
+
+    /// Stops the prober and returns the longest time between two replies.
+    fn longest_gap(mut self) -> (Duration, usize) {
+        // SIGINT makes ping print its summary and exit; we only need the reply lines.
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid");
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(pid, libc::SIGINT) };
+        let stdout = self.child.stdout.take().expect("ping stdout");
+        let stamps: Vec<Duration> = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .filter(|line| line.contains("bytes from"))
+            .filter_map(|line| parse_stamp(line.strip_prefix('[')?.split(']').next()?))
+            .collect();
+        let _exited = self.child.wait();
+        let gap = stamps
+            .windows(2)
+            .map(|pair| pair[1].saturating_sub(pair[0]))
+            .max()
+            .unwrap_or_default();
+        (gap, stamps.len())
+    }
+}
+
+impl Drop for Prober {
+    fn drop(&mut self) {
+        let _already_gone = self.child.kill();
+        let _reaped = self.child.wait();
+    }
+}
+
+/// `ping -D` stamps: seconds.microseconds since the epoch.
+fn parse_stamp(stamp: &str) -> Option<Duration> {
+    let (seconds, micros) = stamp.split_once('.')?;
+    Some(Duration::from_secs(seconds.parse().ok()?) + Duration::from_micros(micros.parse().ok()?))
+}
+
+fn millis(duration: Duration) -> String {
+    format!(
+        "{}.{} ms",
+        duration.as_millis(),
+        (duration.as_micros() % 1000) / 100
+    )
+}
+
+fn who_is_master(capture: &Capture, routers: &[&Router<'_>]) -> String {
+    capture.clear();
+    std::thread::sleep(Duration::from_millis(u64::from(INTERVAL_MS) * 3));
+    let frames = capture.frames();
+    routers
+        .iter()
+        .map(|router| {
+            let adverts = adverts_from(&frames, router.address);
+            let role = if adverts.is_empty() {
+                "Backup"
+            } else {
+                "Master"
+            };
+            format!(
+                "  {:<3} {:<11} priority {:<3}  {role}",
+                router.name, router.address, router.priority
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn transitions(daemon: &Daemon) -> String {
+    daemon
+        .log()
+        .lines()
+        .filter(|line| line.contains("state change"))
+        .filter_map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).ok()?;
+            Some(format!(
+                "  {} {}: {}",
+                value["timestamp"].as_str()?,
+                value["instance"].as_str()?,
+                value["message"].as_str()?
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn main() {
+    assert!(
+        // SAFETY: geteuid cannot fail.
+        unsafe { libc::geteuid() } == 0,
+        "the demo creates network namespaces and loads XDP: run it as root"
+    );
+    let started = Instant::now();
+    println!(
+        "== xvrrp demo: two routers and a host on a bridge (namespaces, documentation addresses)"
+    );
+    let mut lab = Lab::new();
+    let (r1, r2, host) = (
+        lab.add_node("r1", 1),
+        lab.add_node("r2", 2),
+        lab.add_node("h", 10),
+    );
+    let router1 = Router {
+        name: "r1",
+        ns: &lab.nodes[r1].ns,
+        address: "192.0.2.1",
+        priority: 200,
+    };
+    let router2 = Router {
+        name: "r2",
+        ns: &lab.nodes[r2].ns,
+        address: "192.0.2.2",
+        priority: 100,
+    };
+    let host_ns = &lab.nodes[host].ns;
+    let capture = Capture::start(host_ns, LAN_IF);
+    println!(
+        "   VIPs {VIP4} (VRID 51) and fe80::100, {VIP6} (VRID 52); adverts every {INTERVAL_MS} ms"
+    );
+
+    let daemon1 = router1.start();
+    let daemon2 = router2.start();
+    let bound = RouterSpec {
+        interval_ms: INTERVAL_MS,
+        ..RouterSpec::new(router2.priority)
+    }
+    .master_down_interval();
+    wait::until(
+        "r1 to become Master",
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || (!adverts_from(&capture.frames(), router1.address).is_empty()).then_some(()),
+    );
+    println!(
+        "\n== who is Master (read from the wire)\n{}",
+        who_is_master(&capture, &[&router1, &router2])
+    );
+
+    let probe4 = Prober::start(host_ns, VIP4);
+    let probe6 = Prober::start(host_ns, VIP6);
+    std::thread::sleep(Duration::from_millis(500));
+    println!("\n== SIGKILL the Master's daemon (r1); the host pings both VIPs every 1 ms");
+    daemon1.signal(libc::SIGKILL);
+    wait::until(
+        "r2 to take over",
+        Duration::from_secs(10),
+        Duration::from_millis(10),
+        || (!adverts_from(&capture.frames(), router2.address).is_empty()).then_some(()),
+    );
+    std::thread::sleep(Duration::from_millis(700));
+    let (gap4, replies4) = probe4.longest_gap();
+    let (gap6, replies6) = probe6.longest_gap();
+    println!(
+        "   protocol bound: Master_Down_Interval(priority 100, {INTERVAL_MS} ms) = {}",
+        millis(bound)
+    );
+    println!(
+        "   measured outage to {VIP4}: {} ({replies4} replies)",
+        millis(gap4)
+    );
+    println!(
+        "   measured outage to {VIP6}: {} ({replies6} replies)",
+        millis(gap6)
+    );
+    println!(
+        "\n== who is Master now\n{}",
+        who_is_master(&capture, &[&router1, &router2])
+    );
+    println!("\n== r2's event log\n{}", transitions(&daemon2));
+
+    println!("\n== restart r1: it preempts (priority 200 > 100)");
+    drop(daemon1);
+    let daemon1 = router1.start();
+    let restarted = Instant::now();
+    wait::until(
+        "r1 to preempt",
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || {
+            let frames = capture.frames();
+            adverts_from(&frames, router1.address)
+                .iter()
+                .any(|advert| advert.at > restarted)
+                .then_some(())
+        },
+    );
+    println!("{}", who_is_master(&capture, &[&router1, &router2]));
+    println!("\n== r1's event log\n{}", transitions(&daemon1));
+    drop((daemon1, daemon2, capture));
+    drop(lab);
+    println!(
+        "\n== cleaned up: namespaces, XDP programs and pins removed ({} s in all)",
+        started.elapsed().as_secs()
+    );
+}

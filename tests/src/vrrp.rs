@@ -1,0 +1,133 @@
+//! A two-router VRRP lab for daemon tests: config files for `xvrrp run`, and what the routers
+//! put on the wire, decoded with the project's codec.
+
+use std::{
+    net::IpAddr,
+    time::{Duration, Instant},
+};
+
+use vrrp_common::{
+    advert::Advert,
+    consts::{ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, ETHERTYPE_IPV6},
+};
+
+use crate::capture::Captured;
+
+/// The IPv4 virtual address every daemon test protects.
+pub const VIP4: &str = "192.0.2.100";
+/// The VRID of the IPv4 tests.
+pub const VRID: u8 = 51;
+
+/// One router's instance settings for a test.
+#[derive(Clone, Debug)]
+pub struct RouterSpec {
+    /// Priority (1..=255).
+    pub priority: u8,
+    /// Advert interval in milliseconds.
+    pub interval_ms: u32,
+    /// Preempt_Mode.
+    pub preempt: bool,
+    /// Preempt delay in milliseconds.
+    pub preempt_delay_ms: u32,
+    /// Accept_Mode.
+    pub accept_mode: bool,
+    /// A tracked interface and its weight.
+    pub track: Option<(&'static str, u8)>,
+}
+
+impl RouterSpec {
+    /// Priority `priority`, 100 ms adverts (fast tests), RFC defaults otherwise.
+    pub fn new(priority: u8) -> Self {
+        Self {
+            priority,
+            interval_ms: 100,
+            preempt: true,
+            preempt_delay_ms: 0,
+            accept_mode: false,
+            track: None,
+        }
+    }
+
+    /// Master_Down_Interval of this router for its own interval (RFC 9568 §6.1), with the
+    /// state machine's microsecond truncation.
+    pub fn master_down_interval(&self) -> Duration {
+        let interval = Duration::from_millis(u64::from(self.interval_ms));
+        interval * 3 + self.skew_time()
+    }
+
+    /// Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256.
+    pub fn skew_time(&self) -> Duration {
+        let interval_us = u64::from(self.interval_ms) * 1000;
+        Duration::from_micros((256 - u64::from(self.priority)) * interval_us / 256)
+    }
+
+    /// The `xvrrp run` configuration of this router, pinning its maps under `bpffs`.
+    pub fn config(&self, bpffs: &str) -> String {
+        let track = self.track.map_or(String::new(), |(interface, weight)| {
+            format!("track = [{{ interface = \"{interface}\", weight = {weight} }}]\n")
+        });
+        format!(
+            "[global]\nbpffs = \"{bpffs}\"\n\n[[instance]]\nname = \"lan\"\ninterface = \"eth0\"\n\
+             vrid = {VRID}\npriority = {}\nadvert_interval_ms = {}\npreempt = {}\n\
+             preempt_delay_ms = {}\naccept_mode = {}\nvirtual_addresses = [\"{VIP4}\"]\n{track}",
+            self.priority, self.interval_ms, self.preempt, self.preempt_delay_ms, self.accept_mode,
+        )
+    }
+}
+
+/// An advert seen on the wire.
+#[derive(Clone, Debug)]
+pub struct SeenAdvert {
+    /// When it was captured.
+    pub at: Instant,
+    /// IP source: the sender's primary address.
+    pub source: IpAddr,
+    /// Ethernet source MAC.
+    pub source_mac: [u8; 6],
+    /// Advertised priority.
+    pub priority: u8,
+    /// VRID.
+    pub vrid: u8,
+}
+
+/// Every valid VRRPv3 advert among `frames`, in capture order.
+pub fn adverts(frames: &[Captured]) -> Vec<SeenAdvert> {
+    frames
+        .iter()
+        .filter_map(|frame| {
+            let data = &frame.data;
+            let ethertype = u16::from_be_bytes([*data.get(12)?, *data.get(13)?]);
+            let packet = data.get(ETHERNET_HEADER_LEN..)?;
+            let advert = match ethertype {
+                ETHERTYPE_IPV4 => Advert::decode_ipv4_packet(packet).ok()?,
+                ETHERTYPE_IPV6 => Advert::decode_ipv6_packet(packet).ok()?,
+                _ => return None,
+            };
+            Some(SeenAdvert {
+                at: frame.at,
+                source: advert.context().source(),
+                source_mac: data.get(6..12)?.try_into().ok()?,
+                priority: advert.priority(),
+                vrid: advert.vrid(),
+            })
+        })
+        .collect()
+}
+
+/// The adverts from `source` among `frames`.
+pub fn adverts_from(frames: &[Captured], source: &str) -> Vec<SeenAdvert> {
+    let source: IpAddr = source.parse().expect("address");
+    adverts(frames)
+        .into_iter()
+        .filter(|advert| advert.source == source)
+        .collect()
+}
+
+/// Daemon tests assert protocol timing; on a small CI machine they run one at a time so they
+/// do not steal each other's CPU. Hold the guard for the whole test.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A failed test poisons the lock; the next test is still valid.
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,135 @@
+//! The daemon's one typed stream of notable events. Logs are one consumer (`emit`); the control
+//! socket, metrics and hooks of the operations layer subscribe to the same broadcast.
+
+use std::{net::IpAddr, time::Duration};
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::proto::{State, Warning};
+
+/// Something an operator may want to see or alert on.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum DaemonEvent {
+    /// A virtual router changed state.
+    Transition {
+        /// Instance name from the configuration.
+        instance: String,
+        /// VRRP interface.
+        interface: String,
+        /// Virtual router id.
+        vrid: u8,
+        /// State before.
+        from: State,
+        /// State after.
+        to: State,
+        /// Human-readable reason from the state machine.
+        reason: String,
+        /// For takeovers: time since the last advert from the previous Master.
+        since_last_advert: Option<Duration>,
+    },
+    /// The state machine flagged an RFC 9568 §7.1/§8.3.2 condition.
+    Warning {
+        /// Instance name.
+        instance: String,
+        /// What it saw.
+        warning: Warning,
+    },
+    /// A VRRP version 2 peer advertises on our VRID (we speak version 3 only).
+    Version2Peer {
+        /// VRRP interface.
+        interface: String,
+        /// The peer's address.
+        source: IpAddr,
+        /// Its VRID.
+        vrid: u8,
+    },
+    /// The configuration was reloaded (SIGHUP).
+    Reloaded {
+        /// Instances started, restarted or changed.
+        changed: Vec<String>,
+        /// Instances stopped.
+        removed: Vec<String>,
+    },
+    /// A reload was refused; the running configuration stays.
+    ReloadRejected {
+        /// Every error found in the new file.
+        errors: Vec<String>,
+    },
+}
+
+impl DaemonEvent {
+    /// Writes the event to the log with structured fields.
+    pub fn emit(&self) {
+        match self {
+            Self::Transition {
+                instance,
+                interface,
+                vrid,
+                from,
+                to,
+                reason,
+                since_last_advert,
+            } => tracing::info!(
+                instance,
+                interface,
+                vrid,
+                %from,
+                %to,
+                reason,
+                since_last_advert_ms = since_last_advert.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                "state change {from} -> {to}: {reason}"
+            ),
+            Self::Warning { instance, warning } => {
+                tracing::warn!(instance, %warning, "{warning}");
+            }
+            Self::Version2Peer {
+                interface,
+                source,
+                vrid,
+            } => tracing::warn!(
+                interface,
+                %source,
+                vrid,
+                "VRRP version 2 advert from {source} on VRID {vrid}: xvrrp speaks version 3 only"
+            ),
+            Self::Reloaded { changed, removed } => {
+                tracing::info!(?changed, ?removed, "configuration reloaded");
+            }
+            Self::ReloadRejected { errors } => {
+                tracing::error!(
+                    ?errors,
+                    "new configuration rejected; keeping the running one"
+                );
+            }
+        }
+    }
+}
+
+/// Fan-out of [`DaemonEvent`]s: every event is logged, then offered to subscribers.
+#[derive(Clone)]
+pub struct EventBus {
+    sender: broadcast::Sender<DaemonEvent>,
+}
+
+impl EventBus {
+    /// A bus that keeps up to `capacity` events for slow subscribers.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            sender: broadcast::channel(capacity).0,
+        }
+    }
+
+    /// Logs `event` and hands it to current subscribers (none is fine).
+    pub fn publish(&self, event: DaemonEvent) {
+        event.emit();
+        // No subscriber is the normal case for a daemon without an ops client attached.
+        let _no_subscribers = self.sender.send(event);
+    }
+
+    /// A new subscriber that sees events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<DaemonEvent> {
+        self.sender.subscribe()
+    }
+}

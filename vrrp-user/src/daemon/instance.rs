@@ -1,0 +1,77 @@
+//! One configured virtual router at run time: the pure state machine plus what the driver must
+//! remember around it (the last Master advert, tracked links, virtual address refresh).
+
+use std::{
+    collections::BTreeSet,
+    net::IpAddr,
+    time::{Duration, Instant},
+};
+
+use crate::{
+    config::InstanceConfig,
+    proto::{AddressFamily, ReceivedAdvert, RouterConfig, VirtualRouter},
+};
+
+/// A running instance.
+pub(crate) struct Instance {
+    /// The validated configuration it was started from (compared on reload).
+    pub(crate) config: InstanceConfig,
+    /// The election state machine.
+    pub(crate) router: VirtualRouter,
+    /// The last advert the state machine accepted from the current Master, and when: replayed
+    /// with the kernel's receive time when the XDP program absorbed newer routine copies.
+    pub(crate) last_master_advert: Option<(ReceivedAdvert, Instant)>,
+    /// Tracked interfaces that are down now.
+    pub(crate) tracked_down: BTreeSet<String>,
+    /// When the installed virtual addresses' kernel lifetime was last refreshed (None = not
+    /// installed by us).
+    pub(crate) addresses_refreshed_at: Option<Instant>,
+}
+
+impl Instance {
+    /// A new instance in Initialize, with `primary_address` as advert source.
+    pub(crate) fn new(config: InstanceConfig, primary_address: IpAddr) -> Self {
+        let router = VirtualRouter::new(router_config(&config, primary_address));
+        Self {
+            config,
+            router,
+            last_master_advert: None,
+            tracked_down: BTreeSet::new(),
+            addresses_refreshed_at: None,
+        }
+    }
+
+    /// The state machine's family.
+    pub(crate) fn family(&self) -> AddressFamily {
+        self.router.config().family
+    }
+
+    /// The priority with the down tracked interfaces' weights subtracted.
+    pub(crate) fn tracked_priority(&self) -> u8 {
+        self.config
+            .effective_priority(|interface| !self.tracked_down.contains(interface))
+    }
+
+    /// Kernel lifetime of installed virtual addresses: long enough to survive a few refreshes
+    /// missed under load, short enough that a dead daemon's addresses vanish soon after the
+    /// Backup took over (the XDP heartbeat has stopped answering for them well before).
+    pub(crate) fn address_lifetime(&self) -> Duration {
+        let master_down = self.router.status().master_down_interval;
+        (master_down + Duration::from_secs(1)).max(Duration::from_secs(2))
+    }
+}
+
+/// Maps the validated configuration onto the state machine's.
+pub(crate) fn router_config(config: &InstanceConfig, primary_address: IpAddr) -> RouterConfig {
+    RouterConfig {
+        vrid: config.vrid,
+        family: config.family,
+        priority: config.priority,
+        advert_interval: config.advert_interval,
+        preempt: config.preempt,
+        preempt_delay: config.preempt_delay,
+        accept_mode: config.accept_mode,
+        primary_address,
+        virtual_addresses: config.virtual_addresses.clone(),
+    }
+}

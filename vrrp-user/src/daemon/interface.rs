@@ -1,0 +1,370 @@
+//! A VRRP interface at run time: its XDP data plane, its send socket, and the translation
+//! between the state machine's view and the wire / BPF maps.
+
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, Result};
+use rtnetlink::Handle;
+use tokio::sync::mpsc;
+use vrrp_common::{
+    advert::{Advert, AdvertParams, AdvertV2, IpContext},
+    consts::{VRRP_GROUP_MAC_V4, VRRP_GROUP_MAC_V6, VRRP_TTL},
+    frames::{build_gratuitous_arp, build_ipv4_advert, build_ipv6_advert, build_unsolicited_na},
+    maps::{self as contract, Role},
+};
+
+use super::{events::DaemonEvent, instance::Instance};
+use crate::{
+    dataplane::{
+        AttachOptions, Dataplane, DeliveredAdvert, InstanceSettings, XdpAttachMode,
+        add_vmac_filter, remove_vmac_filter, virtual_mac,
+    },
+    net::{
+        interface::{InterfaceInfo, interface_info},
+        packet_socket::PacketSocket,
+        sysctl,
+    },
+    proto::{AddressFamily, Centiseconds, ReceivedAdvert, State},
+};
+
+/// Largest frame we build: Ethernet + IPv6 + VRRP header + 255 IPv6 addresses fits in 4.2 KB;
+/// configurations are validated to fit the MTU long before that.
+const MAX_FRAME: usize = 14 + 40 + 8 + 255 * 16;
+
+/// An advert punted by the XDP program, tagged with its interface.
+pub(crate) type PuntedAdvert = DeliveredAdvert;
+
+/// A decoded punted advert, ready for the state machine.
+pub(crate) struct Received {
+    pub(crate) family: AddressFamily,
+    pub(crate) vrid: u8,
+    pub(crate) advert: ReceivedAdvert,
+}
+
+/// Why a punted advert is not fed to a state machine.
+pub(crate) enum NotFed {
+    /// A VRRP version 2 peer: reported, not processed (we speak version 3).
+    Version2 { source: IpAddr, vrid: u8 },
+    /// The codec rejected it (the XDP program validated it, so this is a contract bug).
+    Undecodable(String),
+}
+
+impl NotFed {
+    /// The operator event for this, if any.
+    pub(crate) fn into_event(self, interface: &str) -> Option<DaemonEvent> {
+        match self {
+            Self::Version2 { source, vrid } => Some(DaemonEvent::Version2Peer {
+                interface: interface.to_owned(),
+                source,
+                vrid,
+            }),
+            Self::Undecodable(reason) => {
+                tracing::warn!(interface, reason, "punted advert does not decode");
+                None
+            }
+        }
+    }
+}
+
+pub(crate) struct VrrpInterface {
+    pub(crate) info: InterfaceInfo,
+    socket: PacketSocket,
+    dataplane: Dataplane,
+    heartbeat_period: Duration,
+    last_heartbeat: Instant,
+    /// Last data-plane settings written per (family, vrid), to skip identical writes.
+    written: Vec<(AddressFamily, u8, InstanceSettings)>,
+    /// Whether the virtual MAC of (family, vrid) is in the NIC's unicast filter.
+    vmac_filters: Vec<(AddressFamily, u8)>,
+}
+
+impl VrrpInterface {
+    /// Looks the interface up, attaches XDP (maps pinned under `bpffs`), opens the send socket,
+    /// joins the VRRP multicast groups of `families`, and starts forwarding punted adverts to
+    /// `punted`.
+    pub(crate) async fn open(
+        netlink: &Handle,
+        ifname: &str,
+        families: &[AddressFamily],
+        xdp_mode: XdpAttachMode,
+        bpffs: &Path,
+        heartbeat_timeout: Duration,
+        punted: mpsc::Sender<PuntedAdvert>,
+    ) -> Result<Self> {
+        let info = interface_info(netlink, ifname).await?;
+        if let Err(err) = sysctl::announce_arp_from_primary_address(ifname) {
+            tracing::warn!(
+                interface = ifname,
+                error = %err,
+                "cannot set arp_announce=2: hosts may learn the physical MAC for a virtual address"
+            );
+        }
+        let socket = PacketSocket::open(info.index)?;
+        if families.contains(&AddressFamily::Ipv4) {
+            socket.join_multicast(VRRP_GROUP_MAC_V4)?;
+        }
+        if families.contains(&AddressFamily::Ipv6) {
+            socket.join_multicast(VRRP_GROUP_MAC_V6)?;
+        }
+        let mut dataplane = Dataplane::attach(
+            ifname,
+            &AttachOptions {
+                mode: xdp_mode,
+                pin_link: true,
+                heartbeat_timeout,
+                pin_root: bpffs.to_owned(),
+            },
+        )
+        .context("attach XDP")?;
+        let mut events = dataplane.take_events()?;
+        let name = ifname.to_owned();
+        tokio::spawn(async move {
+            loop {
+                match events.next().await {
+                    Ok(advert) => {
+                        if punted.send(advert).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(err) => {
+                        tracing::warn!(interface = name, error = %err, "advert ring buffer")
+                    }
+                }
+            }
+        });
+        Ok(Self {
+            info,
+            socket,
+            dataplane,
+            heartbeat_period: heartbeat_timeout / 3,
+            last_heartbeat: Instant::now(),
+            written: Vec::new(),
+            vmac_filters: Vec::new(),
+        })
+    }
+
+    pub(crate) fn next_heartbeat(&self) -> Instant {
+        self.last_heartbeat + self.heartbeat_period
+    }
+
+    pub(crate) fn refresh_heartbeat(&mut self, now: Instant) {
+        match self.dataplane.refresh_heartbeat() {
+            Ok(()) => self.last_heartbeat = now,
+            Err(err) => {
+                tracing::error!(interface = self.info.name, error = %err, "XDP heartbeat failed");
+                // Retry at the next period rather than spinning.
+                self.last_heartbeat = now;
+            }
+        }
+    }
+
+    /// When the XDP program last absorbed a routine advert for `instance` (CLOCK_MONOTONIC).
+    pub(crate) fn last_routine_advert(&mut self, instance: &Instance) -> Option<Duration> {
+        self.dataplane
+            .master_last_seen(contract_family(instance.family()), instance.config.vrid)
+            .ok()
+    }
+
+    /// Decodes a punted advert with the codec.
+    pub(crate) fn decode(&self, punted: &PuntedAdvert) -> Result<Received, NotFed> {
+        let version = punted.message.first().map_or(0, |byte| byte >> 4);
+        if version == 2 {
+            let v2 = AdvertV2::decode_message(&punted.message, VRRP_TTL)
+                .map_err(|err| NotFed::Undecodable(err.to_string()))?;
+            return Err(NotFed::Version2 {
+                source: punted.source,
+                vrid: v2.vrid(),
+            });
+        }
+        let context = match (punted.source, punted.destination) {
+            (IpAddr::V4(source), IpAddr::V4(destination)) => IpContext::V4 {
+                source,
+                destination,
+                ttl: VRRP_TTL,
+            },
+            (IpAddr::V6(source), IpAddr::V6(destination)) => IpContext::V6 {
+                source,
+                destination,
+                hop_limit: VRRP_TTL,
+            },
+            _ => return Err(NotFed::Undecodable("mixed address families".to_owned())),
+        };
+        let advert = Advert::decode_message(&punted.message, context)
+            .map_err(|err| NotFed::Undecodable(err.to_string()))?;
+        let max_advert_interval = Centiseconds::new(advert.max_advert_interval_cs())
+            .map_err(|err| NotFed::Undecodable(err.to_string()))?;
+        Ok(Received {
+            family: AddressFamily::of(punted.source),
+            vrid: advert.vrid(),
+            advert: ReceivedAdvert {
+                source: punted.source,
+                priority: advert.priority(),
+                max_advert_interval,
+                addresses: advert.addresses().collect(),
+            },
+        })
+    }
+
+    /// Sends one advert for `instance` with `priority`.
+    pub(crate) fn send_advert(&self, instance: &Instance, priority: u8) -> Result<()> {
+        let config = instance.router.config();
+        let params = AdvertParams {
+            vrid: config.vrid,
+            priority,
+            max_advert_interval_cs: config.advert_interval.get(),
+        };
+        let mut frame = [0_u8; MAX_FRAME];
+        let len = match config.primary_address {
+            IpAddr::V4(source) => {
+                let addresses: Vec<Ipv4Addr> = v4_addresses(&config.virtual_addresses);
+                build_ipv4_advert(&mut frame, &params, source, &addresses)
+            }
+            IpAddr::V6(source) => {
+                let addresses: Vec<Ipv6Addr> = v6_addresses(&config.virtual_addresses);
+                build_ipv6_advert(&mut frame, &params, &source, &addresses)
+            }
+        }
+        .map_err(|err| anyhow::anyhow!("build advert: {err}"))?;
+        self.socket.send(&frame[..len])?;
+        Ok(())
+    }
+
+    /// Announces every virtual address with the virtual MAC: gratuitous ARP (RFC 9568 §6.4.2,
+    /// sender and target hardware address = vMAC, erratum 7949) or unsolicited NA (§8.2).
+    pub(crate) fn send_gratuitous(&self, instance: &Instance) -> Result<()> {
+        let config = instance.router.config();
+        let mut frame = [0_u8; 128];
+        for address in &config.virtual_addresses {
+            let len = match (address, config.primary_address) {
+                (IpAddr::V4(vip), _) => build_gratuitous_arp(&mut frame, config.vrid, *vip),
+                (IpAddr::V6(vip), IpAddr::V6(source)) => {
+                    build_unsolicited_na(&mut frame, config.vrid, &source, vip)
+                }
+                (IpAddr::V6(_), IpAddr::V4(_)) => continue,
+            }
+            .map_err(|err| anyhow::anyhow!("build announcement for {address}: {err}"))?;
+            self.socket.send(&frame[..len])?;
+        }
+        Ok(())
+    }
+
+    /// Registers `instance`'s virtual addresses with the XDP program.
+    pub(crate) fn register_instance(&mut self, instance: &Instance) -> Result<()> {
+        for address in &instance.config.virtual_addresses {
+            self.dataplane.add_vip(*address, instance.config.vrid)?;
+        }
+        Ok(())
+    }
+
+    /// Removes `instance` from the XDP program's maps.
+    pub(crate) async fn forget_instance(&mut self, instance: &Instance) {
+        let family = instance.family();
+        let vrid = instance.config.vrid;
+        for address in &instance.config.virtual_addresses {
+            if let Err(err) = self.dataplane.remove_vip(*address) {
+                tracing::warn!(interface = self.info.name, error = %err, "removing VIP from XDP");
+            }
+        }
+        if let Err(err) = self
+            .dataplane
+            .remove_instance(contract_family(family), vrid)
+        {
+            tracing::warn!(interface = self.info.name, error = %err, "removing instance from XDP");
+        }
+        self.written.retain(|(f, v, _)| (*f, *v) != (family, vrid));
+        self.set_vmac_filter(family, vrid, false).await;
+    }
+
+    /// Writes `instance`'s role and current Master to the XDP program when they changed, and
+    /// keeps the virtual MAC in the NIC's unicast filter exactly while Master.
+    pub(crate) async fn sync_instance(&mut self, instance: &Instance) -> Result<()> {
+        let status = instance.router.status();
+        let config = instance.router.config();
+        let (master_priority, master_interval) = match (status.state, &instance.last_master_advert)
+        {
+            (State::Master, _) => (status.priority, config.advert_interval),
+            (State::Backup, Some((advert, _))) => (advert.priority, advert.max_advert_interval),
+            _ => (0, status.master_adver_interval),
+        };
+        let settings = InstanceSettings {
+            role: match status.state {
+                State::Initialize => Role::Initialize,
+                State::Backup => Role::Backup,
+                State::Master => Role::Master,
+            },
+            accept: status.accepts_virtual_traffic,
+            master_address: status.master_address.unwrap_or(config.primary_address),
+            master_priority,
+            master_interval_cs: master_interval.get(),
+        };
+        let family = instance.family();
+        let vrid = config.vrid;
+        let unchanged = self
+            .written
+            .iter()
+            .any(|(f, v, s)| (*f, *v) == (family, vrid) && *s == settings);
+        if unchanged {
+            return Ok(());
+        }
+        self.dataplane
+            .set_instance(contract_family(family), vrid, &settings)?;
+        self.written.retain(|(f, v, _)| (*f, *v) != (family, vrid));
+        self.written.push((family, vrid, settings));
+        self.set_vmac_filter(family, vrid, status.state == State::Master)
+            .await;
+        Ok(())
+    }
+
+    async fn set_vmac_filter(&mut self, family: AddressFamily, vrid: u8, wanted: bool) {
+        let present = self.vmac_filters.contains(&(family, vrid));
+        if present == wanted {
+            return;
+        }
+        let vmac = virtual_mac(contract_family(family), vrid);
+        let result = if wanted {
+            add_vmac_filter(&self.info.name, self.info.index, vmac).await
+        } else {
+            remove_vmac_filter(&self.info.name, self.info.index, vmac).await
+        };
+        match result {
+            Ok(()) if wanted => self.vmac_filters.push((family, vrid)),
+            Ok(()) => self.vmac_filters.retain(|entry| *entry != (family, vrid)),
+            Err(err) => tracing::warn!(
+                interface = self.info.name,
+                error = %err,
+                "updating the NIC unicast filter for the virtual MAC failed"
+            ),
+        }
+    }
+}
+
+fn contract_family(family: AddressFamily) -> contract::AddressFamily {
+    match family {
+        AddressFamily::Ipv4 => contract::AddressFamily::Ipv4,
+        AddressFamily::Ipv6 => contract::AddressFamily::Ipv6,
+    }
+}
+
+fn v4_addresses(addresses: &[IpAddr]) -> Vec<Ipv4Addr> {
+    addresses
+        .iter()
+        .filter_map(|address| match address {
+            IpAddr::V4(v4) => Some(*v4),
+            IpAddr::V6(_) => None,
+        })
+        .collect()
+}
+
+fn v6_addresses(addresses: &[IpAddr]) -> Vec<Ipv6Addr> {
+    addresses
+        .iter()
+        .filter_map(|address| match address {
+            IpAddr::V6(v6) => Some(*v6),
+            IpAddr::V4(_) => None,
+        })
+        .collect()
+}

@@ -1,0 +1,15 @@
+//! The `xvrrp run` runtime: one tokio task that owns the clock, signals, netlink, the packet
+//! sockets and the data planes, and drives one [`VirtualRouter`](crate::proto::VirtualRouter)
+//! per configured instance.
+//!
+//! Each loop turn waits for the earliest of: a state-machine deadline, the data-plane heartbeat
+//! tick, an advert punted by XDP, a link change, or a signal; reads the clock once; feeds the
+//! state machines; and performs their actions in order (see `proto` for the call contract).
+
+mod clock;
+pub mod events;
+mod instance;
+mod interface;
+mod runtime;
+
+pub use runtime::{RunOptions, run};
