@@ -1,6 +1,7 @@
 //! Developer tasks for xvrrp: `cargo xtask <command>` (see `cargo xtask --help`).
 
 mod build_ebpf;
+mod demo;
 mod exec;
 mod lint;
 mod setup;
@@ -26,6 +27,8 @@ enum Task {
         #[arg(long)]
         check: bool,
     },
+    /// Two xvrrp routers and a host in namespaces: a measured failover, then cleanup.
+    Demo,
     /// Build the XDP object (always optimised: unoptimised BPF fails the verifier).
     BuildEbpf,
     /// rustfmt check and clippy (host crates and the XDP crate for its BPF target).
@@ -60,6 +63,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Task::Lint => lint::lint(&workspace),
+        Task::Demo => demo::demo(&workspace),
         Task::Test {
             unprivileged,
             test_args,

@@ -128,6 +128,75 @@ fn millis(duration: Duration) -> String {
     )
 }
 
+/// What the host saw around one failover.
+struct Failover {
+    takeover: Duration,
+    outage4: (Duration, usize),
+    outage6: (Duration, usize),
+}
+
+impl Failover {
+    /// Probes both VIPs every millisecond, runs `fail`, waits for `to` to take over from
+    /// `from`, and measures.
+    fn measure(
+        host: &NetNs,
+        capture: &Capture,
+        from: &Router<'_>,
+        to: &Router<'_>,
+        fail: impl FnOnce(),
+    ) -> Self {
+        let probe4 = Prober::start(host, VIP4);
+        let probe6 = Prober::start(host, VIP6);
+        std::thread::sleep(Duration::from_millis(500));
+        let failed_at = Instant::now();
+        fail();
+        let first_new = wait::until(
+            "the Backup to take over",
+            Duration::from_secs(10),
+            Duration::from_millis(10),
+            || {
+                adverts_from(&capture.frames(), to.address)
+                    .iter()
+                    .map(|advert| advert.at)
+                    .find(|at| *at > failed_at)
+            },
+        );
+        let last_old = adverts_from(&capture.frames(), from.address)
+            .iter()
+            .rev()
+            .map(|advert| advert.at)
+            .find(|at| *at < first_new)
+            .expect("the Master advertised before failing");
+        std::thread::sleep(Duration::from_millis(700));
+        Self {
+            takeover: first_new - last_old,
+            outage4: probe4.longest_gap(),
+            outage6: probe6.longest_gap(),
+        }
+    }
+
+    fn print(&self, bound: Duration) {
+        println!(
+            "   protocol bound: Master_Down_Interval(priority 100, {INTERVAL_MS} ms) = {}",
+            millis(bound)
+        );
+        println!(
+            "   takeover on the wire (old Master's last advert -> new Master's first): {}",
+            millis(self.takeover)
+        );
+        println!(
+            "   longest gap in replies to {VIP4}: {} ({} replies)",
+            millis(self.outage4.0),
+            self.outage4.1
+        );
+        println!(
+            "   longest gap in replies to {VIP6}: {} ({} replies)",
+            millis(self.outage6.0),
+            self.outage6.1
+        );
+    }
+}
+
 fn who_is_master(capture: &Capture, routers: &[&Router<'_>]) -> String {
     capture.clear();
     std::thread::sleep(Duration::from_millis(u64::from(INTERVAL_MS) * 3));
@@ -220,39 +289,20 @@ fn main() {
         who_is_master(&capture, &[&router1, &router2])
     );
 
-    let probe4 = Prober::start(host_ns, VIP4);
-    let probe6 = Prober::start(host_ns, VIP6);
-    std::thread::sleep(Duration::from_millis(500));
-    println!("\n== SIGKILL the Master's daemon (r1); the host pings both VIPs every 1 ms");
-    daemon1.signal(libc::SIGKILL);
-    wait::until(
-        "r2 to take over",
-        Duration::from_secs(10),
-        Duration::from_millis(10),
-        || (!adverts_from(&capture.frames(), router2.address).is_empty()).then_some(()),
-    );
-    std::thread::sleep(Duration::from_millis(700));
-    let (gap4, replies4) = probe4.longest_gap();
-    let (gap6, replies6) = probe6.longest_gap();
-    println!(
-        "   protocol bound: Master_Down_Interval(priority 100, {INTERVAL_MS} ms) = {}",
-        millis(bound)
-    );
-    println!(
-        "   measured outage to {VIP4}: {} ({replies4} replies)",
-        millis(gap4)
-    );
-    println!(
-        "   measured outage to {VIP6}: {} ({replies6} replies)",
-        millis(gap6)
-    );
+    println!("\n== 1. the Master's daemon crashes (SIGKILL); the node stays on the LAN");
+    println!("   its pinned XDP program keeps forwarding until its heartbeat goes stale, then");
+    println!("   behaves as Backup; r2 takes over Master_Down_Interval after r1's last advert");
+    let failover = Failover::measure(host_ns, &capture, &router1, &router2, || {
+        daemon1.signal(libc::SIGKILL);
+    });
+    failover.print(bound);
     println!(
         "\n== who is Master now\n{}",
         who_is_master(&capture, &[&router1, &router2])
     );
     println!("\n== r2's event log\n{}", transitions(&daemon2));
 
-    println!("\n== restart r1: it preempts (priority 200 > 100)");
+    println!("\n== 2. restart r1: it preempts (priority 200 > 100)");
     drop(daemon1);
     let daemon1 = router1.start();
     let restarted = Instant::now();
@@ -270,6 +320,18 @@ fn main() {
     );
     println!("{}", who_is_master(&capture, &[&router1, &router2]));
     println!("\n== r1's event log\n{}", transitions(&daemon1));
+
+    println!("\n== 3. the Master node dies (daemon killed and its switch port cut at once)");
+    let port = lab.nodes[r1].switch_port.clone();
+    let failover = Failover::measure(host_ns, &capture, &router1, &router2, || {
+        daemon1.signal(libc::SIGKILL);
+        lab.switch.run(&["ip", "link", "set", &port, "down"]);
+    });
+    failover.print(bound);
+    println!(
+        "\n== who is Master now\n{}",
+        who_is_master(&capture, &[&router1, &router2])
+    );
     drop((daemon1, daemon2, capture));
     drop(lab);
     println!(
