@@ -102,8 +102,8 @@ impl Counter {
 }
 
 /// One virtual router's counters on one CPU, indexed by [`Counter`] (value type of
-/// [`crate::maps::INSTANCE_STATS_MAP`]). Counters that have no instance (unknown VRID, parse
-/// errors) stay 0 here.
+/// [`crate::maps::INSTANCE_STATS_MAP`]). Only counters attributable to a configured virtual
+/// router move here (invalid adverts, parse errors and the advert total stay global).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InstanceCounters {
@@ -112,7 +112,7 @@ pub struct InstanceCounters {
 }
 
 impl InstanceCounters {
-    /// All zeros: what userspace inserts when it adds an instance.
+    /// All zeros: what userspace writes when it removes an instance.
     pub const ZERO: Self = Self {
         by_counter: [0; Counter::COUNT as usize],
     };

@@ -19,11 +19,18 @@ pub const PASS_PROGRAM_NAME: &str = "xvrrp_pass";
 /// Per-CPU array of global `u64` counters indexed by [`crate::counters::Counter`].
 pub const STATS_MAP: &str = "XVRRP_STATS";
 
-/// Per-CPU hash [`InstanceKey`] -> [`crate::counters::InstanceCounters`].
+/// Per-CPU array of [`crate::counters::InstanceCounters`] indexed by [`InstanceKey::slot`].
 pub const INSTANCE_STATS_MAP: &str = "XVRRP_VR_STATS";
 
-/// Hash [`InstanceKey`] -> [`Instance`]: one entry per configured virtual router.
+/// Hash [`InstanceKey`] -> [`Instance`]: one entry per configured virtual router, the
+/// authoritative configuration.
 pub const INSTANCES_MAP: &str = "XVRRP_INSTANCES";
+
+/// Array of [`RoleEntry`] indexed by [`InstanceKey::slot`]: each virtual router's role again,
+/// for the virtual-MAC fast path. A hash lookup costs more than the whole budget of a
+/// virtual-MAC drop in Backup; an array lookup is inlined by the verifier. Written after
+/// [`INSTANCES_MAP`] on every change; a one-byte value cannot be read half-written.
+pub const ROLES_MAP: &str = "XVRRP_ROLES";
 
 /// Hash [`Vip4Key`] -> [`VipTarget`]: the IPv4 virtual addresses and their VRID.
 pub const VIPS4_MAP: &str = "XVRRP_VIPS4";
@@ -41,10 +48,11 @@ pub const EVENTS_MAP: &str = "XVRRP_EVENTS";
 pub const SCRATCH_MAP: &str = "XVRRP_SCRATCH";
 
 /// Every map the object defines, for pinning and teardown.
-pub const ALL_MAPS: [&str; 8] = [
+pub const ALL_MAPS: [&str; 9] = [
     STATS_MAP,
     INSTANCE_STATS_MAP,
     INSTANCES_MAP,
+    ROLES_MAP,
     VIPS4_MAP,
     VIPS6_MAP,
     CONTROL_MAP,
@@ -52,8 +60,12 @@ pub const ALL_MAPS: [&str; 8] = [
     SCRATCH_MAP,
 ];
 
-/// Capacity of [`INSTANCES_MAP`] and [`INSTANCE_STATS_MAP`]: 255 VRIDs in each family.
+/// Capacity of [`INSTANCES_MAP`]: 255 VRIDs in each family.
 pub const MAX_INSTANCES: u32 = 510;
+
+/// Length of the arrays indexed by [`InstanceKey::slot`] ([`ROLES_MAP`],
+/// [`INSTANCE_STATS_MAP`]): 256 per family (slot 0 and 256 stay unused, VRID 0 is invalid).
+pub const INSTANCE_SLOTS: u32 = 512;
 
 /// Capacity of each VIP map.
 pub const MAX_VIPS: u32 = 1024;
@@ -131,6 +143,30 @@ impl InstanceKey {
             _pad: [0; 2],
         }
     }
+
+    /// Index into the per-interface arrays ([`ROLES_MAP`], [`INSTANCE_STATS_MAP`]): IPv4
+    /// VRIDs first, then IPv6. Each program instance serves one interface, so the ifindex is
+    /// not part of the slot.
+    #[inline(always)]
+    pub const fn slot(&self) -> u32 {
+        slot(self.family == AddressFamily::Ipv6 as u8, self.vrid)
+    }
+}
+
+/// [`InstanceKey::slot`] from its parts.
+#[inline(always)]
+pub const fn slot(ipv6: bool, vrid: u8) -> u32 {
+    (ipv6 as u32) * 256 + vrid as u32
+}
+
+/// Value of [`ROLES_MAP`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoleEntry {
+    /// [`Role`] as `u8`; [`Role::Initialize`] (0) also for unconfigured slots.
+    pub role: u8,
+    /// Always 0.
+    pub _pad: [u8; 3],
 }
 
 /// Value of [`INSTANCES_MAP`]: what the XDP program needs to know about one virtual router.
@@ -214,6 +250,7 @@ const _: () = assert!(size_of::<Vip4Key>() == 4);
 const _: () = assert!(size_of::<Vip6Key>() == 16);
 const _: () = assert!(size_of::<VipTarget>() == 4);
 const _: () = assert!(size_of::<Control>() == 24);
+const _: () = assert!(size_of::<RoleEntry>() == 4);
 
 #[cfg(feature = "user")]
 mod pod {
@@ -224,6 +261,7 @@ mod pod {
     unsafe impl aya::Pod for super::Vip6Key {}
     unsafe impl aya::Pod for super::VipTarget {}
     unsafe impl aya::Pod for super::Control {}
+    unsafe impl aya::Pod for super::RoleEntry {}
 }
 
 #[cfg(test)]
@@ -242,6 +280,15 @@ mod tests {
         assert!(control.is_stale(1_501));
         // A clock read before the refresh (another CPU) is not stale.
         assert!(!control.is_stale(900));
+    }
+
+    #[test]
+    fn slots_are_distinct_per_family_and_vrid() {
+        let v4 = InstanceKey::new(3, AddressFamily::Ipv4, 255);
+        let v6 = InstanceKey::new(3, AddressFamily::Ipv6, 1);
+        assert_eq!(v4.slot(), 255);
+        assert_eq!(v6.slot(), 257);
+        assert!(InstanceKey::new(3, AddressFamily::Ipv6, 255).slot() < INSTANCE_SLOTS);
     }
 
     #[test]

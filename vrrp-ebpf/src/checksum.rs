@@ -44,7 +44,7 @@ pub(crate) fn add_frame(
     // volatile stack slot so the checks below stay in the program.
     // SAFETY: a read of a local we own.
     let len = unsafe { core::ptr::read_volatile(&len) };
-    if len == 0 || len > MESSAGE_CAPACITY || len % 4 != 0 {
+    if len == 0 || len > MESSAGE_CAPACITY || !len.is_multiple_of(4) {
         return Err(Malformed);
     }
     // SAFETY: the scratch buffer holds MESSAGE_CAPACITY >= len bytes; the kernel bounds-checks

@@ -30,6 +30,9 @@ use crate::parse::{
 
 /// The data plane. See the crate docs for the dispatch order.
 #[xdp]
+// Without this LLVM outlines the (large) body into a BPF-to-BPF call, which costs transit
+// frames a call frame: ~30% over an empty program instead of ~5%.
+#[inline(always)]
 fn xvrrp(ctx: XdpContext) -> u32 {
     match dispatch(&ctx) {
         Ok(action) => action,

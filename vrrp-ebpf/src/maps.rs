@@ -3,15 +3,15 @@
 //! those constants; `#[btf_map(name = …)]` needs a literal, so keep both in sync).
 
 use aya_ebpf::{
-    btf_maps::{Array, HashMap, PerCpuArray, PerCpuHashMap, RingBuf},
+    btf_maps::{Array, HashMap, PerCpuArray, RingBuf},
     macros::btf_map,
 };
 use vrrp_common::{
     counters::{Counter, InstanceCounters},
     event::{AdvertEvent, MESSAGE_CAPACITY},
     maps::{
-        Control, EVENTS_RING_BYTES, Instance, InstanceKey, MAX_INSTANCES, MAX_VIPS, Vip4Key,
-        Vip6Key, VipTarget,
+        Control, EVENTS_RING_BYTES, INSTANCE_SLOTS, Instance, InstanceKey, MAX_INSTANCES, MAX_VIPS,
+        RoleEntry, Vip4Key, Vip6Key, VipTarget,
     },
 };
 
@@ -19,13 +19,14 @@ use vrrp_common::{
 #[btf_map(name = "XVRRP_STATS")]
 pub(crate) static XVRRP_STATS: PerCpuArray<u64, { Counter::COUNT as usize }> = PerCpuArray::new();
 
-/// Per-virtual-router counters (`INSTANCE_STATS_MAP`); userspace inserts the zero record.
+/// Per-virtual-router counters by slot (`INSTANCE_STATS_MAP`).
 #[btf_map(name = "XVRRP_VR_STATS")]
-pub(crate) static XVRRP_VR_STATS: PerCpuHashMap<
-    InstanceKey,
-    InstanceCounters,
-    { MAX_INSTANCES as usize },
-> = PerCpuHashMap::new();
+pub(crate) static XVRRP_VR_STATS: PerCpuArray<InstanceCounters, { INSTANCE_SLOTS as usize }> =
+    PerCpuArray::new();
+
+/// Each virtual router's role by slot, for the virtual-MAC fast path (`ROLES_MAP`).
+#[btf_map(name = "XVRRP_ROLES")]
+pub(crate) static XVRRP_ROLES: Array<RoleEntry, { INSTANCE_SLOTS as usize }> = Array::new();
 
 /// Configured virtual routers (`INSTANCES_MAP`).
 #[btf_map(name = "XVRRP_INSTANCES")]

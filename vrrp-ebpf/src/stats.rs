@@ -18,8 +18,8 @@ pub(crate) fn count(counter: Counter) {
 #[inline(always)]
 pub(crate) fn count_instance(key: &InstanceKey, counter: Counter) {
     count(counter);
-    if let Some(record) = XVRRP_VR_STATS.get_ptr_mut(key) {
-        // SAFETY: a successful per-CPU hash lookup, written only by this CPU; the index is a
+    if let Some(record) = XVRRP_VR_STATS.get_ptr_mut(key.slot()) {
+        // SAFETY: a successful per-CPU array lookup, written only by this CPU; the index is a
         // `Counter`, always below `Counter::COUNT`, the array length.
         unsafe {
             if let Some(slot) = (*record).by_counter.get_mut(counter as usize) {

@@ -3,11 +3,14 @@
 //! stack treats them as addressed to this host.
 
 use aya_ebpf::{bindings::xdp_action, programs::XdpContext};
-use vrrp_common::{counters::Counter, maps::AddressFamily};
+use vrrp_common::{
+    counters::Counter,
+    maps::{AddressFamily, Role},
+};
 
 use crate::{
     arp, instance,
-    maps::{XVRRP_VIPS4, XVRRP_VIPS6},
+    maps::{XVRRP_ROLES, XVRRP_VIPS4, XVRRP_VIPS6},
     nd,
     parse::{
         ETH_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_ICMPV6, Malformed, read,
@@ -36,8 +39,17 @@ pub(crate) fn handle(
     ethertype: u16,
 ) -> Result<u32, Malformed> {
     let key = instance::key(ctx, family, vrid);
+    // Fast path: the role array, not the instance hash (see `ROLES_MAP`).
+    let role = XVRRP_ROLES
+        .get(key.slot())
+        .map_or(Role::Initialize as u8, |entry| entry.role);
+    if role != Role::Master as u8 {
+        // RFC 5798 §6.4.2: a Backup (or a router not running) discards them. Slots we do not
+        // run stay Initialize, so a foreign VRID's virtual MAC is not accepted either.
+        count_instance(&key, Counter::VmacDroppedBackup);
+        return Ok(xdp_action::XDP_DROP);
+    }
     let Some(config) = instance::lookup(&key) else {
-        // Not one of ours: the stack drops unicast frames for foreign MACs itself.
         return Ok(xdp_action::XDP_PASS);
     };
     let Some(if_mac) = instance::acting_master(&key, &config) else {

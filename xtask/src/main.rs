@@ -1,5 +1,6 @@
 //! Developer tasks for xvrrp: `cargo xtask <command>` (see `cargo xtask --help`).
 
+mod bench;
 mod build_ebpf;
 mod demo;
 mod exec;
@@ -33,6 +34,12 @@ enum Task {
     BuildEbpf,
     /// rustfmt check and clippy (host crates and the XDP crate for its BPF target).
     Lint,
+    /// Run a benchmark (root) and write docs/BENCHMARKS.md.
+    Bench {
+        /// Which benchmark.
+        #[arg(value_enum)]
+        which: bench::Bench,
+    },
     /// setup, build-ebpf, lint, then every test including the root-only namespace suites.
     Test {
         /// Skip the tests that need root/CAP_BPF; each says loudly that it was skipped.
@@ -63,6 +70,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Task::Lint => lint::lint(&workspace),
+        Task::Bench { which } => bench::bench(&workspace, which),
         Task::Demo => demo::demo(&workspace),
         Task::Test {
             unprivileged,

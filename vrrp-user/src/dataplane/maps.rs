@@ -3,19 +3,16 @@
 
 use std::{net::IpAddr, time::Duration};
 
-use aya::maps::{Array, HashMap, MapData, MapError, PerCpuHashMap, PerCpuValues};
+use aya::maps::{Array, HashMap, MapData, MapError, PerCpuArray, PerCpuValues};
 use vrrp_common::{
     counters::InstanceCounters,
     maps::{
         AddressFamily, CONTROL_MAP, Control, INSTANCE_STATS_MAP, INSTANCES_MAP, Instance,
-        InstanceKey, Role, VIPS4_MAP, VIPS6_MAP, Vip4Key, Vip6Key, VipTarget,
+        InstanceKey, ROLES_MAP, Role, RoleEntry, VIPS4_MAP, VIPS6_MAP, Vip4Key, Vip6Key, VipTarget,
     },
 };
 
 use super::{Dataplane, DataplaneError};
-
-/// `bpf_map_update_elem` flag: fail if the key exists.
-const BPF_NOEXIST: u64 = 1;
 
 /// What the XDP program needs to know about one virtual router; written on every role change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,20 +144,23 @@ impl Dataplane {
             accept: u8::from(settings.accept),
             _pad: [0; 5],
         };
-        self.ensure_instance_counters(&key)?;
         let ifname = self.ifname.clone();
         self.hash_map::<InstanceKey, Instance>(INSTANCES_MAP)?
             .insert(key, value, 0)
-            .map_err(|source| DataplaneError::map(&ifname, "write", INSTANCES_MAP, source))
+            .map_err(|source| DataplaneError::map(&ifname, "write", INSTANCES_MAP, source))?;
+        // After the instance: the fast path never sees a role the instance does not have yet.
+        self.set_role(&key, settings.role)
     }
 
-    /// Removes virtual router (`family`, `vrid`) and its counters.
+    /// Removes virtual router (`family`, `vrid`) and zeroes its counters.
     pub fn remove_instance(
         &mut self,
         family: AddressFamily,
         vrid: u8,
     ) -> Result<(), DataplaneError> {
         let key = self.instance_key(family, vrid);
+        // Role first: the fast path stops treating it as Master before the instance goes.
+        self.set_role(&key, Role::Initialize)?;
         let ifname = self.ifname.clone();
         ignore_missing(
             self.hash_map::<InstanceKey, Instance>(INSTANCES_MAP)?
@@ -173,39 +173,32 @@ impl Dataplane {
             .ok_or(DataplaneError::MapMissing {
                 map: INSTANCE_STATS_MAP,
             })?;
-        let mut stats = PerCpuHashMap::<_, InstanceKey, InstanceCounters>::try_from(map)
-            .map_err(|source| DataplaneError::map(&ifname, "open", INSTANCE_STATS_MAP, source))?;
-        ignore_missing(stats.remove(&key)).map_err(|source| {
-            DataplaneError::map(&ifname, "remove from", INSTANCE_STATS_MAP, source)
-        })
-    }
-
-    /// Inserts the zero counter record of `key` unless it exists (counters survive role
-    /// changes).
-    fn ensure_instance_counters(&mut self, key: &InstanceKey) -> Result<(), DataplaneError> {
-        let ifname = self.ifname.clone();
-        let map = self
-            .ebpf
-            .map_mut(INSTANCE_STATS_MAP)
-            .ok_or(DataplaneError::MapMissing {
-                map: INSTANCE_STATS_MAP,
-            })?;
-        let mut stats = PerCpuHashMap::<_, InstanceKey, InstanceCounters>::try_from(map)
+        let mut stats = PerCpuArray::<_, InstanceCounters>::try_from(map)
             .map_err(|source| DataplaneError::map(&ifname, "open", INSTANCE_STATS_MAP, source))?;
         let cpus = aya::util::nr_cpus()
             .map_err(|(_, source)| DataplaneError::io(&ifname, "count possible CPUs", source))?;
         let zeros = PerCpuValues::try_from(vec![InstanceCounters::ZERO; cpus])
             .map_err(|source| DataplaneError::io(&ifname, "size per-CPU counters", source))?;
-        match stats.insert(key, zeros, BPF_NOEXIST) {
-            Err(MapError::SyscallError(err))
-                if err.io_error.raw_os_error() == Some(libc::EEXIST) =>
-            {
-                Ok(())
-            }
-            other => other.map_err(|source| {
-                DataplaneError::map(&ifname, "write", INSTANCE_STATS_MAP, source)
-            }),
-        }
+        stats
+            .set(key.slot(), zeros, 0)
+            .map_err(|source| DataplaneError::map(&ifname, "reset", INSTANCE_STATS_MAP, source))
+    }
+
+    fn set_role(&mut self, key: &InstanceKey, role: Role) -> Result<(), DataplaneError> {
+        let ifname = self.ifname.clone();
+        let map = self
+            .ebpf
+            .map_mut(ROLES_MAP)
+            .ok_or(DataplaneError::MapMissing { map: ROLES_MAP })?;
+        let mut roles = Array::<_, RoleEntry>::try_from(map)
+            .map_err(|source| DataplaneError::map(&ifname, "open", ROLES_MAP, source))?;
+        let entry = RoleEntry {
+            role: role as u8,
+            _pad: [0; 3],
+        };
+        roles
+            .set(key.slot(), entry, 0)
+            .map_err(|source| DataplaneError::map(&ifname, "write", ROLES_MAP, source))
     }
 
     /// When the XDP program last absorbed a routine advert of the current Master of

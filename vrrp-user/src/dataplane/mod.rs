@@ -24,7 +24,7 @@ use std::{
 use aya::{
     Ebpf, EbpfLoader,
     programs::{
-        TestRun, TestRunOptions, Xdp, XdpMode,
+        TestRun, TestRunAttrs, TestRunOptions, Xdp, XdpMode,
         links::{FdLink, PinnedLink},
         xdp::{XdpLink, XdpLinkId},
     },
@@ -211,9 +211,11 @@ impl Dataplane {
         &self.pin_dir
     }
 
-    /// Runs `program` once per `repeat` on `frame` through `BPF_PROG_TEST_RUN`, as if it arrived
-    /// on this interface; `frame_out` receives the (possibly rewritten) frame. Used by the
-    /// integration tests and the benchmark; the maps are the live ones.
+    /// Runs `program` `repeat` times on `frame` through `BPF_PROG_TEST_RUN`, as if it arrived
+    /// on this interface; `frame_out` receives the (possibly rewritten) frame. Repetitions run
+    /// on the same buffer, so a program that rewrites the frame sees its own output from the
+    /// second run on ([`Self::test_run_live`] avoids that). Used by the integration tests and
+    /// the benchmark; the maps are the live ones.
     pub fn test_run(
         &mut self,
         program: TestProgram,
@@ -221,15 +223,42 @@ impl Dataplane {
         frame_out: &mut [u8],
         repeat: u32,
     ) -> Result<TestRunOutcome, DataplaneError> {
-        let (name, ifname) = (
-            match program {
-                TestProgram::Xvrrp => PROGRAM_NAME,
-                TestProgram::PassOnly => PASS_PROGRAM_NAME,
-            },
-            self.ifname.clone(),
-        );
+        self.run_test(program, frame, Some(frame_out), repeat, TestRunAttrs::new())
+    }
+
+    /// Like [`Self::test_run`] in live-frames mode: every repetition starts from `frame`, and
+    /// `XDP_TX` frames really leave through this interface. No output frame (`frame_len` 0).
+    pub fn test_run_live(
+        &mut self,
+        program: TestProgram,
+        frame: &[u8],
+        repeat: u32,
+    ) -> Result<TestRunOutcome, DataplaneError> {
+        // The kernel's default batch size.
+        const BATCH: u32 = 64;
+        self.run_test(
+            program,
+            frame,
+            None,
+            repeat,
+            TestRunAttrs::new().xdp_live_frames(BATCH),
+        )
+    }
+
+    fn run_test(
+        &mut self,
+        program: TestProgram,
+        frame: &[u8],
+        frame_out: Option<&mut [u8]>,
+        repeat: u32,
+        attrs: TestRunAttrs,
+    ) -> Result<TestRunOutcome, DataplaneError> {
+        let name = match program {
+            TestProgram::Xvrrp => PROGRAM_NAME,
+            TestProgram::PassOnly => PASS_PROGRAM_NAME,
+        };
         let ifindex = self.ifindex;
-        let xdp = xdp_program(&mut self.ebpf, &ifname, name)?;
+        let xdp = xdp_program(&mut self.ebpf, &self.ifname, name)?;
         // struct xdp_md {data, data_end, data_meta, ingress_ifindex, rx_queue_index,
         // egress_ifindex}: the kernel requires data_end = frame length and takes the ingress
         // device from here.
@@ -239,12 +268,13 @@ impl Dataplane {
         let result = xdp
             .test_run(TestRunOptions {
                 data_in: Some(frame),
-                data_out: Some(frame_out),
+                data_out: frame_out,
                 ctx_in: Some(&context_bytes),
                 repeat,
+                attrs,
                 ..TestRunOptions::new()
             })
-            .map_err(|source| DataplaneError::program(&ifname, "test-run", source))?;
+            .map_err(|source| DataplaneError::program(&self.ifname, "test-run", source))?;
         Ok(TestRunOutcome {
             action: result.return_value,
             duration: result.duration,

@@ -1,6 +1,6 @@
 //! Per-CPU counters summed for export: global, and per virtual router.
 
-use aya::maps::{PerCpuArray, PerCpuHashMap};
+use aya::maps::PerCpuArray;
 use vrrp_common::{
     counters::{Counter, InstanceCounters},
     maps::{AddressFamily, INSTANCE_STATS_MAP, InstanceKey, STATS_MAP},
@@ -60,11 +60,10 @@ impl Dataplane {
             .ok_or(DataplaneError::MapMissing {
                 map: INSTANCE_STATS_MAP,
             })?;
-        let stats =
-            PerCpuHashMap::<_, InstanceKey, InstanceCounters>::try_from(map).map_err(|source| {
-                DataplaneError::map(&self.ifname, "open", INSTANCE_STATS_MAP, source)
-            })?;
-        let per_cpu = stats.get(&key, 0).map_err(|source| {
+        let stats = PerCpuArray::<_, InstanceCounters>::try_from(map).map_err(|source| {
+            DataplaneError::map(&self.ifname, "open", INSTANCE_STATS_MAP, source)
+        })?;
+        let per_cpu = stats.get(&key.slot(), 0).map_err(|source| {
             DataplaneError::map(&self.ifname, "read", INSTANCE_STATS_MAP, source)
         })?;
         let mut sums = vec![0u64; Counter::COUNT as usize];
