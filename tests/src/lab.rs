@@ -93,6 +93,22 @@ impl Lab {
     }
 }
 
+impl Node {
+    /// The kernel-assigned IPv6 link-local address of `eth0` (the source of IPv6 adverts).
+    pub fn link_local(&self) -> String {
+        let out = self.ns.run(&[
+            "ip", "-6", "-o", "addr", "show", "dev", LAN_IF, "scope", "link",
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.split_whitespace()
+            .skip_while(|word| *word != "inet6")
+            .nth(1)
+            .and_then(|cidr| cidr.split('/').next())
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no link-local address on {LAN_IF}: {text}"))
+    }
+}
+
 impl Default for Lab {
     fn default() -> Self {
         Self::new()

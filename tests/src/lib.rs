@@ -5,6 +5,7 @@
 pub mod capture;
 pub mod daemon;
 pub mod frames;
+pub mod keepalived;
 pub mod lab;
 pub mod netns;
 pub mod privilege;

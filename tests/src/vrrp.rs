@@ -17,6 +17,37 @@ use crate::capture::Captured;
 pub const VIP4: &str = "192.0.2.100";
 /// The VRID of the IPv4 tests.
 pub const VRID: u8 = 51;
+/// The IPv6 virtual addresses: link-local first (RFC 9568 §5.2.9), then a global one.
+pub const VIPS6: [&str; 2] = ["fe80::100", "2001:db8::100"];
+/// The VRID of the IPv6 tests.
+pub const VRID6: u8 = 52;
+
+/// The address family a test runs VRRP for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// VRID 51, 192.0.2.100.
+    V4,
+    /// VRID 52, fe80::100 and 2001:db8::100.
+    V6,
+}
+
+impl Family {
+    /// The VRID used for this family.
+    pub fn vrid(self) -> u8 {
+        match self {
+            Self::V4 => VRID,
+            Self::V6 => VRID6,
+        }
+    }
+
+    /// The virtual addresses of this family, as TOML array items.
+    fn addresses_toml(self) -> String {
+        match self {
+            Self::V4 => format!("\"{VIP4}\""),
+            Self::V6 => VIPS6.map(|a| format!("\"{a}\"")).join(", "),
+        }
+    }
+}
 
 /// One router's instance settings for a test.
 #[derive(Clone, Debug)]
@@ -33,6 +64,8 @@ pub struct RouterSpec {
     pub accept_mode: bool,
     /// A tracked interface and its weight.
     pub track: Option<(&'static str, u8)>,
+    /// IPv4 or IPv6.
+    pub family: Family,
 }
 
 impl RouterSpec {
@@ -45,6 +78,7 @@ impl RouterSpec {
             preempt_delay_ms: 0,
             accept_mode: false,
             track: None,
+            family: Family::V4,
         }
     }
 
@@ -68,9 +102,15 @@ impl RouterSpec {
         });
         format!(
             "[global]\nbpffs = \"{bpffs}\"\n\n[[instance]]\nname = \"lan\"\ninterface = \"eth0\"\n\
-             vrid = {VRID}\npriority = {}\nadvert_interval_ms = {}\npreempt = {}\n\
-             preempt_delay_ms = {}\naccept_mode = {}\nvirtual_addresses = [\"{VIP4}\"]\n{track}",
-            self.priority, self.interval_ms, self.preempt, self.preempt_delay_ms, self.accept_mode,
+             vrid = {}\npriority = {}\nadvert_interval_ms = {}\npreempt = {}\n\
+             preempt_delay_ms = {}\naccept_mode = {}\nvirtual_addresses = [{}]\n{track}",
+            self.family.vrid(),
+            self.priority,
+            self.interval_ms,
+            self.preempt,
+            self.preempt_delay_ms,
+            self.accept_mode,
+            self.family.addresses_toml(),
         )
     }
 }

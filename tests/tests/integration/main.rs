@@ -2,6 +2,7 @@
 //! One binary (`cargo xtask test` runs it); each module is a suite.
 
 mod daemon;
+mod interop_keepalived;
 mod xdp_attach;
 mod xdp_verdicts;
 mod xdp_vip;

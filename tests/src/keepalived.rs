@@ -1,0 +1,100 @@
+//! A real keepalived (Debian's 2.2.x, `vrrp_version 3`) as a VRRP peer in a lab namespace, for
+//! interoperability tests. Started with its own config and pid files; stopped by PID on drop.
+
+use std::{
+    fs,
+    path::PathBuf,
+    process::{Child, Stdio},
+};
+
+use crate::{
+    netns::NetNs,
+    vrrp::{Family, VIP4, VIPS6},
+};
+
+/// A running keepalived.
+pub struct Keepalived {
+    child: Option<Child>,
+    dir: PathBuf,
+}
+
+impl Keepalived {
+    /// Starts keepalived in `ns` with one VRRPv3 instance of `family` at `priority`, advertising
+    /// every `interval_ms`, on `eth0`.
+    pub fn start(ns: &NetNs, family: Family, priority: u8, interval_ms: u32) -> Self {
+        let dir = std::env::temp_dir().join(format!("{}-keepalived", ns.name()));
+        fs::create_dir_all(&dir).expect("create keepalived dir");
+        let addresses = match family {
+            Family::V4 => format!("{VIP4}/32"),
+            Family::V6 => VIPS6.map(|a| format!("{a}/128")).join("\n        "),
+        };
+        // keepalived takes the interval in seconds with two decimals for VRRPv3.
+        let interval = format!("{}.{:02}", interval_ms / 1000, (interval_ms % 1000) / 10);
+        let config = format!(
+            "global_defs {{\n    router_id {}\n    vrrp_version 3\n}}\n\
+             vrrp_instance lan {{\n    state BACKUP\n    interface eth0\n    \
+             virtual_router_id {}\n    priority {priority}\n    advert_int {interval}\n    \
+             virtual_ipaddress {{\n        {addresses}\n    }}\n}}\n",
+            ns.name(),
+            family.vrid(),
+        );
+        let config_path = dir.join("keepalived.conf");
+        fs::write(&config_path, config).expect("write keepalived.conf");
+        let log = fs::File::create(dir.join("keepalived.log")).expect("create log");
+        let netns = format!("--net=/run/netns/{}", ns.name());
+        let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+        let child = std::process::Command::new("nsenter")
+            .args([
+                netns.as_str(),
+                "--",
+                "keepalived",
+                "--dont-fork",
+                "--log-console",
+            ])
+            .args(["--vrrp", "--use-file", &path("keepalived.conf")])
+            .args([
+                "--pid",
+                &path("keepalived.pid"),
+                "--vrrp_pid",
+                &path("vrrp.pid"),
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log)
+            .spawn()
+            .expect("start keepalived (cargo xtask setup installs it)");
+        Self {
+            child: Some(child),
+            dir,
+        }
+    }
+
+    /// Kills keepalived (SIGKILL: no priority-0 advert), as a crashed Master.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // keepalived forks a VRRP child; kill the whole process group we know by PID.
+            let vrrp_pid = fs::read_to_string(self.dir.join("vrrp.pid")).ok();
+            let _already_dead = child.kill();
+            let _reaped = child.wait();
+            if let Some(pid) = vrrp_pid.and_then(|p| p.trim().parse::<libc::pid_t>().ok()) {
+                // SAFETY: kill(2) on the VRRP child keepalived reported in its pid file.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+
+    /// keepalived's log so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.join("keepalived.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Keepalived {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- keepalived log ---\n{}", self.log());
+        }
+        self.kill();
+        let _leftover = fs::remove_dir_all(&self.dir);
+    }
+}
