@@ -504,3 +504,50 @@ fn after_the_master_daemon_dies_only_the_new_master_answers_arp() {
         "the new Master did not answer every ARP request"
     );
 }
+
+#[test]
+fn new_master_announces_the_vip_with_the_virtual_mac() {
+    if !require_root("new_master_announces_the_vip_with_the_virtual_mac") {
+        return;
+    }
+    let _serial = serial();
+    let lab = TwoRouters::new();
+    let capture = lab.capture();
+    let spec = RouterSpec::new(200);
+    let _r1 = lab.start(lab.r1, &spec);
+    let first = wait_master(&capture, R1, STARTUP + spec.master_down_interval());
+    let vmac = [0, 0, 0x5e, 0, 1, 51];
+    let vip: [u8; 4] = "192.0.2.100"
+        .parse::<std::net::Ipv4Addr>()
+        .unwrap()
+        .octets();
+    let garp = wait::until(
+        "a gratuitous ARP",
+        Duration::from_secs(1),
+        Duration::from_millis(10),
+        || {
+            capture.frames().into_iter().find(|f| {
+                f.data.get(12..14) == Some(&[0x08, 0x06]) && f.data.get(28..32) == Some(&vip)
+            })
+        },
+    );
+    // C-47: after the first advert, from the vMAC, sender = target = VIP, within 50 ms.
+    assert!(garp.at >= first && garp.at - first <= Duration::from_millis(50));
+    assert_eq!(garp.data.get(6..12), Some(&vmac[..]), "Ethernet source");
+    assert_eq!(
+        garp.data.get(22..28),
+        Some(&vmac[..]),
+        "sender hardware address"
+    );
+    assert_eq!(
+        garp.data.get(38..42),
+        Some(&vip[..]),
+        "target protocol address"
+    );
+    // C-48 (RFC 9568 erratum 7949): target hardware address = vMAC.
+    assert_eq!(
+        garp.data.get(32..38),
+        Some(&vmac[..]),
+        "target hardware address"
+    );
+}
