@@ -3,11 +3,11 @@
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
-/// Priority of the router that owns the virtual addresses (RFC 9568 §5.2.4).
-pub const OWNER_PRIORITY: u8 = 255;
-
-/// Priority a Master sends when it stops, telling Backups to take over after Skew_Time.
-pub const RESIGN_PRIORITY: u8 = 0;
+/// Priority of the router that owns the virtual addresses (RFC 9568 §5.2.4), and the priority a
+/// Master sends when it stops, telling Backups to take over after Skew_Time: the wire constants.
+pub use vrrp_common::consts::{
+    PRIORITY_OWNER as OWNER_PRIORITY, PRIORITY_RESIGN as RESIGN_PRIORITY,
+};
 
 /// Compares two primary addresses as unsigned integers in network byte order (RFC 9568
 /// §6.4.3). Addresses of different families never meet in one virtual router; if they did, IPv6
