@@ -151,3 +151,27 @@ fn open_socket(ifname: &std::ffi::CStr) -> OwnedFd {
     assert_eq!(rc, 0, "SO_RCVTIMEO");
     socket
 }
+
+/// Sends raw Ethernet `frames` out of `ifname` in `ns`, `spacing` apart (as a probe host
+/// injecting adverts would).
+pub fn inject(ns: &NetNs, ifname: &str, frames: &[Vec<u8>], spacing: std::time::Duration) {
+    let netns_path = format!("/run/netns/{}", ns.name());
+    let ifname = std::ffi::CString::new(ifname).expect("interface name");
+    let frames = frames.to_vec();
+    std::thread::spawn(move || {
+        let target = std::fs::File::open(&netns_path).expect("open netns");
+        // SAFETY: valid namespace fd; only this short-lived thread moves.
+        let rc = unsafe { libc::setns(target.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns for injection");
+        let socket = open_socket(&ifname);
+        for frame in &frames {
+            // SAFETY: the frame buffer is valid for its length.
+            let sent =
+                unsafe { libc::send(socket.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
+            assert!(sent >= 0, "inject: {}", std::io::Error::last_os_error());
+            std::thread::sleep(spacing);
+        }
+    })
+    .join()
+    .expect("injection thread");
+}
