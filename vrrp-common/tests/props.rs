@@ -48,7 +48,10 @@ fn decode_everything(bytes: &[u8], context: IpContext) {
         Advert::decode_message(bytes, context),
     ];
     for advert in results.into_iter().flatten() {
-        assert_eq!(advert.addresses().len(), usize::from(advert.address_count()));
+        assert_eq!(
+            advert.addresses().len(),
+            usize::from(advert.address_count())
+        );
     }
     let _ = AdvertV2::decode_message(bytes, 255);
 }
