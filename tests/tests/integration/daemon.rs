@@ -10,6 +10,7 @@ use std::{
 use vrrp_tests::{
     capture::Capture,
     daemon::Daemon,
+    frames::Advert as Fixture,
     lab::{LAN_IF, Lab},
     netns::NetNs,
     privilege::require_root,
@@ -552,6 +553,9 @@ fn new_master_announces_the_vip_with_the_virtual_mac() {
     );
 }
 
+/// Makes a valid advert fixture defective in one way.
+type Defect = fn(&mut Fixture);
+
 #[test]
 fn discarded_adverts_change_neither_role_nor_schedule() {
     if !require_root("discarded_adverts_change_neither_role_nor_schedule") {
@@ -565,65 +569,25 @@ fn discarded_adverts_change_neither_role_nor_schedule() {
     wait_master(&capture, R1, STARTUP + spec.master_down_interval());
     let host = lab.ns(lab.host);
     // Each would win (priority 254 from an address above r1's) if it were accepted.
-    let winning = || vrrp_tests::frames::Advert {
+    let winning = || Fixture {
         interval_cs: 10,
-        ..vrrp_tests::frames::Advert::new(vrrp_tests::vrrp::VRID, 254)
+        ..Fixture::new(vrrp_tests::vrrp::VRID, 254)
     };
     let source: std::net::Ipv4Addr = "192.0.2.250".parse().unwrap();
     let vip: std::net::Ipv4Addr = VIP4.parse().unwrap();
-    let defects: [(&str, vrrp_tests::frames::Advert); 7] = [
-        (
-            "TTL 254 (C-24)",
-            vrrp_tests::frames::Advert {
-                ttl: 254,
-                ..winning()
-            },
-        ),
-        (
-            "version 2 (C-25)",
-            vrrp_tests::frames::Advert {
-                version: 2,
-                ..winning()
-            },
-        ),
-        (
-            "type 2 (C-26)",
-            vrrp_tests::frames::Advert {
-                kind: 2,
-                ..winning()
-            },
-        ),
-        (
-            "bad checksum (C-27)",
-            vrrp_tests::frames::Advert {
-                checksum_error: 0x5a5a,
-                ..winning()
-            },
-        ),
-        (
-            "count 3 with one address (C-28)",
-            vrrp_tests::frames::Advert {
-                count: 3,
-                ..winning()
-            },
-        ),
-        (
-            "unknown VRID (C-29)",
-            vrrp_tests::frames::Advert {
-                vrid: 52,
-                ..winning()
-            },
-        ),
-        (
-            "interval 0 (C-31)",
-            vrrp_tests::frames::Advert {
-                interval_cs: 0,
-                ..winning()
-            },
-        ),
+    let defects: [(&str, Defect); 7] = [
+        ("TTL 254 (C-24)", |a| a.ttl = 254),
+        ("version 2 (C-25)", |a| a.version = 2),
+        ("type 2 (C-26)", |a| a.kind = 2),
+        ("bad checksum (C-27)", |a| a.checksum_error = 0x5a5a),
+        ("count 3 with one address (C-28)", |a| a.count = 3),
+        ("unknown VRID (C-29)", |a| a.vrid = 52),
+        ("interval 0 (C-31)", |a| a.interval_cs = 0),
     ];
     let interval = Duration::from_millis(100);
-    for (name, advert) in defects {
+    for (name, defect) in defects {
+        let mut advert = winning();
+        defect(&mut advert);
         let frame = advert.frame_v4([2, 0, 0, 0, 0, 0xfa], source, &[vip]);
         capture.clear();
         vrrp_tests::capture::inject(
