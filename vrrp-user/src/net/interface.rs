@@ -70,28 +70,7 @@ pub async fn interface_info(handle: &Handle, ifname: &str) -> Result<InterfaceIn
             _ => None,
         })
         .unwrap_or_default();
-    let addresses: Vec<IpAddr> = handle
-        .address()
-        .get()
-        .set_link_index_filter(index)
-        .execute()
-        .map_ok(|message| {
-            message
-                .attributes
-                .into_iter()
-                .filter_map(|attribute| match attribute {
-                    AddressAttribute::Address(address) => Some(address),
-                    _ => None,
-                })
-                .collect::<Vec<_>>()
-        })
-        .try_concat()
-        .await
-        .map_err(|source| NetError::Netlink {
-            op: "get addresses",
-            ifname: ifname.to_owned(),
-            source: Box::new(source),
-        })?;
+    let addresses = addresses(handle, ifname, index).await?;
     Ok(InterfaceInfo {
         name: ifname.to_owned(),
         index,
@@ -112,6 +91,32 @@ pub async fn interface_info(handle: &Handle, ifname: &str) -> Result<InterfaceIn
             })
             .collect(),
     })
+}
+
+/// Every address configured on interface `index` (named `ifname` in errors), in kernel order.
+pub async fn addresses(handle: &Handle, ifname: &str, index: u32) -> Result<Vec<IpAddr>, NetError> {
+    handle
+        .address()
+        .get()
+        .set_link_index_filter(index)
+        .execute()
+        .map_ok(|message| {
+            message
+                .attributes
+                .into_iter()
+                .filter_map(|attribute| match attribute {
+                    AddressAttribute::Address(address) => Some(address),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+        .try_concat()
+        .await
+        .map_err(|source| NetError::Netlink {
+            op: "get addresses",
+            ifname: ifname.to_owned(),
+            source: Box::new(source),
+        })
 }
 
 /// A link changed state: `(index, running)`.

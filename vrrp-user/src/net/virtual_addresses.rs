@@ -6,7 +6,6 @@
 
 use std::{net::IpAddr, time::Duration};
 
-use futures_util::TryStreamExt as _;
 use rtnetlink::{
     Handle,
     packet_route::{
@@ -15,7 +14,7 @@ use rtnetlink::{
     },
 };
 
-use super::NetError;
+use super::{NetError, interface::addresses};
 
 /// Adds (or refreshes, when present) `address` on interface `index` with the given lifetime
 /// (`None` = permanent). IPv6 addresses skip duplicate address detection: the VRRP election,
@@ -91,28 +90,7 @@ pub async fn present(
     index: u32,
     candidates: &[IpAddr],
 ) -> Result<Vec<IpAddr>, NetError> {
-    let configured: Vec<IpAddr> = handle
-        .address()
-        .get()
-        .set_link_index_filter(index)
-        .execute()
-        .map_ok(|message| {
-            message
-                .attributes
-                .into_iter()
-                .filter_map(|attribute| match attribute {
-                    AddressAttribute::Address(address) => Some(address),
-                    _ => None,
-                })
-                .collect::<Vec<_>>()
-        })
-        .try_concat()
-        .await
-        .map_err(|source| NetError::Netlink {
-            op: "get addresses",
-            ifname: ifname.to_owned(),
-            source: Box::new(source),
-        })?;
+    let configured = addresses(handle, ifname, index).await?;
     Ok(candidates
         .iter()
         .copied()
