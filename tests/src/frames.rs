@@ -1,8 +1,11 @@
-//! Frame fixtures for the XDP tests and the benchmark: transit traffic, VRRP adverts, ARP and
-//! Neighbor Discovery, plus the replies the XDP program must produce, built independently of
-//! the program's own code so the comparison means something.
+//! Frame fixtures for the XDP tests and the benchmark: transit traffic, VRRP adverts (valid and
+//! malformed on purpose, which the codec's encoder refuses to build), ARP and Neighbor
+//! Discovery, plus the solicited replies the XDP program must produce. Built independently of
+//! the program's own code so the comparison means something; checksums come from the codec.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
+
+pub use vrrp_common::checksum::internet_checksum;
 
 /// The router's physical MAC in the fixtures (locally administered).
 pub const ROUTER_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
@@ -23,18 +26,6 @@ const ETHERTYPE_ARP: u16 = 0x0806;
 const PROTO_UDP: u8 = 17;
 const PROTO_VRRP: u8 = 112;
 const PROTO_ICMPV6: u8 = 58;
-
-/// RFC 1071 checksum of `data` (odd length padded with a zero byte).
-pub fn internet_checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data
-        .chunks(2)
-        .map(|pair| u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
 
 /// An Ethernet II frame.
 pub fn ethernet(destination: [u8; 6], source: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<u8> {
@@ -327,25 +318,18 @@ pub fn neighbor_solicitation(source_mac: [u8; 6], source: Ipv6Addr, target: Ipv6
     )
 }
 
-/// The Neighbor Advertisement the Master must send for `vip` (RFC 5798 §8.2.2, RFC 4861
-/// §7.2.4): from `vmac`, Router + Override flags, Solicited unless answering DAD (then to
-/// all-nodes), target link-layer address option = `vmac`.
+/// The solicited Neighbor Advertisement the Master must send for `vip` (RFC 5798 §8.2.2, RFC
+/// 4861 §7.2.4): from `vmac` to the solicitor, Router + Solicited + Override flags, target
+/// link-layer address option = `vmac`. (A DAD probe's answer is the codec's unsolicited NA.)
 pub fn neighbor_advertisement(
     vmac: [u8; 6],
     vip: Ipv6Addr,
     solicitor_mac: [u8; 6],
     solicitor: Ipv6Addr,
 ) -> Vec<u8> {
-    let (destination, destination_mac, flags) = if solicitor.is_unspecified() {
-        (
-            "ff02::1".parse().expect("address"),
-            [0x33, 0x33, 0, 0, 0, 1],
-            0xa0,
-        )
-    } else {
-        (solicitor, solicitor_mac, 0xe0)
-    };
-    let mut icmp = vec![136, 0, 0, 0, flags, 0, 0, 0];
+    let (destination, destination_mac) = (solicitor, solicitor_mac);
+    // Router, Solicited, Override.
+    let mut icmp = vec![136, 0, 0, 0, 0xe0, 0, 0, 0];
     icmp.extend_from_slice(&vip.octets());
     icmp.extend_from_slice(&[2, 1]);
     icmp.extend_from_slice(&vmac);

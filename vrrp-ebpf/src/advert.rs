@@ -8,23 +8,23 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use vrrp_common::{
+    consts::{
+        ETHERNET_HEADER_LEN, IPPROTO_VRRP, IPV4_HEADER_LEN, IPV6_HEADER_LEN, VRRP_HEADER_LEN,
+        VRRP_TTL, VRRP_TYPE_ADVERTISEMENT, VRRP_VERSION_3,
+    },
     counters::Counter,
     event::MESSAGE_CAPACITY,
     maps::{AddressFamily, Role},
+    wire::{Ipv4Header, Ipv6Header, VrrpHeader},
 };
 
 use crate::{
     checksum::{add_bytes, add_frame, fold},
     instance,
     maps::{XVRRP_EVENTS, XVRRP_INSTANCES},
-    parse::{ETH_LEN, IPPROTO_VRRP, IPV6_LEN, Malformed, read},
+    parse::{Malformed, read},
     stats::{count, count_instance},
 };
-
-/// Fixed part of a VRRPv3 message (RFC 5798 §5.1).
-const VRRP_HEADER_LEN: usize = 8;
-/// TTL / hop limit every advert must carry (RFC 5798 §5.1.1.3, §5.1.2.3).
-const VRRP_TTL: u8 = 255;
 
 /// Where the VRRP message sits and what the IP header says about it.
 struct AdvertIp {
@@ -41,22 +41,22 @@ struct AdvertIp {
 /// An IPv4 frame with protocol 112.
 #[inline(always)]
 pub(crate) fn handle_ipv4(ctx: &XdpContext) -> Result<u32, Malformed> {
-    let ip = read::<20>(ctx, ETH_LEN)?;
-    let header_len = usize::from(ip[0] & 0x0f) * 4;
-    let total_len = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
-    if ip[0] >> 4 != 4 || header_len < 20 || total_len < header_len {
+    let ip = read::<Ipv4Header>(ctx, ETHERNET_HEADER_LEN)?;
+    let header_len = ip.header_len();
+    let total_len = usize::from(ip.total_length());
+    if ip.version() != 4 || header_len < IPV4_HEADER_LEN || total_len < header_len {
         return Err(Malformed);
     }
     let mut source = [0; 16];
     let mut destination = [0; 16];
-    source[..4].copy_from_slice(&ip[12..16]);
-    destination[..4].copy_from_slice(&ip[16..20]);
+    source[..4].copy_from_slice(&ip.source);
+    destination[..4].copy_from_slice(&ip.destination);
     handle(
         ctx,
         &AdvertIp {
             family: AddressFamily::Ipv4,
-            hop_limit: ip[8],
-            offset: ETH_LEN + header_len,
+            hop_limit: ip.ttl,
+            offset: ETHERNET_HEADER_LEN + header_len,
             len: total_len - header_len,
             source,
             destination,
@@ -67,20 +67,16 @@ pub(crate) fn handle_ipv4(ctx: &XdpContext) -> Result<u32, Malformed> {
 /// An IPv6 frame with next header 112 (adverts carry no extension headers).
 #[inline(always)]
 pub(crate) fn handle_ipv6(ctx: &XdpContext) -> Result<u32, Malformed> {
-    let ip = read::<IPV6_LEN>(ctx, ETH_LEN)?;
-    let mut source = [0; 16];
-    let mut destination = [0; 16];
-    source.copy_from_slice(&ip[8..24]);
-    destination.copy_from_slice(&ip[24..40]);
+    let ip = read::<Ipv6Header>(ctx, ETHERNET_HEADER_LEN)?;
     handle(
         ctx,
         &AdvertIp {
             family: AddressFamily::Ipv6,
-            hop_limit: ip[7],
-            offset: ETH_LEN + IPV6_LEN,
-            len: usize::from(u16::from_be_bytes([ip[4], ip[5]])),
-            source,
-            destination,
+            hop_limit: ip.hop_limit,
+            offset: ETHERNET_HEADER_LEN + IPV6_HEADER_LEN,
+            len: usize::from(ip.payload_length()),
+            source: ip.source,
+            destination: ip.destination,
         },
     )
 }
@@ -98,21 +94,21 @@ fn handle(ctx: &XdpContext, ip: &AdvertIp) -> Result<u32, Malformed> {
     if ip.hop_limit != VRRP_TTL {
         return drop_as(Counter::InvalidTtl);
     }
-    let Ok(header) = read::<VRRP_HEADER_LEN>(ctx, ip.offset) else {
+    let Ok(header) = read::<VrrpHeader>(ctx, ip.offset) else {
         return drop_as(Counter::InvalidLength);
     };
-    if header[0] >> 4 != 3 {
+    if header.version() != VRRP_VERSION_3 {
         return drop_as(Counter::InvalidVersion);
     }
     // RFC 9568 §7.1: the only type is 1, ADVERTISEMENT.
-    if header[0] & 0x0f != 1 {
+    if header.kind() != VRRP_TYPE_ADVERTISEMENT {
         return drop_as(Counter::InvalidType);
     }
     let address_len = match ip.family {
         AddressFamily::Ipv4 => 4,
         AddressFamily::Ipv6 => 16,
     };
-    let address_count = usize::from(header[3]);
+    let address_count = usize::from(header.address_count);
     // RFC 9568 §5.2.5 (erratum 8299): count 0 is ignored. The IP payload must hold the whole
     // message, and the frame the whole payload. Well-formed messages are 8 + 4n or 8 + 16n
     // bytes; other lengths are rejected too (the checksum is summed 4 bytes at a time).
@@ -125,7 +121,7 @@ fn handle(ctx: &XdpContext, ip: &AdvertIp) -> Result<u32, Malformed> {
     {
         return drop_as(Counter::InvalidLength);
     }
-    let interval_cs = u16::from_be_bytes([header[4], header[5]]) & 0x0fff;
+    let interval_cs = header.max_advert_interval();
     // RFC 9568 §7.1 (erratum 8301).
     if interval_cs == 0 {
         return drop_as(Counter::ZeroInterval);
@@ -133,8 +129,8 @@ fn handle(ctx: &XdpContext, ip: &AdvertIp) -> Result<u32, Malformed> {
     if !checksum_valid(ctx, ip)? {
         return drop_as(Counter::InvalidChecksum);
     }
-    let vrid = header[1];
-    let priority = header[2];
+    let vrid = header.vrid;
+    let priority = header.priority;
     let key = instance::key(ctx, ip.family, vrid);
     let Some(stored) = XVRRP_INSTANCES.get_ptr_mut(key) else {
         return drop_as(Counter::UnknownVrid);
@@ -192,7 +188,7 @@ fn checksum_valid(ctx: &XdpContext, ip: &AdvertIp) -> Result<bool, Malformed> {
 /// Adds the `N` frame bytes at `offset` to `sum`.
 #[inline(always)]
 fn add_exact<const N: usize>(ctx: &XdpContext, sum: u64, offset: usize) -> Result<u64, Malformed> {
-    Ok(add_bytes(sum, &read::<N>(ctx, offset)?))
+    Ok(add_bytes(sum, &read::<[u8; N]>(ctx, offset)?))
 }
 
 /// Copies the advert to the ring buffer for the daemon; a full ring is counted.

@@ -4,48 +4,42 @@
 
 use aya_ebpf::{bindings::xdp_action, programs::XdpContext};
 use vrrp_common::{
+    consts::{ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4},
     counters::Counter,
     maps::{AddressFamily, Vip4Key},
+    wire::{
+        ARP_HARDWARE_ETHERNET, ARP_OPERATION_REPLY, ARP_OPERATION_REQUEST, ArpEthernetIpv4,
+        EthernetHeader,
+    },
 };
 
 use crate::{
     instance,
     maps::XVRRP_VIPS4,
-    parse::{ETH_LEN, ETH_SRC, Malformed, read, write},
+    parse::{Malformed, read, write},
     stats::count_instance,
 };
-
-/// Ethernet/IPv4 ARP: htype 1, ptype 0x0800, hlen 6, plen 4, then the opcode.
-const ARP_ETHERNET_IPV4: [u8; 6] = [0x00, 0x01, 0x08, 0x00, 6, 4];
-const ARP_REQUEST: [u8; 2] = [0x00, 0x01];
-const ARP_REPLY: [u8; 2] = [0x00, 0x02];
-/// Offsets in the ARP packet.
-const ARP_OPCODE: usize = 6;
-const ARP_SHA: usize = 8;
-const ARP_SPA: usize = 14;
-const ARP_THA: usize = 18;
-const ARP_TPA: usize = 24;
-const ARP_LEN: usize = 28;
 
 /// `Some(action)` when the frame is an ARP request for one of our VIPs, `None` to let the
 /// caller continue.
 #[inline(always)]
 pub(crate) fn handle(ctx: &XdpContext) -> Result<Option<u32>, Malformed> {
-    let arp = read::<ARP_LEN>(ctx, ETH_LEN)?;
-    if arp[..ARP_OPCODE] != ARP_ETHERNET_IPV4 || arp[ARP_OPCODE..ARP_SHA] != ARP_REQUEST {
+    let request = read::<ArpEthernetIpv4>(ctx, ETHERNET_HEADER_LEN)?;
+    if request.hardware_type_be != ARP_HARDWARE_ETHERNET.to_be_bytes()
+        || request.protocol_type_be != ETHERTYPE_IPV4.to_be_bytes()
+        || request.hardware_len != 6
+        || request.protocol_len != 4
+        || request.operation_be != ARP_OPERATION_REQUEST.to_be_bytes()
+    {
         return Ok(None);
     }
-    let mut sender_mac = [0; 6];
-    let mut sender_ip = [0; 4];
-    let mut target_ip = [0; 4];
-    sender_mac.copy_from_slice(&arp[ARP_SHA..ARP_SPA]);
-    sender_ip.copy_from_slice(&arp[ARP_SPA..ARP_THA]);
-    target_ip.copy_from_slice(&arp[ARP_TPA..ARP_LEN]);
     // A gratuitous ARP announces rather than asks: nothing to answer.
-    if sender_ip == target_ip {
+    if request.sender_protocol == request.target_protocol {
         return Ok(None);
     }
-    let Some(vip) = XVRRP_VIPS4.get_ptr(Vip4Key { addr_be: target_ip }) else {
+    let Some(vip) = XVRRP_VIPS4.get_ptr(Vip4Key {
+        addr_be: request.target_protocol,
+    }) else {
         return Ok(None);
     };
     // SAFETY: a successful lookup of a plain-integer value.
@@ -59,13 +53,27 @@ pub(crate) fn handle(ctx: &XdpContext) -> Result<Option<u32>, Malformed> {
         return Ok(Some(xdp_action::XDP_DROP));
     }
     // RFC 5798 §8.1.2 / §7.3: the reply comes from the virtual MAC, Ethernet and ARP alike.
-    write(ctx, 0, sender_mac)?;
-    write(ctx, ETH_SRC, config.vmac)?;
-    write(ctx, ETH_LEN + ARP_OPCODE, ARP_REPLY)?;
-    write(ctx, ETH_LEN + ARP_SHA, config.vmac)?;
-    write(ctx, ETH_LEN + ARP_SPA, target_ip)?;
-    write(ctx, ETH_LEN + ARP_THA, sender_mac)?;
-    write(ctx, ETH_LEN + ARP_TPA, sender_ip)?;
+    write(
+        ctx,
+        0,
+        EthernetHeader {
+            destination: request.sender_hardware,
+            source: config.vmac,
+            ethertype_be: ETHERTYPE_ARP.to_be_bytes(),
+        },
+    )?;
+    write(
+        ctx,
+        ETHERNET_HEADER_LEN,
+        ArpEthernetIpv4 {
+            operation_be: ARP_OPERATION_REPLY.to_be_bytes(),
+            sender_hardware: config.vmac,
+            sender_protocol: request.target_protocol,
+            target_hardware: request.sender_hardware,
+            target_protocol: request.sender_protocol,
+            ..request
+        },
+    )?;
     count_instance(&key, Counter::ArpReplies);
     Ok(Some(xdp_action::XDP_TX))
 }

@@ -20,13 +20,19 @@ mod parse;
 mod stats;
 mod vmac;
 
-use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
-use vrrp_common::counters::Counter;
+use core::mem::offset_of;
 
-use crate::parse::{
-    ETH_LEN, ETH_TYPE, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_ICMPV6, IPPROTO_VRRP,
-    Malformed, read, read_u8,
+use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
+use vrrp_common::{
+    consts::{
+        ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_ICMPV6,
+        IPPROTO_VRRP,
+    },
+    counters::Counter,
+    wire::{EthernetHeader, Ipv4Header, Ipv6Header},
 };
+
+use crate::parse::{Malformed, read, read_u8};
 
 /// The data plane. See the crate docs for the dispatch order.
 #[xdp]
@@ -52,24 +58,32 @@ fn xvrrp_pass(_ctx: XdpContext) -> u32 {
 
 #[inline(always)]
 fn dispatch(ctx: &XdpContext) -> Result<u32, Malformed> {
-    let eth = read::<ETH_LEN>(ctx, 0)?;
-    let ethertype = u16::from_be_bytes([eth[ETH_TYPE], eth[ETH_TYPE + 1]]);
-    // RFC 5798 §7.3: 00-00-5E-00-01-{VRID} (IPv4) and 00-00-5E-00-02-{VRID} (IPv6).
-    if eth[0] == 0x00 && eth[1] == 0x00 && eth[2] == 0x5e && eth[3] == 0x00 {
-        if let Some(family) = vmac::family(eth[4]) {
-            return vmac::handle(ctx, family, eth[5], ethertype);
+    let eth = read::<EthernetHeader>(ctx, 0)?;
+    let ethertype = eth.ethertype();
+    let destination = eth.destination;
+    // RFC 5798 §7.3: 00-00-5E-00-01-{VRID} (IPv4) and 00-00-5E-00-02-{VRID} (IPv6). Byte
+    // compares, no map lookup: this test runs on every frame.
+    if destination[0] == 0x00
+        && destination[1] == 0x00
+        && destination[2] == 0x5e
+        && destination[3] == 0x00
+    {
+        if let Some(family) = vmac::family(destination[4]) {
+            return vmac::handle(ctx, family, destination[5], ethertype);
         }
     }
     match ethertype {
         ETHERTYPE_IPV4 => {
-            // Protocol is byte 9 of the IPv4 header.
-            if read_u8(ctx, ETH_LEN + 9)? == IPPROTO_VRRP {
+            if read_u8(ctx, ETHERNET_HEADER_LEN + offset_of!(Ipv4Header, protocol))? == IPPROTO_VRRP
+            {
                 return advert::handle_ipv4(ctx);
             }
         }
         ETHERTYPE_IPV6 => {
-            // Next header is byte 6 of the IPv6 header.
-            match read_u8(ctx, ETH_LEN + 6)? {
+            match read_u8(
+                ctx,
+                ETHERNET_HEADER_LEN + offset_of!(Ipv6Header, next_header),
+            )? {
                 IPPROTO_VRRP => return advert::handle_ipv6(ctx),
                 IPPROTO_ICMPV6 => {
                     if let Some(action) = nd::handle(ctx)? {

@@ -4,21 +4,22 @@
 
 use aya_ebpf::{bindings::xdp_action, programs::XdpContext};
 use vrrp_common::{
+    consts::{
+        ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_ICMPV6,
+        IPV6_HEADER_LEN,
+    },
     counters::Counter,
-    maps::{AddressFamily, Role},
+    maps::{AddressFamily, Role, Vip4Key, Vip6Key},
+    wire::{Ipv4Header, Ipv6Header},
 };
 
 use crate::{
     arp, instance,
     maps::{XVRRP_ROLES, XVRRP_VIPS4, XVRRP_VIPS6},
     nd,
-    parse::{
-        ETH_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_ICMPV6, Malformed, read,
-        read_u8, write,
-    },
+    parse::{Malformed, read, read_u8, write},
     stats::count_instance,
 };
-use vrrp_common::maps::{Vip4Key, Vip6Key};
 
 /// The family encoded in byte 4 of a virtual MAC, if it is one.
 #[inline(always)]
@@ -67,10 +68,10 @@ pub(crate) fn handle(
         ETHERTYPE_IPV4 if config.accept == 0 => {
             // RFC 9568 §6.4.3: without Accept_Mode (and not the owner) the Master does not
             // accept packets addressed to the VIPs.
-            let destination = read::<4>(ctx, ETH_LEN + 16)?;
+            let ip = read::<Ipv4Header>(ctx, ETHERNET_HEADER_LEN)?;
             if XVRRP_VIPS4
                 .get_ptr(Vip4Key {
-                    addr_be: destination,
+                    addr_be: ip.destination,
                 })
                 .is_some()
             {
@@ -79,22 +80,26 @@ pub(crate) fn handle(
             }
         }
         ETHERTYPE_IPV6 => {
-            if read_u8(ctx, ETH_LEN + 6)? == IPPROTO_ICMPV6 {
+            let ip = read::<Ipv6Header>(ctx, ETHERNET_HEADER_LEN)?;
+            let icmp = ip.next_header == IPPROTO_ICMPV6;
+            if icmp {
                 if let Some(action) = nd::handle(ctx)? {
                     return Ok(action);
                 }
             }
-            if config.accept == 0 && !is_neighbor_discovery(ctx)? {
-                let destination = read::<16>(ctx, ETH_LEN + 24)?;
-                if XVRRP_VIPS6
+            // RFC 9568 §6.1: NS/NA for the VIPs are never dropped for lack of Accept_Mode.
+            let neighbor_discovery = icmp
+                && nd::is_neighbor_discovery(read_u8(ctx, ETHERNET_HEADER_LEN + IPV6_HEADER_LEN)?);
+            if config.accept == 0
+                && !neighbor_discovery
+                && XVRRP_VIPS6
                     .get_ptr(Vip6Key {
-                        addr_be: destination,
+                        addr_be: ip.destination,
                     })
                     .is_some()
-                {
-                    count_instance(&key, Counter::VipDroppedNoAccept);
-                    return Ok(xdp_action::XDP_DROP);
-                }
+            {
+                count_instance(&key, Counter::VipDroppedNoAccept);
+                return Ok(xdp_action::XDP_DROP);
             }
         }
         _ => {}
@@ -102,14 +107,4 @@ pub(crate) fn handle(
     write(ctx, 0, if_mac)?;
     count_instance(&key, Counter::VmacAcceptedMaster);
     Ok(xdp_action::XDP_PASS)
-}
-
-/// RFC 9568 §6.1: NS/NA for the VIPs must not be dropped even without Accept_Mode.
-#[inline(always)]
-fn is_neighbor_discovery(ctx: &XdpContext) -> Result<bool, Malformed> {
-    if read_u8(ctx, ETH_LEN + 6)? != IPPROTO_ICMPV6 {
-        return Ok(false);
-    }
-    let icmp_type = read_u8(ctx, ETH_LEN + 40)?;
-    Ok(icmp_type == nd::NEIGHBOR_SOLICITATION || icmp_type == nd::NEIGHBOR_ADVERTISEMENT)
 }

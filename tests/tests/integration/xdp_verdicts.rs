@@ -8,7 +8,9 @@ use std::{
 
 use aya::programs::xdp::XdpMode;
 use vrrp_common::{
+    advert::{Advert as DecodedAdvert, IpContext},
     counters::Counter,
+    frames::{UNSOLICITED_NA_LEN, build_unsolicited_na},
     maps::{AddressFamily, Role},
 };
 use vrrp_tests::{
@@ -363,6 +365,32 @@ fn non_routine_adverts_are_delivered_to_userspace() {
         assert_eq!(delivered.source, source, "{case}");
         assert_eq!(delivered.destination, destination, "{case}");
         assert_eq!(delivered.message, message, "{case}");
+        let decoded = match (delivered.source, delivered.destination) {
+            (IpAddr::V4(source), IpAddr::V4(destination)) => DecodedAdvert::decode_message(
+                &delivered.message,
+                IpContext::V4 {
+                    source,
+                    destination,
+                    ttl: 255,
+                },
+            ),
+            (IpAddr::V6(source), IpAddr::V6(destination)) => DecodedAdvert::decode_message(
+                &delivered.message,
+                IpContext::V6 {
+                    source,
+                    destination,
+                    hop_limit: 255,
+                },
+            ),
+            _ => panic!("{case}: mixed families"),
+        }
+        .unwrap_or_else(|err| panic!("{case}: the codec rejects the record: {err}"));
+        assert_eq!(decoded.priority(), advert.priority, "{case}");
+        assert_eq!(
+            decoded.max_advert_interval_cs(),
+            advert.interval_cs,
+            "{case}"
+        );
         assert!(
             (before..=after).contains(&delivered.received),
             "{case}: received {:?} outside [{before:?}, {after:?}]",
@@ -548,10 +576,10 @@ fn neighbor_solicitation_for_a_vip_is_answered_by_the_master_only() {
         XDP_TX,
         &[(Counter::NaReplies, 1)],
     );
-    assert_eq!(
-        out,
-        neighbor_advertisement(vmac, vip6(), HOST_MAC, Ipv6Addr::UNSPECIFIED)
-    );
+    // That is exactly the codec's unsolicited NA from the VIP.
+    let mut expected = [0; UNSOLICITED_NA_LEN];
+    build_unsolicited_na(&mut expected, VRID, &vip6(), &vip6()).unwrap();
+    assert_eq!(out, expected);
 
     configure(&mut xdp, Role::Backup, false);
     expect(

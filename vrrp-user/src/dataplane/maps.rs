@@ -5,6 +5,7 @@ use std::{net::IpAddr, time::Duration};
 
 use aya::maps::{Array, HashMap, MapData, MapError, PerCpuArray, PerCpuValues};
 use vrrp_common::{
+    consts::{virtual_mac_v4, virtual_mac_v6},
     counters::InstanceCounters,
     maps::{
         AddressFamily, CONTROL_MAP, Control, INSTANCE_STATS_MAP, INSTANCES_MAP, Instance,
@@ -30,14 +31,12 @@ pub struct InstanceSettings {
     pub master_interval_cs: u16,
 }
 
-/// The virtual MAC of (`family`, `vrid`): 00-00-5E-00-01-{VRID} for IPv4, 00-00-5E-00-02-{VRID}
-/// for IPv6 (RFC 5798 §7.3).
+/// The virtual MAC of (`family`, `vrid`) (RFC 5798 §7.3), from the codec's constants.
 pub fn virtual_mac(family: AddressFamily, vrid: u8) -> [u8; 6] {
-    let family_byte = match family {
-        AddressFamily::Ipv4 => 0x01,
-        AddressFamily::Ipv6 => 0x02,
-    };
-    [0x00, 0x00, 0x5e, 0x00, family_byte, vrid]
+    match family {
+        AddressFamily::Ipv4 => virtual_mac_v4(vrid),
+        AddressFamily::Ipv6 => virtual_mac_v6(vrid),
+    }
 }
 
 /// CLOCK_MONOTONIC now, the clock of `bpf_ktime_get_ns`.
