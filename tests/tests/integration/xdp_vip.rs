@@ -13,7 +13,9 @@ use vrrp_tests::{
     privilege::require_root,
     xdp::{TestPinRoot, test_options},
 };
-use vrrp_user::dataplane::{Dataplane, InstanceSettings, XdpAttachMode, virtual_mac};
+use vrrp_user::dataplane::{
+    Dataplane, InstanceSettings, XdpAttachMode, add_vmac_filter, remove_vmac_filter, virtual_mac,
+};
 
 const VRID: u8 = 7;
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
@@ -87,4 +89,66 @@ fn host_pings_the_vip_through_the_masters_xdp_arp_reply_and_vmac_rewrite() {
         "{counters:?}"
     );
     dataplane.detach().expect("clean detach");
+}
+
+#[test]
+fn vmac_filter_entry_is_added_and_removed() {
+    if !require_root("vmac_filter_entry_is_added_and_removed") {
+        return;
+    }
+    let mut lab = Lab::new();
+    let router = lab.add_node("r", 1);
+    let ns = &lab.nodes[router].ns;
+    let vmac = virtual_mac(AddressFamily::Ipv4, VRID);
+    let shown = vmac
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    let fdb = || {
+        let out = ns.run(&["bridge", "fdb", "show", "dev", LAN_IF]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    {
+        // The netlink socket belongs to the namespace of the thread that opens it.
+        let _inside = ns.enter();
+        let ifindex = interface_index(LAN_IF);
+        runtime
+            .block_on(add_vmac_filter(LAN_IF, ifindex, vmac))
+            .expect("add the virtual MAC to the unicast filter");
+        // Idempotent: the daemon may repeat it on every transition to Master.
+        runtime
+            .block_on(add_vmac_filter(LAN_IF, ifindex, vmac))
+            .expect("add it again");
+    }
+    let listed = fdb();
+    assert!(
+        listed
+            .lines()
+            .any(|line| line.starts_with(&shown) && line.contains("self permanent")),
+        "{shown} missing from the unicast filter: {listed}"
+    );
+    {
+        let _inside = ns.enter();
+        let ifindex = interface_index(LAN_IF);
+        runtime
+            .block_on(remove_vmac_filter(LAN_IF, ifindex, vmac))
+            .expect("remove the virtual MAC");
+        runtime
+            .block_on(remove_vmac_filter(LAN_IF, ifindex, vmac))
+            .expect("removing an absent entry is not an error");
+    }
+    assert!(!fdb().contains(&shown), "{shown} still listed: {}", fdb());
+}
+
+fn interface_index(ifname: &str) -> u32 {
+    let name = std::ffi::CString::new(ifname).unwrap();
+    // SAFETY: a NUL-terminated name; no other preconditions.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    assert_ne!(index, 0, "no interface {ifname}");
+    index
 }
