@@ -196,6 +196,12 @@ fn add_exact<const N: usize>(ctx: &XdpContext, sum: u64, offset: usize) -> Resul
 fn deliver(ctx: &XdpContext, ip: &AdvertIp, key: &vrrp_common::maps::InstanceKey) {
     let Some(mut entry) = XVRRP_EVENTS.reserve(0) else {
         count_instance(key, Counter::RingBufFull);
+        // Rare (the daemon stopped reading) and worth a line in its log.
+        aya_log_ebpf::warn!(
+            ctx,
+            "advert ring buffer full: advert for VRID {} lost",
+            key.vrid
+        );
         return;
     };
     let event = entry.as_mut_ptr();

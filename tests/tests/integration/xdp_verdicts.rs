@@ -10,8 +10,9 @@ use aya::programs::xdp::XdpMode;
 use vrrp_common::{
     advert::{Advert as DecodedAdvert, IpContext},
     counters::Counter,
+    event::AdvertEvent,
     frames::{UNSOLICITED_NA_LEN, build_unsolicited_na},
-    maps::{AddressFamily, Role},
+    maps::{AddressFamily, EVENTS_RING_BYTES, Role},
 };
 use vrrp_tests::{
     frames::{
@@ -632,4 +633,39 @@ fn stale_heartbeat_makes_a_master_behave_as_backup() {
         XDP_TX,
         &[(Counter::ArpReplies, 1)],
     );
+}
+
+#[test]
+fn adverts_beyond_a_full_ring_buffer_are_counted_as_lost() {
+    if !require_root("adverts_beyond_a_full_ring_buffer_are_counted_as_lost") {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let _runtime = runtime.enter();
+    let mut xdp = XdpUnderTest::new();
+    let mut events = xdp.dataplane.take_events().unwrap();
+    configure(&mut xdp, Role::Master, false);
+    // The ring holds EVENTS_RING_BYTES / (record + 8-byte header) records; send more, unread.
+    let capacity = EVENTS_RING_BYTES as usize / (size_of::<AdvertEvent>() + 8);
+    let sent = capacity + 10;
+    let frame = Advert::new(VRID, 200).frame_v4(PEER_MAC, PEER4, &[VIP4]);
+    for _ in 0..sent {
+        assert_eq!(xdp.run(&frame).action, XDP_DROP);
+    }
+    let counters = xdp.dataplane.counters().unwrap();
+    let delivered = counters.get(Counter::AdvertsToUserspace);
+    let lost = counters.get(Counter::RingBufFull);
+    assert_eq!(delivered + lost, sent as u64);
+    assert!(
+        lost >= 10,
+        "only {lost} of {sent} lost with room for {capacity}"
+    );
+    let mut read = 0;
+    while events.try_next().unwrap().is_some() {
+        read += 1;
+    }
+    assert_eq!(read, delivered);
 }

@@ -7,6 +7,7 @@ use std::{
 };
 
 use aya::maps::{MapData, RingBuf};
+use aya_log::EbpfLogger;
 use tokio::io::{Interest, unix::AsyncFd};
 use vrrp_common::{
     event::AdvertEvent,
@@ -33,10 +34,13 @@ pub struct DeliveredAdvert {
     pub message: Vec<u8>,
 }
 
-/// The reader of one interface's advert ring buffer.
+/// The reader of one interface's advert ring buffer. It also drains the program's log ring
+/// (aya-log, rare paths only) into the `log` facade while it waits, so kernel-side warnings
+/// reach the daemon's log without a task of their own.
 pub struct AdvertEvents {
     ifname: String,
     ring: AsyncFd<RingBuf<MapData>>,
+    logs: Option<AsyncFd<EbpfLogger<&'static dyn log::Log>>>,
 }
 
 impl Dataplane {
@@ -49,6 +53,22 @@ impl Dataplane {
             .ok_or(DataplaneError::MapMissing { map: EVENTS_MAP })?;
         let ring = RingBuf::try_from(map)
             .map_err(|source| DataplaneError::map(&self.ifname, "open", EVENTS_MAP, source))?;
+        let logs = match self.logger.take() {
+            // SAFETY: the logger owns its ring-buffer fd, open and unchanged until the AsyncFd
+            // (which owns the logger) is dropped.
+            Some(logger) => {
+                match unsafe { AsyncFd::register_with_interest(logger, Interest::READABLE) } {
+                    Ok(logs) => Some(logs),
+                    Err(error) => {
+                        let (logger, cause) = error.into_parts();
+                        tracing::warn!(ifname = %self.ifname, error = %cause, "XDP logs not drained");
+                        self.logger = Some(logger);
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         // SAFETY: the RingBuf owns its map fd, which stays open and unchanged until the AsyncFd
         // (which owns the RingBuf) is dropped.
         let ring = unsafe { AsyncFd::register_with_interest(ring, Interest::READABLE) }.map_err(
@@ -63,22 +83,41 @@ impl Dataplane {
         Ok(AdvertEvents {
             ifname: self.ifname.clone(),
             ring,
+            logs,
         })
     }
 }
 
 impl AdvertEvents {
-    /// Waits for the next advert.
+    /// Waits for the next advert (flushing kernel log records meanwhile).
     pub async fn next(&mut self) -> Result<DeliveredAdvert, DataplaneError> {
+        let Self { ifname, ring, logs } = self;
         loop {
-            let mut guard = self.ring.readable_mut().await.map_err(|source| {
-                DataplaneError::io(&self.ifname, "wait on the advert ring buffer", source)
-            })?;
-            if let Some(record) = guard.get_inner_mut().next() {
-                return parse(&self.ifname, &record);
+            let logs_readable = async {
+                match logs {
+                    Some(logs) => logs.readable_mut().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                guard = ring.readable_mut() => {
+                    let mut guard = guard.map_err(|source| {
+                        DataplaneError::io(ifname, "wait on the advert ring buffer", source)
+                    })?;
+                    if let Some(record) = guard.get_inner_mut().next() {
+                        return parse(ifname, &record);
+                    }
+                    // Drained: wait for the next wakeup.
+                    guard.clear_ready();
+                }
+                guard = logs_readable => {
+                    let mut guard = guard.map_err(|source| {
+                        DataplaneError::io(ifname, "wait on the XDP log ring buffer", source)
+                    })?;
+                    guard.get_inner_mut().flush();
+                    guard.clear_ready();
+                }
             }
-            // Drained: wait for the next wakeup.
-            guard.clear_ready();
         }
     }
 

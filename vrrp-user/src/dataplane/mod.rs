@@ -117,9 +117,9 @@ pub struct Dataplane {
     pin_dir: PathBuf,
     heartbeat_timeout: Duration,
     link: Option<LinkHolder>,
-    // Declared before `ebpf` so the log ring buffer closes first; keeping it alive is required:
-    // dropping the logger closes the log map.
-    _logger: Option<EbpfLogger<&'static dyn log::Log>>,
+    // Declared before `ebpf` so the log ring buffer closes first. It moves into
+    // [`AdvertEvents`] (which drains it) when the daemon takes the events.
+    logger: Option<EbpfLogger<&'static dyn log::Log>>,
     ebpf: Ebpf,
 }
 
@@ -178,7 +178,7 @@ impl Dataplane {
             pin_dir,
             heartbeat_timeout: options.heartbeat_timeout,
             link: Some(link),
-            _logger: logger,
+            logger,
             ebpf,
         };
         dataplane.write_control(if_mac)?;
