@@ -5,9 +5,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
-use crate::config::LogFormat;
+use crate::{config::LogFormat, dataplane::XdpAttachMode};
 
 /// xvrrp: a VRRPv3 (RFC 9568) router-redundancy daemon with an XDP data plane.
 #[derive(Debug, Parser)]
@@ -39,8 +39,8 @@ pub struct RunArgs {
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
     /// How to attach the XDP program.
-    #[arg(long, value_enum, default_value_t = XdpMode::Auto)]
-    pub xdp_mode: XdpMode,
+    #[arg(long, value_enum, default_value_t = XdpAttachMode::Auto)]
+    pub xdp_mode: XdpAttachMode,
 }
 
 /// Arguments of `xvrrp check-config`.
@@ -52,18 +52,6 @@ pub struct CheckConfigArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
-}
-
-/// XDP attach mode.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum XdpMode {
-    /// Native (driver) mode where the driver supports it, generic (skb) mode otherwise.
-    #[default]
-    Auto,
-    /// Driver mode only; fail when the driver lacks XDP support.
-    Native,
-    /// Generic (skb) mode: works on every interface, slower.
-    Generic,
 }
 
 #[cfg(test)]
@@ -95,7 +83,7 @@ mod tests {
         };
         assert_eq!(args.config, PathBuf::from("/etc/xvrrp.toml"));
         assert_eq!(args.log_format, Some(LogFormat::Json));
-        assert_eq!(args.xdp_mode, XdpMode::Generic);
+        assert_eq!(args.xdp_mode, XdpAttachMode::Generic);
     }
 
     #[test]
@@ -105,7 +93,7 @@ mod tests {
         let Command::Run(args) = cli.command else {
             panic!("expected run");
         };
-        assert_eq!(args.xdp_mode, XdpMode::Auto);
+        assert_eq!(args.xdp_mode, XdpAttachMode::Auto);
         assert_eq!(args.log_format, None);
     }
 

@@ -6,10 +6,9 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use tracing_subscriber::{EnvFilter, fmt};
 use vrrp_user::{
-    cli::{Cli, Command, RunArgs, XdpMode},
+    cli::{Cli, Command, RunArgs},
     config::{self, LogFormat, Mode, SystemInterfaces, check},
     daemon::{self, events::EventBus},
-    dataplane::XdpAttachMode,
 };
 
 fn main() -> ExitCode {
@@ -40,11 +39,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     }
     let options = daemon::RunOptions {
         config_path: args.config.clone(),
-        xdp_mode: match args.xdp_mode {
-            XdpMode::Auto => XdpAttachMode::Auto,
-            XdpMode::Native => XdpAttachMode::Native,
-            XdpMode::Generic => XdpAttachMode::Generic,
-        },
+        xdp_mode: args.xdp_mode,
     };
     // One thread: the daemon is one event loop; the kernel does the per-packet work.
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -41,8 +41,8 @@ pub use stats::CounterValues;
 /// The XDP object, built by `cargo xtask build-ebpf` and copied here by build.rs.
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/vrrp-ebpf.o"));
 
-/// How to attach the XDP program.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// How to attach the XDP program (also the `--xdp-mode` values of `xvrrp run`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum XdpAttachMode {
     /// Native (driver) XDP when the driver supports it, else generic.
     #[default]
