@@ -22,7 +22,7 @@ use vrrp_tests::{
     privilege::require_root,
     xdp::XdpUnderTest,
 };
-use vrrp_user::dataplane::{CounterValues, InstanceSettings, virtual_mac};
+use vrrp_user::dataplane::{CounterValues, InstanceSettings, monotonic_now, virtual_mac};
 
 const XDP_DROP: u32 = 1;
 const XDP_PASS: u32 = 2;
@@ -270,7 +270,7 @@ fn routine_advert_is_absorbed_and_stamps_last_seen() {
         let written = xdp.dataplane.master_last_seen(family, VRID).unwrap();
         // Longer than a coarse-clock tick (the kernel stamps with CLOCK_MONOTONIC_COARSE).
         std::thread::sleep(Duration::from_millis(20));
-        let before_run = xdp.dataplane.monotonic_now();
+        let before_run = monotonic_now();
         expect(
             &mut xdp,
             &format!("{family:?} routine"),
@@ -345,7 +345,7 @@ fn non_routine_adverts_are_delivered_to_userspace() {
                 IpAddr::V6(VRRP_GROUP_V6),
             ),
         };
-        let before = xdp.dataplane.monotonic_now();
+        let before = monotonic_now();
         expect(
             &mut xdp,
             case,
@@ -356,7 +356,7 @@ fn non_routine_adverts_are_delivered_to_userspace() {
                 (Counter::AdvertsToUserspace, 1),
             ],
         );
-        let after = xdp.dataplane.monotonic_now();
+        let after = monotonic_now();
         let delivered = events
             .try_next()
             .unwrap()

@@ -39,7 +39,8 @@ pub fn virtual_mac(family: AddressFamily, vrid: u8) -> [u8; 6] {
     }
 }
 
-/// CLOCK_MONOTONIC now, the clock of `bpf_ktime_get_ns`.
+/// CLOCK_MONOTONIC now, the clock of `bpf_ktime_get_ns` (compare with
+/// [`Dataplane::master_last_seen`] and [`DeliveredAdvert::received`](super::DeliveredAdvert)).
 pub fn monotonic_now() -> Duration {
     let mut now = libc::timespec {
         tv_sec: 0,
@@ -214,11 +215,6 @@ impl Dataplane {
             .get(&key, 0)
             .map(|instance| Duration::from_nanos(instance.master_last_seen_ns))
             .map_err(|source| DataplaneError::map(&ifname, "read", INSTANCES_MAP, source))
-    }
-
-    /// CLOCK_MONOTONIC now, to compare with [`Self::master_last_seen`].
-    pub fn monotonic_now(&self) -> Duration {
-        monotonic_now()
     }
 
     /// Makes `address` a VIP of virtual router `vrid` (of the address's family): the program
