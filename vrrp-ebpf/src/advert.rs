@@ -10,7 +10,7 @@ use aya_ebpf::{
 use vrrp_common::{
     consts::{
         ETHERNET_HEADER_LEN, IPPROTO_VRRP, IPV4_HEADER_LEN, IPV6_HEADER_LEN, VRRP_HEADER_LEN,
-        VRRP_TTL, VRRP_TYPE_ADVERTISEMENT, VRRP_VERSION_3,
+        VRRP_TTL, VRRP_TYPE_ADVERTISEMENT, VRRP_VERSION_2, VRRP_VERSION_3,
     },
     counters::Counter,
     event::MESSAGE_CAPACITY,
@@ -98,6 +98,17 @@ fn handle(ctx: &XdpContext, ip: &AdvertIp) -> Result<u32, Malformed> {
         return drop_as(Counter::InvalidLength);
     };
     if header.version() != VRRP_VERSION_3 {
+        // A VRRPv2 (RFC 3768) router on the link is a misconfiguration the operator must see:
+        // hand its advert to the daemon, which reports it, rather than only counting it.
+        let frame_len = ctx.data_end() - ctx.data();
+        if header.version() == VRRP_VERSION_2
+            && ip.family == AddressFamily::Ipv4
+            && ip.len >= VRRP_HEADER_LEN
+            && ip.len <= MESSAGE_CAPACITY
+            && ip.offset + ip.len <= frame_len
+        {
+            deliver(ctx, ip, &instance::key(ctx, ip.family, header.vrid));
+        }
         return drop_as(Counter::InvalidVersion);
     }
     // RFC 9568 §7.1: the only type is 1, ADVERTISEMENT.

@@ -622,3 +622,60 @@ fn discarded_adverts_change_neither_role_nor_schedule() {
         "r1 kept advertising after a valid better advert: {stepped_down}"
     );
 }
+
+#[test]
+fn a_vrrp_version_2_peer_is_reported_and_ignored() {
+    if !require_root("a_vrrp_version_2_peer_is_reported_and_ignored") {
+        return;
+    }
+    let _serial = serial();
+    let lab = TwoRouters::new();
+    let capture = lab.capture();
+    let spec = RouterSpec::new(100);
+    let r1 = lab.start(lab.r1, &spec);
+    wait_master(&capture, R1, STARTUP + spec.master_down_interval());
+    // RFC 3768 §5.1: version 2, type 1, VRID 51, priority 254, one address, no authentication,
+    // interval 1 s, the VIP, 8 bytes of authentication data; the checksum covers the message only.
+    let mut message = vec![
+        0x21,
+        vrrp_tests::vrrp::VRID,
+        254,
+        1,
+        0,
+        1,
+        0,
+        0,
+        192,
+        0,
+        2,
+        100,
+    ];
+    message.extend_from_slice(&[0; 8]);
+    let checksum = vrrp_tests::frames::internet_checksum(&message);
+    message[6..8].copy_from_slice(&checksum.to_be_bytes());
+    let source: std::net::Ipv4Addr = "192.0.2.250".parse().unwrap();
+    let frame = vrrp_tests::frames::ethernet(
+        vrrp_tests::frames::VRRP_MAC_V4,
+        [2, 0, 0, 0, 0, 0xfa],
+        0x0800,
+        &vrrp_tests::frames::ipv4(
+            source,
+            vrrp_tests::frames::VRRP_GROUP_V4,
+            255,
+            112,
+            &message,
+        ),
+    );
+    capture.clear();
+    vrrp_tests::capture::inject(lab.ns(lab.host), LAN_IF, &[frame], Duration::ZERO);
+    r1.wait_for_log(
+        "VRRP version 2 advert from 192.0.2.250",
+        Duration::from_secs(2),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    // The winning-looking version 2 advert changed nothing: r1 is still Master.
+    assert!(
+        adverts_from(&capture.frames(), R1).len() >= 3,
+        "r1 stopped advertising"
+    );
+}

@@ -94,7 +94,7 @@ struct Daemon {
     tracked_links: HashMap<u32, String>,
     bus: EventBus,
     punted_tx: mpsc::Sender<PuntedAdvert>,
-    /// When each (instance, warning kind) was last logged.
+    /// When each (subject, warning kind) was last logged.
     warned_at: HashMap<(String, &'static str), Instant>,
 }
 
@@ -204,7 +204,10 @@ impl Daemon {
         let received = match interface.decode(&punted) {
             Ok(received) => received,
             Err(problem) => {
-                if let Some(event) = problem.into_event(&interface.info.name) {
+                let subject = format!("{} {}", interface.info.name, punted.source);
+                if let Some(event) = problem.into_event(&interface.info.name)
+                    && self.first_in_interval(subject, "version2_peer", Instant::now())
+                {
                     self.bus.publish(event);
                 }
                 return;
@@ -384,19 +387,27 @@ impl Daemon {
             Warning::OwnerReceivedAdvert { .. } => "owner_received_advert",
             Warning::DualOwner { .. } => "dual_owner",
         };
-        let key = (instance.to_owned(), kind);
+        if self.first_in_interval(instance.to_owned(), kind, now) {
+            self.bus.publish(DaemonEvent::Warning {
+                instance: instance.to_owned(),
+                warning,
+            });
+        }
+    }
+
+    /// Whether a warning of `kind` about `subject` may be logged now: at most once per
+    /// [`WARNING_INTERVAL`].
+    fn first_in_interval(&mut self, subject: String, kind: &'static str, now: Instant) -> bool {
+        let key = (subject, kind);
         if self
             .warned_at
             .get(&key)
             .is_some_and(|at| now.saturating_duration_since(*at) < WARNING_INTERVAL)
         {
-            return;
+            return false;
         }
         self.warned_at.insert(key, now);
-        self.bus.publish(DaemonEvent::Warning {
-            instance: instance.to_owned(),
-            warning,
-        });
+        true
     }
 
     async fn refresh_addresses_if_due(&mut self, index: usize, now: Instant) {
