@@ -49,7 +49,7 @@ pub(crate) fn setup(check_only: bool) -> Result<()> {
     if !missing_packages.is_empty() {
         run(Command::new("apt-get").args(["update", "-q"]))?;
         run(Command::new("apt-get")
-            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(["install", "-y", "-q"])
             .args(&missing_packages)
             .env("DEBIAN_FRONTEND", "noninteractive"))?;
     }
