@@ -679,3 +679,55 @@ fn a_vrrp_version_2_peer_is_reported_and_ignored() {
         "r1 stopped advertising"
     );
 }
+
+#[test]
+fn sighup_adds_an_instance_without_a_blip_in_the_running_one() {
+    if !require_root("sighup_adds_an_instance_without_a_blip_in_the_running_one") {
+        return;
+    }
+    let _serial = serial();
+    let lab = TwoRouters::new();
+    let capture = lab.capture();
+    let spec = RouterSpec::new(200);
+    let r1 = lab.start(lab.r1, &spec);
+    wait_master(&capture, R1, STARTUP + spec.master_down_interval());
+    // The same file plus an IPv6 virtual router.
+    let v6 = RouterSpec {
+        family: vrrp_tests::vrrp::Family::V6,
+        ..RouterSpec::new(200)
+    };
+    let v6_instance = v6
+        .config("/unused")
+        .split_once("[[instance]]")
+        .map(|(_, instance)| instance.replace("name = \"lan\"", "name = \"lan6\""))
+        .expect("instance table");
+    let config = std::fs::read_to_string(r1.config_path()).expect("read config");
+    std::fs::write(
+        r1.config_path(),
+        format!("{config}\n[[instance]]{v6_instance}"),
+    )
+    .expect("extend config");
+    capture.clear();
+    r1.signal(libc::SIGHUP);
+    r1.wait_for_log("configuration reloaded", Duration::from_secs(3));
+    let link_local = lab.lab.nodes[lab.r1].link_local();
+    wait_master(
+        &capture,
+        &link_local,
+        v6.master_down_interval() + TOLERANCE * 2,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    // The IPv4 instance was not touched: its adverts kept their 100 ms rhythm throughout.
+    let adverts = adverts_from(&capture.frames(), R1);
+    let gaps: Vec<Duration> = adverts.windows(2).map(|w| w[1].at - w[0].at).collect();
+    assert!(
+        adverts.len() >= 6,
+        "{} IPv4 adverts across the reload",
+        adverts.len()
+    );
+    assert!(
+        gaps.iter()
+            .all(|gap| *gap <= Duration::from_millis(100) + TOLERANCE),
+        "the running instance blipped during the reload: {gaps:?}"
+    );
+}
