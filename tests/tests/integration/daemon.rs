@@ -4,6 +4,7 @@
 
 use std::{
     path::Path,
+    sync::MutexGuard,
     time::{Duration, Instant},
 };
 
@@ -41,6 +42,18 @@ impl TwoRouters {
         let r2 = lab.add_node("r2", 2);
         let host = lab.add_node("h", 10);
         Self { lab, r1, r2, host }
+    }
+
+    /// The root check, the serial lock, a fresh lab and a capture on the host; `None` when the
+    /// test is skipped (loudly, by `require_root`).
+    fn for_test(test: &str) -> Option<(MutexGuard<'static, ()>, Self, Capture)> {
+        if !require_root(test) {
+            return None;
+        }
+        let serial = serial();
+        let lab = Self::new();
+        let capture = lab.capture();
+        Some((serial, lab, capture))
     }
 
     fn ns(&self, node: usize) -> &NetNs {
@@ -81,12 +94,11 @@ fn wait_master(capture: &Capture, source: &str, timeout: Duration) -> Instant {
 
 #[test]
 fn higher_priority_router_is_master_and_backup_stays_silent() {
-    if !require_root("higher_priority_router_is_master_and_backup_stays_silent") {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("higher_priority_router_is_master_and_backup_stays_silent")
+    else {
         return;
-    }
-    let _serial = serial();
-    let lab = TwoRouters::new();
-    let capture = lab.capture();
+    };
     let spec1 = RouterSpec::new(200);
     let _r1 = lab.start(lab.r1, &spec1);
     let _r2 = lab.start(lab.r2, &RouterSpec::new(100));
@@ -117,12 +129,11 @@ fn higher_priority_router_is_master_and_backup_stays_silent() {
 
 #[test]
 fn sigkill_of_master_lets_backup_take_over_within_master_down_interval() {
-    if !require_root("sigkill_of_master_lets_backup_take_over_within_master_down_interval") {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("sigkill_of_master_lets_backup_take_over_within_master_down_interval")
+    else {
         return;
-    }
-    let _serial = serial();
-    let lab = TwoRouters::new();
-    let capture = lab.capture();
+    };
     let spec2 = RouterSpec::new(100);
     let r1 = lab.start(lab.r1, &RouterSpec::new(200));
     let _r2 = lab.start(lab.r2, &spec2);
@@ -145,12 +156,11 @@ fn sigkill_of_master_lets_backup_take_over_within_master_down_interval() {
 
 #[test]
 fn sigterm_master_resigns_and_backup_takes_over_after_skew_time() {
-    if !require_root("sigterm_master_resigns_and_backup_takes_over_after_skew_time") {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("sigterm_master_resigns_and_backup_takes_over_after_skew_time")
+    else {
         return;
-    }
-    let _serial = serial();
-    let lab = TwoRouters::new();
-    let capture = lab.capture();
+    };
     let spec2 = RouterSpec::new(100);
     let mut r1 = lab.start(lab.r1, &RouterSpec::new(200));
     let _r2 = lab.start(lab.r2, &spec2);
@@ -188,12 +198,11 @@ fn sigterm_master_resigns_and_backup_takes_over_after_skew_time() {
 
 #[test]
 fn preempt_lets_a_higher_priority_router_take_over() {
-    if !require_root("preempt_lets_a_higher_priority_router_take_over") {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("preempt_lets_a_higher_priority_router_take_over")
+    else {
         return;
-    }
-    let _serial = serial();
-    let lab = TwoRouters::new();
-    let capture = lab.capture();
+    };
     let spec1 = RouterSpec::new(200);
     let spec2 = RouterSpec::new(100);
     let _r2 = lab.start(lab.r2, &spec2);
@@ -221,12 +230,11 @@ fn preempt_lets_a_higher_priority_router_take_over() {
 
 #[test]
 fn preempt_off_keeps_the_running_master() {
-    if !require_root("preempt_off_keeps_the_running_master") {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("preempt_off_keeps_the_running_master")
+    else {
         return;
-    }
-    let _serial = serial();
-    let lab = TwoRouters::new();
-    let capture = lab.capture();
+    };
     let spec2 = RouterSpec::new(100);
     let _r2 = lab.start(lab.r2, &spec2);
     wait_master(&capture, R2, STARTUP + spec2.master_down_interval());
@@ -245,12 +253,11 @@ fn preempt_off_keeps_the_running_master() {
 
 #[test]
 fn preempt_delay_postpones_the_takeover() {
-    if !require_root("preempt_delay_postpones_the_takeover") {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("preempt_delay_postpones_the_takeover")
+    else {
         return;
-    }
-    let _serial = serial();
-    let lab = TwoRouters::new();
-    let capture = lab.capture();
+    };
     let spec2 = RouterSpec::new(100);
     let _r2 = lab.start(lab.r2, &spec2);
     wait_master(&capture, R2, STARTUP + spec2.master_down_interval());
@@ -275,12 +282,11 @@ fn preempt_delay_postpones_the_takeover() {
 
 #[test]
 fn host_reaches_the_vip_across_failover_through_the_virtual_mac() {
-    if !require_root("host_reaches_the_vip_across_failover_through_the_virtual_mac") {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("host_reaches_the_vip_across_failover_through_the_virtual_mac")
+    else {
         return;
-    }
-    let _serial = serial();
-    let lab = TwoRouters::new();
-    let capture = lab.capture();
+    };
     let spec = |priority| RouterSpec {
         accept_mode: true,
         ..RouterSpec::new(priority)
@@ -313,11 +319,11 @@ fn neighbour_of(ns: &NetNs, address: &str) -> String {
 
 #[test]
 fn backup_drops_frames_to_the_virtual_mac() {
-    if !require_root("backup_drops_frames_to_the_virtual_mac") {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("backup_drops_frames_to_the_virtual_mac")
+    else {
         return;
-    }
-    let _serial = serial();
-    let lab = TwoRouters::new();
+    };
     // A hub: every frame reaches every port, so the Backup sees frames to the virtual MAC.
     lab.lab.switch.run(&[
         "ip",
@@ -329,7 +335,6 @@ fn backup_drops_frames_to_the_virtual_mac() {
         "ageing_time",
         "0",
     ]);
-    let capture = lab.capture();
     let spec2 = RouterSpec::new(100);
     let _r1 = lab.start(lab.r1, &RouterSpec::new(200));
     let _r2 = lab.start(lab.r2, &spec2);
@@ -362,11 +367,11 @@ fn backup_drops_frames_to_the_virtual_mac() {
 
 #[test]
 fn tracked_interface_down_lets_the_lower_priority_router_win() {
-    if !require_root("tracked_interface_down_lets_the_lower_priority_router_win") {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("tracked_interface_down_lets_the_lower_priority_router_win")
+    else {
         return;
-    }
-    let _serial = serial();
-    let lab = TwoRouters::new();
+    };
     let r1_ns = lab.ns(lab.r1);
     // No dummy driver on every kernel: a veth pair whose peer we take down drops the carrier.
     r1_ns.run(&[
@@ -382,7 +387,6 @@ fn tracked_interface_down_lets_the_lower_priority_router_win() {
     ]);
     r1_ns.run(&["ip", "link", "set", "uplink-far", "up"]);
     r1_ns.run(&["ip", "link", "set", "uplink", "up"]);
-    let capture = lab.capture();
     let spec1 = RouterSpec {
         track: Some(("uplink", 150)),
         ..RouterSpec::new(200)
@@ -410,12 +414,11 @@ fn tracked_interface_down_lets_the_lower_priority_router_win() {
 
 #[test]
 fn sighup_with_a_broken_config_keeps_the_running_one() {
-    if !require_root("sighup_with_a_broken_config_keeps_the_running_one") {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("sighup_with_a_broken_config_keeps_the_running_one")
+    else {
         return;
-    }
-    let _serial = serial();
-    let lab = TwoRouters::new();
-    let capture = lab.capture();
+    };
     let spec = RouterSpec::new(200);
     let r1 = lab.start(lab.r1, &spec);
     wait_master(&capture, R1, STARTUP + spec.master_down_interval());
@@ -434,12 +437,11 @@ fn sighup_with_a_broken_config_keeps_the_running_one() {
 
 #[test]
 fn restart_after_sigkill_removes_stale_virtual_addresses() {
-    if !require_root("restart_after_sigkill_removes_stale_virtual_addresses") {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("restart_after_sigkill_removes_stale_virtual_addresses")
+    else {
         return;
-    }
-    let _serial = serial();
-    let lab = TwoRouters::new();
-    let capture = lab.capture();
+    };
     let spec1 = RouterSpec::new(100);
     let r1 = lab.start(lab.r1, &spec1);
     wait_master(&capture, R1, STARTUP + spec1.master_down_interval());
@@ -464,12 +466,11 @@ fn restart_after_sigkill_removes_stale_virtual_addresses() {
 
 #[test]
 fn after_the_master_daemon_dies_only_the_new_master_answers_arp() {
-    if !require_root("after_the_master_daemon_dies_only_the_new_master_answers_arp") {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("after_the_master_daemon_dies_only_the_new_master_answers_arp")
+    else {
         return;
-    }
-    let _serial = serial();
-    let lab = TwoRouters::new();
-    let capture = lab.capture();
+    };
     let spec2 = RouterSpec::new(100);
     let r1 = lab.start(lab.r1, &RouterSpec::new(200));
     let _r2 = lab.start(lab.r2, &spec2);
@@ -508,12 +509,11 @@ fn after_the_master_daemon_dies_only_the_new_master_answers_arp() {
 
 #[test]
 fn new_master_announces_the_vip_with_the_virtual_mac() {
-    if !require_root("new_master_announces_the_vip_with_the_virtual_mac") {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("new_master_announces_the_vip_with_the_virtual_mac")
+    else {
         return;
-    }
-    let _serial = serial();
-    let lab = TwoRouters::new();
-    let capture = lab.capture();
+    };
     let spec = RouterSpec::new(200);
     let _r1 = lab.start(lab.r1, &spec);
     let first = wait_master(&capture, R1, STARTUP + spec.master_down_interval());
@@ -558,12 +558,11 @@ type Defect = fn(&mut Fixture);
 
 #[test]
 fn discarded_adverts_change_neither_role_nor_schedule() {
-    if !require_root("discarded_adverts_change_neither_role_nor_schedule") {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("discarded_adverts_change_neither_role_nor_schedule")
+    else {
         return;
-    }
-    let _serial = serial();
-    let lab = TwoRouters::new();
-    let capture = lab.capture();
+    };
     let spec = RouterSpec::new(100);
     let _r1 = lab.start(lab.r1, &spec);
     wait_master(&capture, R1, STARTUP + spec.master_down_interval());
@@ -625,12 +624,11 @@ fn discarded_adverts_change_neither_role_nor_schedule() {
 
 #[test]
 fn a_vrrp_version_2_peer_is_reported_and_ignored() {
-    if !require_root("a_vrrp_version_2_peer_is_reported_and_ignored") {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("a_vrrp_version_2_peer_is_reported_and_ignored")
+    else {
         return;
-    }
-    let _serial = serial();
-    let lab = TwoRouters::new();
-    let capture = lab.capture();
+    };
     let spec = RouterSpec::new(100);
     let r1 = lab.start(lab.r1, &spec);
     wait_master(&capture, R1, STARTUP + spec.master_down_interval());
@@ -682,12 +680,11 @@ fn a_vrrp_version_2_peer_is_reported_and_ignored() {
 
 #[test]
 fn sighup_adds_an_instance_without_a_blip_in_the_running_one() {
-    if !require_root("sighup_adds_an_instance_without_a_blip_in_the_running_one") {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("sighup_adds_an_instance_without_a_blip_in_the_running_one")
+    else {
         return;
-    }
-    let _serial = serial();
-    let lab = TwoRouters::new();
-    let capture = lab.capture();
+    };
     let spec = RouterSpec::new(200);
     let r1 = lab.start(lab.r1, &spec);
     wait_master(&capture, R1, STARTUP + spec.master_down_interval());
