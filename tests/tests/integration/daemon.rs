@@ -70,11 +70,16 @@ impl TwoRouters {
         Capture::start(self.ns(self.host), LAN_IF)
     }
 
+    /// Whether `node` holds the virtual address as installed by xvrrp (a /32).
     fn has_vip(&self, node: usize) -> bool {
+        self.has_vip_with_prefix(node, 32)
+    }
+
+    fn has_vip_with_prefix(&self, node: usize, prefix_len: u8) -> bool {
         let out = self
             .ns(node)
             .run(&["ip", "-o", "addr", "show", "dev", LAN_IF]);
-        String::from_utf8_lossy(&out.stdout).contains(&format!("{VIP4}/32"))
+        String::from_utf8_lossy(&out.stdout).contains(&format!("{VIP4}/{prefix_len}"))
     }
 }
 
@@ -726,5 +731,42 @@ fn sighup_adds_an_instance_without_a_blip_in_the_running_one() {
         gaps.iter()
             .all(|gap| *gap <= Duration::from_millis(100) + TOLERANCE),
         "the running instance blipped during the reload: {gaps:?}"
+    );
+}
+
+#[test]
+fn the_address_owner_takes_over_at_once_and_keeps_its_address() {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("the_address_owner_takes_over_at_once_and_keeps_its_address")
+    else {
+        return;
+    };
+    // r1 owns the virtual address: it is configured on its interface.
+    lab.ns(lab.r1)
+        .run(&["ip", "addr", "add", &format!("{VIP4}/24"), "dev", LAN_IF]);
+    let spec2 = RouterSpec::new(100);
+    let _r2 = lab.start(lab.r2, &spec2);
+    wait_master(&capture, R2, STARTUP + spec2.master_down_interval());
+    let started = Instant::now();
+    let mut r1 = lab.start(lab.r1, &RouterSpec::new(255));
+    // C-19: the owner goes Master at start-up, without waiting Master_Down_Interval.
+    let first = wait_master(&capture, R1, STARTUP);
+    assert!(
+        first - started < STARTUP,
+        "owner advertised {:?} after start",
+        first - started
+    );
+    assert!(
+        adverts_from(&capture.frames(), R1)
+            .iter()
+            .all(|a| a.priority == 255),
+        "owner advertised another priority"
+    );
+    r1.signal(libc::SIGTERM);
+    assert_eq!(r1.wait_exit(Duration::from_secs(5)), Some(0));
+    // The owner's address is its own: shutdown leaves it configured.
+    assert!(
+        lab.has_vip_with_prefix(lab.r1, 24),
+        "the owner's own address was removed"
     );
 }

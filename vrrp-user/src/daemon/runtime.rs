@@ -677,16 +677,25 @@ fn plan_reload(
 }
 
 /// The advert source: the interface's primary IPv4 address (RFC 9568 §5.1.1.1) or its IPv6
-/// link-local address (§5.1.2.1), never one of the instance's own virtual addresses.
+/// link-local address (§5.1.2.1). A non-owner skips its virtual addresses (a crashed run may
+/// have left them first in line); the owner's virtual addresses are its real ones, so it may
+/// advertise from one of them when the interface has nothing else.
 fn primary_address(info: &InterfaceInfo, config: &InstanceConfig) -> Result<IpAddr> {
-    let not_virtual = |address: &IpAddr| !config.virtual_addresses.contains(address);
-    let found = match config.family {
-        AddressFamily::Ipv4 => info.ipv4.iter().map(|a| IpAddr::V4(*a)).find(not_virtual),
+    let candidates: Vec<IpAddr> = match config.family {
+        AddressFamily::Ipv4 => info.ipv4.iter().map(|a| IpAddr::V4(*a)).collect(),
         AddressFamily::Ipv6 => info
             .ipv6_link_local
             .iter()
             .map(|a| IpAddr::V6(*a))
-            .find(not_virtual),
+            .collect(),
+    };
+    let not_virtual = candidates
+        .iter()
+        .copied()
+        .find(|address| !config.virtual_addresses.contains(address));
+    let found = match not_virtual {
+        None if config.is_owner() => candidates.first().copied(),
+        other => other,
     };
     match found {
         Some(address) => Ok(address),
@@ -812,5 +821,10 @@ mod tests {
         );
         info.ipv4.truncate(1);
         assert!(primary_address(&info, &config).is_err());
+        let owner = instance_config("owner", 1, 255);
+        assert_eq!(
+            primary_address(&info, &owner).unwrap(),
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))
+        );
     }
 }
