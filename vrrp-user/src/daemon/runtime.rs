@@ -619,17 +619,17 @@ impl Daemon {
 }
 
 /// How long the XDP program keeps acting as Master without a heartbeat from the daemon: three
-/// of the shortest advert intervals on the interface, so a dead daemon's node stops answering
-/// for the virtual addresses before a Backup's Master_Down_Interval (3 intervals + Skew_Time)
-/// ends. Never below 150 ms, so scheduling hiccups of a busy daemon do not trip it; with
-/// intervals under 50 ms the fail-safe therefore takes a little longer than the takeover.
+/// of the shortest advert intervals on the interface. That always ends before a Backup's
+/// Master_Down_Interval (3 intervals + Skew_Time), so a dead daemon's node has stopped answering
+/// for the virtual addresses by the time another router takes over. A live daemon that stalls
+/// that long would miss its own adverts too, and lose Master anyway.
 fn heartbeat_timeout(instances: &[&InstanceConfig]) -> Duration {
-    let shortest = instances
+    instances
         .iter()
         .map(|instance| instance.advert_interval.as_duration())
         .min()
-        .unwrap_or(Duration::from_secs(1));
-    (shortest * 3).max(Duration::from_millis(150))
+        .unwrap_or(Duration::from_secs(1))
+        * 3
 }
 
 /// Which instances a new configuration keeps as they are, changes in place, stops, and starts
