@@ -4,6 +4,7 @@
 
 pub mod capture;
 pub mod daemon;
+pub mod failover;
 pub mod frames;
 pub mod keepalived;
 pub mod lab;

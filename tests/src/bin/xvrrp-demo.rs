@@ -2,15 +2,14 @@
 //! measure what the host sees. Everything it creates is removed when it ends, also on failure.
 
 use std::{
-    io::{BufRead as _, BufReader},
     path::Path,
-    process::{Child, Stdio},
     time::{Duration, Instant},
 };
 
 use vrrp_tests::{
     capture::Capture,
     daemon::Daemon,
+    failover::{Failover, millis},
     lab::{LAN_IF, Lab},
     netns::NetNs,
     vrrp::{RouterSpec, VIP4, adverts_from},
@@ -66,133 +65,19 @@ impl Router<'_> {
     }
 }
 
-/// A host pinging an address every millisecond; `-D` stamps each reply.
-struct Prober {
-    child: Child,
-}
-
-impl Prober {
-    fn start(host: &NetNs, address: &str) -> Self {
-        let child = host
-            .command(&[
-                "ping", "-D", "-n", "-i", "0.001", "-W", "0.2", "-w", "20", address,
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ping");
-        Self { child }
-    }
-
-    /// Stops the prober and returns the longest time between two replies.
-    fn longest_gap(mut self) -> (Duration, usize) {
-        // SIGINT makes ping print its summary and exit; we only need the reply lines.
-        let pid = libc::pid_t::try_from(self.child.id()).expect("pid");
-        // SAFETY: kill(2) on our own child.
-        unsafe { libc::kill(pid, libc::SIGINT) };
-        let stdout = self.child.stdout.take().expect("ping stdout");
-        let stamps: Vec<Duration> = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .filter(|line| line.contains("bytes from"))
-            .filter_map(|line| parse_stamp(line.strip_prefix('[')?.split(']').next()?))
-            .collect();
-        let _exited = self.child.wait();
-        let gap = stamps
-            .windows(2)
-            .map(|pair| pair[1].saturating_sub(pair[0]))
-            .max()
-            .unwrap_or_default();
-        (gap, stamps.len())
-    }
-}
-
-impl Drop for Prober {
-    fn drop(&mut self) {
-        let _already_gone = self.child.kill();
-        let _reaped = self.child.wait();
-    }
-}
-
-/// `ping -D` stamps: seconds.microseconds since the epoch.
-fn parse_stamp(stamp: &str) -> Option<Duration> {
-    let (seconds, micros) = stamp.split_once('.')?;
-    Some(Duration::from_secs(seconds.parse().ok()?) + Duration::from_micros(micros.parse().ok()?))
-}
-
-fn millis(duration: Duration) -> String {
-    format!(
-        "{}.{} ms",
-        duration.as_millis(),
-        (duration.as_micros() % 1000) / 100
-    )
-}
-
-/// What the host saw around one failover.
-struct Failover {
-    takeover: Duration,
-    outage4: (Duration, usize),
-    outage6: (Duration, usize),
-}
-
-impl Failover {
-    /// Probes both VIPs every millisecond, runs `fail`, waits for `to` to take over from
-    /// `from`, and measures.
-    fn measure(
-        host: &NetNs,
-        capture: &Capture,
-        from: &Router<'_>,
-        to: &Router<'_>,
-        fail: impl FnOnce(),
-    ) -> Self {
-        let probe4 = Prober::start(host, VIP4);
-        let probe6 = Prober::start(host, VIP6);
-        std::thread::sleep(Duration::from_millis(500));
-        let failed_at = Instant::now();
-        fail();
-        let first_new = wait::until(
-            "the Backup to take over",
-            Duration::from_secs(10),
-            Duration::from_millis(10),
-            || {
-                adverts_from(&capture.frames(), to.address)
-                    .iter()
-                    .map(|advert| advert.at)
-                    .find(|at| *at > failed_at)
-            },
-        );
-        let last_old = adverts_from(&capture.frames(), from.address)
-            .iter()
-            .rev()
-            .map(|advert| advert.at)
-            .find(|at| *at < first_new)
-            .expect("the Master advertised before failing");
-        std::thread::sleep(Duration::from_millis(700));
-        Self {
-            takeover: first_new - last_old,
-            outage4: probe4.longest_gap(),
-            outage6: probe6.longest_gap(),
-        }
-    }
-
-    fn print(&self, bound: Duration) {
+fn print_failover(failover: &Failover, bound: Duration) {
+    println!(
+        "   protocol bound: Master_Down_Interval(priority 100, {INTERVAL_MS} ms) = {}",
+        millis(bound)
+    );
+    println!(
+        "   takeover on the wire (old Master's last advert -> new Master's first): {}",
+        millis(failover.takeover)
+    );
+    for (target, gap, replies) in &failover.outages {
         println!(
-            "   protocol bound: Master_Down_Interval(priority 100, {INTERVAL_MS} ms) = {}",
-            millis(bound)
-        );
-        println!(
-            "   takeover on the wire (old Master's last advert -> new Master's first): {}",
-            millis(self.takeover)
-        );
-        println!(
-            "   longest gap in replies to {VIP4}: {} ({} replies)",
-            millis(self.outage4.0),
-            self.outage4.1
-        );
-        println!(
-            "   longest gap in replies to {VIP6}: {} ({} replies)",
-            millis(self.outage6.0),
-            self.outage6.1
+            "   longest gap in replies to {target}: {} ({replies} replies)",
+            millis(*gap)
         );
     }
 }
@@ -292,10 +177,15 @@ fn main() {
     println!("\n== 1. the Master's daemon crashes (SIGKILL); the node stays on the LAN");
     println!("   its pinned XDP program keeps forwarding until its heartbeat goes stale, then");
     println!("   behaves as Backup; r2 takes over Master_Down_Interval after r1's last advert");
-    let failover = Failover::measure(host_ns, &capture, &router1, &router2, || {
-        daemon1.signal(libc::SIGKILL);
-    });
-    failover.print(bound);
+    let failover = Failover::measure(
+        host_ns,
+        &capture,
+        router1.address,
+        router2.address,
+        &[VIP4, VIP6],
+        || daemon1.signal(libc::SIGKILL),
+    );
+    print_failover(&failover, bound);
     println!(
         "\n== who is Master now\n{}",
         who_is_master(&capture, &[&router1, &router2])
@@ -323,11 +213,18 @@ fn main() {
 
     println!("\n== 3. the Master node dies (daemon killed and its switch port cut at once)");
     let port = lab.nodes[r1].switch_port.clone();
-    let failover = Failover::measure(host_ns, &capture, &router1, &router2, || {
-        daemon1.signal(libc::SIGKILL);
-        lab.switch.run(&["ip", "link", "set", &port, "down"]);
-    });
-    failover.print(bound);
+    let failover = Failover::measure(
+        host_ns,
+        &capture,
+        router1.address,
+        router2.address,
+        &[VIP4, VIP6],
+        || {
+            daemon1.signal(libc::SIGKILL);
+            lab.switch.run(&["ip", "link", "set", &port, "down"]);
+        },
+    );
+    print_failover(&failover, bound);
     println!(
         "\n== who is Master now\n{}",
         who_is_master(&capture, &[&router1, &router2])
