@@ -37,9 +37,10 @@ pub(crate) fn bench(workspace: &Path, which: Bench) -> Result<()> {
     build_ebpf(workspace)?;
     if let Bench::Failover = which {
         // The benchmark runs the optimised daemon, as deployed.
-        run(Command::new("cargo").current_dir(workspace).args([
-            "build", "--locked", "--release", "--package", "vrrp-user", "--bin", "xvrrp",
-        ]))?;
+        run(Command::new("cargo")
+            .current_dir(workspace)
+            .args(["build", "--locked", "--release"])
+            .args(["--package", "vrrp-user", "--bin", "xvrrp"]))?;
     }
     let command = [
         "cargo",
