@@ -770,3 +770,41 @@ fn the_address_owner_takes_over_at_once_and_keeps_its_address() {
         "the owner's own address was removed"
     );
 }
+
+#[test]
+fn sighup_with_a_new_interval_updates_the_xdp_heartbeat_timeout() {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("sighup_with_a_new_interval_updates_the_xdp_heartbeat_timeout")
+    else {
+        return;
+    };
+    let spec = RouterSpec::new(200);
+    let r1 = lab.start(lab.r1, &spec);
+    wait_master(&capture, R1, STARTUP + spec.master_down_interval());
+    let control = format!(
+        "/sys/fs/bpf/xvrrp-test-{}/eth0/XVRRP_CONTROL",
+        lab.ns(lab.r1).name()
+    );
+    let timeout_ns = || {
+        let out = std::process::Command::new("bpftool")
+            .args(["--json", "map", "dump", "pinned", &control])
+            .output()
+            .expect("run bpftool");
+        let dump: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
+        dump[0]["formatted"]["value"]["heartbeat_timeout_ns"]
+            .as_u64()
+            .or_else(|| dump[0]["value"]["heartbeat_timeout_ns"].as_u64())
+            .unwrap_or_else(|| panic!("no heartbeat_timeout_ns in {dump}"))
+    };
+    // Three advert intervals (RFC 9568 Master_Down_Interval minus Skew_Time).
+    assert_eq!(timeout_ns(), 300_000_000);
+    let slower = RouterSpec {
+        interval_ms: 200,
+        ..spec
+    };
+    let bpffs = format!("/sys/fs/bpf/xvrrp-test-{}", lab.ns(lab.r1).name());
+    std::fs::write(r1.config_path(), slower.config(&bpffs)).expect("rewrite config");
+    r1.signal(libc::SIGHUP);
+    r1.wait_for_log("configuration reloaded", Duration::from_secs(3));
+    assert_eq!(timeout_ns(), 600_000_000);
+}

@@ -147,6 +147,16 @@ impl VrrpInterface {
         })
     }
 
+    /// Applies a new heartbeat timeout (the interface's advert intervals changed on reload).
+    pub(crate) fn set_heartbeat_timeout(&mut self, timeout: Duration, now: Instant) -> Result<()> {
+        if timeout / 3 != self.heartbeat_period {
+            self.dataplane.set_heartbeat_timeout(timeout)?;
+            self.heartbeat_period = timeout / 3;
+            self.last_heartbeat = now;
+        }
+        Ok(())
+    }
+
     pub(crate) fn next_heartbeat(&self) -> Instant {
         self.last_heartbeat + self.heartbeat_period
     }

@@ -464,12 +464,16 @@ impl Daemon {
         self.interfaces
             .retain(|name, _| wanted.contains(&name.as_str()));
         for new in &config.instances {
-            if !self.interfaces.contains_key(&new.interface) {
-                let sharing: Vec<&InstanceConfig> = config
-                    .instances
-                    .iter()
-                    .filter(|i| i.interface == new.interface)
-                    .collect();
+            let sharing: Vec<&InstanceConfig> = config
+                .instances
+                .iter()
+                .filter(|i| i.interface == new.interface)
+                .collect();
+            if let Some(interface) = self.interfaces.get_mut(&new.interface) {
+                interface
+                    .set_heartbeat_timeout(heartbeat_timeout(&sharing), now)
+                    .with_context(|| format!("interface {}", new.interface))?;
+            } else {
                 let families: Vec<AddressFamily> = sharing.iter().map(|i| i.family).collect();
                 let interface = VrrpInterface::open(
                     &self.netlink,

@@ -275,6 +275,13 @@ impl Dataplane {
         self.write_control(if_mac)
     }
 
+    /// Changes the heartbeat timeout (advert intervals changed on reload) and refreshes the
+    /// heartbeat with it.
+    pub fn set_heartbeat_timeout(&mut self, timeout: Duration) -> Result<(), DataplaneError> {
+        self.heartbeat_timeout = timeout;
+        self.refresh_heartbeat()
+    }
+
     /// Sets the heartbeat to `age` in the past: lets tests and drills show the fail-safe
     /// without waiting for the timeout.
     pub fn backdate_heartbeat(&mut self, age: Duration) -> Result<(), DataplaneError> {
