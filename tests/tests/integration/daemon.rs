@@ -808,3 +808,61 @@ fn sighup_with_a_new_interval_updates_the_xdp_heartbeat_timeout() {
     r1.wait_for_log("configuration reloaded", Duration::from_secs(3));
     assert_eq!(timeout_ns(), 600_000_000);
 }
+
+#[test]
+fn new_ipv6_master_sends_unsolicited_neighbor_advertisements_with_the_virtual_mac() {
+    let Some((_serial, lab, capture)) = TwoRouters::for_test(
+        "new_ipv6_master_sends_unsolicited_neighbor_advertisements_with_the_virtual_mac",
+    ) else {
+        return;
+    };
+    let spec = RouterSpec {
+        family: vrrp_tests::vrrp::Family::V6,
+        ..RouterSpec::new(200)
+    };
+    let _r1 = lab.start(lab.r1, &spec);
+    let link_local = lab.lab.nodes[lab.r1].link_local();
+    let first = wait_master(&capture, &link_local, STARTUP + spec.master_down_interval());
+    let vmac = [0, 0, 0x5e, 0, 2, vrrp_tests::vrrp::VRID6];
+    for vip in vrrp_tests::vrrp::VIPS6 {
+        let target = vip.parse::<std::net::Ipv6Addr>().unwrap().octets();
+        // Ethernet 14 + IPv6 40: ICMPv6 type at 54, flags at 58, target at 62, option at 78.
+        let na = wait::until(
+            &format!("an unsolicited NA for {vip}"),
+            Duration::from_secs(1),
+            Duration::from_millis(10),
+            || {
+                capture.frames().into_iter().find(|f| {
+                    f.data.get(12..14) == Some(&[0x86, 0xdd])
+                        && f.data.get(54) == Some(&136)
+                        && f.data.get(62..78) == Some(&target[..])
+                })
+            },
+        );
+        // C-49: right after the first advert, from the vMAC, R=1 S=0 O=1, TLLA = vMAC.
+        assert!(
+            na.at >= first && na.at - first <= Duration::from_millis(50),
+            "{vip}: timing"
+        );
+        assert_eq!(
+            na.data.get(6..12),
+            Some(&vmac[..]),
+            "{vip}: Ethernet source"
+        );
+        assert_eq!(
+            na.data.get(58).map(|flags| flags & 0xe0),
+            Some(0xa0),
+            "{vip}: R S O flags"
+        );
+        assert_eq!(
+            na.data.get(78..80),
+            Some(&[2, 1][..]),
+            "{vip}: target link-layer option"
+        );
+        assert_eq!(
+            na.data.get(80..86),
+            Some(&vmac[..]),
+            "{vip}: target link-layer address"
+        );
+    }
+}
