@@ -123,3 +123,12 @@ impl Default for XdpUnderTest {
         Self::new()
     }
 }
+
+/// A current-thread tokio runtime with IO, which reading the advert ring buffer
+/// (`AdvertEvents`, an `AsyncFd`) needs; enter it for the length of the test.
+pub fn io_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .expect("tokio runtime")
+}

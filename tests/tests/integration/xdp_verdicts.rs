@@ -20,7 +20,7 @@ use vrrp_tests::{
         echo_v4, neighbor_advertisement, neighbor_solicitation,
     },
     privilege::require_root,
-    xdp::XdpUnderTest,
+    xdp::{XdpUnderTest, io_runtime},
 };
 use vrrp_user::dataplane::{CounterValues, InstanceSettings, monotonic_now, virtual_mac};
 
@@ -255,10 +255,7 @@ fn routine_advert_is_absorbed_and_stamps_last_seen() {
     if !require_root("routine_advert_is_absorbed_and_stamps_last_seen") {
         return;
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .unwrap();
+    let runtime = io_runtime();
     let _runtime = runtime.enter();
     let mut xdp = XdpUnderTest::new();
     let mut events = xdp.dataplane.take_events().unwrap();
@@ -305,10 +302,7 @@ fn non_routine_adverts_are_delivered_to_userspace() {
     if !require_root("non_routine_adverts_are_delivered_to_userspace") {
         return;
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .unwrap();
+    let runtime = io_runtime();
     let _runtime = runtime.enter();
     let mut xdp = XdpUnderTest::new();
     let mut events = xdp.dataplane.take_events().unwrap();
@@ -646,10 +640,7 @@ fn adverts_beyond_a_full_ring_buffer_are_counted_as_lost() {
     if !require_root("adverts_beyond_a_full_ring_buffer_are_counted_as_lost") {
         return;
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .unwrap();
+    let runtime = io_runtime();
     let _runtime = runtime.enter();
     let mut xdp = XdpUnderTest::new();
     let mut events = xdp.dataplane.take_events().unwrap();

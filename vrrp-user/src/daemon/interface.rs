@@ -35,9 +35,6 @@ use crate::{
 /// configurations are validated to fit the MTU long before that.
 const MAX_FRAME: usize = 14 + 40 + 8 + 255 * 16;
 
-/// An advert punted by the XDP program, tagged with its interface.
-pub(crate) type PuntedAdvert = DeliveredAdvert;
-
 /// A decoded punted advert, ready for the state machine.
 pub(crate) struct Received {
     pub(crate) family: AddressFamily,
@@ -93,7 +90,7 @@ impl VrrpInterface {
         xdp_mode: XdpAttachMode,
         bpffs: &Path,
         heartbeat_timeout: Duration,
-        punted: mpsc::Sender<PuntedAdvert>,
+        punted: mpsc::Sender<DeliveredAdvert>,
     ) -> Result<Self> {
         let info = interface_info(netlink, ifname).await?;
         if let Err(err) = sysctl::announce_arp_from_primary_address(ifname) {
@@ -180,7 +177,7 @@ impl VrrpInterface {
     }
 
     /// Decodes a punted advert with the codec.
-    pub(crate) fn decode(&self, punted: &PuntedAdvert) -> Result<Received, NotFed> {
+    pub(crate) fn decode(&self, punted: &DeliveredAdvert) -> Result<Received, NotFed> {
         let version = punted.message.first().map_or(0, |byte| byte >> 4);
         if version == 2 {
             let v2 = AdvertV2::decode_message(&punted.message, VRRP_TTL)

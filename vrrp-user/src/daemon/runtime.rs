@@ -19,11 +19,11 @@ use super::{
     clock::instant_from_monotonic,
     events::{DaemonEvent, EventBus},
     instance::{Instance, router_config},
-    interface::{PuntedAdvert, VrrpInterface},
+    interface::VrrpInterface,
 };
 use crate::{
     config::{self, Config, GlobalConfig, InstanceConfig, Mode, SystemInterfaces},
-    dataplane::XdpAttachMode,
+    dataplane::{DeliveredAdvert, XdpAttachMode},
     net::{
         interface::{InterfaceInfo, LinkChange, interface_info, watch_links},
         virtual_addresses,
@@ -93,7 +93,7 @@ struct Daemon {
     /// Tracked interfaces by kernel index -> name (learned at start and reload).
     tracked_links: HashMap<u32, String>,
     bus: EventBus,
-    punted_tx: mpsc::Sender<PuntedAdvert>,
+    punted_tx: mpsc::Sender<DeliveredAdvert>,
     /// When each (subject, warning kind) was last logged.
     warned_at: HashMap<(String, &'static str), Instant>,
 }
@@ -104,7 +104,7 @@ impl Daemon {
         sigterm: &mut tokio::signal::unix::Signal,
         sigint: &mut tokio::signal::unix::Signal,
         sighup: &mut tokio::signal::unix::Signal,
-        mut punted: mpsc::Receiver<PuntedAdvert>,
+        mut punted: mpsc::Receiver<DeliveredAdvert>,
         mut links: mpsc::UnboundedReceiver<LinkChange>,
     ) -> Result<()> {
         loop {
@@ -193,7 +193,7 @@ impl Daemon {
         }
     }
 
-    async fn on_punted_advert(&mut self, punted: PuntedAdvert) {
+    async fn on_punted_advert(&mut self, punted: DeliveredAdvert) {
         let Some(interface) = self
             .interfaces
             .values()
