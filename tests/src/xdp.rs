@@ -103,12 +103,26 @@ impl XdpUnderTest {
         }
     }
 
-    /// Runs the data plane once on `frame`.
+    /// Runs the data plane (XDP, ingress) once on `frame`.
     pub fn run(&mut self, frame: &[u8]) -> Verdict {
+        self.run_program(TestProgram::Xvrrp, frame)
+    }
+
+    /// Runs the data plane built for TC ingress once on `frame`.
+    pub fn run_tc_ingress(&mut self, frame: &[u8]) -> Verdict {
+        self.run_program(TestProgram::TcIngress, frame)
+    }
+
+    /// Runs the egress stamp (TC) once on `frame`, as if it left through the interface.
+    pub fn run_egress(&mut self, frame: &[u8]) -> Verdict {
+        self.run_program(TestProgram::Egress, frame)
+    }
+
+    fn run_program(&mut self, program: TestProgram, frame: &[u8]) -> Verdict {
         let mut out = vec![0; frame.len() + 256];
         let outcome = self
             .dataplane
-            .test_run(TestProgram::Xvrrp, frame, &mut out, 1)
+            .test_run(program, frame, &mut out, 1)
             .expect("BPF_PROG_TEST_RUN");
         out.truncate(outcome.frame_len);
         Verdict {

@@ -36,9 +36,11 @@ pub enum Counter {
     VipDroppedNoAccept = 12,
     /// ARP requests / Neighbor Solicitations for a VIP dropped while not Master (RFC 5798 §6.4.2).
     ResolutionDroppedBackup = 13,
-    /// ARP replies sent from XDP for a VIP (RFC 5798 §6.4.3).
+    /// ARP replies for a VIP leaving with the virtual MAC (RFC 5798 §6.4.3): the stack's answer,
+    /// stamped by the egress program.
     ArpReplies = 14,
-    /// Neighbor Advertisements sent from XDP for a VIP (RFC 5798 §6.4.3).
+    /// Neighbor Advertisements for a VIP leaving with the virtual MAC (RFC 5798 §6.4.3): the
+    /// stack's answer, stamped by the egress program.
     NaReplies = 15,
     /// Frames handled as Backup because the daemon's heartbeat is stale (fail-safe).
     HeartbeatStale = 16,
@@ -46,11 +48,14 @@ pub enum Counter {
     RingBufFull = 17,
     /// Frames our parser could not handle; passed to the stack (fail-open).
     ParseErrors = 18,
+    /// ARP requests / Neighbor Solicitations for a VIP passed to the stack by a Master, which
+    /// answers them (the egress program puts the virtual MAC on the answer).
+    ResolutionPassedMaster = 19,
 }
 
 impl Counter {
     /// Number of counters: the length of the stats array and of [`InstanceCounters`].
-    pub const COUNT: u32 = 19;
+    pub const COUNT: u32 = 20;
 
     /// All counters in index order, for export.
     pub const ALL: [Counter; Self::COUNT as usize] = [
@@ -73,6 +78,7 @@ impl Counter {
         Counter::HeartbeatStale,
         Counter::RingBufFull,
         Counter::ParseErrors,
+        Counter::ResolutionPassedMaster,
     ];
 
     /// Stable name for logs, metrics and the CLI.
@@ -97,6 +103,7 @@ impl Counter {
             Counter::HeartbeatStale => "heartbeat_stale",
             Counter::RingBufFull => "ringbuf_full",
             Counter::ParseErrors => "parse_errors",
+            Counter::ResolutionPassedMaster => "resolution_passed_master",
         }
     }
 }

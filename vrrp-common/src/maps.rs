@@ -12,6 +12,18 @@
 /// Name of the XDP program (what `bpftool prog show` lists).
 pub const PROGRAM_NAME: &str = "xvrrp";
 
+/// Name of the TC egress program that puts the virtual MAC on the stack's ARP replies and
+/// Neighbor Advertisements for a VIP.
+pub const EGRESS_PROGRAM_NAME: &str = "xvrrp_egress";
+
+/// Name of the data plane built for the TC ingress hook (the same logic as [`PROGRAM_NAME`]),
+/// attached instead of XDP on virtual interfaces.
+pub const TC_PROGRAM_NAME: &str = "xvrrp_tc";
+
+/// Name of the TC ingress program that types frames native XDP readdressed to the interface
+/// as addressed to this host (needed where the skb exists before native XDP runs: veth).
+pub const PKT_TYPE_PROGRAM_NAME: &str = "xvrrp_pkt_type";
+
 /// An XDP program that only returns `XDP_PASS`, in the same object: the baseline of
 /// `cargo xtask bench xdp`. The daemon never attaches it.
 pub const PASS_PROGRAM_NAME: &str = "xvrrp_pass";

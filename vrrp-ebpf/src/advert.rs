@@ -4,8 +4,7 @@
 
 use aya_ebpf::{
     bindings::xdp_action,
-    helpers::{bpf_ktime_get_coarse_ns, bpf_ktime_get_ns, bpf_xdp_load_bytes},
-    programs::XdpContext,
+    helpers::{bpf_ktime_get_coarse_ns, bpf_ktime_get_ns},
 };
 use vrrp_common::{
     consts::{
@@ -22,7 +21,7 @@ use crate::{
     checksum::{add_bytes, add_frame, fold},
     instance,
     maps::{XVRRP_EVENTS, XVRRP_INSTANCES},
-    parse::{Malformed, read},
+    parse::{Frame, Malformed, read},
     stats::{count, count_instance},
 };
 
@@ -40,7 +39,7 @@ struct AdvertIp {
 
 /// An IPv4 frame with protocol 112.
 #[inline(always)]
-pub(crate) fn handle_ipv4(ctx: &XdpContext) -> Result<u32, Malformed> {
+pub(crate) fn handle_ipv4(ctx: &impl Frame) -> Result<u32, Malformed> {
     let ip = read::<Ipv4Header>(ctx, ETHERNET_HEADER_LEN)?;
     let header_len = ip.header_len();
     let total_len = usize::from(ip.total_length());
@@ -66,7 +65,7 @@ pub(crate) fn handle_ipv4(ctx: &XdpContext) -> Result<u32, Malformed> {
 
 /// An IPv6 frame with next header 112 (adverts carry no extension headers).
 #[inline(always)]
-pub(crate) fn handle_ipv6(ctx: &XdpContext) -> Result<u32, Malformed> {
+pub(crate) fn handle_ipv6(ctx: &impl Frame) -> Result<u32, Malformed> {
     let ip = read::<Ipv6Header>(ctx, ETHERNET_HEADER_LEN)?;
     handle(
         ctx,
@@ -88,7 +87,7 @@ fn drop_as(counter: Counter) -> Result<u32, Malformed> {
 }
 
 #[inline(always)]
-fn handle(ctx: &XdpContext, ip: &AdvertIp) -> Result<u32, Malformed> {
+fn handle(ctx: &impl Frame, ip: &AdvertIp) -> Result<u32, Malformed> {
     count(Counter::AdvertsReceived);
     // RFC 5798 §7.1, in its order: TTL, version, (type), length, checksum, VRID.
     if ip.hop_limit != VRRP_TTL {
@@ -100,7 +99,7 @@ fn handle(ctx: &XdpContext, ip: &AdvertIp) -> Result<u32, Malformed> {
     if header.version() != VRRP_VERSION_3 {
         // A VRRPv2 (RFC 3768) router on the link is a misconfiguration the operator must see:
         // hand its advert to the daemon, which reports it, rather than only counting it.
-        let frame_len = ctx.data_end() - ctx.data();
+        let frame_len = ctx.end() - ctx.start();
         if header.version() == VRRP_VERSION_2
             && ip.family == AddressFamily::Ipv4
             && ip.len >= VRRP_HEADER_LEN
@@ -123,7 +122,7 @@ fn handle(ctx: &XdpContext, ip: &AdvertIp) -> Result<u32, Malformed> {
     // RFC 9568 §5.2.5 (erratum 8299): count 0 is ignored. The IP payload must hold the whole
     // message, and the frame the whole payload. Well-formed messages are 8 + 4n or 8 + 16n
     // bytes; other lengths are rejected too (the checksum is summed 4 bytes at a time).
-    let frame_len = ctx.data_end() - ctx.data();
+    let frame_len = ctx.end() - ctx.start();
     if address_count == 0
         || ip.len < VRRP_HEADER_LEN + address_count * address_len
         || ip.len > MESSAGE_CAPACITY
@@ -171,7 +170,7 @@ fn handle(ctx: &XdpContext, ip: &AdvertIp) -> Result<u32, Malformed> {
 
 /// RFC 5798 §5.2.8: the checksum covers the VRRP message and the IPv4 / IPv6 pseudo-header.
 #[inline(always)]
-fn checksum_valid(ctx: &XdpContext, ip: &AdvertIp) -> Result<bool, Malformed> {
+fn checksum_valid(ctx: &impl Frame, ip: &AdvertIp) -> Result<bool, Malformed> {
     // Upper-layer length and protocol, as the pseudo-header carries them (RFC 8200 §8.1 for
     // IPv6; the IPv4 layout sums the same).
     let mut sum = ip.len as u64 + u64::from(IPPROTO_VRRP);
@@ -198,13 +197,13 @@ fn checksum_valid(ctx: &XdpContext, ip: &AdvertIp) -> Result<bool, Malformed> {
 
 /// Adds the `N` frame bytes at `offset` to `sum`.
 #[inline(always)]
-fn add_exact<const N: usize>(ctx: &XdpContext, sum: u64, offset: usize) -> Result<u64, Malformed> {
+fn add_exact<const N: usize>(ctx: &impl Frame, sum: u64, offset: usize) -> Result<u64, Malformed> {
     Ok(add_bytes(sum, &read::<[u8; N]>(ctx, offset)?))
 }
 
 /// Copies the advert to the ring buffer for the daemon; a full ring is counted.
 #[inline(always)]
-fn deliver(ctx: &XdpContext, ip: &AdvertIp, key: &vrrp_common::maps::InstanceKey) {
+fn deliver(ctx: &impl Frame, ip: &AdvertIp, key: &vrrp_common::maps::InstanceKey) {
     let Some(mut entry) = XVRRP_EVENTS.reserve(0) else {
         count_instance(key, Counter::RingBufFull);
         // Rare (the daemon stopped reading) and worth a line in its log.
@@ -232,12 +231,7 @@ fn deliver(ctx: &XdpContext, ip: &AdvertIp, key: &vrrp_common::maps::InstanceKey
         (*event).message_len = len as u16;
         (*event).source_be = ip.source;
         (*event).destination_be = ip.destination;
-        bpf_xdp_load_bytes(
-            ctx.ctx,
-            ip.offset as u32,
-            (*event).message.as_mut_ptr().cast(),
-            len as u32,
-        )
+        ctx.load_bytes(ip.offset, (*event).message.as_mut_ptr().cast(), len)
     };
     if copied != 0 {
         entry.discard(0);

@@ -1,10 +1,15 @@
-//! ARP requests for a VIP (RFC 5798 §6.4.3, §8.1.2): the Master answers with the virtual MAC,
-//! in place and out of the same port (XDP_TX); a Backup must not answer (§6.4.2), so we drop
-//! the request before the stack could answer with the physical MAC.
+//! ARP for the VIPs (RFC 5798 §6.4.2, §6.4.3, §8.1.2).
+//!
+//! Ingress (XDP): a request for a VIP goes to the stack while we are Master, which answers it
+//! because the daemon installed the VIP; a Backup must not answer, so the request is dropped
+//! before the stack could. Egress (TC): the stack's answer leaves with the virtual MAC as
+//! Ethernet source and sender hardware address. Answering through the stack instead of with
+//! XDP_TX works on every driver and attach mode (native XDP_TX on a veth is dropped unless the
+//! peer runs NAPI); see docs/ARCHITECTURE.md.
 
-use aya_ebpf::{bindings::xdp_action, programs::XdpContext};
+use aya_ebpf::bindings::xdp_action;
 use vrrp_common::{
-    consts::{ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4},
+    consts::{ETHERNET_HEADER_LEN, ETHERTYPE_IPV4},
     counters::Counter,
     maps::{AddressFamily, Vip4Key},
     wire::{
@@ -16,34 +21,43 @@ use vrrp_common::{
 use crate::{
     instance,
     maps::XVRRP_VIPS4,
-    parse::{Malformed, read, write},
+    parse::{Frame, Malformed, read, write},
     stats::count_instance,
 };
 
-/// `Some(action)` when the frame is an ARP request for one of our VIPs, `None` to let the
-/// caller continue.
+/// An Ethernet/IPv4 ARP packet with operation `operation`, if the frame holds one.
 #[inline(always)]
-pub(crate) fn handle(ctx: &XdpContext) -> Result<Option<u32>, Malformed> {
-    let request = read::<ArpEthernetIpv4>(ctx, ETHERNET_HEADER_LEN)?;
-    if request.hardware_type_be != ARP_HARDWARE_ETHERNET.to_be_bytes()
-        || request.protocol_type_be != ETHERTYPE_IPV4.to_be_bytes()
-        || request.hardware_len != 6
-        || request.protocol_len != 4
-        || request.operation_be != ARP_OPERATION_REQUEST.to_be_bytes()
-    {
-        return Ok(None);
-    }
-    // A gratuitous ARP announces rather than asks: nothing to answer.
-    if request.sender_protocol == request.target_protocol {
-        return Ok(None);
-    }
-    let Some(vip) = XVRRP_VIPS4.get_ptr(Vip4Key {
-        addr_be: request.target_protocol,
-    }) else {
+fn arp_packet(ctx: &impl Frame, operation: u16) -> Result<Option<ArpEthernetIpv4>, Malformed> {
+    let packet = read::<ArpEthernetIpv4>(ctx, ETHERNET_HEADER_LEN)?;
+    let wanted = packet.hardware_type_be == ARP_HARDWARE_ETHERNET.to_be_bytes()
+        && packet.protocol_type_be == ETHERTYPE_IPV4.to_be_bytes()
+        && packet.hardware_len == 6
+        && packet.protocol_len == 4
+        && packet.operation_be == operation.to_be_bytes()
+        // A gratuitous ARP announces rather than asks or answers: not ours to touch.
+        && packet.sender_protocol != packet.target_protocol;
+    Ok(wanted.then_some(packet))
+}
+
+/// The VRID owning IPv4 VIP `address`, if it is one.
+#[inline(always)]
+fn vip_vrid(address: [u8; 4]) -> Option<u8> {
+    // SAFETY: a successful lookup of a plain-integer value.
+    XVRRP_VIPS4
+        .get_ptr(Vip4Key { addr_be: address })
+        .map(|vip| unsafe { (*vip).vrid })
+}
+
+/// Ingress: `Some(verdict)` when the frame is an ARP request for one of our VIPs, `None` to
+/// let the caller continue.
+#[inline(always)]
+pub(crate) fn handle_request(ctx: &impl Frame) -> Result<Option<u32>, Malformed> {
+    let Some(request) = arp_packet(ctx, ARP_OPERATION_REQUEST)? else {
         return Ok(None);
     };
-    // SAFETY: a successful lookup of a plain-integer value.
-    let vrid = unsafe { (*vip).vrid };
+    let Some(vrid) = vip_vrid(request.target_protocol) else {
+        return Ok(None);
+    };
     let key = instance::key(ctx, AddressFamily::Ipv4, vrid);
     let Some(config) = instance::lookup(&key) else {
         return Ok(None);
@@ -52,28 +66,45 @@ pub(crate) fn handle(ctx: &XdpContext) -> Result<Option<u32>, Malformed> {
         count_instance(&key, Counter::ResolutionDroppedBackup);
         return Ok(Some(xdp_action::XDP_DROP));
     }
-    // RFC 5798 §8.1.2 / §7.3: the reply comes from the virtual MAC, Ethernet and ARP alike.
+    count_instance(&key, Counter::ResolutionPassedMaster);
+    Ok(Some(xdp_action::XDP_PASS))
+}
+
+/// Egress: puts the virtual MAC on the stack's ARP reply for a VIP while we act as Master
+/// (RFC 5798 §8.1.2, §7.3: Ethernet source and sender hardware address). Anything else is left
+/// as it is.
+#[inline(always)]
+pub(crate) fn stamp_reply(ctx: &impl Frame) -> Result<(), Malformed> {
+    let Some(reply) = arp_packet(ctx, ARP_OPERATION_REPLY)? else {
+        return Ok(());
+    };
+    let Some(vrid) = vip_vrid(reply.sender_protocol) else {
+        return Ok(());
+    };
+    let key = instance::key(ctx, AddressFamily::Ipv4, vrid);
+    let Some(config) = instance::lookup(&key) else {
+        return Ok(());
+    };
+    if instance::acting_master(&key, &config).is_none() {
+        return Ok(());
+    }
+    let eth = read::<EthernetHeader>(ctx, 0)?;
     write(
         ctx,
         0,
         EthernetHeader {
-            destination: request.sender_hardware,
             source: config.vmac,
-            ethertype_be: ETHERTYPE_ARP.to_be_bytes(),
+            ..eth
         },
     )?;
     write(
         ctx,
         ETHERNET_HEADER_LEN,
         ArpEthernetIpv4 {
-            operation_be: ARP_OPERATION_REPLY.to_be_bytes(),
             sender_hardware: config.vmac,
-            sender_protocol: request.target_protocol,
-            target_hardware: request.sender_hardware,
-            target_protocol: request.sender_protocol,
-            ..request
+            ..reply
         },
     )?;
     count_instance(&key, Counter::ArpReplies);
-    Ok(Some(xdp_action::XDP_TX))
+    Ok(())
 }

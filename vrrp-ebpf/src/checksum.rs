@@ -1,13 +1,13 @@
 //! RFC 1071 one's-complement sums for the VRRP checksum (RFC 5798 §5.2.8) and the ICMPv6
 //! checksum of the Neighbor Advertisements we build (RFC 4443 §2.3).
 
-use aya_ebpf::{
-    helpers::{bpf_csum_diff, bpf_xdp_load_bytes},
-    programs::XdpContext,
-};
+use aya_ebpf::helpers::bpf_csum_diff;
 use vrrp_common::event::MESSAGE_CAPACITY;
 
-use crate::{maps::XVRRP_SCRATCH, parse::Malformed};
+use crate::{
+    maps::XVRRP_SCRATCH,
+    parse::{Frame, Malformed},
+};
 
 /// Bytes summed per `bpf_csum_diff` call (the helper's limit).
 const CHUNK: usize = 512;
@@ -34,7 +34,7 @@ pub(crate) fn add_bytes<const N: usize>(mut sum: u64, bytes: &[u8; N]) -> u64 {
 /// small stack chunks multiply the verifier's paths past its limit.
 #[inline(always)]
 pub(crate) fn add_frame(
-    ctx: &XdpContext,
+    ctx: &impl Frame,
     sum: u64,
     offset: usize,
     len: usize,
@@ -49,14 +49,7 @@ pub(crate) fn add_frame(
     }
     // SAFETY: the scratch buffer holds MESSAGE_CAPACITY >= len bytes; the kernel bounds-checks
     // the frame side.
-    let copied = unsafe {
-        bpf_xdp_load_bytes(
-            ctx.ctx,
-            offset as u32,
-            (*scratch).bytes.as_mut_ptr().cast(),
-            len as u32,
-        )
-    };
+    let copied = unsafe { ctx.load_bytes(offset, (*scratch).bytes.as_mut_ptr().cast(), len) };
     if copied != 0 {
         return Err(Malformed);
     }

@@ -1,6 +1,6 @@
 //! Looking up a virtual router and deciding whether it may act as Master right now.
 
-use aya_ebpf::{helpers::bpf_ktime_get_ns, programs::XdpContext};
+use aya_ebpf::helpers::bpf_ktime_get_ns;
 use vrrp_common::{
     counters::Counter,
     maps::{AddressFamily, Instance, InstanceKey, Role},
@@ -8,13 +8,14 @@ use vrrp_common::{
 
 use crate::{
     maps::{XVRRP_CONTROL, XVRRP_INSTANCES},
+    parse::Frame,
     stats::count_instance,
 };
 
-/// The key of virtual router `vrid` of `family` on the interface the frame arrived on.
+/// The key of virtual router `vrid` of `family` on the interface the frame is on.
 #[inline(always)]
-pub(crate) fn key(ctx: &XdpContext, family: AddressFamily, vrid: u8) -> InstanceKey {
-    InstanceKey::new(ctx.ingress_ifindex() as u32, family, vrid)
+pub(crate) fn key(ctx: &impl Frame, family: AddressFamily, vrid: u8) -> InstanceKey {
+    InstanceKey::new(ctx.ifindex(), family, vrid)
 }
 
 /// A copy of the instance configured under `key`.

@@ -1,9 +1,18 @@
-//! xvrrp's XDP data plane, attached to every VRRP interface by the daemon (`vrrp-user`).
+//! xvrrp's data plane, attached to every VRRP interface by the daemon (`vrrp-user`): an XDP
+//! program on ingress and a TC program on egress, sharing one set of maps.
 //!
-//! Per frame, cheapest test first: a destination MAC in the VRRP virtual-MAC range goes to
-//! [`vmac`]; otherwise the EtherType picks VRRP adverts ([`advert`]), ARP requests ([`arp`]) and
-//! Neighbor Solicitations ([`nd`]). Everything else is transit and passes after at most one more
-//! byte comparison, without a map lookup.
+//! Ingress (XDP), per frame, cheapest test first: a destination MAC in the VRRP virtual-MAC
+//! range goes to [`vmac`]; otherwise the EtherType picks VRRP adverts ([`advert`]), ARP requests
+//! ([`arp`]) and Neighbor Solicitations ([`nd`]). Everything else is transit and passes after at
+//! most one more byte comparison, without a map lookup. Verdicts are only PASS and DROP, which
+//! every driver and attach mode implements.
+//!
+//! Ingress (TC, after XDP): frames XDP readdressed to the interface are typed as ours
+//! ([`packet_type`]; needed where the skb exists before native XDP runs, as on a veth).
+//!
+//! Egress (TC): the stack's ARP replies and Neighbor Advertisements for a VIP get the virtual
+//! MAC ([`arp::stamp_reply`], [`nd::stamp_advertisement`]); everything else leaves untouched
+//! after one EtherType comparison.
 //!
 //! Fails open: any error in our own parsing passes the frame to the stack and counts it, because
 //! a bug in the fast path must never blackhole a router's traffic.
@@ -16,13 +25,18 @@ mod checksum;
 mod instance;
 mod maps;
 mod nd;
+mod packet_type;
 mod parse;
 mod stats;
 mod vmac;
 
 use core::mem::offset_of;
 
-use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
+use aya_ebpf::{
+    bindings::{TC_ACT_OK, TC_ACT_SHOT, xdp_action},
+    macros::{classifier, xdp},
+    programs::{TcContext, XdpContext},
+};
 use vrrp_common::{
     consts::{
         ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_ICMPV6,
@@ -32,7 +46,7 @@ use vrrp_common::{
     wire::{EthernetHeader, Ipv4Header, Ipv6Header},
 };
 
-use crate::parse::{Malformed, read, read_u8};
+use crate::parse::{Frame, Malformed, read, read_u8};
 
 /// The data plane. See the crate docs for the dispatch order.
 #[xdp]
@@ -40,13 +54,7 @@ use crate::parse::{Malformed, read, read_u8};
 // frames a call frame: ~30% over an empty program instead of ~5%.
 #[inline(always)]
 fn xvrrp(ctx: XdpContext) -> u32 {
-    match dispatch(&ctx) {
-        Ok(action) => action,
-        Err(Malformed) => {
-            stats::count(Counter::ParseErrors);
-            xdp_action::XDP_PASS
-        }
-    }
+    xvrrp_verdict(&ctx)
 }
 
 /// Returns `XDP_PASS` and nothing else: the baseline `cargo xtask bench xdp` measures against,
@@ -57,7 +65,7 @@ fn xvrrp_pass(_ctx: XdpContext) -> u32 {
 }
 
 #[inline(always)]
-fn dispatch(ctx: &XdpContext) -> Result<u32, Malformed> {
+fn dispatch(ctx: &impl Frame) -> Result<u32, Malformed> {
     let eth = read::<EthernetHeader>(ctx, 0)?;
     let ethertype = eth.ethertype();
     let destination = eth.destination;
@@ -86,7 +94,7 @@ fn dispatch(ctx: &XdpContext) -> Result<u32, Malformed> {
             )? {
                 IPPROTO_VRRP => return advert::handle_ipv6(ctx),
                 IPPROTO_ICMPV6 => {
-                    if let Some(action) = nd::handle(ctx)? {
+                    if let Some(action) = nd::handle_solicitation(ctx)? {
                         return Ok(action);
                     }
                 }
@@ -94,13 +102,71 @@ fn dispatch(ctx: &XdpContext) -> Result<u32, Malformed> {
             }
         }
         ETHERTYPE_ARP => {
-            if let Some(action) = arp::handle(ctx)? {
+            if let Some(action) = arp::handle_request(ctx)? {
                 return Ok(action);
             }
         }
         _ => {}
     }
     Ok(xdp_action::XDP_PASS)
+}
+
+/// The egress stamp. Never drops or redirects: it only rewrites the stack's answers for VIPs,
+/// so any error leaves the frame as the stack built it (counted).
+#[classifier]
+fn xvrrp_egress(ctx: TcContext) -> i32 {
+    if stamp(&ctx).is_err() {
+        stats::count(Counter::ParseErrors);
+    }
+    TC_ACT_OK
+}
+
+/// The same data plane at the TC ingress hook, for interfaces where XDP costs more than it
+/// saves (virtual devices: native XDP on a veth takes GSO away from its peer, generic XDP
+/// linearizes every skb). XDP verdicts map onto TC's: DROP is SHOT, everything else OK.
+#[classifier]
+fn xvrrp_tc(ctx: TcContext) -> i32 {
+    match xvrrp_verdict(&ctx) {
+        xdp_action::XDP_DROP => TC_ACT_SHOT,
+        _ => TC_ACT_OK,
+    }
+}
+
+/// [`dispatch`], failing open.
+#[inline(always)]
+fn xvrrp_verdict(ctx: &impl Frame) -> u32 {
+    match dispatch(ctx) {
+        Ok(action) => action,
+        Err(Malformed) => {
+            stats::count(Counter::ParseErrors);
+            xdp_action::XDP_PASS
+        }
+    }
+}
+
+/// The packet-type repair after native XDP (see [`packet_type`]); never drops.
+#[classifier]
+fn xvrrp_pkt_type(ctx: TcContext) -> i32 {
+    if packet_type::restore(&ctx).is_err() {
+        stats::count(Counter::ParseErrors);
+    }
+    TC_ACT_OK
+}
+
+#[inline(always)]
+fn stamp(ctx: &TcContext) -> Result<(), Malformed> {
+    match read::<EthernetHeader>(ctx, 0)?.ethertype() {
+        ETHERTYPE_ARP => arp::stamp_reply(ctx),
+        ETHERTYPE_IPV6
+            if read_u8(
+                ctx,
+                ETHERNET_HEADER_LEN + offset_of!(Ipv6Header, next_header),
+            )? == IPPROTO_ICMPV6 =>
+        {
+            nd::stamp_advertisement(ctx)
+        }
+        _ => Ok(()),
+    }
 }
 
 #[cfg(not(test))]

@@ -2,11 +2,10 @@
 //! Master accepts them (§6.4.3) by rewriting the destination to the interface's own MAC, so the
 //! stack treats them as addressed to this host.
 
-use aya_ebpf::{bindings::xdp_action, programs::XdpContext};
+use aya_ebpf::bindings::xdp_action;
 use vrrp_common::{
     consts::{
-        ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_ICMPV6,
-        IPV6_HEADER_LEN,
+        ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_ICMPV6, IPV6_HEADER_LEN,
     },
     counters::Counter,
     maps::{AddressFamily, Role, Vip4Key, Vip6Key},
@@ -14,10 +13,10 @@ use vrrp_common::{
 };
 
 use crate::{
-    arp, instance,
+    instance,
     maps::{XVRRP_ROLES, XVRRP_VIPS4, XVRRP_VIPS6},
     nd,
-    parse::{Malformed, read, read_u8, write},
+    parse::{Frame, Malformed, read, read_u8, write},
     stats::count_instance,
 };
 
@@ -34,7 +33,7 @@ pub(crate) fn family(byte: u8) -> Option<AddressFamily> {
 /// A frame whose destination is the virtual MAC of (`family`, `vrid`).
 #[inline(always)]
 pub(crate) fn handle(
-    ctx: &XdpContext,
+    ctx: &impl Frame,
     family: AddressFamily,
     vrid: u8,
     ethertype: u16,
@@ -57,14 +56,10 @@ pub(crate) fn handle(
         count_instance(&key, Counter::VmacDroppedBackup);
         return Ok(xdp_action::XDP_DROP);
     };
-    // Neighbour-unreachability probes are unicast to the virtual MAC: answer them like the
-    // broadcast / multicast ones.
+    // ARP and NS for a VIP (neighbour-unreachability probes are unicast to the virtual MAC) go
+    // to the stack like everything else we accept: it answers, the egress program stamps the
+    // virtual MAC on the answer.
     match ethertype {
-        ETHERTYPE_ARP => {
-            if let Some(action) = arp::handle(ctx)? {
-                return Ok(action);
-            }
-        }
         ETHERTYPE_IPV4 if config.accept == 0 => {
             // RFC 9568 §6.4.3: without Accept_Mode (and not the owner) the Master does not
             // accept packets addressed to the VIPs.
@@ -82,11 +77,6 @@ pub(crate) fn handle(
         ETHERTYPE_IPV6 => {
             let ip = read::<Ipv6Header>(ctx, ETHERNET_HEADER_LEN)?;
             let icmp = ip.next_header == IPPROTO_ICMPV6;
-            if icmp {
-                if let Some(action) = nd::handle(ctx)? {
-                    return Ok(action);
-                }
-            }
             // RFC 9568 §6.1: NS/NA for the VIPs are never dropped for lack of Accept_Mode.
             let neighbor_discovery = icmp
                 && nd::is_neighbor_discovery(read_u8(ctx, ETHERNET_HEADER_LEN + IPV6_HEADER_LEN)?);
@@ -105,6 +95,7 @@ pub(crate) fn handle(
         _ => {}
     }
     write(ctx, 0, if_mac)?;
+    ctx.accept_for_host()?;
     count_instance(&key, Counter::VmacAcceptedMaster);
     Ok(xdp_action::XDP_PASS)
 }

@@ -10,7 +10,7 @@ use vrrp_tests::{
     wait,
     xdp::{TestPinRoot, test_options},
 };
-use vrrp_user::dataplane::{Dataplane, InstanceSettings, XdpAttachMode};
+use vrrp_user::dataplane::{Dataplane, IngressHook, InstanceSettings, XdpAttachMode};
 
 #[test]
 fn attach_pins_every_map_and_detach_removes_the_pins() {
@@ -88,8 +88,10 @@ fn bpftool_lists_the_program_by_name_while_attached() {
     };
     let id = dataplane.program_id();
     let shown = bpftool_prog_show(id).expect("bpftool shows the attached program");
+    // On a veth the default runs the data plane at TC ingress.
+    assert_eq!(dataplane.ingress_hook(), IngressHook::Tc);
     assert!(
-        shown.contains("xdp") && shown.contains("name xvrrp"),
+        shown.contains("sched_cls") && shown.contains("name xvrrp_tc"),
         "bpftool prog show id {id}: {shown}"
     );
     drop(dataplane);

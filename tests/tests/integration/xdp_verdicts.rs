@@ -6,12 +6,10 @@ use std::{
     time::Duration,
 };
 
-use aya::programs::xdp::XdpMode;
 use vrrp_common::{
     advert::{Advert as DecodedAdvert, IpContext},
     counters::Counter,
     event::AdvertEvent,
-    frames::{UNSOLICITED_NA_LEN, build_unsolicited_na},
     maps::{AddressFamily, EVENTS_RING_BYTES, Role},
 };
 use vrrp_tests::{
@@ -22,11 +20,12 @@ use vrrp_tests::{
     privilege::require_root,
     xdp::{XdpUnderTest, io_runtime},
 };
-use vrrp_user::dataplane::{CounterValues, InstanceSettings, monotonic_now, virtual_mac};
+use vrrp_user::dataplane::{
+    CounterValues, IngressHook, InstanceSettings, monotonic_now, virtual_mac,
+};
 
 const XDP_DROP: u32 = 1;
 const XDP_PASS: u32 = 2;
-const XDP_TX: u32 = 3;
 
 const VRID: u8 = 7;
 const VIP4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
@@ -102,7 +101,7 @@ fn transit_frames_pass_untouched_without_counting() {
         return;
     }
     let mut xdp = XdpUnderTest::new();
-    assert!(matches!(xdp.dataplane.attached_mode(), XdpMode::Skb));
+    assert_eq!(xdp.dataplane.ingress_hook(), IngressHook::GenericXdp);
     configure(&mut xdp, Role::Master, true);
     let cases = [
         ("IPv4 UDP", frames::udp_v4(64)),
@@ -500,8 +499,8 @@ fn vmac_frames_are_dropped_in_backup_and_rewritten_in_master() {
 }
 
 #[test]
-fn arp_request_for_a_vip_is_answered_by_the_master_only() {
-    if !require_root("arp_request_for_a_vip_is_answered_by_the_master_only") {
+fn arp_request_for_a_vip_goes_to_the_stack_only_on_the_master() {
+    if !require_root("arp_request_for_a_vip_goes_to_the_stack_only_on_the_master") {
         return;
     }
     let mut xdp = XdpUnderTest::new();
@@ -513,26 +512,24 @@ fn arp_request_for_a_vip_is_answered_by_the_master_only() {
         &mut xdp,
         "Master",
         &request,
-        XDP_TX,
-        &[(Counter::ArpReplies, 1)],
+        XDP_PASS,
+        &[(Counter::ResolutionPassedMaster, 1)],
     );
-    assert_eq!(
-        out,
-        arp_reply(vmac, VIP4, HOST_MAC, HOST4),
-        "ARP reply bytes"
-    );
+    assert_eq!(out, request, "the stack gets the request unchanged");
 
-    // Unicast to the virtual MAC (a neighbour-unreachability probe): answered too.
+    // Unicast to the virtual MAC (a neighbour-unreachability probe): to the stack too, addressed
+    // to the interface so the stack takes it.
     let mut probe = request.clone();
     probe[..6].copy_from_slice(&vmac);
     let out = expect(
         &mut xdp,
         "Master, unicast probe",
         &probe,
-        XDP_TX,
-        &[(Counter::ArpReplies, 1)],
+        XDP_PASS,
+        &[(Counter::VmacAcceptedMaster, 1)],
     );
-    assert_eq!(out, arp_reply(vmac, VIP4, HOST_MAC, HOST4));
+    assert_eq!(out[..6], ROUTER_MAC, "destination rewritten to the NIC");
+    assert_eq!(out[6..], request[6..]);
 
     configure(&mut xdp, Role::Backup, false);
     expect(
@@ -545,42 +542,25 @@ fn arp_request_for_a_vip_is_answered_by_the_master_only() {
 }
 
 #[test]
-fn neighbor_solicitation_for_a_vip_is_answered_by_the_master_only() {
-    if !require_root("neighbor_solicitation_for_a_vip_is_answered_by_the_master_only") {
+fn neighbor_solicitation_for_a_vip_goes_to_the_stack_only_on_the_master() {
+    if !require_root("neighbor_solicitation_for_a_vip_goes_to_the_stack_only_on_the_master") {
         return;
     }
     let mut xdp = XdpUnderTest::new();
-    let vmac = virtual_mac(AddressFamily::Ipv6, VRID);
     let solicitation = neighbor_solicitation(HOST_MAC, host6(), vip6());
+    let dad = neighbor_solicitation(HOST_MAC, Ipv6Addr::UNSPECIFIED, vip6());
 
     configure(&mut xdp, Role::Master, false);
-    let out = expect(
-        &mut xdp,
-        "Master",
-        &solicitation,
-        XDP_TX,
-        &[(Counter::NaReplies, 1)],
-    );
-    assert_eq!(
-        out,
-        neighbor_advertisement(vmac, vip6(), HOST_MAC, host6()),
-        "NA bytes"
-    );
-
-    // Duplicate address detection: no source address, no option (a shorter frame); the NA goes
-    // to all-nodes without the Solicited flag (RFC 4861 §7.2.4).
-    let dad = neighbor_solicitation(HOST_MAC, Ipv6Addr::UNSPECIFIED, vip6());
-    let out = expect(
-        &mut xdp,
-        "Master, DAD",
-        &dad,
-        XDP_TX,
-        &[(Counter::NaReplies, 1)],
-    );
-    // That is exactly the codec's unsolicited NA from the VIP.
-    let mut expected = [0; UNSOLICITED_NA_LEN];
-    build_unsolicited_na(&mut expected, VRID, &vip6(), &vip6()).unwrap();
-    assert_eq!(out, expected);
+    for (case, frame) in [("Master", &solicitation), ("Master, DAD", &dad)] {
+        let out = expect(
+            &mut xdp,
+            case,
+            frame,
+            XDP_PASS,
+            &[(Counter::ResolutionPassedMaster, 1)],
+        );
+        assert_eq!(&out, frame, "{case}: the stack gets the NS unchanged");
+    }
 
     configure(&mut xdp, Role::Backup, false);
     expect(
@@ -590,6 +570,133 @@ fn neighbor_solicitation_for_a_vip_is_answered_by_the_master_only() {
         XDP_DROP,
         &[(Counter::ResolutionDroppedBackup, 1)],
     );
+}
+
+#[test]
+fn egress_stamps_the_virtual_mac_on_the_stacks_answers_for_a_vip() {
+    if !require_root("egress_stamps_the_virtual_mac_on_the_stacks_answers_for_a_vip") {
+        return;
+    }
+    let mut xdp = XdpUnderTest::new();
+    let vmac4 = virtual_mac(AddressFamily::Ipv4, VRID);
+    let vmac6 = virtual_mac(AddressFamily::Ipv6, VRID);
+    // What the kernel sends for an installed VIP: the interface's own MAC everywhere.
+    let arp_from_stack = arp_reply(ROUTER_MAC, VIP4, HOST_MAC, HOST4);
+    let na_from_stack = neighbor_advertisement(ROUTER_MAC, vip6(), HOST_MAC, host6());
+
+    configure(&mut xdp, Role::Master, false);
+    let out = expect_egress(
+        &mut xdp,
+        "ARP reply, Master",
+        &arp_from_stack,
+        &[(Counter::ArpReplies, 1)],
+    );
+    assert_eq!(
+        out,
+        arp_reply(vmac4, VIP4, HOST_MAC, HOST4),
+        "ARP reply bytes"
+    );
+    // Ethernet source and target link-layer option rewritten, checksum still valid: exactly the
+    // NA built from scratch with the virtual MAC.
+    let out = expect_egress(
+        &mut xdp,
+        "NA, Master",
+        &na_from_stack,
+        &[(Counter::NaReplies, 1)],
+    );
+    assert_eq!(
+        out,
+        neighbor_advertisement(vmac6, vip6(), HOST_MAC, host6()),
+        "NA bytes"
+    );
+    // Not for a VIP, or not an answer: untouched.
+    let other = arp_reply(ROUTER_MAC, ROUTER4, HOST_MAC, HOST4);
+    assert_eq!(
+        expect_egress(&mut xdp, "ARP reply, own address", &other, &[]),
+        other
+    );
+    let request = arp_request(ROUTER_MAC, VIP4, HOST4);
+    assert_eq!(
+        expect_egress(&mut xdp, "ARP request", &request, &[]),
+        request
+    );
+    let transit = frames::udp_v4(64);
+    assert_eq!(expect_egress(&mut xdp, "transit", &transit, &[]), transit);
+
+    // A Backup (or a Master whose daemon died) has nothing to stamp: left as the stack built it.
+    configure(&mut xdp, Role::Backup, false);
+    assert_eq!(
+        expect_egress(&mut xdp, "ARP reply, Backup", &arp_from_stack, &[]),
+        arp_from_stack
+    );
+}
+
+/// Runs `frame` through the egress program and checks it kept the frame (TC_ACT_OK) and
+/// exactly which global counters moved.
+fn expect_egress(
+    xdp: &mut XdpUnderTest,
+    case: &str,
+    frame: &[u8],
+    counters: &[(Counter, u64)],
+) -> Vec<u8> {
+    const TC_ACT_OK: u32 = 0;
+    let before = xdp.dataplane.counters().unwrap();
+    let verdict = xdp.run_egress(frame);
+    let after = xdp.dataplane.counters().unwrap();
+    assert_eq!(verdict.action, TC_ACT_OK, "{case}: TC action");
+    assert_eq!(moved(&before, &after), counters, "{case}: counters");
+    verdict.frame
+}
+
+#[test]
+fn tc_ingress_gives_the_same_verdicts_as_xdp() {
+    if !require_root("tc_ingress_gives_the_same_verdicts_as_xdp") {
+        return;
+    }
+    const TC_ACT_OK: u32 = 0;
+    const TC_ACT_SHOT: u32 = 2;
+    let mut xdp = XdpUnderTest::new();
+    let vmac4 = virtual_mac(AddressFamily::Ipv4, VRID);
+    let routine = Advert::new(VRID, 200).frame_v4(PEER_MAC, PEER4, &[VIP4]);
+    let mut bad_ttl = routine.clone();
+    bad_ttl[14 + 8] = 64;
+    let frames = [
+        ("IPv4 UDP", frames::udp_v4(64)),
+        ("IPv6 UDP", frames::udp_v6(64)),
+        ("ARP for a VIP", arp_request(HOST_MAC, HOST4, VIP4)),
+        (
+            "NS for a VIP",
+            neighbor_solicitation(HOST_MAC, host6(), vip6()),
+        ),
+        ("echo to the virtual MAC", echo_v4(vmac4, PEER4)),
+        ("echo to a VIP via the virtual MAC", echo_v4(vmac4, VIP4)),
+        ("routine advert", routine),
+        ("advert with TTL 64", bad_ttl),
+    ];
+    for role in [Role::Backup, Role::Master] {
+        configure(&mut xdp, role, false);
+        for (case, frame) in &frames {
+            let before = xdp.dataplane.counters().unwrap();
+            let at_xdp = xdp.run(frame);
+            let middle = xdp.dataplane.counters().unwrap();
+            let at_tc = xdp.run_tc_ingress(frame);
+            let after = xdp.dataplane.counters().unwrap();
+            let expected_tc = if at_xdp.action == XDP_DROP {
+                TC_ACT_SHOT
+            } else {
+                TC_ACT_OK
+            };
+            assert_eq!(at_tc.action, expected_tc, "{role:?}, {case}: verdict");
+            if at_xdp.action == XDP_PASS {
+                assert_eq!(at_tc.frame, at_xdp.frame, "{role:?}, {case}: frame");
+            }
+            assert_eq!(
+                moved(&middle, &after),
+                moved(&before, &middle),
+                "{role:?}, {case}: counters"
+            );
+        }
+    }
 }
 
 #[test]
@@ -630,8 +737,8 @@ fn stale_heartbeat_makes_a_master_behave_as_backup() {
         &mut xdp,
         "ARP, refreshed",
         &arp_request(HOST_MAC, HOST4, VIP4),
-        XDP_TX,
-        &[(Counter::ArpReplies, 1)],
+        XDP_PASS,
+        &[(Counter::ResolutionPassedMaster, 1)],
     );
 }
 

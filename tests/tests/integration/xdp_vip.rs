@@ -1,8 +1,10 @@
-//! A host reaches a VIP through the Master's XDP data plane: the ARP reply comes from XDP with
-//! the virtual MAC (RFC 5798 §6.4.3, §8.1.2), and echo requests to the virtual MAC are accepted
-//! by rewriting their destination (accept mode on).
+//! A host reaches a VIP through the Master's data plane, IPv4 and IPv6: the stack answers ARP
+//! and NS for the VIP and the egress program puts the virtual MAC on the answer (RFC 5798
+//! §6.4.3, §8.1.2, §8.2.2), and echo requests to the virtual MAC are accepted by rewriting their
+//! destination (accept mode on). In the hook `auto` picks on a veth (TC), and in each explicit
+//! XDP mode.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use vrrp_common::{
     counters::Counter,
@@ -14,80 +16,130 @@ use vrrp_tests::{
     xdp::{TestPinRoot, test_options},
 };
 use vrrp_user::dataplane::{
-    Dataplane, InstanceSettings, XdpAttachMode, add_vmac_filter, remove_vmac_filter, virtual_mac,
+    Dataplane, IngressHook, InstanceSettings, XdpAttachMode, add_vmac_filter, remove_vmac_filter,
+    virtual_mac,
 };
 
 const VRID: u8 = 7;
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
+const VIP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100);
 
 #[test]
-fn host_pings_the_vip_through_the_masters_xdp_arp_reply_and_vmac_rewrite() {
-    if !require_root("host_pings_the_vip_through_the_masters_xdp_arp_reply_and_vmac_rewrite") {
+fn host_pings_the_vips_through_the_data_plane_in_the_default_mode() {
+    if !require_root("host_pings_the_vips_through_the_data_plane_in_the_default_mode") {
         return;
     }
+    // What a user gets: `auto` runs at TC ingress on a veth (a software device).
+    host_pings_the_vips(XdpAttachMode::default(), IngressHook::Tc);
+}
+
+#[test]
+fn host_pings_the_vips_through_the_data_plane_in_generic_mode() {
+    if !require_root("host_pings_the_vips_through_the_data_plane_in_generic_mode") {
+        return;
+    }
+    host_pings_the_vips(XdpAttachMode::Generic, IngressHook::GenericXdp);
+}
+
+#[test]
+fn host_pings_the_vips_through_the_data_plane_in_native_mode() {
+    if !require_root("host_pings_the_vips_through_the_data_plane_in_native_mode") {
+        return;
+    }
+    host_pings_the_vips(XdpAttachMode::Native, IngressHook::NativeXdp);
+}
+
+fn mac_text(mac: [u8; 6]) -> String {
+    mac.iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn host_pings_the_vips(mode: XdpAttachMode, expected: IngressHook) {
     let mut lab = Lab::new();
     let router = lab.add_node("r", 1);
     let host = lab.add_node("h", 10);
     let pin_root = TestPinRoot::new(lab.nodes[router].ns.name());
     let router_ip: Ipv4Addr = lab.nodes[router].ipv4.parse().unwrap();
-    // Generic XDP: XDP_TX on a native veth program needs NAPI on the peer, which a bridge port
-    // does not have by default.
+    let router_ll: Ipv6Addr = lab.nodes[router].link_local().parse().unwrap();
     let mut dataplane = {
         let _inside = lab.nodes[router].ns.enter();
-        Dataplane::attach(LAN_IF, &test_options(XdpAttachMode::Generic, &pin_root))
-            .expect("attach XDP to the router's veth")
+        Dataplane::attach(LAN_IF, &test_options(mode, &pin_root))
+            .expect("attach the data plane to the router's veth")
     };
-    dataplane
-        .set_instance(
-            AddressFamily::Ipv4,
-            VRID,
-            &InstanceSettings {
-                role: Role::Master,
-                accept: true,
-                master_address: IpAddr::V4(router_ip),
-                master_priority: 100,
-                master_interval_cs: 100,
-            },
-        )
-        .unwrap();
+    assert_eq!(
+        dataplane.ingress_hook(),
+        expected,
+        "ingress hook for {mode:?}"
+    );
+    for (family, master) in [
+        (AddressFamily::Ipv4, IpAddr::V4(router_ip)),
+        (AddressFamily::Ipv6, IpAddr::V6(router_ll)),
+    ] {
+        dataplane
+            .set_instance(
+                family,
+                VRID,
+                &InstanceSettings {
+                    role: Role::Master,
+                    accept: true,
+                    master_address: master,
+                    master_priority: 100,
+                    master_interval_cs: 100,
+                },
+            )
+            .unwrap();
+    }
     dataplane.add_vip(IpAddr::V4(VIP), VRID).unwrap();
-    lab.nodes[router]
-        .ns
-        .run(&["ip", "addr", "add", &format!("{VIP}/32"), "dev", LAN_IF]);
+    dataplane.add_vip(IpAddr::V6(VIP6), VRID).unwrap();
+    let ns = &lab.nodes[router].ns;
+    ns.run(&["ip", "addr", "add", &format!("{VIP}/32"), "dev", LAN_IF]);
+    ns.run(&[
+        "ip",
+        "addr",
+        "add",
+        &format!("{VIP6}/128"),
+        "dev",
+        LAN_IF,
+        "nodad",
+    ]);
     // The router's own ARP requests (to answer the host) must not name the VIP as sender with
     // the physical MAC, or the host re-learns the VIP at that MAC: the daemon sets this too.
-    lab.nodes[router].ns.run(&[
+    ns.run(&[
         "sysctl",
         "-qw",
         &format!("net.ipv4.conf.{LAN_IF}.arp_announce=2"),
     ]);
 
-    lab.nodes[host]
-        .ns
-        .run(&["ping", "-c", "3", "-i", "0.05", "-W", "1", &VIP.to_string()]);
-
-    let neighbour =
-        lab.nodes[host]
-            .ns
-            .run(&["ip", "neigh", "show", &VIP.to_string(), "dev", LAN_IF]);
-    let neighbour = String::from_utf8_lossy(&neighbour.stdout);
-    let vmac = virtual_mac(AddressFamily::Ipv4, VRID)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect::<Vec<_>>()
-        .join(":");
-    assert!(
-        neighbour.contains(&format!("lladdr {vmac}")),
-        "the host's neighbour entry for {VIP} is not the virtual MAC {vmac}: {neighbour}"
-    );
-    let counters = dataplane
+    let host_ns = &lab.nodes[host].ns;
+    for vip in [VIP.to_string(), VIP6.to_string()] {
+        host_ns.run(&["ping", "-c", "3", "-i", "0.05", "-W", "1", &vip]);
+        let neighbour = host_ns.run(&["ip", "neigh", "show", &vip, "dev", LAN_IF]);
+        let neighbour = String::from_utf8_lossy(&neighbour.stdout);
+        let family = if vip.contains(':') {
+            AddressFamily::Ipv6
+        } else {
+            AddressFamily::Ipv4
+        };
+        let vmac = mac_text(virtual_mac(family, VRID));
+        assert!(
+            neighbour.contains(&format!("lladdr {vmac}")),
+            "{mode:?}: the host's neighbour entry for {vip} is not the virtual MAC {vmac}: \
+             {neighbour}"
+        );
+    }
+    let v4 = dataplane
         .instance_counters(AddressFamily::Ipv4, VRID)
         .unwrap();
-    assert!(counters.get(Counter::ArpReplies) >= 1, "{counters:?}");
-    assert!(
-        counters.get(Counter::VmacAcceptedMaster) >= 3,
-        "{counters:?}"
-    );
+    assert!(v4.get(Counter::ResolutionPassedMaster) >= 1, "{v4:?}");
+    assert!(v4.get(Counter::ArpReplies) >= 1, "{v4:?}");
+    assert!(v4.get(Counter::VmacAcceptedMaster) >= 3, "{v4:?}");
+    let v6 = dataplane
+        .instance_counters(AddressFamily::Ipv6, VRID)
+        .unwrap();
+    assert!(v6.get(Counter::NaReplies) >= 1, "{v6:?}");
+    assert!(v6.get(Counter::VmacAcceptedMaster) >= 3, "{v6:?}");
     dataplane.detach().expect("clean detach");
 }
 

@@ -8,6 +8,8 @@
 //! [`Dataplane::refresh_heartbeat`] well within the heartbeat timeout, [`AdvertEvents::next`]
 //! for the adverts the kernel does not absorb, and [`Dataplane::detach`] at shutdown.
 
+mod attach;
+mod device;
 mod error;
 mod events;
 mod fdb;
@@ -23,15 +25,17 @@ use std::{
 
 use aya::{
     Ebpf, EbpfLoader,
-    programs::{
-        TestRun, TestRunAttrs, TestRunOptions, Xdp, XdpMode,
-        links::{FdLink, PinnedLink},
-        xdp::{XdpLink, XdpLinkId},
-    },
+    programs::{TestRun, TestRunAttrs, TestRunOptions},
 };
 use aya_log::EbpfLogger;
-use vrrp_common::maps::{ALL_MAPS, PASS_PROGRAM_NAME, PROGRAM_NAME};
+use vrrp_common::maps::{
+    ALL_MAPS, EGRESS_PROGRAM_NAME, PASS_PROGRAM_NAME, PROGRAM_NAME, TC_PROGRAM_NAME,
+};
 
+use attach::{Links, classifier_program, xdp_program};
+
+pub use attach::IngressHook;
+pub use device::DeviceKind;
 pub use error::DataplaneError;
 pub use events::{AdvertEvents, DeliveredAdvert};
 pub use fdb::{add_vmac_filter, remove_vmac_filter};
@@ -41,24 +45,27 @@ pub use stats::CounterValues;
 /// The XDP object, built by `cargo xtask build-ebpf` and copied here by build.rs.
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/vrrp-ebpf.o"));
 
-/// How to attach the XDP program (also the `--xdp-mode` values of `xvrrp run`).
+/// Where to run the ingress data plane (the `--xdp-mode` values of `xvrrp run`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum XdpAttachMode {
-    /// Native (driver) XDP when the driver supports it, else generic.
+    /// Native XDP on NICs whose driver has it; TC ingress on software devices (veth, macvlan,
+    /// tun, ...) and on NICs without native XDP.
     #[default]
     Auto,
     /// Native XDP only: fail if the driver lacks it.
     Native,
-    /// Generic (skb) XDP: works on every interface, slower.
+    /// Generic (skb) XDP: works on every interface, costs forwarded traffic the most.
     Generic,
+    /// No XDP: the same program at the TC ingress hook.
+    Tc,
 }
 
 /// How [`Dataplane::attach`] sets the program up.
 #[derive(Clone, Debug)]
 pub struct AttachOptions {
-    /// Native or generic XDP.
+    /// Where ingress runs.
     pub mode: XdpAttachMode,
-    /// Pin the XDP link too, so the program outlives a crashed daemon. Its heartbeat then goes
+    /// Pin the links too, so the programs outlive a crashed daemon. Its heartbeat then goes
     /// stale and the program behaves as Backup (see [`Dataplane::refresh_heartbeat`]).
     pub pin_link: bool,
     /// Without a [`Dataplane::refresh_heartbeat`] for this long the program stops acting as
@@ -82,10 +89,14 @@ impl Default for AttachOptions {
 /// Which program of the object [`Dataplane::test_run`] runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TestProgram {
-    /// The data plane.
+    /// The data plane (XDP, ingress).
     Xvrrp,
     /// The `XDP_PASS`-only baseline of the benchmark.
     PassOnly,
+    /// The data plane built for TC ingress, run on a frame as if it arrived here.
+    TcIngress,
+    /// The TC egress stamp, run on a frame as if it left through this interface.
+    Egress,
 }
 
 /// Result of one `BPF_PROG_TEST_RUN`.
@@ -99,24 +110,17 @@ pub struct TestRunOutcome {
     pub frame_len: usize,
 }
 
-/// Who holds the XDP link, and so decides when the program detaches.
-enum LinkHolder {
-    /// Dropping it detaches.
-    Owned(XdpLink),
-    /// Pinned in bpffs: survives the process; unpinned at clean shutdown.
-    Pinned(PinnedLink),
-}
-
 /// The XDP program attached to one interface, with its maps pinned. Dropping it (or
 /// [`Dataplane::detach`]) detaches the program and removes the pins.
 pub struct Dataplane {
     ifname: String,
     ifindex: u32,
     program_id: u32,
-    attached_mode: XdpMode,
+    hook: IngressHook,
     pin_dir: PathBuf,
     heartbeat_timeout: Duration,
-    link: Option<LinkHolder>,
+    /// None once detached.
+    links: Option<Links>,
     // Declared before `ebpf` so the log ring buffer closes first. It moves into
     // [`AdvertEvents`] (which drains it) when the daemon takes the events.
     logger: Option<EbpfLogger<&'static dyn log::Log>>,
@@ -150,39 +154,20 @@ impl Dataplane {
                 None
             }
         };
-        let program = xdp_program(&mut ebpf, ifname, PROGRAM_NAME)?;
-        let link_id = match options.mode {
-            XdpAttachMode::Native => attach(program, ifname, XdpMode::Driver),
-            XdpAttachMode::Generic => attach(program, ifname, XdpMode::Skb),
-            XdpAttachMode::Auto => attach(program, ifname, XdpMode::Driver)
-                .or_else(|_| attach(program, ifname, XdpMode::Skb)),
-        }?;
-        let (link_id, attached_mode) = link_id;
-        let program_id = program
-            .info()
-            .map_err(|source| DataplaneError::program(ifname, "query", source))?
-            .id();
-        let link = program
-            .take_link(link_id)
-            .map_err(|source| DataplaneError::program(ifname, "take link of", source))?;
-        let link = if options.pin_link {
-            LinkHolder::Pinned(pin_link(link, ifname, &pin_dir)?)
-        } else {
-            LinkHolder::Owned(link)
-        };
+        let attached = attach::attach(&mut ebpf, ifname, options.mode, &pin_dir, options.pin_link)?;
         let mut dataplane = Self {
             ifname: ifname.to_owned(),
             ifindex,
-            program_id,
-            attached_mode,
+            program_id: attached.program_id,
+            hook: attached.hook,
             pin_dir,
             heartbeat_timeout: options.heartbeat_timeout,
-            link: Some(link),
+            links: Some(attached.links),
             logger,
             ebpf,
         };
         dataplane.write_control(if_mac)?;
-        tracing::info!(ifname, program_id, mode = ?attached_mode, pin_dir = %dataplane.pin_dir.display(), "XDP program attached");
+        tracing::info!(ifname, program_id = dataplane.program_id, ingress = %dataplane.hook, pin_dir = %dataplane.pin_dir.display(), "data plane attached");
         Ok(dataplane)
     }
 
@@ -191,9 +176,9 @@ impl Dataplane {
         self.program_id
     }
 
-    /// Whether the program runs in the driver (native) or in the stack (generic).
-    pub fn attached_mode(&self) -> XdpMode {
-        self.attached_mode
+    /// Where the ingress data plane runs.
+    pub fn ingress_hook(&self) -> IngressHook {
+        self.hook
     }
 
     /// The interface the program is attached to.
@@ -253,28 +238,50 @@ impl Dataplane {
         repeat: u32,
         attrs: TestRunAttrs,
     ) -> Result<TestRunOutcome, DataplaneError> {
-        let name = match program {
-            TestProgram::Xvrrp => PROGRAM_NAME,
-            TestProgram::PassOnly => PASS_PROGRAM_NAME,
-        };
         let ifindex = self.ifindex;
-        let xdp = xdp_program(&mut self.ebpf, &self.ifname, name)?;
-        // struct xdp_md {data, data_end, data_meta, ingress_ifindex, rx_queue_index,
-        // egress_ifindex}: the kernel requires data_end = frame length and takes the ingress
-        // device from here.
         let frame_len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
-        let context: [u32; 6] = [0, frame_len, 0, ifindex, 0, 0];
+        let (context, name) = match program {
+            // struct xdp_md {data, data_end, data_meta, ingress_ifindex, rx_queue_index,
+            // egress_ifindex}: the kernel requires data_end = frame length and takes the
+            // ingress device from here.
+            TestProgram::Xvrrp | TestProgram::PassOnly => (
+                vec![0, frame_len, 0, ifindex, 0, 0],
+                if program == TestProgram::Xvrrp {
+                    PROGRAM_NAME
+                } else {
+                    PASS_PROGRAM_NAME
+                },
+            ),
+            // struct __sk_buff up to `ifindex` (the 11th u32), which the kernel accepts as the
+            // device the skb is on; every other field it reads must be zero.
+            TestProgram::TcIngress | TestProgram::Egress => {
+                let mut skb = vec![0; SKB_IFINDEX_WORD + 1];
+                skb[SKB_IFINDEX_WORD] = ifindex;
+                (
+                    skb,
+                    if program == TestProgram::Egress {
+                        EGRESS_PROGRAM_NAME
+                    } else {
+                        TC_PROGRAM_NAME
+                    },
+                )
+            }
+        };
         let context_bytes: Vec<u8> = context.iter().flat_map(|word| word.to_ne_bytes()).collect();
-        let result = xdp
-            .test_run(TestRunOptions {
-                data_in: Some(frame),
-                data_out: frame_out,
-                ctx_in: Some(&context_bytes),
-                repeat,
-                attrs,
-                ..TestRunOptions::new()
-            })
-            .map_err(|source| DataplaneError::program(&self.ifname, "test-run", source))?;
+        let options = TestRunOptions {
+            data_in: Some(frame),
+            data_out: frame_out,
+            ctx_in: Some(&context_bytes),
+            repeat,
+            attrs,
+            ..TestRunOptions::new()
+        };
+        let result = if matches!(program, TestProgram::TcIngress | TestProgram::Egress) {
+            classifier_program(&mut self.ebpf, &self.ifname, name)?.test_run(options)
+        } else {
+            xdp_program(&mut self.ebpf, &self.ifname, name)?.test_run(options)
+        }
+        .map_err(|source| DataplaneError::program(&self.ifname, "test-run", source))?;
         Ok(TestRunOutcome {
             action: result.return_value,
             duration: result.duration,
@@ -289,16 +296,10 @@ impl Dataplane {
     }
 
     fn release(&mut self) -> Result<(), DataplaneError> {
-        match self.link.take() {
-            Some(LinkHolder::Pinned(pinned)) => {
-                // Dropping the unpinned FdLink closes the last reference: the link detaches.
-                drop(pinned.unpin().map_err(|source| {
-                    DataplaneError::io(&self.ifname, "unpin the XDP link", source)
-                })?);
-            }
-            Some(LinkHolder::Owned(link)) => drop(link),
-            None => return Ok(()),
-        }
+        let Some(links) = self.links.take() else {
+            return Ok(());
+        };
+        links.release(&self.ifname)?;
         pin::remove(&self.ifname, &self.pin_dir)
     }
 }
@@ -330,35 +331,6 @@ fn if_index(ifname: &str) -> Result<u32, DataplaneError> {
     }
 }
 
-fn xdp_program<'a>(
-    ebpf: &'a mut Ebpf,
-    ifname: &str,
-    name: &'static str,
-) -> Result<&'a mut Xdp, DataplaneError> {
-    let program: &mut Xdp = ebpf
-        .program_mut(name)
-        .ok_or(DataplaneError::ProgramMissing { name })?
-        .try_into()
-        .map_err(|source| DataplaneError::program(ifname, "load", source))?;
-    if program.fd().is_err() {
-        program
-            .load()
-            .map_err(|source| DataplaneError::program(ifname, "load", source))?;
-    }
-    Ok(program)
-}
-
-fn attach(
-    program: &mut Xdp,
-    ifname: &str,
-    mode: XdpMode,
-) -> Result<(XdpLinkId, XdpMode), DataplaneError> {
-    program
-        .attach(ifname, mode)
-        .map(|link_id| (link_id, mode))
-        .map_err(|source| DataplaneError::program(ifname, "attach", source))
-}
-
 fn pin_map(
     ebpf: &Ebpf,
     ifname: &str,
@@ -377,16 +349,5 @@ fn pin_map(
         })
 }
 
-fn pin_link(link: XdpLink, ifname: &str, dir: &Path) -> Result<PinnedLink, DataplaneError> {
-    let path = dir.join(pin::LINK_PIN);
-    let fd_link = FdLink::try_from(link).map_err(|source| DataplaneError::Link {
-        ifname: ifname.to_owned(),
-        source: Box::new(source),
-    })?;
-    fd_link.pin(&path).map_err(|source| DataplaneError::Pin {
-        object: "link",
-        ifname: ifname.to_owned(),
-        path,
-        source: Box::new(source),
-    })
-}
+/// Index of `ifindex` in `struct __sk_buff`, counted in u32 words.
+const SKB_IFINDEX_WORD: usize = 10;

@@ -17,6 +17,10 @@ pub(super) const PIN_ROOT: &str = "/sys/fs/bpf/xvrrp";
 const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
 /// Name of the pinned XDP link inside the interface directory.
 pub(super) const LINK_PIN: &str = "link";
+/// Name of the pinned TC ingress link (TCX, Linux >= 6.6) inside the interface directory.
+pub(super) const INGRESS_LINK_PIN: &str = "ingress_link";
+/// Name of the pinned TC egress link (TCX, Linux >= 6.6) inside the interface directory.
+pub(super) const EGRESS_LINK_PIN: &str = "egress_link";
 
 /// Mounts bpffs at /sys/fs/bpf unless it is there, then gives `ifname` an empty pin directory.
 /// Pins left by a crashed run are removed: unpinning a stale link detaches the old program,
