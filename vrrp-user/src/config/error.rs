@@ -188,6 +188,35 @@ pub enum ConfigErrorKind {
         /// Why not.
         reason: UnusableReason,
     },
+    /// More virtual addresses than one advert carries (RFC 9568 §5.2.6: Count IPvX Addr is
+    /// one byte).
+    #[error(
+        "{count} virtual addresses: an advert carries at most {limit} (Count IPvX Addr is 8 bits, \
+         RFC 9568 §5.2.6)"
+    )]
+    TooManyVirtualAddresses {
+        /// How many are configured.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// An advert with every virtual address does not fit the interface MTU.
+    #[error(
+        "{count} virtual addresses make a {size}-byte advert, more than the MTU {mtu} of \
+         {interface}; at most {limit} fit"
+    )]
+    AdvertExceedsMtu {
+        /// How many are configured.
+        count: usize,
+        /// The IP packet size of the advert.
+        size: usize,
+        /// The interface.
+        interface: String,
+        /// Its MTU.
+        mtu: u32,
+        /// How many addresses would fit.
+        limit: usize,
+    },
     /// The same virtual address twice in one instance.
     #[error("virtual address {address} is listed twice")]
     RepeatedVirtualAddress {

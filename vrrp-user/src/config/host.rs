@@ -25,6 +25,11 @@ impl fmt::Display for InterfaceAddress {
 pub trait HostInterfaces {
     /// The addresses configured on `name`, or `Ok(None)` when no such interface exists.
     fn addresses(&self, name: &str) -> io::Result<Option<Vec<InterfaceAddress>>>;
+
+    /// The MTU of `name`, when known (adverts must fit it).
+    fn mtu(&self, _name: &str) -> Option<u32> {
+        None
+    }
 }
 
 /// Tests and tools can pass a closure.
@@ -87,6 +92,33 @@ impl HostInterfaces for SystemInterfaces {
         unsafe { libc::freeifaddrs(head) };
         Ok(exists.then_some(found))
     }
+
+    fn mtu(&self, name: &str) -> Option<u32> {
+        let mut request: libc::ifreq = unsafe_zeroed_ifreq();
+        if name.len() >= request.ifr_name.len() {
+            return None;
+        }
+        for (slot, byte) in request.ifr_name.iter_mut().zip(name.bytes()) {
+            *slot = byte as libc::c_char;
+        }
+        // SAFETY: a datagram socket closed below; SIOCGIFMTU writes only into `request`.
+        unsafe {
+            let socket = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+            if socket < 0 {
+                return None;
+            }
+            let rc = libc::ioctl(socket, libc::SIOCGIFMTU, &raw mut request);
+            libc::close(socket);
+            (rc == 0)
+                .then(|| u32::try_from(request.ifr_ifru.ifru_mtu).ok())
+                .flatten()
+        }
+    }
+}
+
+fn unsafe_zeroed_ifreq() -> libc::ifreq {
+    // SAFETY: ifreq is plain old data; all zeros is a valid (empty) request.
+    unsafe { std::mem::zeroed() }
 }
 
 /// Reads an IPv4 or IPv6 address out of a `sockaddr`; `None` for other families and NULL.

@@ -619,3 +619,89 @@ fn every_example_configuration_is_valid() {
         ]
     );
 }
+
+/// `count` IPv6 virtual addresses on eth0 (the first link-local, as required).
+fn many_ipv6_addresses(count: usize) -> String {
+    let listed: Vec<String> = (0..count)
+        .map(|index| {
+            if index == 0 {
+                "\"fe80::1\"".to_owned()
+            } else {
+                format!("\"2001:db8::1:{index:x}\"")
+            }
+        })
+        .collect();
+    format!(
+        "[[instance]]\nname = \"lan\"\ninterface = \"eth0\"\nvrid = 1\nvirtual_addresses = [{}]",
+        listed.join(", ")
+    )
+}
+
+/// The fake host, with an MTU for eth0.
+struct HostWithMtu(u32);
+
+impl HostInterfaces for HostWithMtu {
+    fn addresses(&self, name: &str) -> io::Result<Option<Vec<InterfaceAddress>>> {
+        fake_host(name)
+    }
+
+    fn mtu(&self, _name: &str) -> Option<u32> {
+        Some(self.0)
+    }
+}
+
+#[test]
+fn virtual_addresses_must_fit_one_advert_and_the_mtu() {
+    let text = many_ipv6_addresses(256);
+    let result = parse(&text, Path::new("test.toml"), &fake_host, Mode::Run);
+    assert_eq!(
+        rendered(&result),
+        [
+            "error: test.toml:5: instance \"lan\": 256 virtual addresses: an advert carries at \
+             most 255 (Count IPvX Addr is 8 bits, RFC 9568 §5.2.6)"
+        ]
+    );
+    // 40 + 8 + 90 * 16 = 1488 fits 1500; 91 addresses (1504 bytes) do not.
+    for (count, fits) in [(90, true), (91, false)] {
+        let text = many_ipv6_addresses(count);
+        let result = parse(&text, Path::new("test.toml"), &HostWithMtu(1500), Mode::Run);
+        if fits {
+            assert!(result.is_ok(), "{count}: {:?}", rendered(&result));
+        } else {
+            assert_eq!(
+                rendered(&result),
+                [
+                    "error: test.toml:5: instance \"lan\": 91 virtual addresses make a 1504-byte \
+                     advert, more than the MTU 1500 of eth0; at most 90 fit"
+                ]
+            );
+        }
+    }
+}
+
+#[test]
+fn a_link_local_virtual_address_is_unique_per_interface() {
+    let instance = |name: &str, interface: &str| {
+        format!(
+            "[[instance]]\nname = \"{name}\"\ninterface = \"{interface}\"\nvrid = 1\n\
+             virtual_addresses = [\"fe80::1\"]\n"
+        )
+    };
+    let text = [instance("a", "eth0"), instance("b", "eth1")].concat();
+    let result = parse(&text, Path::new("test.toml"), &fake_host, Mode::Run);
+    assert!(result.is_ok(), "{:?}", rendered(&result));
+    let text = [
+        instance("a", "eth0"),
+        instance("b", "eth1"),
+        instance("c", "eth0").replace("vrid = 1", "vrid = 2"),
+    ]
+    .concat();
+    let result = parse(&text, Path::new("test.toml"), &fake_host, Mode::Run);
+    assert_eq!(
+        rendered(&result),
+        [
+            "error: test.toml:15: instance \"c\": virtual address fe80::1 is also a virtual \
+             address of instance \"a\""
+        ]
+    );
+}

@@ -11,6 +11,7 @@ use toml::Spanned;
 use super::error::{ConfigError, ConfigErrorKind, Location, Severity, UnusableReason};
 use super::host::{HostInterfaces, InterfaceAddress};
 use crate::proto::Centiseconds;
+use vrrp_common::consts::{IPV4_HEADER_LEN, IPV6_HEADER_LEN, VRRP_HEADER_LEN};
 
 use super::{
     AddressFamily, Config, DEFAULT_PRIORITY, GlobalConfig, InstanceConfig, LoadError, Loaded, Mode,
@@ -425,7 +426,49 @@ impl Validator<'_> {
                 accepted.push(address);
             }
         }
+        self.advert_fits(instance, raw, &accepted);
         accepted
+    }
+
+    /// One advert carries every virtual address (RFC 9568 §5.2.6), and must fit the
+    /// interface's MTU when we know it (adverts are never fragmented: TTL 255, one link).
+    fn advert_fits(&mut self, instance: &str, raw: &RawInstance, addresses: &[IpAddr]) {
+        const MAX_ADDRESSES: usize = 255;
+        let Some(first) = addresses.first() else {
+            return;
+        };
+        let (ip_header, address_len) = match first {
+            IpAddr::V4(_) => (IPV4_HEADER_LEN, 4),
+            IpAddr::V6(_) => (IPV6_HEADER_LEN, 16),
+        };
+        let count = addresses.len();
+        let size = ip_header + VRRP_HEADER_LEN + count * address_len;
+        let interface = raw.interface.get_ref();
+        let kind = if count > MAX_ADDRESSES {
+            ConfigErrorKind::TooManyVirtualAddresses {
+                count,
+                limit: MAX_ADDRESSES,
+            }
+        } else if let Some(mtu) = self.host.mtu(interface)
+            && size > mtu as usize
+        {
+            ConfigErrorKind::AdvertExceedsMtu {
+                count,
+                size,
+                interface: interface.clone(),
+                mtu,
+                limit: (mtu as usize).saturating_sub(ip_header + VRRP_HEADER_LEN) / address_len,
+            }
+        } else {
+            return;
+        };
+        self.push(
+            Severity::Error,
+            Some(raw.virtual_addresses.span()),
+            Some(instance),
+            Some("virtual_addresses"),
+            kind,
+        );
     }
 
     /// Parses an address, reporting text that is not one.
@@ -629,9 +672,11 @@ impl Validator<'_> {
     }
 
     /// One instance per (interface, VRID, family), and each virtual address in one instance.
+    /// A link-local address only means something on its link, so `fe80::1` may be a virtual
+    /// address on several interfaces (once per interface).
     fn unique_routers_and_addresses(&mut self, checked: &[Checked<'_>]) {
         let mut routers: HashMap<(&str, u8, AddressFamily), &str> = HashMap::new();
-        let mut owners: HashMap<IpAddr, &str> = HashMap::new();
+        let mut owners: HashMap<(Option<&str>, IpAddr), &str> = HashMap::new();
         for Checked { config, raw } in checked {
             let key = (config.interface.as_str(), config.vrid, config.family);
             if let Some(other) = routers.insert(key, &config.name) {
@@ -653,7 +698,11 @@ impl Validator<'_> {
             // A valid instance had no rejected address, so the parsed and the raw lists line up.
             let spans = raw.virtual_addresses.get_ref().iter().map(Spanned::span);
             for (&address, text) in config.virtual_addresses.iter().zip(spans) {
-                match owners.get(&address) {
+                let link = match address {
+                    IpAddr::V6(v6) if v6.is_unicast_link_local() => Some(config.interface.as_str()),
+                    _ => None,
+                };
+                match owners.get(&(link, address)) {
                     Some(other) => self.push(
                         Severity::Error,
                         Some(text),
@@ -665,7 +714,7 @@ impl Validator<'_> {
                         },
                     ),
                     None => {
-                        owners.insert(address, &config.name);
+                        owners.insert((link, address), &config.name);
                     }
                 }
             }
