@@ -93,6 +93,15 @@ impl AddressFamily {
             _ => None,
         }
     }
+
+    /// Length of one address of this family in bytes.
+    #[inline(always)]
+    pub const fn address_len(self) -> usize {
+        match self {
+            Self::Ipv4 => 4,
+            Self::Ipv6 => 16,
+        }
+    }
 }
 
 /// Role of a virtual router as the XDP program acts on it (RFC 5798 §6.4).
