@@ -1,6 +1,7 @@
-//! VRRP adverts (IP protocol 112): validate per RFC 5798 §7.1, absorb routine ones from the
-//! current Master in the kernel, hand everything else to the daemon through the ring buffer.
-//! Every advert is dropped here: the daemon learns about them only from us.
+//! VRRP adverts (IP protocol 112): validate per RFC 9568 §7.1 with the codec's own header check
+//! (`vrrp_common::advert::check_header`), absorb routine ones from the current Master in the
+//! kernel, hand everything else to the daemon through the ring buffer. Every advert is dropped
+//! here: the daemon learns about them only from us.
 
 use aya_ebpf::{
     bindings::xdp_action,
@@ -8,9 +9,10 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use vrrp_common::{
+    advert::{Discard, MessageChecksum, check_header},
     consts::{
         ETHERNET_HEADER_LEN, IPPROTO_VRRP, IPV4_HEADER_LEN, IPV6_HEADER_LEN, VRRP_HEADER_LEN,
-        VRRP_TTL, VRRP_TYPE_ADVERTISEMENT, VRRP_VERSION_2, VRRP_VERSION_3,
+        VRRP_VERSION_2,
     },
     counters::Counter,
     event::MESSAGE_CAPACITY,
@@ -87,59 +89,62 @@ fn drop_as(counter: Counter) -> Result<u32, Malformed> {
     Ok(xdp_action::XDP_DROP)
 }
 
+/// Why [`check_header`] stopped: a discard reason, or our own failure to sum the message.
+enum Rejected {
+    Discard(Discard),
+    Malformed(Malformed),
+}
+
+impl From<Discard> for Rejected {
+    #[inline(always)]
+    fn from(discard: Discard) -> Self {
+        Self::Discard(discard)
+    }
+}
+
+/// The advert's message as it sits in the frame, for [`check_header`]'s checksum.
+struct Frame<'a> {
+    ctx: &'a XdpContext,
+    ip: &'a AdvertIp,
+}
+
+impl MessageChecksum for Frame<'_> {
+    type Error = Rejected;
+
+    #[inline(always)]
+    fn residue(self) -> Result<u16, Rejected> {
+        checksum_residue(self.ctx, self.ip).map_err(Rejected::Malformed)
+    }
+}
+
 #[inline(always)]
 fn handle(ctx: &XdpContext, ip: &AdvertIp) -> Result<u32, Malformed> {
     count(Counter::AdvertsReceived);
-    // RFC 5798 §7.1, in its order: TTL, version, (type), length, checksum, VRID.
-    if ip.hop_limit != VRRP_TTL {
-        return drop_as(Counter::InvalidTtl);
-    }
-    let Ok(header) = read::<VrrpHeader>(ctx, ip.offset) else {
-        return drop_as(Counter::InvalidLength);
-    };
-    if header.version() != VRRP_VERSION_3 {
-        // A VRRPv2 (RFC 3768) router on the link is a misconfiguration the operator must see:
-        // hand its advert to the daemon, which reports it, rather than only counting it.
-        let frame_len = ctx.data_end() - ctx.data();
-        if header.version() == VRRP_VERSION_2
-            && ip.family == AddressFamily::Ipv4
-            && ip.len >= VRRP_HEADER_LEN
-            && ip.len <= MESSAGE_CAPACITY
-            && ip.offset + ip.len <= frame_len
-        {
-            deliver(ctx, ip, &instance::key(ctx, ip.family, header.vrid));
-        }
-        return drop_as(Counter::InvalidVersion);
-    }
-    // RFC 9568 §7.1: the only type is 1, ADVERTISEMENT.
-    if header.kind() != VRRP_TYPE_ADVERTISEMENT {
-        return drop_as(Counter::InvalidType);
-    }
-    let address_len = match ip.family {
-        AddressFamily::Ipv4 => 4,
-        AddressFamily::Ipv6 => 16,
-    };
-    let address_count = usize::from(header.address_count);
-    // RFC 9568 §5.2.5 (erratum 8299): count 0 is ignored. The IP payload must hold the whole
-    // message, and the frame the whole payload. Well-formed messages are 8 + 4n or 8 + 16n
-    // bytes; other lengths are rejected too (the checksum is summed 4 bytes at a time).
+    // The IP payload must be in the frame and hold the fixed header (the codec's `Truncated`).
     let frame_len = ctx.data_end() - ctx.data();
-    if address_count == 0
-        || ip.len < VRRP_HEADER_LEN + address_count * address_len
-        || ip.len > MESSAGE_CAPACITY
-        || !ip.len.is_multiple_of(4)
-        || ip.offset + ip.len > frame_len
-    {
+    if ip.len < VRRP_HEADER_LEN || ip.offset + ip.len > frame_len {
         return drop_as(Counter::InvalidLength);
+    }
+    let header = read::<VrrpHeader>(ctx, ip.offset)?;
+    match check_header(ip.hop_limit, &header, ip.len, ip.family, Frame { ctx, ip }) {
+        Ok(()) => {}
+        Err(Rejected::Discard(discard)) => {
+            // A VRRPv2 (RFC 3768) router on the link is a misconfiguration the operator must
+            // see: hand its advert to the daemon, which reports it, rather than only counting it.
+            if matches!(
+                discard,
+                Discard::BadVersion {
+                    version: VRRP_VERSION_2
+                }
+            ) && ip.family == AddressFamily::Ipv4
+            {
+                deliver(ctx, ip, &instance::key(ctx, ip.family, header.vrid));
+            }
+            return drop_as(discard.counter());
+        }
+        Err(Rejected::Malformed(malformed)) => return Err(malformed),
     }
     let interval_cs = header.max_advert_interval();
-    // RFC 9568 §7.1 (erratum 8301).
-    if interval_cs == 0 {
-        return drop_as(Counter::ZeroInterval);
-    }
-    if !checksum_valid(ctx, ip)? {
-        return drop_as(Counter::InvalidChecksum);
-    }
     let vrid = header.vrid;
     let priority = header.priority;
     let key = instance::key(ctx, ip.family, vrid);
@@ -169,9 +174,11 @@ fn handle(ctx: &XdpContext, ip: &AdvertIp) -> Result<u32, Malformed> {
     Ok(xdp_action::XDP_DROP)
 }
 
-/// RFC 5798 §5.2.8: the checksum covers the VRRP message and the IPv4 / IPv6 pseudo-header.
+/// RFC 9568 §5.2.8: the checksum over the IPv4 / IPv6 pseudo-header and the VRRP message,
+/// field included; 0 when it verifies. `check_header` has bounded `ip.len` (8 + 4n or 8 + 16n,
+/// n <= 255) before this reads the frame.
 #[inline(always)]
-fn checksum_valid(ctx: &XdpContext, ip: &AdvertIp) -> Result<bool, Malformed> {
+fn checksum_residue(ctx: &XdpContext, ip: &AdvertIp) -> Result<u16, Malformed> {
     // Upper-layer length and protocol, as the pseudo-header carries them (RFC 8200 §8.1 for
     // IPv6; the IPv4 layout sums the same).
     let mut sum = ip.len as u64 + u64::from(IPPROTO_VRRP);
@@ -193,7 +200,7 @@ fn checksum_valid(ctx: &XdpContext, ip: &AdvertIp) -> Result<bool, Malformed> {
         40 => add_exact::<40>(ctx, sum, ip.offset)?,
         _ => add_frame(ctx, sum, ip.offset, ip.len)?,
     };
-    Ok(fold(sum) == 0xffff)
+    Ok(!fold(sum))
 }
 
 /// Adds the `N` frame bytes at `offset` to `sum`.

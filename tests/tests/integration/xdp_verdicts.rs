@@ -233,6 +233,21 @@ fn malformed_adverts_are_dropped_and_counted_by_reason() {
             &counters,
         );
     }
+    // Longer than its count implies: discarded, as the codec does (shared `check_header`).
+    expect(
+        &mut xdp,
+        "IPv4 count 1, two addresses",
+        &valid.frame_v4(PEER_MAC, PEER4, &[VIP4, VIP4]),
+        XDP_DROP,
+        &[(Counter::AdvertsReceived, 1), (Counter::InvalidLength, 1)],
+    );
+    expect(
+        &mut xdp,
+        "IPv6 count 1, two addresses",
+        &valid.frame_v6(PEER_MAC, peer6(), &[vip6(), vip6()]),
+        XDP_DROP,
+        &[(Counter::AdvertsReceived, 1), (Counter::InvalidLength, 1)],
+    );
     // RFC 9568 §5.2.5: count 0 (and no addresses) is ignored.
     let empty = Advert { count: 0, ..valid };
     expect(
