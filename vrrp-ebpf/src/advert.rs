@@ -15,15 +15,15 @@ use vrrp_common::{
         VRRP_VERSION_2,
     },
     counters::Counter,
-    event::MESSAGE_CAPACITY,
-    maps::{AddressFamily, Role},
+    event::{AdvertEvent, MESSAGE_CAPACITY, record_len},
+    maps::{AddressFamily, InstanceKey, Role},
     wire::{Ipv4Header, Ipv6Header, VrrpHeader},
 };
 
 use crate::{
     checksum::{add_bytes, add_frame, fold},
     instance,
-    maps::{XVRRP_EVENTS, XVRRP_INSTANCES},
+    maps::{XVRRP_EVENTS, XVRRP_INSTANCES, XVRRP_SCRATCH},
     parse::{Malformed, read},
     stats::{count, count_instance},
 };
@@ -209,47 +209,66 @@ fn add_exact<const N: usize>(ctx: &XdpContext, sum: u64, offset: usize) -> Resul
     Ok(add_bytes(sum, &read::<[u8; N]>(ctx, offset)?))
 }
 
-/// Copies the advert to the ring buffer for the daemon; a full ring is counted.
+/// Least time between two "ring buffer full" log lines of one CPU: a burst from 255 VRIDs
+/// must not flood the log ring too (`ringbuf_full` counts every loss).
+const RING_FULL_LOG_INTERVAL_NS: u64 = 1_000_000_000;
+
+/// Copies the advert to the ring buffer for the daemon, in a record sized to the message
+/// (staged in the per-CPU scratch, then `bpf_ringbuf_output` at its real length); a full ring
+/// is counted.
 #[inline(always)]
-fn deliver(ctx: &XdpContext, ip: &AdvertIp, key: &vrrp_common::maps::InstanceKey) {
-    let Some(mut entry) = XVRRP_EVENTS.reserve(0) else {
-        count_instance(key, Counter::RingBufFull);
-        // Rare (the daemon stopped reading) and worth a line in its log.
-        aya_log_ebpf::warn!(
-            ctx,
-            "advert ring buffer full: advert for VRID {} lost",
-            key.vrid
-        );
+fn deliver(ctx: &XdpContext, ip: &AdvertIp, key: &InstanceKey) {
+    let Some(scratch) = XVRRP_SCRATCH.get_ptr_mut(0) else {
         return;
     };
-    let event = entry.as_mut_ptr();
-    // Re-checked here so the verifier sees the bound on the copy length.
-    let len = ip.len;
+    // LLVM may know bounds the verifier lost on the way: launder the length through a volatile
+    // stack slot so the check below stays in the program and bounds both copies.
+    // SAFETY: a read of a local we own.
+    let len = unsafe { core::ptr::read_volatile(&ip.len) };
     if len == 0 || len > MESSAGE_CAPACITY {
-        entry.discard(0);
         return;
     }
-    // SAFETY: `event` points to a reserved, writable AdvertEvent; fields are written before
-    // submit and the copy stays inside `message` (len <= MESSAGE_CAPACITY).
-    let copied = unsafe {
-        (*event).received_ns = bpf_ktime_get_ns();
-        (*event).ifindex = key.ifindex;
-        (*event).family = key.family;
-        (*event)._pad = 0;
-        (*event).message_len = len as u16;
-        (*event).source_be = ip.source;
-        (*event).destination_be = ip.destination;
-        bpf_xdp_load_bytes(
+    // SAFETY: `scratch` is this CPU's Scratch; the message copy stays inside `message`
+    // (len <= MESSAGE_CAPACITY) and the output reads the event and the first `len` message
+    // bytes, which follow it directly.
+    let result = unsafe {
+        (*scratch).event = AdvertEvent {
+            received_ns: bpf_ktime_get_ns(),
+            ifindex: key.ifindex,
+            family: key.family,
+            _pad: 0,
+            message_len: len as u16,
+            source_be: ip.source,
+            destination_be: ip.destination,
+        };
+        let copied = bpf_xdp_load_bytes(
             ctx.ctx,
             ip.offset as u32,
-            (*event).message.as_mut_ptr().cast(),
+            (*scratch).message.as_mut_ptr().cast(),
             len as u32,
-        )
+        );
+        if copied != 0 {
+            return;
+        }
+        let record = core::slice::from_raw_parts(scratch.cast::<u8>(), record_len(len));
+        XVRRP_EVENTS.output_untyped::<[u8]>(record, 0)
     };
-    if copied != 0 {
-        entry.discard(0);
+    if result.is_ok() {
+        count_instance(key, Counter::AdvertsToUserspace);
         return;
     }
-    entry.submit(0);
-    count_instance(key, Counter::AdvertsToUserspace);
+    count_instance(key, Counter::RingBufFull);
+    // SAFETY: bpf_ktime_get_ns has no preconditions; `scratch` as above.
+    unsafe {
+        let now = bpf_ktime_get_ns();
+        if now.saturating_sub((*scratch).ring_full_logged_ns) >= RING_FULL_LOG_INTERVAL_NS {
+            (*scratch).ring_full_logged_ns = now;
+            // Rare (the daemon stopped reading) and worth a line in its log.
+            aya_log_ebpf::warn!(
+                ctx,
+                "advert ring buffer full: advert for VRID {} lost (ringbuf_full counts all)",
+                key.vrid
+            );
+        }
+    }
 }

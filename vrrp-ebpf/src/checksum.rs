@@ -53,7 +53,7 @@ pub(crate) fn add_frame(
         bpf_xdp_load_bytes(
             ctx.ctx,
             offset as u32,
-            (*scratch).bytes.as_mut_ptr().cast(),
+            (*scratch).message.as_mut_ptr().cast(),
             len as u32,
         )
     };
@@ -72,7 +72,7 @@ pub(crate) fn add_frame(
             bpf_csum_diff(
                 core::ptr::null_mut(),
                 0,
-                (*scratch).bytes.as_mut_ptr().add(done).cast(),
+                (*scratch).message.as_mut_ptr().add(done).cast(),
                 step as u32,
                 0,
             )
