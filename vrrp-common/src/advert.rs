@@ -2,9 +2,10 @@
 //! and recognition of VRRPv2 (RFC 3768) peers.
 //!
 //! Decoding is total: any input gives an [`Advert`] or a [`DecodeError`] naming the RFC 9568
-//! §7.1 discard reason, never a panic. Checks run in the §7.1 order (TTL, version, complete
-//! message, checksum), then the field checks. Checks that need configuration (is the VRID
-//! configured here, does the address list match) belong to the daemon.
+//! §7.1 discard reason, never a panic. The header checks are [`check_header`], which the XDP
+//! program runs too, so the kernel never hands the daemon a message the codec rejects. Checks
+//! that need configuration (is the VRID configured here, does the address list match) belong
+//! to the XDP program's instance lookup and to the daemon.
 //!
 //! The encoder never writes what the decoder would reject, so encode then decode round-trips.
 
@@ -20,8 +21,166 @@ use crate::{
         ADVERT_INTERVAL_MAX_CS, ADVERT_INTERVAL_MIN_CS, IPPROTO_VRRP, VRRP_HEADER_LEN, VRRP_TTL,
         VRRP_TYPE_ADVERTISEMENT, VRRP_VERSION_2, VRRP_VERSION_3,
     },
+    counters::Counter,
+    maps::AddressFamily,
     wire::{Ipv4Header, Ipv6Header, VrrpHeader, header, header_mut},
 };
+
+/// Where [`check_header`] gets the checksum of the message it checks: summed from the frame in
+/// the XDP program, from the received bytes in the codec. A trait rather than a closure so the
+/// XDP program's sum is inlined (the verifier rejects the call frame a closure becomes).
+pub trait MessageChecksum {
+    /// Why the sum could not be taken (the XDP program's own failure), or a [`Discard`].
+    type Error: From<Discard>;
+
+    /// The checksum over the pseudo-header and the whole message, field included
+    /// ([`Checksum::finish`]): 0 when the message verifies (RFC 9568 §5.2.8).
+    fn residue(self) -> Result<u16, Self::Error>;
+}
+
+/// The codec's [`MessageChecksum`]: the received message in its IP context.
+struct ReceivedMessage<'a> {
+    context: &'a IpContext,
+    message: &'a [u8],
+}
+
+impl MessageChecksum for ReceivedMessage<'_> {
+    type Error = DecodeError;
+
+    fn residue(self) -> Result<u16, DecodeError> {
+        Ok(self.context.checksum(self.message))
+    }
+}
+
+/// Why [`check_header`] discards a VRRPv3 message: the RFC 9568 §7.1 reasons that need no
+/// configuration. The XDP program counts it ([`Discard::counter`]); the codec reports it as
+/// the [`DecodeError`] of the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Discard {
+    /// TTL / hop limit is not 255.
+    BadTtl {
+        /// TTL or hop limit received.
+        ttl: u8,
+    },
+    /// Version is not 3.
+    BadVersion {
+        /// Version nibble received.
+        version: u8,
+    },
+    /// Type is not 1 (ADVERTISEMENT).
+    BadType {
+        /// Type nibble received.
+        kind: u8,
+    },
+    /// Count is 0.
+    NoAddresses {
+        /// VRID of the advert.
+        vrid: u8,
+    },
+    /// The message is not the fixed part plus count addresses.
+    AddressCountMismatch {
+        /// Count field.
+        count: u8,
+        /// Message length the count implies.
+        expected_len: usize,
+        /// Message length received.
+        actual_len: usize,
+    },
+    /// The checksum does not verify.
+    BadChecksum {
+        /// Checksum field received.
+        received: u16,
+        /// Checksum the message should carry.
+        expected: u16,
+    },
+    /// Max Adver Int is 0.
+    ZeroInterval {
+        /// VRID of the advert.
+        vrid: u8,
+    },
+}
+
+impl Discard {
+    /// The counter the XDP program bumps for this reason.
+    pub const fn counter(&self) -> Counter {
+        match self {
+            Self::BadTtl { .. } => Counter::InvalidTtl,
+            Self::BadVersion { .. } => Counter::InvalidVersion,
+            Self::BadType { .. } => Counter::InvalidType,
+            Self::NoAddresses { .. } | Self::AddressCountMismatch { .. } => Counter::InvalidLength,
+            Self::BadChecksum { .. } => Counter::InvalidChecksum,
+            Self::ZeroInterval { .. } => Counter::ZeroInterval,
+        }
+    }
+}
+
+impl From<Discard> for DecodeError {
+    fn from(discard: Discard) -> Self {
+        match discard {
+            Discard::BadTtl { ttl } => Self::BadTtl { ttl },
+            Discard::BadVersion { version } => Self::BadVersion { version },
+            Discard::BadType { kind } => Self::BadType { kind },
+            Discard::NoAddresses { vrid } => Self::NoAddresses { vrid },
+            Discard::AddressCountMismatch {
+                count,
+                expected_len,
+                actual_len,
+            } => Self::AddressCountMismatch {
+                count,
+                expected_len,
+                actual_len,
+            },
+            Discard::BadChecksum { received, expected } => Self::BadChecksum { received, expected },
+            Discard::ZeroInterval { vrid } => Self::ZeroInterval { vrid },
+        }
+    }
+}
+
+/// The RFC 9568 §7.1 checks of a VRRPv3 message that need no configuration, in its order:
+/// TTL / hop limit 255, version 3, type 1 (§5.2.2), length, checksum, Max Adver Int not 0
+/// (erratum 8301). Shared by the XDP program and the codec, so both discard the same messages
+/// for the same reason.
+///
+/// `message_len` is the IP payload length; the caller has checked that the payload is present
+/// and holds at least the fixed header. Length: count 0 is ignored (§5.2.5, erratum 8299), and
+/// the message must be exactly the fixed part plus count addresses. §7.1 asks for the complete
+/// message (a lower bound), and §5.2.5 makes Count the number of addresses the advert
+/// contains; VRRPv3 has nothing after them (VRRPv2's authentication data is gone), so extra
+/// bytes mean a malformed message. Exactness also bounds every valid message by
+/// 8 + 255 × 16 bytes and makes its length a multiple of 4.
+///
+/// The checksum comes from `checksum`, asked only once the length is right (the XDP program may
+/// read that many bytes then).
+#[inline(always)]
+pub fn check_header<C: MessageChecksum>(
+    hop_limit: u8,
+    header: &VrrpHeader,
+    message_len: usize,
+    family: AddressFamily,
+    checksum: C,
+) -> Result<(), C::Error> {
+    if hop_limit != VRRP_TTL {
+        return Err(Discard::BadTtl { ttl: hop_limit }.into());
+    }
+    if header.version() != VRRP_VERSION_3 {
+        return Err(Discard::BadVersion {
+            version: header.version(),
+        }
+        .into());
+    }
+    if header.kind() != VRRP_TYPE_ADVERTISEMENT {
+        return Err(Discard::BadType {
+            kind: header.kind(),
+        }
+        .into());
+    }
+    check_length(header, message_len, family.address_len(), 0)?;
+    check_residue(header, checksum.residue()?)?;
+    if header.max_advert_interval() == 0 {
+        return Err(Discard::ZeroInterval { vrid: header.vrid }.into());
+    }
+    Ok(())
+}
 
 /// Why a received packet is not a usable VRRPv3 advert. Each variant is one discard reason.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -199,12 +358,17 @@ impl IpContext {
         }
     }
 
+    /// The address family of the IP header.
+    pub const fn family(&self) -> AddressFamily {
+        match self {
+            Self::V4 { .. } => AddressFamily::Ipv4,
+            Self::V6 { .. } => AddressFamily::Ipv6,
+        }
+    }
+
     /// Length of one address of this family.
     pub const fn address_len(&self) -> usize {
-        match self {
-            Self::V4 { .. } => 4,
-            Self::V6 { .. } => 16,
-        }
+        self.family().address_len()
     }
 
     /// The pseudo-header checksum of `message` in this context (RFC 9568 §5.2.8).
@@ -275,38 +439,44 @@ impl<'a> Advert<'a> {
         Self::decode_message(message, context)
     }
 
-    /// Decodes a VRRP message (the whole IP payload) received in `context`.
+    /// Decodes a VRRP message (the whole IP payload) received in `context`. A VRRPv2 message
+    /// over IPv4 is reported as [`DecodeError::Version2`] when it decodes as one.
     pub fn decode_message(message: &'a [u8], context: IpContext) -> Result<Self, DecodeError> {
         let vrrp = header::<VrrpHeader>(message).ok_or(DecodeError::Truncated {
             needed: VRRP_HEADER_LEN,
             available: message.len(),
         })?;
-        // RFC 9568 §7.1: TTL/hop limit first (GTSM), then the version.
-        if context.ttl() != VRRP_TTL {
-            return Err(DecodeError::BadTtl { ttl: context.ttl() });
-        }
-        match (vrrp.version(), context) {
-            (VRRP_VERSION_3, _) => {}
-            (VRRP_VERSION_2, IpContext::V4 { .. }) => {
-                let v2 = AdvertV2::decode_message(message, context.ttl())?;
-                return Err(DecodeError::Version2 {
-                    vrid: v2.vrid(),
-                    priority: v2.priority(),
-                    advert_interval_seconds: v2.advert_interval_seconds(),
+        let checksum = ReceivedMessage {
+            context: &context,
+            message,
+        };
+        match check_header(
+            context.ttl(),
+            vrrp,
+            message.len(),
+            context.family(),
+            checksum,
+        ) {
+            Ok(()) => {}
+            Err(DecodeError::BadVersion {
+                version: VRRP_VERSION_2,
+            }) if matches!(context, IpContext::V4 { .. }) => {
+                return Err(match AdvertV2::decode_message(message, context.ttl()) {
+                    Ok(v2) => DecodeError::Version2 {
+                        vrid: v2.vrid(),
+                        priority: v2.priority(),
+                        advert_interval_seconds: v2.advert_interval_seconds(),
+                    },
+                    // Neither a v3 nor a valid v2 advert: the version is what is wrong with it.
+                    Err(_) => DecodeError::BadVersion {
+                        version: VRRP_VERSION_2,
+                    },
                 });
             }
-            (version, _) => return Err(DecodeError::BadVersion { version }),
+            Err(error) => return Err(error),
         }
-        if vrrp.kind() != VRRP_TYPE_ADVERTISEMENT {
-            return Err(DecodeError::BadType { kind: vrrp.kind() });
-        }
-        check_address_count(vrrp, message.len(), context.address_len(), 0)?;
-        verify_checksum(vrrp, message, context.pseudo_header(message.len()))?;
         if vrrp.vrid == 0 {
             return Err(DecodeError::ZeroVrid);
-        }
-        if vrrp.max_advert_interval() == 0 {
-            return Err(DecodeError::ZeroInterval { vrid: vrrp.vrid });
         }
         Ok(Self {
             context,
@@ -413,8 +583,8 @@ impl<'a> AdvertV2<'a> {
         if vrrp.kind() != VRRP_TYPE_ADVERTISEMENT {
             return Err(DecodeError::BadType { kind: vrrp.kind() });
         }
-        check_address_count(vrrp, message.len(), 4, V2_AUTHENTICATION_LEN)?;
-        verify_checksum(vrrp, message, Checksum::new())?;
+        check_length(vrrp, message.len(), 4, V2_AUTHENTICATION_LEN)?;
+        check_residue(vrrp, Checksum::new().add_bytes(message).finish())?;
         if vrrp.vrid == 0 {
             return Err(DecodeError::ZeroVrid);
         }
@@ -661,22 +831,22 @@ fn ipv6_payload(packet: &[u8]) -> Result<(IpContext, &[u8]), DecodeError> {
     Ok((context, payload))
 }
 
-/// RFC 9568 §5.2.5, §7.1: at least one address, and exactly `count` of them after the fixed
-/// header (plus `trailer_len` bytes of VRRPv2 authentication data). Stricter than "at least":
-/// IP lengths already strip link-layer padding, so extra bytes mean a malformed message.
-fn check_address_count(
-    vrrp: &VrrpHeader,
+/// At least one address (RFC 9568 §5.2.5), and exactly `count` of them after the fixed header
+/// plus `trailer_len` bytes (VRRPv2's authentication data); see [`check_header`].
+#[inline(always)]
+fn check_length(
+    header: &VrrpHeader,
     message_len: usize,
     address_len: usize,
     trailer_len: usize,
-) -> Result<(), DecodeError> {
-    let count = vrrp.address_count;
+) -> Result<(), Discard> {
+    let count = header.address_count;
     if count == 0 {
-        return Err(DecodeError::NoAddresses { vrid: vrrp.vrid });
+        return Err(Discard::NoAddresses { vrid: header.vrid });
     }
     let expected_len = VRRP_HEADER_LEN + usize::from(count) * address_len + trailer_len;
     if message_len != expected_len {
-        return Err(DecodeError::AddressCountMismatch {
+        return Err(Discard::AddressCountMismatch {
             count,
             expected_len,
             actual_len: message_len,
@@ -685,20 +855,119 @@ fn check_address_count(
     Ok(())
 }
 
-/// `BadChecksum` unless the sum of `prefix` (the pseudo-header, if any) and `message`,
-/// checksum field included, verifies. The report carries the value the field should hold: the
-/// sum with the field (bytes 6..8) skipped.
-fn verify_checksum(vrrp: &VrrpHeader, message: &[u8], prefix: Checksum) -> Result<(), DecodeError> {
-    let mut whole = prefix;
-    if whole.add_bytes(message).verifies() {
+/// `BadChecksum` unless `residue` (the checksum over everything, field included) is 0. The
+/// report carries the value the field should hold: the field taken back out of the folded sum
+/// (one's complement subtraction is addition of the complement).
+#[inline(always)]
+fn check_residue(header: &VrrpHeader, residue: u16) -> Result<(), Discard> {
+    if residue == 0 {
         return Ok(());
     }
-    let mut expected = prefix;
-    expected
-        .add_bytes(message.get(..6).unwrap_or_default())
-        .add_bytes(message.get(VRRP_HEADER_LEN..).unwrap_or_default());
-    Err(DecodeError::BadChecksum {
-        received: vrrp.checksum(),
-        expected: expected.finish(),
+    let received = header.checksum();
+    let sum = u32::from(!residue) + u32::from(!received);
+    Err(Discard::BadChecksum {
+        received,
+        expected: !(((sum & 0xffff) + (sum >> 16)) as u16),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(count: u8, interval_cs: u16) -> VrrpHeader {
+        VrrpHeader {
+            version_type: 0x31,
+            vrid: 7,
+            priority: 100,
+            address_count: count,
+            reserved_interval_be: interval_cs.to_be_bytes(),
+            checksum_be: [0x12, 0x34],
+        }
+    }
+
+    /// A sum with a fixed residue that records whether it was asked.
+    struct Fixed<'a> {
+        residue: u16,
+        asked: &'a core::cell::Cell<bool>,
+    }
+
+    impl MessageChecksum for Fixed<'_> {
+        type Error = Discard;
+
+        fn residue(self) -> Result<u16, Discard> {
+            self.asked.set(true);
+            Ok(self.residue)
+        }
+    }
+
+    fn check_with(ttl: u8, header: &VrrpHeader, len: usize, residue: u16) -> Result<(), Discard> {
+        let asked = core::cell::Cell::new(false);
+        let checksum = Fixed {
+            residue,
+            asked: &asked,
+        };
+        check_header(ttl, header, len, AddressFamily::Ipv6, checksum)
+    }
+
+    fn check(header: &VrrpHeader, len: usize, residue: u16) -> Result<(), Discard> {
+        check_with(VRRP_TTL, header, len, residue)
+    }
+
+    #[test]
+    fn the_checksum_is_summed_only_once_the_length_is_right() {
+        let summed = core::cell::Cell::new(false);
+        let checksum = Fixed {
+            residue: 0,
+            asked: &summed,
+        };
+        let result = check_header(VRRP_TTL, &header(2, 100), 24, AddressFamily::Ipv4, checksum);
+        assert_eq!(
+            result,
+            Err(Discard::AddressCountMismatch {
+                count: 2,
+                expected_len: 16,
+                actual_len: 24
+            })
+        );
+        assert!(!summed.get());
+    }
+
+    #[test]
+    fn checks_run_in_rfc_order_and_map_to_their_counters() {
+        // Every field wrong at once: TTL is reported first; fix one at a time.
+        let bad = VrrpHeader {
+            version_type: 0x22,
+            ..header(0, 0)
+        };
+        assert_eq!(
+            check_with(64, &bad, 9, 1).unwrap_err().counter(),
+            Counter::InvalidTtl
+        );
+        assert_eq!(
+            check(&bad, 9, 1).unwrap_err().counter(),
+            Counter::InvalidVersion
+        );
+        let v3 = VrrpHeader {
+            version_type: 0x32,
+            ..bad
+        };
+        assert_eq!(
+            check(&v3, 9, 1).unwrap_err().counter(),
+            Counter::InvalidType
+        );
+        assert_eq!(
+            check(&header(0, 0), 9, 1),
+            Err(Discard::NoAddresses { vrid: 7 })
+        );
+        assert_eq!(
+            check(&header(1, 0), 24, 1).unwrap_err().counter(),
+            Counter::InvalidChecksum
+        );
+        assert_eq!(
+            check(&header(1, 0), 24, 0),
+            Err(Discard::ZeroInterval { vrid: 7 })
+        );
+        assert_eq!(check(&header(1, 100), 24, 0), Ok(()));
+    }
 }

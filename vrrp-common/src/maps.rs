@@ -83,7 +83,16 @@ pub const INSTANCE_SLOTS: u32 = 512;
 pub const MAX_VIPS: u32 = 1024;
 
 /// Size of the [`EVENTS_MAP`] ring buffer in bytes (a power of two, a multiple of the page size).
-pub const EVENTS_RING_BYTES: u32 = 256 * 1024;
+/// Records are sized to their message, so one advert per VRID in both families (510) takes
+/// 39 KB with one address each and 661 KB ([`crate::event::MTU_BURST_BYTES`]) with as many as
+/// a 1500-byte MTU holds: 1 MiB keeps the worst burst with 1.6x headroom, and ~25 bursts of
+/// typical ones while the daemon is busy.
+pub const EVENTS_RING_BYTES: u32 = 1024 * 1024;
+
+const _: () = assert!(
+    crate::event::MTU_BURST_BYTES * 3 / 2 <= EVENTS_RING_BYTES as usize,
+    "the ring must hold a worst-case burst from 255 VRIDs in both families, with headroom"
+);
 
 /// Address family of a virtual router, as stored in [`InstanceKey::family`] and
 /// [`crate::event::AdvertEvent::family`].
@@ -103,6 +112,15 @@ impl AddressFamily {
             4 => Some(Self::Ipv4),
             6 => Some(Self::Ipv6),
             _ => None,
+        }
+    }
+
+    /// Length of one address of this family in bytes.
+    #[inline(always)]
+    pub const fn address_len(self) -> usize {
+        match self {
+            Self::Ipv4 => 4,
+            Self::Ipv6 => 16,
         }
     }
 }

@@ -224,11 +224,16 @@ fn version2_advert_decodes_its_fields() {
 }
 
 #[test]
-fn version2_with_bad_checksum_is_a_checksum_error_not_a_peer_report() {
+fn version2_with_bad_checksum_is_a_version_error_not_a_peer_report() {
+    // Neither a v3 nor a valid v2 advert: discarded for its version, as the XDP program counts it.
     let mut message = v2_message();
     message[7] ^= 0xff;
-    assert!(matches!(
+    assert_eq!(
         Advert::decode_message(&message, CONTEXT_V4),
+        Err(DecodeError::BadVersion { version: 2 })
+    );
+    assert!(matches!(
+        AdvertV2::decode_message(&message, VRRP_TTL),
         Err(DecodeError::BadChecksum { .. })
     ));
 }

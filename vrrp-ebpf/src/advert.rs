@@ -1,26 +1,28 @@
-//! VRRP adverts (IP protocol 112): validate per RFC 5798 §7.1, absorb routine ones from the
-//! current Master in the kernel, hand everything else to the daemon through the ring buffer.
-//! Every advert is dropped here: the daemon learns about them only from us.
+//! VRRP adverts (IP protocol 112): validate per RFC 9568 §7.1 with the codec's own header check
+//! (`vrrp_common::advert::check_header`), absorb routine ones from the current Master in the
+//! kernel, hand everything else to the daemon through the ring buffer. Every advert is dropped
+//! here: the daemon learns about them only from us.
 
 use aya_ebpf::{
     bindings::xdp_action,
     helpers::{bpf_ktime_get_coarse_ns, bpf_ktime_get_ns},
 };
 use vrrp_common::{
+    advert::{Discard, MessageChecksum, check_header},
     consts::{
         ETHERNET_HEADER_LEN, IPPROTO_VRRP, IPV4_HEADER_LEN, IPV6_HEADER_LEN, VRRP_HEADER_LEN,
-        VRRP_TTL, VRRP_TYPE_ADVERTISEMENT, VRRP_VERSION_2, VRRP_VERSION_3,
+        VRRP_VERSION_2,
     },
     counters::Counter,
-    event::MESSAGE_CAPACITY,
-    maps::{AddressFamily, Role},
+    event::{AdvertEvent, MESSAGE_CAPACITY, record_len},
+    maps::{AddressFamily, InstanceKey, Role},
     wire::{Ipv4Header, Ipv6Header, VrrpHeader},
 };
 
 use crate::{
     checksum::{add_bytes, add_frame, fold},
     instance,
-    maps::{XVRRP_EVENTS, XVRRP_INSTANCES},
+    maps::{XVRRP_EVENTS, XVRRP_INSTANCES, XVRRP_SCRATCH},
     parse::{Frame, Malformed, read},
     stats::{count, count_instance},
 };
@@ -86,59 +88,68 @@ fn drop_as(counter: Counter) -> Result<u32, Malformed> {
     Ok(xdp_action::XDP_DROP)
 }
 
+/// Why [`check_header`] stopped: a discard reason, or our own failure to sum the message.
+enum Rejected {
+    Discard(Discard),
+    Malformed(Malformed),
+}
+
+impl From<Discard> for Rejected {
+    #[inline(always)]
+    fn from(discard: Discard) -> Self {
+        Self::Discard(discard)
+    }
+}
+
+/// The advert's message as it sits in the frame, for [`check_header`]'s checksum.
+struct InFrame<'a, C> {
+    ctx: &'a C,
+    ip: &'a AdvertIp,
+}
+
+impl<C: Frame> MessageChecksum for InFrame<'_, C> {
+    type Error = Rejected;
+
+    #[inline(always)]
+    fn residue(self) -> Result<u16, Rejected> {
+        checksum_residue(self.ctx, self.ip).map_err(Rejected::Malformed)
+    }
+}
+
 #[inline(always)]
 fn handle(ctx: &impl Frame, ip: &AdvertIp) -> Result<u32, Malformed> {
     count(Counter::AdvertsReceived);
-    // RFC 5798 §7.1, in its order: TTL, version, (type), length, checksum, VRID.
-    if ip.hop_limit != VRRP_TTL {
-        return drop_as(Counter::InvalidTtl);
-    }
-    let Ok(header) = read::<VrrpHeader>(ctx, ip.offset) else {
-        return drop_as(Counter::InvalidLength);
-    };
-    if header.version() != VRRP_VERSION_3 {
-        // A VRRPv2 (RFC 3768) router on the link is a misconfiguration the operator must see:
-        // hand its advert to the daemon, which reports it, rather than only counting it.
-        let frame_len = ctx.end() - ctx.start();
-        if header.version() == VRRP_VERSION_2
-            && ip.family == AddressFamily::Ipv4
-            && ip.len >= VRRP_HEADER_LEN
-            && ip.len <= MESSAGE_CAPACITY
-            && ip.offset + ip.len <= frame_len
-        {
-            deliver(ctx, ip, &instance::key(ctx, ip.family, header.vrid));
-        }
-        return drop_as(Counter::InvalidVersion);
-    }
-    // RFC 9568 §7.1: the only type is 1, ADVERTISEMENT.
-    if header.kind() != VRRP_TYPE_ADVERTISEMENT {
-        return drop_as(Counter::InvalidType);
-    }
-    let address_len = match ip.family {
-        AddressFamily::Ipv4 => 4,
-        AddressFamily::Ipv6 => 16,
-    };
-    let address_count = usize::from(header.address_count);
-    // RFC 9568 §5.2.5 (erratum 8299): count 0 is ignored. The IP payload must hold the whole
-    // message, and the frame the whole payload. Well-formed messages are 8 + 4n or 8 + 16n
-    // bytes; other lengths are rejected too (the checksum is summed 4 bytes at a time).
+    // The IP payload must be in the frame and hold the fixed header (the codec's `Truncated`).
     let frame_len = ctx.end() - ctx.start();
-    if address_count == 0
-        || ip.len < VRRP_HEADER_LEN + address_count * address_len
-        || ip.len > MESSAGE_CAPACITY
-        || !ip.len.is_multiple_of(4)
-        || ip.offset + ip.len > frame_len
-    {
+    if ip.len < VRRP_HEADER_LEN || ip.offset + ip.len > frame_len {
         return drop_as(Counter::InvalidLength);
+    }
+    let header = read::<VrrpHeader>(ctx, ip.offset)?;
+    match check_header(
+        ip.hop_limit,
+        &header,
+        ip.len,
+        ip.family,
+        InFrame { ctx, ip },
+    ) {
+        Ok(()) => {}
+        Err(Rejected::Discard(discard)) => {
+            // A VRRPv2 (RFC 3768) router on the link is a misconfiguration the operator must
+            // see: hand its advert to the daemon, which reports it, rather than only counting it.
+            if matches!(
+                discard,
+                Discard::BadVersion {
+                    version: VRRP_VERSION_2
+                }
+            ) && ip.family == AddressFamily::Ipv4
+            {
+                deliver(ctx, ip, &instance::key(ctx, ip.family, header.vrid));
+            }
+            return drop_as(discard.counter());
+        }
+        Err(Rejected::Malformed(malformed)) => return Err(malformed),
     }
     let interval_cs = header.max_advert_interval();
-    // RFC 9568 §7.1 (erratum 8301).
-    if interval_cs == 0 {
-        return drop_as(Counter::ZeroInterval);
-    }
-    if !checksum_valid(ctx, ip)? {
-        return drop_as(Counter::InvalidChecksum);
-    }
     let vrid = header.vrid;
     let priority = header.priority;
     let key = instance::key(ctx, ip.family, vrid);
@@ -168,9 +179,11 @@ fn handle(ctx: &impl Frame, ip: &AdvertIp) -> Result<u32, Malformed> {
     Ok(xdp_action::XDP_DROP)
 }
 
-/// RFC 5798 §5.2.8: the checksum covers the VRRP message and the IPv4 / IPv6 pseudo-header.
+/// RFC 9568 §5.2.8: the checksum over the IPv4 / IPv6 pseudo-header and the VRRP message,
+/// field included; 0 when it verifies. `check_header` has bounded `ip.len` (8 + 4n or 8 + 16n,
+/// n <= 255) before this reads the frame.
 #[inline(always)]
-fn checksum_valid(ctx: &impl Frame, ip: &AdvertIp) -> Result<bool, Malformed> {
+fn checksum_residue(ctx: &impl Frame, ip: &AdvertIp) -> Result<u16, Malformed> {
     // Upper-layer length and protocol, as the pseudo-header carries them (RFC 8200 §8.1 for
     // IPv6; the IPv4 layout sums the same).
     let mut sum = ip.len as u64 + u64::from(IPPROTO_VRRP);
@@ -192,7 +205,7 @@ fn checksum_valid(ctx: &impl Frame, ip: &AdvertIp) -> Result<bool, Malformed> {
         40 => add_exact::<40>(ctx, sum, ip.offset)?,
         _ => add_frame(ctx, sum, ip.offset, ip.len)?,
     };
-    Ok(fold(sum) == 0xffff)
+    Ok(!fold(sum))
 }
 
 /// Adds the `N` frame bytes at `offset` to `sum`.
@@ -201,42 +214,61 @@ fn add_exact<const N: usize>(ctx: &impl Frame, sum: u64, offset: usize) -> Resul
     Ok(add_bytes(sum, &read::<[u8; N]>(ctx, offset)?))
 }
 
-/// Copies the advert to the ring buffer for the daemon; a full ring is counted.
+/// Least time between two "ring buffer full" log lines of one CPU: a burst from 255 VRIDs
+/// must not flood the log ring too (`ringbuf_full` counts every loss).
+const RING_FULL_LOG_INTERVAL_NS: u64 = 1_000_000_000;
+
+/// Copies the advert to the ring buffer for the daemon, in a record sized to the message
+/// (staged in the per-CPU scratch, then `bpf_ringbuf_output` at its real length); a full ring
+/// is counted.
 #[inline(always)]
-fn deliver(ctx: &impl Frame, ip: &AdvertIp, key: &vrrp_common::maps::InstanceKey) {
-    let Some(mut entry) = XVRRP_EVENTS.reserve(0) else {
-        count_instance(key, Counter::RingBufFull);
-        // Rare (the daemon stopped reading) and worth a line in its log.
-        aya_log_ebpf::warn!(
-            ctx,
-            "advert ring buffer full: advert for VRID {} lost",
-            key.vrid
-        );
+fn deliver(ctx: &impl Frame, ip: &AdvertIp, key: &InstanceKey) {
+    let Some(scratch) = XVRRP_SCRATCH.get_ptr_mut(0) else {
         return;
     };
-    let event = entry.as_mut_ptr();
-    // Re-checked here so the verifier sees the bound on the copy length.
-    let len = ip.len;
+    // LLVM may know bounds the verifier lost on the way: launder the length through a volatile
+    // stack slot so the check below stays in the program and bounds both copies.
+    // SAFETY: a read of a local we own.
+    let len = unsafe { core::ptr::read_volatile(&ip.len) };
     if len == 0 || len > MESSAGE_CAPACITY {
-        entry.discard(0);
         return;
     }
-    // SAFETY: `event` points to a reserved, writable AdvertEvent; fields are written before
-    // submit and the copy stays inside `message` (len <= MESSAGE_CAPACITY).
-    let copied = unsafe {
-        (*event).received_ns = bpf_ktime_get_ns();
-        (*event).ifindex = key.ifindex;
-        (*event).family = key.family;
-        (*event)._pad = 0;
-        (*event).message_len = len as u16;
-        (*event).source_be = ip.source;
-        (*event).destination_be = ip.destination;
-        ctx.load_bytes(ip.offset, (*event).message.as_mut_ptr().cast(), len)
+    // SAFETY: `scratch` is this CPU's Scratch; the message copy stays inside `message`
+    // (len <= MESSAGE_CAPACITY) and the output reads the event and the first `len` message
+    // bytes, which follow it directly.
+    let result = unsafe {
+        (*scratch).event = AdvertEvent {
+            received_ns: bpf_ktime_get_ns(),
+            ifindex: key.ifindex,
+            family: key.family,
+            _pad: 0,
+            message_len: len as u16,
+            source_be: ip.source,
+            destination_be: ip.destination,
+        };
+        let copied = ctx.load_bytes(ip.offset, (*scratch).message.as_mut_ptr().cast(), len);
+        if copied != 0 {
+            return;
+        }
+        let record = core::slice::from_raw_parts(scratch.cast::<u8>(), record_len(len));
+        XVRRP_EVENTS.output_untyped::<[u8]>(record, 0)
     };
-    if copied != 0 {
-        entry.discard(0);
+    if result.is_ok() {
+        count_instance(key, Counter::AdvertsToUserspace);
         return;
     }
-    entry.submit(0);
-    count_instance(key, Counter::AdvertsToUserspace);
+    count_instance(key, Counter::RingBufFull);
+    // SAFETY: bpf_ktime_get_ns has no preconditions; `scratch` as above.
+    unsafe {
+        let now = bpf_ktime_get_ns();
+        if now.saturating_sub((*scratch).ring_full_logged_ns) >= RING_FULL_LOG_INTERVAL_NS {
+            (*scratch).ring_full_logged_ns = now;
+            // Rare (the daemon stopped reading) and worth a line in its log.
+            aya_log_ebpf::warn!(
+                ctx,
+                "advert ring buffer full: advert for VRID {} lost (ringbuf_full counts all)",
+                key.vrid
+            );
+        }
+    }
 }

@@ -49,7 +49,7 @@ pub(crate) fn add_frame(
     }
     // SAFETY: the scratch buffer holds MESSAGE_CAPACITY >= len bytes; the kernel bounds-checks
     // the frame side.
-    let copied = unsafe { ctx.load_bytes(offset, (*scratch).bytes.as_mut_ptr().cast(), len) };
+    let copied = unsafe { ctx.load_bytes(offset, (*scratch).message.as_mut_ptr().cast(), len) };
     if copied != 0 {
         return Err(Malformed);
     }
@@ -65,7 +65,7 @@ pub(crate) fn add_frame(
             bpf_csum_diff(
                 core::ptr::null_mut(),
                 0,
-                (*scratch).bytes.as_mut_ptr().add(done).cast(),
+                (*scratch).message.as_mut_ptr().add(done).cast(),
                 step as u32,
                 0,
             )

@@ -50,11 +50,19 @@ pub(crate) static XVRRP_CONTROL: Array<Control, 1> = Array::new();
 pub(crate) static XVRRP_EVENTS: RingBuf<AdvertEvent, { EVENTS_RING_BYTES as usize }> =
     RingBuf::new();
 
-/// Room to sum a VRRP message outside packet memory (see `checksum::add_frame`).
+/// Per-CPU working memory outside packet memory: a ring-buffer record is staged here (the
+/// message is also where `checksum::add_frame` sums long messages) and copied to the ring at
+/// its real length, which `bpf_ringbuf_reserve` (constant sizes only) cannot do.
 #[repr(C)]
 pub(crate) struct Scratch {
-    pub(crate) bytes: [u8; MESSAGE_CAPACITY],
+    /// The record's fixed part; `message` must follow it directly (repr(C), no padding).
+    pub(crate) event: AdvertEvent,
+    pub(crate) message: [u8; MESSAGE_CAPACITY],
+    /// CLOCK_MONOTONIC ns of this CPU's last "ring buffer full" log line.
+    pub(crate) ring_full_logged_ns: u64,
 }
+
+const _: () = assert!(core::mem::offset_of!(Scratch, message) == size_of::<AdvertEvent>());
 
 /// One [`Scratch`] per CPU (`SCRATCH_MAP`); internal to the program.
 #[btf_map(name = "XVRRP_SCRATCH")]

@@ -4,5 +4,6 @@
 mod daemon;
 mod interop_keepalived;
 mod xdp_attach;
+mod xdp_differential;
 mod xdp_verdicts;
 mod xdp_vip;

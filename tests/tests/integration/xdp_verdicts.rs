@@ -9,7 +9,7 @@ use std::{
 use vrrp_common::{
     advert::{Advert as DecodedAdvert, IpContext},
     counters::Counter,
-    event::AdvertEvent,
+    event::ring_footprint,
     maps::{AddressFamily, EVENTS_RING_BYTES, Role},
 };
 use vrrp_tests::{
@@ -232,6 +232,21 @@ fn malformed_adverts_are_dropped_and_counted_by_reason() {
             &counters,
         );
     }
+    // Longer than its count implies: discarded, as the codec does (shared `check_header`).
+    expect(
+        &mut xdp,
+        "IPv4 count 1, two addresses",
+        &valid.frame_v4(PEER_MAC, PEER4, &[VIP4, VIP4]),
+        XDP_DROP,
+        &[(Counter::AdvertsReceived, 1), (Counter::InvalidLength, 1)],
+    );
+    expect(
+        &mut xdp,
+        "IPv6 count 1, two addresses",
+        &valid.frame_v6(PEER_MAC, peer6(), &[vip6(), vip6()]),
+        XDP_DROP,
+        &[(Counter::AdvertsReceived, 1), (Counter::InvalidLength, 1)],
+    );
     // RFC 9568 §5.2.5: count 0 (and no addresses) is ignored.
     let empty = Advert { count: 0, ..valid };
     expect(
@@ -289,11 +304,7 @@ fn routine_advert_is_absorbed_and_stamps_last_seen() {
         let instance = xdp.dataplane.instance_counters(family, VRID).unwrap();
         assert_eq!(instance.get(Counter::AdvertsAbsorbed), 1, "{family:?}");
     }
-    assert_eq!(
-        events.try_next().unwrap(),
-        None,
-        "a routine advert woke userspace"
-    );
+    assert_eq!(events.try_next(), None, "a routine advert woke userspace");
 }
 
 #[test]
@@ -358,7 +369,6 @@ fn non_routine_adverts_are_delivered_to_userspace() {
         let after = monotonic_now();
         let delivered = events
             .try_next()
-            .unwrap()
             .unwrap_or_else(|| panic!("{case}: no record"));
         assert_eq!(delivered.ifindex, xdp.dataplane.ifindex(), "{case}");
         assert_eq!(delivered.family, family, "{case}");
@@ -396,11 +406,7 @@ fn non_routine_adverts_are_delivered_to_userspace() {
             "{case}: received {:?} outside [{before:?}, {after:?}]",
             delivered.received
         );
-        assert_eq!(
-            events.try_next().unwrap(),
-            None,
-            "{case}: more than one record"
-        );
+        assert_eq!(events.try_next(), None, "{case}: more than one record");
     }
     // While Master every advert goes up, even one that matches the stored Master exactly.
     configure(&mut xdp, Role::Master, false);
@@ -414,7 +420,7 @@ fn non_routine_adverts_are_delivered_to_userspace() {
             (Counter::AdvertsToUserspace, 1),
         ],
     );
-    assert!(events.try_next().unwrap().is_some());
+    assert!(events.try_next().is_some());
 }
 
 #[test]
@@ -752,8 +758,9 @@ fn adverts_beyond_a_full_ring_buffer_are_counted_as_lost() {
     let mut xdp = XdpUnderTest::new();
     let mut events = xdp.dataplane.take_events().unwrap();
     configure(&mut xdp, Role::Master, false);
-    // The ring holds EVENTS_RING_BYTES / (record + 8-byte header) records; send more, unread.
-    let capacity = EVENTS_RING_BYTES as usize / (size_of::<AdvertEvent>() + 8);
+    // The ring holds EVENTS_RING_BYTES / (footprint of a 12-byte message) records; send
+    // more, unread.
+    let capacity = EVENTS_RING_BYTES as usize / ring_footprint(12);
     let sent = capacity + 10;
     let frame = Advert::new(VRID, 200).frame_v4(PEER_MAC, PEER4, &[VIP4]);
     for _ in 0..sent {
@@ -768,8 +775,93 @@ fn adverts_beyond_a_full_ring_buffer_are_counted_as_lost() {
         "only {lost} of {sent} lost with room for {capacity}"
     );
     let mut read = 0;
-    while events.try_next().unwrap().is_some() {
+    while events.try_next().is_some() {
         read += 1;
     }
     assert_eq!(read, delivered);
+    assert_eq!(events.malformed_records(), 0);
+}
+
+#[test]
+fn a_burst_from_255_vrids_in_both_families_fits_the_ring_unread() {
+    if !require_root("a_burst_from_255_vrids_in_both_families_fits_the_ring_unread") {
+        return;
+    }
+    let runtime = io_runtime();
+    let _runtime = runtime.enter();
+    let mut xdp = XdpUnderTest::new();
+    let mut events = xdp.dataplane.take_events().unwrap();
+    // Every VRID in both families, Backup of the peer; then a new Master (restart, say) sends
+    // one advert per instance, none routine, all before the daemon reads any.
+    let new_master4 = Ipv4Addr::new(192, 0, 2, 3);
+    let new_master6: Ipv6Addr = "fe80::3".parse().unwrap();
+    let link_local_vip: Ipv6Addr = "fe80::100".parse().unwrap();
+    let mut sent = std::collections::BTreeMap::new();
+    for vrid in 1..=255 {
+        for (family, master) in [
+            (AddressFamily::Ipv4, IpAddr::V4(PEER4)),
+            (AddressFamily::Ipv6, IpAddr::V6(peer6())),
+        ] {
+            let settings = InstanceSettings {
+                role: Role::Backup,
+                accept: false,
+                master_address: master,
+                master_priority: 200,
+                master_interval_cs: 100,
+            };
+            xdp.dataplane.set_instance(family, vrid, &settings).unwrap();
+        }
+        let advert4 = Advert::new(vrid, 250);
+        let advert6 = Advert {
+            count: 2,
+            ..Advert::new(vrid, 250)
+        };
+        let addresses6 = [link_local_vip, vip6()];
+        sent.insert(
+            (AddressFamily::Ipv4 as u8, vrid),
+            advert4.message_v4(new_master4, &[VIP4]),
+        );
+        sent.insert(
+            (AddressFamily::Ipv6 as u8, vrid),
+            advert6.message_v6(new_master6, &addresses6),
+        );
+        let frame4 = advert4.frame_v4(PEER_MAC, new_master4, &[VIP4]);
+        let frame6 = advert6.frame_v6(PEER_MAC, new_master6, &addresses6);
+        assert_eq!(xdp.run(&frame4).action, XDP_DROP);
+        assert_eq!(xdp.run(&frame6).action, XDP_DROP);
+    }
+    let counters = xdp.dataplane.counters().unwrap();
+    assert_eq!(counters.get(Counter::RingBufFull), 0, "adverts lost");
+    assert_eq!(counters.get(Counter::AdvertsToUserspace), 510);
+    let mut received = std::collections::BTreeMap::new();
+    while let Some(delivered) = events.try_next() {
+        let decoded = match (delivered.source, delivered.destination) {
+            (IpAddr::V4(source), IpAddr::V4(destination)) => DecodedAdvert::decode_message(
+                &delivered.message,
+                IpContext::V4 {
+                    source,
+                    destination,
+                    ttl: 255,
+                },
+            ),
+            (IpAddr::V6(source), IpAddr::V6(destination)) => DecodedAdvert::decode_message(
+                &delivered.message,
+                IpContext::V6 {
+                    source,
+                    destination,
+                    hop_limit: 255,
+                },
+            ),
+            _ => panic!("mixed families"),
+        }
+        .expect("the codec decodes every record");
+        let key = (delivered.family as u8, decoded.vrid());
+        assert!(
+            received.insert(key, delivered.message.clone()).is_none(),
+            "{key:?} delivered twice"
+        );
+    }
+    assert_eq!(events.malformed_records(), 0);
+    assert_eq!(received.len(), 510);
+    assert_eq!(received, sent, "records differ from the adverts sent");
 }

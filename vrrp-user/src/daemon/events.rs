@@ -45,6 +45,14 @@ pub enum DaemonEvent {
         /// Its VRID.
         vrid: u8,
     },
+    /// An advert the XDP program handed up does not decode: the kernel and the codec disagree
+    /// (they share one header check, so this is a bug). Rate-limited per interface.
+    UndecodableAdvert {
+        /// VRRP interface.
+        interface: String,
+        /// The codec's error.
+        reason: String,
+    },
     /// The configuration was reloaded (SIGHUP).
     Reloaded {
         /// Instances started, restarted or changed.
@@ -93,6 +101,11 @@ impl DaemonEvent {
                 %source,
                 vrid,
                 "VRRP version 2 advert from {source} on VRID {vrid}: xvrrp speaks version 3 only"
+            ),
+            Self::UndecodableAdvert { interface, reason } => tracing::warn!(
+                interface,
+                reason,
+                "advert from the XDP program does not decode (rate-limited per interface)"
             ),
             Self::Reloaded { changed, removed } => {
                 tracing::info!(?changed, ?removed, "configuration reloaded");

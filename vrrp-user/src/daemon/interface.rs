@@ -51,18 +51,27 @@ pub(crate) enum NotFed {
 }
 
 impl NotFed {
-    /// The operator event for this, if any.
-    pub(crate) fn into_event(self, interface: &str) -> Option<DaemonEvent> {
+    /// What the driver rate-limits the report on: a v2 peer per interface and source, an
+    /// undecodable advert per interface (a flood of them must not flood the log).
+    pub(crate) fn rate_limit_key(&self, interface: &str, source: IpAddr) -> (String, &'static str) {
         match self {
-            Self::Version2 { source, vrid } => Some(DaemonEvent::Version2Peer {
+            Self::Version2 { .. } => (format!("{interface} {source}"), "version2_peer"),
+            Self::Undecodable(_) => (interface.to_owned(), "undecodable_advert"),
+        }
+    }
+
+    /// The operator event for this.
+    pub(crate) fn into_event(self, interface: &str) -> DaemonEvent {
+        match self {
+            Self::Version2 { source, vrid } => DaemonEvent::Version2Peer {
                 interface: interface.to_owned(),
                 source,
                 vrid,
-            }),
-            Self::Undecodable(reason) => {
-                tracing::warn!(interface, reason, "punted advert does not decode");
-                None
-            }
+            },
+            Self::Undecodable(reason) => DaemonEvent::UndecodableAdvert {
+                interface: interface.to_owned(),
+                reason,
+            },
         }
     }
 }
@@ -374,4 +383,32 @@ fn v6_addresses(addresses: &[IpAddr]) -> Vec<Ipv6Addr> {
             IpAddr::V4(_) => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undecodable_adverts_are_rate_limited_per_interface_v2_peers_per_source() {
+        let one: IpAddr = Ipv4Addr::new(192, 0, 2, 2).into();
+        let other: IpAddr = Ipv4Addr::new(192, 0, 2, 3).into();
+        let undecodable = NotFed::Undecodable("bad checksum".to_owned());
+        assert_eq!(
+            undecodable.rate_limit_key("eth0", one),
+            undecodable.rate_limit_key("eth0", other)
+        );
+        let v2 = NotFed::Version2 {
+            source: one,
+            vrid: 1,
+        };
+        assert_ne!(
+            v2.rate_limit_key("eth0", one),
+            v2.rate_limit_key("eth0", other)
+        );
+        assert_ne!(
+            v2.rate_limit_key("eth0", one),
+            undecodable.rate_limit_key("eth0", one)
+        );
+    }
 }

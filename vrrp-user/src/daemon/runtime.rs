@@ -204,10 +204,9 @@ impl Daemon {
         let received = match interface.decode(&punted) {
             Ok(received) => received,
             Err(problem) => {
-                let subject = format!("{} {}", interface.info.name, punted.source);
-                if let Some(event) = problem.into_event(&interface.info.name)
-                    && self.first_in_interval(subject, "version2_peer", Instant::now())
-                {
+                let (subject, kind) = problem.rate_limit_key(&interface.info.name, punted.source);
+                let event = problem.into_event(&interface.info.name);
+                if self.first_in_interval(subject, kind, Instant::now()) {
                     self.bus.publish(event);
                 }
                 return;

@@ -101,14 +101,6 @@ pub enum DataplaneError {
         #[source]
         source: Box<rtnetlink::Error>,
     },
-    /// The program delivered a ring-buffer record we cannot read: object and daemon disagree.
-    #[error("malformed advert record from the XDP program on {ifname}: {reason}")]
-    BadEvent {
-        /// The interface.
-        ifname: String,
-        /// What was wrong.
-        reason: &'static str,
-    },
 }
 
 impl DataplaneError {
