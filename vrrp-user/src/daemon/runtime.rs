@@ -110,7 +110,7 @@ impl Daemon {
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
-                () = sleep_until(deadline.into()) => self.on_tick(Instant::now()).await,
+                () = sleep_until(deadline.into()) => self.on_tick().await,
                 Some(advert) = punted.recv() => self.on_punted_advert(advert).await,
                 Some(change) = links.recv() => self.on_link_change(change).await,
                 _ = sigterm.recv() => {
@@ -146,50 +146,26 @@ impl Daemon {
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(1))
     }
 
-    async fn on_tick(&mut self, now: Instant) {
+    async fn on_tick(&mut self) {
+        let now = Instant::now();
         for interface in self.interfaces.values_mut() {
             if interface.next_heartbeat() <= now {
                 interface.refresh_heartbeat(now);
             }
         }
         for index in 0..self.instances.len() {
+            // Earlier instances may have awaited netlink: a stale clock would fire late timers
+            // late and schedule the next ones early.
+            let now = Instant::now();
             let due = self.instances[index]
                 .router
                 .poll_timeout()
                 .is_some_and(|deadline| deadline <= now);
             if due {
-                self.replay_absorbed_adverts(index).await;
                 self.instances[index].router.handle_timeout(now);
                 self.drive(index, now).await;
             }
             self.refresh_addresses_if_due(index, now).await;
-        }
-    }
-
-    /// The XDP program absorbs routine adverts from the current Master and only stamps the time
-    /// it last saw one. Before a Backup's Master_Down_Timer may fire, tell the state machine
-    /// about that newest copy, with its kernel receive time.
-    async fn replay_absorbed_adverts(&mut self, index: usize) {
-        let instance = &self.instances[index];
-        if instance.router.state() != State::Backup {
-            return;
-        }
-        let Some((advert, fed_at)) = instance.last_master_advert.clone() else {
-            return;
-        };
-        let Some(interface) = self.interfaces.get_mut(&instance.config.interface) else {
-            return;
-        };
-        let Some(seen) = interface.last_routine_advert(instance) else {
-            return;
-        };
-        let seen_at = instant_from_monotonic(seen);
-        if seen_at > fed_at {
-            self.instances[index].last_master_advert = Some((advert.clone(), seen_at));
-            self.instances[index]
-                .router
-                .handle_event(Event::Advert(advert), seen_at);
-            self.drive(index, seen_at).await;
         }
     }
 
@@ -235,19 +211,13 @@ impl Daemon {
             return;
         }
         let at = instant_from_monotonic(punted.received);
-        let advert = received.advert;
         self.instances[index]
             .router
-            .handle_event(Event::Advert(advert.clone()), at);
-        let status = self.instances[index].router.status();
-        self.instances[index].last_master_advert = (status.state == State::Backup
-            && status.master_address == Some(advert.source))
-        .then_some((advert, at));
+            .handle_event(Event::Advert(received.advert), at);
         self.drive(index, at).await;
     }
 
     async fn on_link_change(&mut self, change: LinkChange) {
-        let now = Instant::now();
         if let Some(interface) = self
             .interfaces
             .values_mut()
@@ -268,6 +238,7 @@ impl Daemon {
                 );
                 for index in 0..self.instances.len() {
                     if self.instances[index].config.interface == name {
+                        let now = Instant::now();
                         self.instances[index]
                             .router
                             .handle_event(event.clone(), now);
@@ -290,6 +261,7 @@ impl Daemon {
                 }
                 let after = instance.tracked_priority();
                 if before != after {
+                    let now = Instant::now();
                     tracing::info!(
                         instance = instance.config.name,
                         tracked = name,
@@ -337,6 +309,11 @@ impl Daemon {
             .get(&instance.config.interface)
             .with_context(|| format!("instance {name}: interface not open"))?;
         match action {
+            Action::ReadAbsorbedStamp => {
+                if let Some(interface) = self.interfaces.get_mut(&instance.config.interface) {
+                    interface.report_absorbed_stamp(&mut self.instances[index].router);
+                }
+            }
             Action::SendAdvert { priority } => interface
                 .send_advert(instance, priority)
                 .with_context(|| format!("instance {name}: send advert"))?,
@@ -357,7 +334,7 @@ impl Daemon {
                 }
             }
             // The data plane is synchronised from the status after every drive.
-            Action::SetDataplaneRole(_) => {}
+            Action::SetDataplaneRole { .. } => {}
             Action::Transition { from, to, reason } => {
                 let since_last_advert = match &reason {
                     TransitionReason::MasterDownTimerExpired { silent_for, .. } => {
