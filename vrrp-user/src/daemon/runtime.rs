@@ -411,14 +411,17 @@ impl Daemon {
     /// Brings the running set of interfaces and instances to `config`: used at start (from
     /// nothing) and on reload. Unchanged instances are not touched. Returns the names of the
     /// instances started or changed, and of those removed.
+    ///
+    /// The clock is read at each protocol event, never before a slow step (netlink, XDP load):
+    /// an instance's timers start when it can hear.
     async fn apply(&mut self, config: Config) -> Result<(Vec<String>, Vec<String>)> {
-        let now = Instant::now();
         let (_unchanged, change, stop, start) = plan_reload(&self.instances, &config.instances);
         let mut changed_names = Vec::new();
         let mut removed_names = Vec::new();
         // Stop removed and restarted instances first so their VRIDs are free.
         for name in &stop {
             if let Some(index) = self.instances.iter().position(|i| &i.config.name == name) {
+                let now = Instant::now();
                 self.instances[index]
                     .router
                     .handle_event(Event::Shutdown, now);
@@ -448,7 +451,7 @@ impl Daemon {
                 .collect();
             if let Some(interface) = self.interfaces.get_mut(&new.interface) {
                 interface
-                    .set_heartbeat_timeout(heartbeat_timeout(&sharing), now)
+                    .set_heartbeat_timeout(heartbeat_timeout(&sharing), Instant::now())
                     .with_context(|| format!("interface {}", new.interface))?;
             } else {
                 let families: Vec<AddressFamily> = sharing.iter().map(|i| i.family).collect();
@@ -477,6 +480,7 @@ impl Daemon {
             };
             let primary = self.instances[index].router.config().primary_address;
             self.instances[index].config = new.clone();
+            let now = Instant::now();
             self.instances[index]
                 .router
                 .handle_event(Event::ConfigChanged(router_config(&new, primary)), now);
@@ -491,7 +495,7 @@ impl Daemon {
             changed_names.push(new.name);
         }
         for new in start {
-            self.start_instance(new.clone(), now)
+            self.start_instance(new.clone())
                 .await
                 .with_context(|| format!("instance {}", new.name))?;
             changed_names.push(new.name);
@@ -500,7 +504,7 @@ impl Daemon {
         Ok((changed_names, removed_names))
     }
 
-    async fn start_instance(&mut self, config: InstanceConfig, now: Instant) -> Result<()> {
+    async fn start_instance(&mut self, config: InstanceConfig) -> Result<()> {
         let interface = self
             .interfaces
             .get_mut(&config.interface)
@@ -521,6 +525,10 @@ impl Daemon {
             }
         }
         interface.register_instance(&instance)?;
+        // The instance record (Initialize) before Startup: from the Startup clock read on, the
+        // XDP program hands this VRID's adverts to us instead of dropping an unknown VRID.
+        interface.sync_instance(&instance).await?;
+        let now = Instant::now();
         let tracked_priority = instance.tracked_priority();
         if tracked_priority != instance.config.priority {
             instance
