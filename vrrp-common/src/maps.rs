@@ -205,7 +205,7 @@ pub struct RoleEntry {
 pub struct Instance {
     /// CLOCK_MONOTONIC ns (`bpf_ktime_get_ns`) of the last routine advert from the current
     /// Master. Written in place by the XDP program; the daemon reads it to restart its
-    /// Master_Down_Timer, and seeds it when it writes the instance.
+    /// Master_Down_Timer, and writes 0 (none yet) when it writes the instance.
     pub master_last_seen_ns: u64,
     /// Current Master's address (network order; IPv4 in the first 4 bytes, rest 0).
     pub master_addr_be: [u8; 16],

@@ -866,3 +866,44 @@ fn new_ipv6_master_sends_unsolicited_neighbor_advertisements_with_the_virtual_ma
         );
     }
 }
+
+#[test]
+fn backup_started_next_to_a_10_ms_master_stays_silent() {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("backup_started_next_to_a_10_ms_master_stays_silent")
+    else {
+        return;
+    };
+    // The minimum interval: Master_Down_Interval (36 ms) is shorter than loading XDP, so a
+    // Backup whose timer started before it could hear takes over at once.
+    let master = RouterSpec {
+        interval_ms: 10,
+        ..RouterSpec::new(200)
+    };
+    let backup = RouterSpec {
+        interval_ms: 10,
+        ..RouterSpec::new(100)
+    };
+    let _r1 = lab.start(lab.r1, &master);
+    wait_master(&capture, R1, STARTUP + master.master_down_interval());
+    let mut failures = Vec::new();
+    for start in 1..=4 {
+        capture.clear();
+        let r2 = lab.start(lab.r2, &backup);
+        r2.wait_for_log("Initialize -> Backup", STARTUP);
+        std::thread::sleep(Duration::from_secs(2));
+        let adverts = adverts_from(&capture.frames(), R2).len();
+        let took_over = r2.log().contains("-> Master");
+        if adverts > 0 || took_over {
+            failures.push(format!(
+                "start {start}: {adverts} adverts, transition to Master logged: {took_over}"
+            ));
+        }
+        // The guard stops it before the next start.
+        drop(r2);
+    }
+    assert!(
+        failures.is_empty(),
+        "the Backup advertised next to a live Master: {failures:?}"
+    );
+}

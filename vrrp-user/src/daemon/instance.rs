@@ -1,5 +1,5 @@
 //! One configured virtual router at run time: the pure state machine plus what the driver must
-//! remember around it (the last Master advert, tracked links, virtual address refresh).
+//! remember around it (tracked links, virtual address refresh).
 
 use std::{
     collections::BTreeSet,
@@ -9,7 +9,7 @@ use std::{
 
 use crate::{
     config::InstanceConfig,
-    proto::{AddressFamily, ReceivedAdvert, RouterConfig, VirtualRouter},
+    proto::{AddressFamily, RouterConfig, VirtualRouter},
 };
 
 /// A running instance.
@@ -18,9 +18,6 @@ pub(crate) struct Instance {
     pub(crate) config: InstanceConfig,
     /// The election state machine.
     pub(crate) router: VirtualRouter,
-    /// The last advert the state machine accepted from the current Master, and when: replayed
-    /// with the kernel's receive time when the XDP program absorbed newer routine copies.
-    pub(crate) last_master_advert: Option<(ReceivedAdvert, Instant)>,
     /// Tracked interfaces that are down now.
     pub(crate) tracked_down: BTreeSet<String>,
     /// When the installed virtual addresses' kernel lifetime was last refreshed (None = not
@@ -35,7 +32,6 @@ impl Instance {
         Self {
             config,
             router,
-            last_master_advert: None,
             tracked_down: BTreeSet::new(),
             addresses_refreshed_at: None,
         }

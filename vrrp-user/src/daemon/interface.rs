@@ -17,7 +17,7 @@ use vrrp_common::{
     maps::{self as contract, Role},
 };
 
-use super::{events::DaemonEvent, instance::Instance};
+use super::{clock::instant_from_monotonic, events::DaemonEvent, instance::Instance};
 use crate::{
     dataplane::{
         AttachOptions, Dataplane, DeliveredAdvert, InstanceSettings, XdpAttachMode,
@@ -28,7 +28,7 @@ use crate::{
         packet_socket::PacketSocket,
         sysctl,
     },
-    proto::{AddressFamily, Centiseconds, ReceivedAdvert, State},
+    proto::{AddressFamily, Centiseconds, Event, ReceivedAdvert, State, VirtualRouter},
 };
 
 /// Largest frame we build: Ethernet + IPv6 + VRRP header + 255 IPv6 addresses fits in 4.2 KB;
@@ -178,11 +178,36 @@ impl VrrpInterface {
         }
     }
 
-    /// When the XDP program last absorbed a routine advert for `instance` (CLOCK_MONOTONIC).
-    pub(crate) fn last_routine_advert(&mut self, instance: &Instance) -> Option<Duration> {
-        self.dataplane
-            .master_last_seen(contract_family(instance.family()), instance.config.vrid)
-            .ok()
+    /// When the XDP program last absorbed a routine advert for `router` (CLOCK_MONOTONIC), if it
+    /// did since the instance record was last written.
+    pub(crate) fn last_routine_advert(&mut self, router: &VirtualRouter) -> Option<Duration> {
+        let config = router.config();
+        match self
+            .dataplane
+            .master_last_seen(contract_family(config.family), config.vrid)
+        {
+            Ok(seen) => (!seen.is_zero()).then_some(seen),
+            Err(err) => {
+                tracing::warn!(
+                    interface = self.info.name,
+                    vrid = config.vrid,
+                    error = %err,
+                    "reading the last-seen stamp of routine adverts failed"
+                );
+                None
+            }
+        }
+    }
+
+    /// Answers the state machine's `ReadAbsorbedStamp`: feeds the kernel's newest absorbed
+    /// routine advert, then lets the due Master_Down_Timer fire or not (the `proto` call
+    /// order). The clock is read after the stamp, so the stamp is never in the future.
+    pub(crate) fn report_absorbed_stamp(&mut self, router: &mut VirtualRouter) {
+        match self.last_routine_advert(router) {
+            Some(seen) => router.handle_event(Event::AbsorbedAdvert, instant_from_monotonic(seen)),
+            None => router.handle_event(Event::NoAbsorbedAdvert, Instant::now()),
+        }
+        router.handle_timeout(Instant::now());
     }
 
     /// Decodes a punted advert with the codec.
@@ -295,17 +320,31 @@ impl VrrpInterface {
         self.set_vmac_filter(family, vrid, false).await;
     }
 
-    /// Writes `instance`'s role and current Master to the XDP program when they changed, and
-    /// keeps the virtual MAC in the NIC's unicast filter exactly while Master.
+    /// Writes `instance`'s role and routine signature to the XDP program when they changed,
+    /// and keeps the virtual MAC in the NIC's unicast filter exactly while Master.
     pub(crate) async fn sync_instance(&mut self, instance: &Instance) -> Result<()> {
         let status = instance.router.status();
         let config = instance.router.config();
-        let (master_priority, master_interval) = match (status.state, &instance.last_master_advert)
-        {
-            (State::Master, _) => (status.priority, config.advert_interval),
-            (State::Backup, Some((advert, _))) => (advert.priority, advert.max_advert_interval),
-            _ => (0, status.master_adver_interval),
-        };
+        // Only the routine signature makes XDP absorb adverts; without one, priority 0 matches
+        // no advert a Master sends (a resigning one is never routine).
+        let (master_address, master_priority, master_interval) =
+            match (status.state, instance.router.routine_advert()) {
+                (State::Master, _) => (
+                    config.primary_address,
+                    status.priority,
+                    config.advert_interval,
+                ),
+                (_, Some(routine)) => (
+                    routine.source,
+                    routine.priority,
+                    routine.max_advert_interval,
+                ),
+                (_, None) => (
+                    status.master_address.unwrap_or(config.primary_address),
+                    0,
+                    status.master_adver_interval,
+                ),
+            };
         let settings = InstanceSettings {
             role: match status.state {
                 State::Initialize => Role::Initialize,
@@ -313,7 +352,7 @@ impl VrrpInterface {
                 State::Master => Role::Master,
             },
             accept: status.accepts_virtual_traffic,
-            master_address: status.master_address.unwrap_or(config.primary_address),
+            master_address,
             master_priority,
             master_interval_cs: master_interval.get(),
         };

@@ -110,7 +110,7 @@ impl Daemon {
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
-                () = sleep_until(deadline.into()) => self.on_tick(Instant::now()).await,
+                () = sleep_until(deadline.into()) => self.on_tick().await,
                 Some(advert) = punted.recv() => self.on_punted_advert(advert).await,
                 Some(change) = links.recv() => self.on_link_change(change).await,
                 _ = sigterm.recv() => {
@@ -146,50 +146,26 @@ impl Daemon {
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(1))
     }
 
-    async fn on_tick(&mut self, now: Instant) {
+    async fn on_tick(&mut self) {
+        let now = Instant::now();
         for interface in self.interfaces.values_mut() {
             if interface.next_heartbeat() <= now {
                 interface.refresh_heartbeat(now);
             }
         }
         for index in 0..self.instances.len() {
+            // Earlier instances may have awaited netlink: a stale clock would fire late timers
+            // late and schedule the next ones early.
+            let now = Instant::now();
             let due = self.instances[index]
                 .router
                 .poll_timeout()
                 .is_some_and(|deadline| deadline <= now);
             if due {
-                self.replay_absorbed_adverts(index).await;
                 self.instances[index].router.handle_timeout(now);
                 self.drive(index, now).await;
             }
             self.refresh_addresses_if_due(index, now).await;
-        }
-    }
-
-    /// The XDP program absorbs routine adverts from the current Master and only stamps the time
-    /// it last saw one. Before a Backup's Master_Down_Timer may fire, tell the state machine
-    /// about that newest copy, with its kernel receive time.
-    async fn replay_absorbed_adverts(&mut self, index: usize) {
-        let instance = &self.instances[index];
-        if instance.router.state() != State::Backup {
-            return;
-        }
-        let Some((advert, fed_at)) = instance.last_master_advert.clone() else {
-            return;
-        };
-        let Some(interface) = self.interfaces.get_mut(&instance.config.interface) else {
-            return;
-        };
-        let Some(seen) = interface.last_routine_advert(instance) else {
-            return;
-        };
-        let seen_at = instant_from_monotonic(seen);
-        if seen_at > fed_at {
-            self.instances[index].last_master_advert = Some((advert.clone(), seen_at));
-            self.instances[index]
-                .router
-                .handle_event(Event::Advert(advert), seen_at);
-            self.drive(index, seen_at).await;
         }
     }
 
@@ -234,19 +210,13 @@ impl Daemon {
             return;
         }
         let at = instant_from_monotonic(punted.received);
-        let advert = received.advert;
         self.instances[index]
             .router
-            .handle_event(Event::Advert(advert.clone()), at);
-        let status = self.instances[index].router.status();
-        self.instances[index].last_master_advert = (status.state == State::Backup
-            && status.master_address == Some(advert.source))
-        .then_some((advert, at));
+            .handle_event(Event::Advert(received.advert), at);
         self.drive(index, at).await;
     }
 
     async fn on_link_change(&mut self, change: LinkChange) {
-        let now = Instant::now();
         if let Some(interface) = self
             .interfaces
             .values_mut()
@@ -267,6 +237,7 @@ impl Daemon {
                 );
                 for index in 0..self.instances.len() {
                     if self.instances[index].config.interface == name {
+                        let now = Instant::now();
                         self.instances[index]
                             .router
                             .handle_event(event.clone(), now);
@@ -289,6 +260,7 @@ impl Daemon {
                 }
                 let after = instance.tracked_priority();
                 if before != after {
+                    let now = Instant::now();
                     tracing::info!(
                         instance = instance.config.name,
                         tracked = name,
@@ -336,6 +308,11 @@ impl Daemon {
             .get(&instance.config.interface)
             .with_context(|| format!("instance {name}: interface not open"))?;
         match action {
+            Action::ReadAbsorbedStamp => {
+                if let Some(interface) = self.interfaces.get_mut(&instance.config.interface) {
+                    interface.report_absorbed_stamp(&mut self.instances[index].router);
+                }
+            }
             Action::SendAdvert { priority } => interface
                 .send_advert(instance, priority)
                 .with_context(|| format!("instance {name}: send advert"))?,
@@ -356,7 +333,7 @@ impl Daemon {
                 }
             }
             // The data plane is synchronised from the status after every drive.
-            Action::SetDataplaneRole(_) => {}
+            Action::SetDataplaneRole { .. } => {}
             Action::Transition { from, to, reason } => {
                 let since_last_advert = match &reason {
                     TransitionReason::MasterDownTimerExpired { silent_for, .. } => {
@@ -433,14 +410,17 @@ impl Daemon {
     /// Brings the running set of interfaces and instances to `config`: used at start (from
     /// nothing) and on reload. Unchanged instances are not touched. Returns the names of the
     /// instances started or changed, and of those removed.
+    ///
+    /// The clock is read at each protocol event, never before a slow step (netlink, XDP load):
+    /// an instance's timers start when it can hear.
     async fn apply(&mut self, config: Config) -> Result<(Vec<String>, Vec<String>)> {
-        let now = Instant::now();
         let (_unchanged, change, stop, start) = plan_reload(&self.instances, &config.instances);
         let mut changed_names = Vec::new();
         let mut removed_names = Vec::new();
         // Stop removed and restarted instances first so their VRIDs are free.
         for name in &stop {
             if let Some(index) = self.instances.iter().position(|i| &i.config.name == name) {
+                let now = Instant::now();
                 self.instances[index]
                     .router
                     .handle_event(Event::Shutdown, now);
@@ -470,7 +450,7 @@ impl Daemon {
                 .collect();
             if let Some(interface) = self.interfaces.get_mut(&new.interface) {
                 interface
-                    .set_heartbeat_timeout(heartbeat_timeout(&sharing), now)
+                    .set_heartbeat_timeout(heartbeat_timeout(&sharing), Instant::now())
                     .with_context(|| format!("interface {}", new.interface))?;
             } else {
                 let families: Vec<AddressFamily> = sharing.iter().map(|i| i.family).collect();
@@ -499,6 +479,7 @@ impl Daemon {
             };
             let primary = self.instances[index].router.config().primary_address;
             self.instances[index].config = new.clone();
+            let now = Instant::now();
             self.instances[index]
                 .router
                 .handle_event(Event::ConfigChanged(router_config(&new, primary)), now);
@@ -513,7 +494,7 @@ impl Daemon {
             changed_names.push(new.name);
         }
         for new in start {
-            self.start_instance(new.clone(), now)
+            self.start_instance(new.clone())
                 .await
                 .with_context(|| format!("instance {}", new.name))?;
             changed_names.push(new.name);
@@ -522,7 +503,7 @@ impl Daemon {
         Ok((changed_names, removed_names))
     }
 
-    async fn start_instance(&mut self, config: InstanceConfig, now: Instant) -> Result<()> {
+    async fn start_instance(&mut self, config: InstanceConfig) -> Result<()> {
         let interface = self
             .interfaces
             .get_mut(&config.interface)
@@ -543,6 +524,10 @@ impl Daemon {
             }
         }
         interface.register_instance(&instance)?;
+        // The instance record (Initialize) before Startup: from the Startup clock read on, the
+        // XDP program hands this VRID's adverts to us instead of dropping an unknown VRID.
+        interface.sync_instance(&instance).await?;
+        let now = Instant::now();
         let tracked_priority = instance.tracked_priority();
         if tracked_priority != instance.config.priority {
             instance

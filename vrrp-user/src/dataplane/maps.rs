@@ -126,7 +126,8 @@ impl Dataplane {
 
     /// Adds or replaces virtual router (`family`, `vrid`). Call it on every role change and
     /// whenever the Master (address, priority, interval) changes: routine adverts are absorbed
-    /// in the kernel only while they match these settings. The last-seen stamp is reset to now.
+    /// in the kernel only while they match these settings. The last-seen stamp is reset to 0
+    /// (none absorbed yet), so a stamp always means an advert matching these settings.
     pub fn set_instance(
         &mut self,
         family: AddressFamily,
@@ -135,7 +136,7 @@ impl Dataplane {
     ) -> Result<(), DataplaneError> {
         let key = self.instance_key(family, vrid);
         let value = Instance {
-            master_last_seen_ns: nanos(monotonic_now()),
+            master_last_seen_ns: 0,
             master_addr_be: address_bytes(settings.master_address),
             master_interval_cs: settings.master_interval_cs,
             vmac: virtual_mac(family, vrid),
@@ -202,8 +203,8 @@ impl Dataplane {
     }
 
     /// When the XDP program last absorbed a routine advert of the current Master of
-    /// (`family`, `vrid`), as CLOCK_MONOTONIC time (or when [`Self::set_instance`] last wrote
-    /// it). A Backup restarts its Master_Down_Timer from this (RFC 5798 §6.4.2).
+    /// (`family`, `vrid`), as CLOCK_MONOTONIC time; zero if none since [`Self::set_instance`]
+    /// last wrote it. A Backup restarts its Master_Down_Timer from this (RFC 5798 §6.4.2).
     pub fn master_last_seen(
         &mut self,
         family: AddressFamily,

@@ -45,8 +45,21 @@ pub enum Action {
     InstallVirtualAddresses,
     /// Remove the virtual addresses from the interface.
     RemoveVirtualAddresses,
-    /// Tell the data plane the new role (what to do with vMAC frames, ARP/ND, routine adverts).
-    SetDataplaneRole(State),
+    /// Tell the data plane the role (what to do with vMAC frames and ARP/ND) and which adverts
+    /// it may absorb. Emitted whenever either changes.
+    SetDataplaneRole {
+        /// The router's state.
+        role: State,
+        /// Adverts the data plane may absorb, stamping only their receive time; `None`: hand
+        /// every advert to the router.
+        routine: Option<RoutineAdvert>,
+    },
+    /// The Master_Down_Timer is due while a routine signature is published: read the data
+    /// plane's last-seen stamp of absorbed routine adverts, answer with
+    /// [`Event::AbsorbedAdvert`](super::Event::AbsorbedAdvert) or
+    /// [`Event::NoAbsorbedAdvert`](super::Event::NoAbsorbedAdvert), then call `handle_timeout`
+    /// again. Emitted once per deadline; the router does not take over until answered.
+    ReadAbsorbedStamp,
     /// The state changed; for logs, status and monitoring.
     Transition {
         /// State before.
@@ -58,6 +71,19 @@ pub enum Action {
     },
     /// A misconfiguration worth logging (rate limiting is the driver's job).
     Warning(Warning),
+}
+
+/// The adverts a Backup would process exactly like the last one it accepted: from the Master it
+/// follows, with the same priority and Max Adver Int, while that Master's adverts are accepted
+/// (not while Preempt_Mode discards or a preempt-delay window merely tolerates them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutineAdvert {
+    /// The Master's primary address (the advert's source).
+    pub source: IpAddr,
+    /// Its advertised priority.
+    pub priority: u8,
+    /// Its Max Adver Int.
+    pub max_advert_interval: Centiseconds,
 }
 
 /// Why a state transition happened.

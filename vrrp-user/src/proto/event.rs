@@ -38,4 +38,12 @@ pub enum Event {
     InterfaceDown,
     /// The configuration was reloaded.
     ConfigChanged(RouterConfig),
+    /// The data plane absorbed adverts matching the routine signature last published in
+    /// `Action::SetDataplaneRole`; fed with the newest one's kernel receive time as `now`.
+    /// A Backup that still publishes that signature treats it like receiving that advert then,
+    /// if it is newer than what it last heard; otherwise it is ignored.
+    AbsorbedAdvert,
+    /// Answer to `Action::ReadAbsorbedStamp`: the data plane has no stamp to report (nothing
+    /// absorbed since the signature was written, or the read failed).
+    NoAbsorbedAdvert,
 }

@@ -12,9 +12,27 @@
 //! 3. sleep until [`VirtualRouter::poll_timeout`], then call `handle_timeout` with the clock's
 //!    `now` (early or repeated calls are harmless no-ops).
 //!
-//! `now` need not be monotonic across calls: the driver may feed an advert the XDP program
-//! absorbed with its (earlier) kernel receive time, just before the Master_Down_Timer would
-//! fire. Deadlines are computed from each event's own `now` and all time math saturates.
+//! `now` need not be monotonic across calls: the driver feeds adverts with their (earlier)
+//! kernel receive time. Deadlines are computed from each event's own `now` and all time math
+//! saturates.
+//!
+//! # Routine adverts and the data plane
+//!
+//! A Backup knows the Master it follows (address, priority, Max Adver Int of the last advert it
+//! accepted) and publishes, in [`Action::SetDataplaneRole`], the [`RoutineAdvert`] signature of
+//! the adverts it would process exactly like that one. The data plane may absorb those and
+//! only stamp their receive time; every other advert must reach the router. Adverts from other
+//! sources that the router discards never erase the Master it follows. The order of calls:
+//!
+//! 1. When the Master_Down_Timer is due and a signature is published, `handle_timeout` does not
+//!    take over: it emits [`Action::ReadAbsorbedStamp`] (once per deadline).
+//! 2. The driver reads the stamp and feeds [`Event::AbsorbedAdvert`] with the stamp as `now`,
+//!    or [`Event::NoAbsorbedAdvert`] if there is none.
+//! 3. The driver calls `handle_timeout(now)` again (clock read after the stamp). A newer stamp
+//!    restarted the timer from the stamp; otherwise the router takes over now.
+//!
+//! Until the driver answers, `poll_timeout` keeps returning the due deadline; answer before
+//! sleeping.
 //!
 //! # Decisions the RFC leaves open
 //!
@@ -48,7 +66,7 @@ mod router;
 mod timers;
 pub mod timing;
 
-pub use action::{Action, State, TransitionReason, Warning};
+pub use action::{Action, RoutineAdvert, State, TransitionReason, Warning};
 pub use config::{AddressFamily, RouterConfig};
 pub use election::{Contender, OWNER_PRIORITY, RESIGN_PRIORITY, compare_primary_addresses};
 pub use event::{Event, ReceivedAdvert};

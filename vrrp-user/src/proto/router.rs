@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::action::{Action, State, TransitionReason, Warning};
+use super::action::{Action, RoutineAdvert, State, TransitionReason, Warning};
 use super::config::RouterConfig;
 use super::election::{Contender, OWNER_PRIORITY, RESIGN_PRIORITY};
 use super::event::{Event, ReceivedAdvert};
@@ -25,6 +25,17 @@ enum DownTimerCause {
     Resigned(IpAddr),
     /// Preempt_Mode discards this lower-priority Master's adverts.
     Preempting(Contender),
+}
+
+/// Where the check of the data plane's last-seen stamp stands for a Master_Down_Timer deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StampCheck {
+    /// Not asked for the current deadline.
+    NotAsked,
+    /// `ReadAbsorbedStamp` was emitted for this deadline; the answer is pending.
+    Asked(Instant),
+    /// The driver answered for this deadline: if it is still due, the Master is down.
+    Answered(Instant),
 }
 
 /// An operator's view of a virtual router.
@@ -63,8 +74,14 @@ pub struct VirtualRouter {
     /// Interface usable; assumed up until `InterfaceDown`.
     link_up: bool,
     master_adver_interval: Centiseconds,
-    /// Source of the last accepted advert while Backup.
-    master: Option<IpAddr>,
+    /// The Master this Backup follows: source, priority and interval of the last advert it
+    /// accepted. Adverts it discards (or from other sources it does not accept) leave it.
+    followed: Option<RoutineAdvert>,
+    /// The role and routine signature last sent in `SetDataplaneRole` (a new data plane knows
+    /// no instance: Initialize).
+    published: (State, Option<RoutineAdvert>),
+    /// The stamp check that must precede a takeover while a routine signature is published.
+    stamp_check: StampCheck,
     /// When the Master was last heard (or Backup was entered), for transition reasons.
     master_heard_at: Option<Instant>,
     down_timer_cause: DownTimerCause,
@@ -84,7 +101,9 @@ impl VirtualRouter {
             state: State::Initialize,
             enabled: false,
             link_up: true,
-            master: None,
+            followed: None,
+            published: (State::Initialize, None),
+            stamp_check: StampCheck::NotAsked,
             master_heard_at: None,
             down_timer_cause: DownTimerCause::Silence,
             preempt_hold_until: None,
@@ -107,7 +126,7 @@ impl VirtualRouter {
     pub fn status(&self) -> RouterStatus {
         let master_address = match self.state {
             State::Master => Some(self.config.primary_address),
-            State::Backup => self.master,
+            State::Backup => self.followed.map(|master| master.source),
             State::Initialize => None,
         };
         RouterStatus {
@@ -121,8 +140,25 @@ impl VirtualRouter {
         }
     }
 
+    /// The routine signature last published in `SetDataplaneRole`: what the data plane may
+    /// absorb now.
+    pub fn routine_advert(&self) -> Option<RoutineAdvert> {
+        self.published.1
+    }
+
     /// Feeds one event that happened at `now`.
     pub fn handle_event(&mut self, event: Event, now: Instant) {
+        self.apply_event(event, now);
+        self.publish_dataplane();
+    }
+
+    /// Fires the timers that are due at `now`. Calls before a deadline do nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.fire_timers(now);
+        self.publish_dataplane();
+    }
+
+    fn apply_event(&mut self, event: Event, now: Instant) {
         match event {
             Event::Startup => {
                 self.enabled = true;
@@ -143,11 +179,12 @@ impl VirtualRouter {
                 self.go_initialize_silently(TransitionReason::InterfaceDown);
             }
             Event::ConfigChanged(config) => self.change_config(config, now),
+            Event::AbsorbedAdvert => self.absorbed_stamp_reported(Some(now)),
+            Event::NoAbsorbedAdvert => self.absorbed_stamp_reported(None),
         }
     }
 
-    /// Fires the timers that are due at `now`. Calls before a deadline do nothing.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    fn fire_timers(&mut self, now: Instant) {
         match self.state {
             State::Master if self.timers.is_expired(Timer::Advert, now) => {
                 // RFC 9568 §6.4.3: Adver_Timer fires -> send an advert, reset the timer.
@@ -161,9 +198,12 @@ impl VirtualRouter {
                 );
             }
             State::Backup if self.timers.is_expired(Timer::MasterDown, now) => {
+                if !self.absorbed_stamp_checked() {
+                    return;
+                }
                 let reason = match self.down_timer_cause {
                     DownTimerCause::Silence => TransitionReason::MasterDownTimerExpired {
-                        master: self.master,
+                        master: self.followed.map(|master| master.source),
                         silent_for: self
                             .master_heard_at
                             .map_or(Duration::ZERO, |heard| now.saturating_duration_since(heard)),
@@ -202,7 +242,76 @@ impl VirtualRouter {
         let from = self.state;
         self.state = to;
         self.push(Action::Transition { from, to, reason });
-        self.push(Action::SetDataplaneRole(to));
+        self.publish_dataplane();
+    }
+
+    /// The adverts the data plane may absorb: the followed Master's, while Backup and while
+    /// they are accepted as they come. Preempt_Mode discarding a lower-priority Master (or a
+    /// preempt-delay window that tolerates it for a while) needs to see every advert.
+    fn routine(&self) -> Option<RoutineAdvert> {
+        let master = self.followed?;
+        let discardable = master.priority < self.priority && self.config.preempts();
+        (self.state == State::Backup && !discardable).then_some(master)
+    }
+
+    /// Emits `SetDataplaneRole` if the role or the routine signature changed since the last one.
+    fn publish_dataplane(&mut self) {
+        let current = (self.state, self.routine());
+        if self.published != current {
+            self.push_dataplane_role();
+        }
+    }
+
+    fn push_dataplane_role(&mut self) {
+        let (role, routine) = (self.state, self.routine());
+        self.published = (role, routine);
+        self.push(Action::SetDataplaneRole { role, routine });
+    }
+
+    /// Whether the data plane's last-seen stamp has been consulted for the due
+    /// Master_Down_Timer deadline; asks for it (once per deadline) if not. Without a published
+    /// routine signature nothing was absorbed, so there is nothing to consult.
+    fn absorbed_stamp_checked(&mut self) -> bool {
+        let Some(deadline) = self.timers.deadline(Timer::MasterDown) else {
+            return true;
+        };
+        if self.routine_advert().is_none() {
+            return true;
+        }
+        match self.stamp_check {
+            StampCheck::Answered(answered) if answered == deadline => true,
+            StampCheck::Asked(asked) if asked == deadline => false,
+            StampCheck::NotAsked | StampCheck::Asked(_) | StampCheck::Answered(_) => {
+                self.stamp_check = StampCheck::Asked(deadline);
+                self.push(Action::ReadAbsorbedStamp);
+                false
+            }
+        }
+    }
+
+    /// The driver reports the data plane's newest absorbed routine advert (`None`: no stamp).
+    fn absorbed_stamp_reported(&mut self, newest: Option<Instant>) {
+        if let StampCheck::Asked(deadline) = self.stamp_check {
+            self.stamp_check = StampCheck::Answered(deadline);
+        }
+        let (Some(at), Some(master)) = (newest, self.routine_advert()) else {
+            return;
+        };
+        let newer = self.master_heard_at.is_none_or(|heard| at > heard);
+        if self.state == State::Backup && newer {
+            self.accept_master(master, at);
+        }
+    }
+
+    /// RFC 9568 §6.4.2 (new), Backup accepts an advert from `master` received at `at`: learn
+    /// its interval, recompute Skew_Time and Master_Down_Interval, restart the timer.
+    fn accept_master(&mut self, master: RoutineAdvert, at: Instant) {
+        self.master_adver_interval = master.max_advert_interval;
+        self.timers
+            .set(Timer::MasterDown, at, self.master_down_interval());
+        self.followed = Some(master);
+        self.master_heard_at = Some(at);
+        self.down_timer_cause = DownTimerCause::Silence;
     }
 
     /// RFC 9568 §6.4.1 Startup, if both administratively started and the link is up.
@@ -220,11 +329,16 @@ impl VirtualRouter {
     }
 
     /// Backup with Master_Down_Timer = Master_Down_Interval from `now`.
-    fn enter_backup(&mut self, now: Instant, master: Option<IpAddr>, reason: TransitionReason) {
+    fn enter_backup(
+        &mut self,
+        now: Instant,
+        master: Option<RoutineAdvert>,
+        reason: TransitionReason,
+    ) {
         self.timers.stop_all();
         self.timers
             .set(Timer::MasterDown, now, self.master_down_interval());
-        self.master = master;
+        self.followed = master;
         self.master_heard_at = Some(now);
         self.down_timer_cause = DownTimerCause::Silence;
         self.preempt_hold_until = None;
@@ -235,7 +349,7 @@ impl VirtualRouter {
     /// ARP / unsolicited NA, Adver_Timer, Master.
     fn become_master(&mut self, now: Instant, reason: TransitionReason) {
         self.timers.stop_all();
-        self.master = None;
+        self.followed = None;
         self.preempt_hold_until = None;
         self.master_adver_interval = self.config.advert_interval;
         self.transition(State::Master, reason);
@@ -314,7 +428,7 @@ impl VirtualRouter {
             State::Master => {
                 self.master_adver_interval = self.config.advert_interval;
                 // Accept_Mode may have changed.
-                self.push(Action::SetDataplaneRole(State::Master));
+                self.push_dataplane_role();
                 if addresses_changed {
                     self.push(Action::InstallVirtualAddresses);
                 }
@@ -331,7 +445,7 @@ impl VirtualRouter {
                     self.config.advert_interval.as_duration(),
                 );
             }
-            State::Backup if self.master.is_none() => {
+            State::Backup if self.followed.is_none() => {
                 self.master_adver_interval = self.config.advert_interval;
             }
             State::Backup | State::Initialize => {}
@@ -394,7 +508,7 @@ impl VirtualRouter {
             let skew = skew_time(self.priority, self.master_adver_interval);
             self.timers.set(Timer::MasterDown, now, skew);
             self.down_timer_cause = DownTimerCause::Resigned(advert.source);
-            self.master = None;
+            self.followed = None;
             self.preempt_hold_until = None;
             return;
         }
@@ -410,14 +524,7 @@ impl VirtualRouter {
         if !lower_priority {
             self.preempt_hold_until = None;
         }
-        // RFC 9568 §6.4.2 (new): learn the Master's interval, recompute Skew_Time and
-        // Master_Down_Interval, and restart the timer.
-        self.master_adver_interval = advert.max_advert_interval;
-        self.timers
-            .set(Timer::MasterDown, now, self.master_down_interval());
-        self.master = Some(advert.source);
-        self.master_heard_at = Some(now);
-        self.down_timer_cause = DownTimerCause::Silence;
+        self.accept_master(routine_signature(advert), now);
     }
 
     /// Preempt delay (not in RFC 9568; modelled on keepalived's `preempt_delay`): the first
@@ -473,7 +580,7 @@ impl VirtualRouter {
                 }
             };
             self.master_adver_interval = advert.max_advert_interval;
-            self.enter_backup(now, Some(advert.source), reason);
+            self.enter_backup(now, Some(routine_signature(advert)), reason);
             self.push(Action::RemoveVirtualAddresses);
         } else {
             // RFC 9568 §6.4.3: discard, and advertise at once to assert Master and refresh
@@ -482,5 +589,14 @@ impl VirtualRouter {
                 priority: self.priority,
             });
         }
+    }
+}
+
+/// The routine signature of an accepted advert: what the data plane compares.
+fn routine_signature(advert: &ReceivedAdvert) -> RoutineAdvert {
+    RoutineAdvert {
+        source: advert.source,
+        priority: advert.priority,
+        max_advert_interval: advert.max_advert_interval,
     }
 }

@@ -3,18 +3,26 @@
 //! Time only moves to the next deadline (an advert arriving or a router timer), so runs are
 //! exact and fast. Adverts a router sends reach every other live router in the same partition
 //! after the link delay, unless the seeded loss drops them. Every drive loop is bounded.
+//!
+//! Each router sits behind a model of its XDP data plane, so every test runs the real path:
+//! adverts matching the routine signature the router published are absorbed (their arrival
+//! stamped, nothing delivered), all others go through a bounded ring the router reads, and
+//! `ReadAbsorbedStamp` is answered from the stamp.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use vrrp_user::proto::{
-    Action, AddressFamily, Centiseconds, Event, ReceivedAdvert, RouterConfig, State,
+    Action, AddressFamily, Centiseconds, Event, ReceivedAdvert, RouterConfig, RoutineAdvert, State,
     TransitionReason, VirtualRouter,
 };
 
 /// Upper bound on simulation steps in one `run_until`; reaching it is a test failure.
 const MAX_STEPS: usize = 1_000_000;
+
+/// Punted adverts a router's ring holds unless a test sets another capacity.
+const DEFAULT_RING_CAPACITY: usize = 64;
 
 /// The virtual address every simulated router protects.
 pub(crate) const VIRTUAL_ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100));
@@ -50,8 +58,46 @@ pub(crate) struct Record {
     pub(crate) action: Action,
 }
 
+/// What the XDP program of one router does with adverts, per the kernel/user contract.
+#[derive(Default)]
+struct SimDataplane {
+    /// The role and routine signature of the last `SetDataplaneRole` (the instance record).
+    role: Option<State>,
+    routine: Option<RoutineAdvert>,
+    /// Arrival of the newest absorbed advert since the record was written.
+    last_seen: Option<Duration>,
+    /// Punted adverts with their arrival time, not yet read by the router.
+    ring: VecDeque<(Duration, ReceivedAdvert)>,
+    absorbed: u64,
+    lost: u64,
+}
+
+impl SimDataplane {
+    fn is_routine(&self, advert: &ReceivedAdvert) -> bool {
+        let signature = RoutineAdvert {
+            source: advert.source,
+            priority: advert.priority,
+            max_advert_interval: advert.max_advert_interval,
+        };
+        self.role == Some(State::Backup) && self.routine == Some(signature)
+    }
+
+    /// An advert arrives at `at`: absorbed if routine, else punted (lost if the ring is full).
+    fn receive(&mut self, at: Duration, advert: ReceivedAdvert, ring_capacity: usize) {
+        if self.is_routine(&advert) {
+            self.last_seen = Some(at);
+            self.absorbed += 1;
+        } else if self.ring.len() < ring_capacity {
+            self.ring.push_back((at, advert));
+        } else {
+            self.lost += 1;
+        }
+    }
+}
+
 struct SimRouter {
     router: VirtualRouter,
+    dataplane: SimDataplane,
     /// False once killed: the process is gone, it neither sends nor receives.
     alive: bool,
     partition: u8,
@@ -89,6 +135,7 @@ pub(crate) struct Lan {
     link_delays: HashMap<(usize, usize), Duration>,
     loss_per_mille: u16,
     rng: SplitMix64,
+    ring_capacity: usize,
     records: Vec<Record>,
 }
 
@@ -102,6 +149,7 @@ impl Lan {
                 .into_iter()
                 .map(|config| SimRouter {
                     router: VirtualRouter::new(config),
+                    dataplane: SimDataplane::default(),
                     alive: true,
                     partition: 0,
                     observed_state: State::Initialize,
@@ -113,8 +161,20 @@ impl Lan {
             link_delays: HashMap::new(),
             loss_per_mille: 0,
             rng: SplitMix64(0),
+            ring_capacity: DEFAULT_RING_CAPACITY,
             records: Vec::new(),
         }
+    }
+
+    /// How many punted adverts each router's ring holds before further ones are lost.
+    pub(crate) fn set_ring_capacity(&mut self, capacity: usize) {
+        self.ring_capacity = capacity;
+    }
+
+    /// Adverts router `index`'s data plane absorbed, and those it lost to a full ring.
+    pub(crate) fn dataplane_counts(&self, index: usize) -> (u64, u64) {
+        let dataplane = &self.routers[index].dataplane;
+        (dataplane.absorbed, dataplane.lost)
     }
 
     /// Drops each delivery with probability `per_mille / 1000`, decided by a generator seeded
@@ -219,6 +279,7 @@ impl Lan {
         let slot = &mut self.routers[index];
         if !slot.alive {
             slot.router = VirtualRouter::new(slot.router.config().clone());
+            slot.dataplane = SimDataplane::default();
             slot.alive = true;
             slot.observed_state = State::Initialize;
         }
@@ -235,6 +296,7 @@ impl Lan {
     /// Router `index` disappears without a word.
     pub(crate) fn kill(&mut self, index: usize) {
         self.routers[index].alive = false;
+        self.routers[index].dataplane.ring.clear();
     }
 
     /// Tracking sets router `index`'s priority.
@@ -256,9 +318,24 @@ impl Lan {
         }
     }
 
-    /// Delivers `advert` to router `index` now, as a probe host on the LAN would.
+    /// Delivers `advert` to router `index`'s data plane now, as a probe host on the LAN would,
+    /// and lets the router read what was punted.
     pub(crate) fn inject(&mut self, index: usize, advert: ReceivedAdvert) {
-        self.event(index, Event::Advert(advert));
+        self.inject_together(index, vec![advert]);
+    }
+
+    /// Delivers `adverts` to router `index`'s data plane in one instant, before the router
+    /// reads its ring.
+    pub(crate) fn inject_together(&mut self, index: usize, adverts: Vec<ReceivedAdvert>) {
+        if !self.routers[index].alive {
+            return;
+        }
+        for advert in adverts {
+            self.routers[index]
+                .dataplane
+                .receive(self.now, advert, self.ring_capacity);
+        }
+        self.read_ring(index);
     }
 
     /// Runs until virtual time `until`, processing every arrival and timer on the way.
@@ -289,6 +366,16 @@ impl Lan {
             .keys()
             .next()
             .map(|&key| (key.0, Step::Deliver(key)));
+        // Adverts arriving together fill the ring before the router reads it, and the router
+        // reads it before its timers fire.
+        if let Some(arrival) = arrival.filter(|arrival| arrival.0 <= self.now) {
+            return Some(arrival);
+        }
+        if let Some(index) = (0..self.routers.len()).find(|&index| {
+            self.routers[index].alive && !self.routers[index].dataplane.ring.is_empty()
+        }) {
+            return Some((self.now, Step::ReadRing(index)));
+        }
         let timer = self
             .routers
             .iter()
@@ -313,15 +400,45 @@ impl Lan {
             Step::Deliver(key) => {
                 let delivery = self.in_flight.remove(&key).expect("key came from the map");
                 if self.routers[delivery.to].alive {
-                    self.event(delivery.to, Event::Advert(delivery.advert));
+                    self.routers[delivery.to].dataplane.receive(
+                        self.now,
+                        delivery.advert,
+                        self.ring_capacity,
+                    );
                 }
             }
+            Step::ReadRing(index) => self.read_ring(index),
             Step::Timeout(index) => {
                 let now = self.base + self.now;
                 self.routers[index].router.handle_timeout(now);
                 self.drain(index);
             }
         }
+    }
+
+    /// Router `index` handles every punted advert, at its arrival time.
+    fn read_ring(&mut self, index: usize) {
+        while let Some((at, advert)) = self.routers[index].dataplane.ring.pop_front() {
+            let arrived = self.base + at;
+            self.routers[index]
+                .router
+                .handle_event(Event::Advert(advert), arrived);
+            self.drain(index);
+        }
+    }
+
+    /// Answers `ReadAbsorbedStamp` as the daemon does: the stamp (or its absence), then the
+    /// timeout again.
+    fn report_absorbed_stamp(&mut self, index: usize) {
+        let now = self.base + self.now;
+        let slot = &mut self.routers[index];
+        match slot.dataplane.last_seen {
+            Some(seen) => slot
+                .router
+                .handle_event(Event::AbsorbedAdvert, self.base + seen),
+            None => slot.router.handle_event(Event::NoAbsorbedAdvert, now),
+        }
+        slot.router.handle_timeout(now);
     }
 
     /// Takes every pending action of router `index`, records it and sends adverts.
@@ -345,6 +462,14 @@ impl Lan {
                     );
                     self.broadcast(index, *priority);
                 }
+                Action::SetDataplaneRole { role, routine } => {
+                    let dataplane = &mut self.routers[index].dataplane;
+                    dataplane.role = Some(*role);
+                    dataplane.routine = *routine;
+                    // The daemon rewrites the instance record, which clears the stamp.
+                    dataplane.last_seen = None;
+                }
+                Action::ReadAbsorbedStamp => self.report_absorbed_stamp(index),
                 _ => {}
             }
             self.records.push(Record {
@@ -394,7 +519,9 @@ impl Lan {
     }
 }
 
+#[derive(Clone, Copy)]
 enum Step {
     Deliver((Duration, u64)),
+    ReadRing(usize),
     Timeout(usize),
 }

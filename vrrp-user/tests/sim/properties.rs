@@ -1,13 +1,15 @@
 //! Randomized LAN properties (RFC 9568 §6): convergence to the right single Master, no
 //! preemption with Preempt_Mode False, takeover exactly Master_Down_Interval (or Skew_Time)
-//! after the Master went away. The LAN itself asserts that no Backup ever advertises.
+//! after the Master went away, no takeover from a live Master whatever foreign adverts arrive.
+//! The LAN itself asserts that no Backup ever advertises.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use vrrp_user::proto::{Centiseconds, State, master_down_interval, skew_time};
+use vrrp_user::proto::{Centiseconds, ReceivedAdvert, State, master_down_interval, skew_time};
 
-use crate::lan::{Lan, cs, router_config};
+use crate::lan::{Lan, VIRTUAL_ADDRESS, cs, router_config};
 
 const CASES: u32 = 10_000;
 
@@ -209,5 +211,53 @@ proptest! {
         };
         prop_assert_eq!(taken_at, expected);
         prop_assert_eq!(lan.masters().len(), 1);
+    }
+
+    /// A live, connected Master keeps its role whatever lower-priority adverts from other
+    /// sources the routers hear at random times (another cluster on the same VRID, a
+    /// lower-priority peer under Preempt_Mode): no Backup ever becomes Master.
+    #[test]
+    fn foreign_adverts_never_unseat_a_live_master(
+        priorities in prop::collection::vec(2..=254_u8, 2..=4),
+        offsets in prop::collection::vec(0..4_u16, 4),
+        interval in interval(),
+        delay_ms in 0..=3_u64,
+        preempt in any::<bool>(),
+        injections in prop::collection::vec(
+            (0..4_usize, 0..=16_u16, 200..=250_u8, any::<u8>()),
+            1..24,
+        ),
+    ) {
+        let delay = Duration::from_millis(delay_ms);
+        let mut lan = lan_of(&priorities, interval, preempt, delay);
+        converge(&mut lan, &offsets, interval, delay);
+        let masters = lan.masters();
+        prop_assert_eq!(masters.len(), 1);
+        let converged_at = lan.now();
+        for (router, quarters, host, priority_seed) in injections {
+            let router = router % lan.len();
+            lan.run_for(quarter_intervals(interval, quarters));
+            // Lower than the receiver's priority, so no rule lets it displace anyone; the same
+            // interval, so a Backup without Preempt_Mode that accepts it keeps its timing.
+            let own = priorities[router];
+            let advert = ReceivedAdvert {
+                source: IpAddr::from([192, 0, 2, host]),
+                priority: 1 + priority_seed % (own - 1),
+                max_advert_interval: interval,
+                addresses: vec![VIRTUAL_ADDRESS],
+            };
+            lan.inject(router, advert);
+        }
+        lan.run_for(settle_time(interval, delay));
+        for index in (0..lan.len()).filter(|index| !masters.contains(index)) {
+            let takeovers: Vec<Duration> = lan
+                .transitions_to(index, State::Master)
+                .into_iter()
+                .map(|(at, _)| at)
+                .filter(|at| *at >= converged_at)
+                .collect();
+            prop_assert!(takeovers.is_empty(), "router {} took over at {:?}", index, takeovers);
+        }
+        prop_assert_eq!(lan.masters(), masters);
     }
 }

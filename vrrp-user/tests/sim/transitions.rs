@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use vrrp_user::proto::{
-    Action, Event, ReceivedAdvert, State, TransitionReason, VirtualRouter, Warning,
+    Action, Event, ReceivedAdvert, RoutineAdvert, State, TransitionReason, VirtualRouter, Warning,
     master_down_interval, skew_time,
 };
 
@@ -60,6 +60,24 @@ fn drain(router: &mut VirtualRouter) -> Vec<Action> {
     std::iter::from_fn(|| router.poll_action()).collect()
 }
 
+fn routine(host: u8, priority: u8, interval: u16) -> RoutineAdvert {
+    RoutineAdvert {
+        source: address(host),
+        priority,
+        max_advert_interval: cs(interval),
+    }
+}
+
+/// A lone router at priority 100 that has accepted one advert from 192.0.2.2 at priority 200,
+/// at `at`; its actions are drained.
+fn backup_following_200(at: std::time::Instant) -> VirtualRouter {
+    let mut router = VirtualRouter::new(router_config(100, 1, cs(SECOND)));
+    router.handle_event(Event::Startup, at);
+    router.handle_event(Event::Advert(advert(2, 200, SECOND)), at);
+    drain(&mut router);
+    router
+}
+
 #[test]
 fn initialize_owner_goes_master() {
     let mut lan = Lan::new(vec![router_config(255, 1, cs(SECOND))], Duration::ZERO);
@@ -73,7 +91,10 @@ fn initialize_owner_goes_master() {
                 to: State::Master,
                 reason: TransitionReason::Startup { owner: true },
             },
-            Action::SetDataplaneRole(State::Master),
+            Action::SetDataplaneRole {
+                role: State::Master,
+                routine: None,
+            },
             Action::InstallVirtualAddresses,
             Action::SendAdvert { priority: 255 },
             Action::SendGratuitous,
@@ -100,7 +121,10 @@ fn initialize_non_owner_goes_backup_with_master_down_timer() {
                 to: State::Backup,
                 reason: TransitionReason::Startup { owner: false },
             },
-            Action::SetDataplaneRole(State::Backup),
+            Action::SetDataplaneRole {
+                role: State::Backup,
+                routine: None,
+            },
         ]
     );
     let status = lan.router(0).status();
@@ -141,7 +165,10 @@ fn backup_master_down_timer_fires_becomes_master() {
                     silent_for: mdi
                 },
             },
-            Action::SetDataplaneRole(State::Master),
+            Action::SetDataplaneRole {
+                role: State::Master,
+                routine: None,
+            },
             Action::InstallVirtualAddresses,
             Action::SendAdvert { priority: 100 },
             Action::SendGratuitous,
@@ -200,7 +227,10 @@ fn master_shutdown_sends_priority_zero() {
                 to: State::Initialize,
                 reason: TransitionReason::Shutdown,
             },
-            Action::SetDataplaneRole(State::Initialize),
+            Action::SetDataplaneRole {
+                role: State::Initialize,
+                routine: None,
+            },
             Action::SendAdvert { priority: 0 },
             Action::RemoveVirtualAddresses,
         ]
@@ -221,7 +251,10 @@ fn backup_shutdown_goes_initialize_without_advert() {
                 to: State::Initialize,
                 reason: TransitionReason::Shutdown,
             },
-            Action::SetDataplaneRole(State::Initialize),
+            Action::SetDataplaneRole {
+                role: State::Initialize,
+                routine: None,
+            },
         ]
     );
     assert_eq!(lan.router(1).poll_timeout(), None);
@@ -541,7 +574,10 @@ fn interface_down_goes_initialize_and_up_restarts() {
                 to: State::Initialize,
                 reason: TransitionReason::InterfaceDown,
             },
-            Action::SetDataplaneRole(State::Initialize),
+            Action::SetDataplaneRole {
+                role: State::Initialize,
+                routine: None,
+            },
             Action::RemoveVirtualAddresses,
         ]
     );
@@ -692,11 +728,17 @@ fn address_list_mismatch_warns_and_is_processed() {
     router.handle_event(Event::Advert(foreign.clone()), now);
     assert_eq!(
         drain(&mut router),
-        vec![Action::Warning(Warning::AddressListMismatch {
-            source: address(2),
-            advertised: foreign.addresses,
-            configured: vec![VIRTUAL_ADDRESS],
-        })]
+        vec![
+            Action::Warning(Warning::AddressListMismatch {
+                source: address(2),
+                advertised: foreign.addresses,
+                configured: vec![VIRTUAL_ADDRESS],
+            }),
+            Action::SetDataplaneRole {
+                role: State::Backup,
+                routine: Some(routine(2, 200, SECOND)),
+            },
+        ]
     );
     assert_eq!(router.status().master_address, Some(address(2)));
 }
@@ -716,6 +758,9 @@ fn non_monotonic_times_and_spurious_timeouts_are_harmless() {
     router.handle_timeout(base + mdi - Duration::from_micros(1));
     assert_eq!(router.state(), State::Backup);
     drain(&mut router);
+    router.handle_timeout(base + mdi);
+    assert_eq!(drain(&mut router), vec![Action::ReadAbsorbedStamp]);
+    router.handle_event(Event::NoAbsorbedAdvert, base + mdi);
     router.handle_timeout(base + mdi);
     assert_eq!(router.state(), State::Master);
     // A timeout call from before the previous one is a no-op, not a panic.
@@ -751,7 +796,10 @@ fn config_change_on_master_reannounces_new_addresses() {
     assert_eq!(
         drain(&mut router),
         vec![
-            Action::SetDataplaneRole(State::Master),
+            Action::SetDataplaneRole {
+                role: State::Master,
+                routine: None,
+            },
             Action::InstallVirtualAddresses,
             Action::SendAdvert { priority: 255 },
             Action::SendGratuitous,
@@ -779,14 +827,20 @@ fn config_change_of_identity_restarts_silently() {
                 to: State::Initialize,
                 reason: TransitionReason::ConfigChanged,
             },
-            Action::SetDataplaneRole(State::Initialize),
+            Action::SetDataplaneRole {
+                role: State::Initialize,
+                routine: None,
+            },
             Action::RemoveVirtualAddresses,
             Action::Transition {
                 from: State::Initialize,
                 to: State::Backup,
                 reason: TransitionReason::ConfigChanged,
             },
-            Action::SetDataplaneRole(State::Backup),
+            Action::SetDataplaneRole {
+                role: State::Backup,
+                routine: None,
+            },
         ]
     );
 }
@@ -809,4 +863,140 @@ fn lossy_link_with_per_link_delay_still_elects_one_master() {
     lan.run_for(secs(1));
     assert_eq!(lan.masters(), vec![3]);
     assert!((0..lan.len()).all(|index| lan.is_alive(index)));
+}
+
+#[test]
+fn backup_reads_the_absorbed_stamp_once_before_declaring_the_master_down() {
+    let base = std::time::Instant::now();
+    let mut router = backup_following_200(base);
+    assert_eq!(router.routine_advert(), Some(routine(2, 200, SECOND)));
+    let mdi = master_down_interval(100, cs(SECOND));
+    router.handle_timeout(base + mdi);
+    router.handle_timeout(base + mdi);
+    // Asked once per deadline, and no takeover until answered.
+    assert_eq!(drain(&mut router), vec![Action::ReadAbsorbedStamp]);
+    assert_eq!(router.state(), State::Backup);
+    // The kernel absorbed the Master's adverts until 2 s: the timer restarts from there.
+    router.handle_event(Event::AbsorbedAdvert, base + secs(2));
+    router.handle_timeout(base + mdi);
+    assert_eq!(router.state(), State::Backup);
+    assert_eq!(router.poll_timeout(), Some(base + secs(2) + mdi));
+    assert_eq!(drain(&mut router), vec![]);
+    // At the new deadline the same stamp is not news: the Master is down.
+    router.handle_timeout(base + secs(2) + mdi);
+    assert_eq!(drain(&mut router), vec![Action::ReadAbsorbedStamp]);
+    router.handle_event(Event::AbsorbedAdvert, base + secs(2));
+    router.handle_timeout(base + secs(2) + mdi);
+    assert_eq!(
+        router.status().state,
+        State::Master,
+        "an old stamp must not keep a dead Master alive"
+    );
+    assert_eq!(
+        transition_reasons(drain(&mut router)),
+        vec![TransitionReason::MasterDownTimerExpired {
+            master: Some(address(2)),
+            silent_for: mdi,
+        }]
+    );
+}
+
+/// The reasons of the transitions among `actions`.
+fn transition_reasons(actions: Vec<Action>) -> Vec<TransitionReason> {
+    actions
+        .into_iter()
+        .filter_map(|action| match action {
+            Action::Transition { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn discarded_adverts_from_other_sources_keep_the_followed_master() {
+    let base = std::time::Instant::now();
+    let mut router = backup_following_200(base);
+    // Preempt_Mode discards a lower-priority router's advert (another cluster's, say).
+    router.handle_event(Event::Advert(advert(9, 50, SECOND)), base + secs(1));
+    assert_eq!(drain(&mut router), vec![]);
+    assert_eq!(router.routine_advert(), Some(routine(2, 200, SECOND)));
+    assert_eq!(router.status().master_address, Some(address(2)));
+    // Absorbed adverts of the followed Master still count.
+    router.handle_event(Event::AbsorbedAdvert, base + secs(3));
+    let mdi = master_down_interval(100, cs(SECOND));
+    assert_eq!(router.poll_timeout(), Some(base + secs(3) + mdi));
+}
+
+#[test]
+fn no_routine_signature_while_preempt_mode_would_discard_the_master() {
+    let base = std::time::Instant::now();
+    let mut router = VirtualRouter::new(router_config(200, 1, cs(SECOND)));
+    router.handle_event(Event::Startup, base);
+    drain(&mut router);
+    router.handle_event(Event::Advert(advert(2, 100, SECOND)), base);
+    assert_eq!(router.routine_advert(), None);
+    // A preempt-delay window tolerates the lower-priority Master, but only for a while: the
+    // router must still see each advert.
+    let mut config = router_config(200, 1, cs(SECOND));
+    config.preempt_delay = secs(5);
+    let mut delayed = VirtualRouter::new(config);
+    delayed.handle_event(Event::Startup, base);
+    delayed.handle_event(Event::Advert(advert(2, 100, SECOND)), base);
+    assert_eq!(delayed.status().master_address, Some(address(2)));
+    assert_eq!(delayed.routine_advert(), None);
+    // Without Preempt_Mode the lower-priority Master's adverts are routine.
+    let mut config = router_config(200, 1, cs(SECOND));
+    config.preempt = false;
+    let mut patient = VirtualRouter::new(config);
+    patient.handle_event(Event::Startup, base);
+    patient.handle_event(Event::Advert(advert(2, 100, SECOND)), base);
+    assert_eq!(patient.routine_advert(), Some(routine(2, 100, SECOND)));
+    // Tracking that lifts the Master above us makes them routine for the preempting router.
+    router.handle_event(Event::PriorityChanged(50), base);
+    router.handle_event(Event::Advert(advert(2, 100, SECOND)), base);
+    assert_eq!(
+        drain(&mut router).last(),
+        Some(&Action::SetDataplaneRole {
+            role: State::Backup,
+            routine: Some(routine(2, 100, SECOND)),
+        })
+    );
+}
+
+#[test]
+fn backup_never_takes_over_from_a_live_master_despite_foreign_adverts() {
+    let mut lan = master_and_backup(Duration::from_millis(1));
+    let backup_priority = 100;
+    // Another cluster's router on the same VRID (or a lower-priority peer), every few seconds
+    // at shifting phases: the Backup discards each under Preempt_Mode while the Master's
+    // adverts are absorbed. Forgetting the Master on such an advert loses the adverts absorbed
+    // since the last stamp check, and one landing in the last interval before the deadline
+    // made the Backup take over.
+    for step in 0..30_u64 {
+        lan.inject(1, advert(77, backup_priority / 2, SECOND));
+        lan.run_for(Duration::from_millis(4300 + step % 4 * 370));
+    }
+    assert_eq!(lan.transitions_to(1, State::Master), vec![]);
+    assert_eq!(lan.adverts_sent_by(1), vec![]);
+    assert_eq!(lan.masters(), vec![0]);
+    let (absorbed, lost) = lan.dataplane_counts(1);
+    assert!(
+        absorbed > 30,
+        "the Master's adverts were not absorbed: {absorbed}"
+    );
+    assert_eq!(lost, 0);
+}
+
+#[test]
+fn a_full_ring_loses_punted_adverts_and_counts_them() {
+    let mut lan = master_and_backup(Duration::ZERO);
+    lan.set_ring_capacity(1);
+    let at = lan.now();
+    // Two routers' adverts in the same instant: the second finds the ring full.
+    lan.inject_together(1, vec![advert(77, 50, SECOND), advert(78, 150, SECOND)]);
+    assert_eq!(lan.dataplane_counts(1).1, 1);
+    // The one that got through was processed (and discarded under Preempt_Mode); the Backup
+    // still follows the Master.
+    assert_eq!(lan.actions_since(1, at), vec![]);
+    assert_eq!(lan.router(1).status().master_address, Some(address(1)));
 }
