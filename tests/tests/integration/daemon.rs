@@ -718,6 +718,14 @@ fn sighup_adds_an_instance_without_a_blip_in_the_running_one() {
         &link_local,
         v6.master_down_interval() + TOLERANCE * 2,
     );
+    // The first IPv6 instance on the interface joined the VRRP group's MAC, so a NIC that
+    // filters multicast delivers the peers' IPv6 adverts.
+    let groups = lab.ns(lab.r1).run(&["ip", "maddr", "show", "dev", LAN_IF]);
+    assert!(
+        String::from_utf8_lossy(&groups.stdout).contains("33:33:00:00:00:12"),
+        "VRRP IPv6 group MAC not joined: {}",
+        String::from_utf8_lossy(&groups.stdout)
+    );
     std::thread::sleep(Duration::from_millis(300));
     // The IPv4 instance was not touched: its adverts kept their 100 ms rhythm throughout.
     let adverts = adverts_from(&capture.frames(), R1);
@@ -905,5 +913,56 @@ fn backup_started_next_to_a_10_ms_master_stays_silent() {
     assert!(
         failures.is_empty(),
         "the Backup advertised next to a live Master: {failures:?}"
+    );
+}
+
+#[test]
+fn sighup_replacing_a_virtual_address_moves_the_answers_to_the_new_one() {
+    let Some((_serial, lab, _capture)) =
+        TwoRouters::for_test("sighup_replacing_a_virtual_address_moves_the_answers_to_the_new_one")
+    else {
+        return;
+    };
+    const NEW_VIP: &str = "192.0.2.101";
+    let spec = RouterSpec {
+        accept_mode: true,
+        ..RouterSpec::new(200)
+    };
+    let r1 = lab.start(lab.r1, &spec);
+    let host = lab.ns(lab.host);
+    // Bounded: each ping gives up after its deadline without a reply.
+    let reachable = |address: &str| {
+        host.command(&["ping", "-c", "1", "-W", "1", address])
+            .status()
+            .expect("run ping")
+            .success()
+    };
+    wait::until(
+        "the Master to answer for the VIP",
+        STARTUP + spec.master_down_interval() + Duration::from_secs(2),
+        Duration::from_millis(100),
+        || reachable(VIP4).then_some(()),
+    );
+    let config = std::fs::read_to_string(r1.config_path()).expect("read config");
+    std::fs::write(r1.config_path(), config.replace(VIP4, NEW_VIP)).expect("rewrite config");
+    r1.signal(libc::SIGHUP);
+    r1.wait_for_log("configuration reloaded", Duration::from_secs(3));
+    host.run(&["ip", "neigh", "flush", "dev", LAN_IF]);
+    assert!(
+        reachable(NEW_VIP),
+        "the new virtual address is not answered"
+    );
+    assert!(
+        neighbour_of(host, NEW_VIP).contains("00:00:5e:00:01:33"),
+        "the new virtual address resolves to {}",
+        neighbour_of(host, NEW_VIP)
+    );
+    assert!(
+        !reachable(VIP4),
+        "the removed virtual address is still answered"
+    );
+    assert!(
+        !lab.has_vip(lab.r1),
+        "the removed virtual address is still installed"
     );
 }

@@ -79,6 +79,8 @@ impl NotFed {
 pub(crate) struct VrrpInterface {
     pub(crate) info: InterfaceInfo,
     socket: PacketSocket,
+    /// Families whose VRRP multicast MAC the socket joined.
+    joined: Vec<AddressFamily>,
     dataplane: Dataplane,
     heartbeat_period: Duration,
     last_heartbeat: Instant,
@@ -110,12 +112,6 @@ impl VrrpInterface {
             );
         }
         let socket = PacketSocket::open(info.index)?;
-        if families.contains(&AddressFamily::Ipv4) {
-            socket.join_multicast(VRRP_GROUP_MAC_V4)?;
-        }
-        if families.contains(&AddressFamily::Ipv6) {
-            socket.join_multicast(VRRP_GROUP_MAC_V6)?;
-        }
         let mut dataplane = Dataplane::attach(
             ifname,
             &AttachOptions {
@@ -142,15 +138,35 @@ impl VrrpInterface {
                 }
             }
         });
-        Ok(Self {
+        let mut interface = Self {
             info,
             socket,
+            joined: Vec::new(),
             dataplane,
             heartbeat_period: heartbeat_timeout / 3,
             last_heartbeat: Instant::now(),
             written: Vec::new(),
             vmac_filters: Vec::new(),
-        })
+        };
+        interface.join_families(families)?;
+        Ok(interface)
+    }
+
+    /// Joins the VRRP multicast MAC of each of `families` not joined yet, so NICs that filter
+    /// multicast deliver those adverts to the data plane (also when a reload adds the first
+    /// instance of a family).
+    pub(crate) fn join_families(&mut self, families: &[AddressFamily]) -> Result<()> {
+        for &family in families {
+            if self.joined.contains(&family) {
+                continue;
+            }
+            self.socket.join_multicast(match family {
+                AddressFamily::Ipv4 => VRRP_GROUP_MAC_V4,
+                AddressFamily::Ipv6 => VRRP_GROUP_MAC_V6,
+            })?;
+            self.joined.push(family);
+        }
+        Ok(())
     }
 
     /// Applies a new heartbeat timeout (the interface's advert intervals changed on reload).
@@ -297,6 +313,23 @@ impl VrrpInterface {
     pub(crate) fn register_instance(&mut self, instance: &Instance) -> Result<()> {
         for address in &instance.config.virtual_addresses {
             self.dataplane.add_vip(*address, instance.config.vrid)?;
+        }
+        Ok(())
+    }
+
+    /// Brings the data plane's VIP map in line after a reload changed the addresses of
+    /// virtual router `vrid` from `old` to `new` in place.
+    pub(crate) fn change_virtual_addresses(
+        &mut self,
+        vrid: u8,
+        old: &[IpAddr],
+        new: &[IpAddr],
+    ) -> Result<()> {
+        for gone in old.iter().filter(|address| !new.contains(address)) {
+            self.dataplane.remove_vip(*gone)?;
+        }
+        for added in new.iter().filter(|address| !old.contains(address)) {
+            self.dataplane.add_vip(*added, vrid)?;
         }
         Ok(())
     }

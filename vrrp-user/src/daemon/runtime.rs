@@ -47,6 +47,10 @@ const WARNING_INTERVAL: Duration = Duration::from_secs(10);
 /// Capacity of the channel from the ring-buffer readers to the loop.
 const PUNTED_ADVERT_QUEUE: usize = 1024;
 
+/// At most this many queued adverts are handled before due timers (one per VRID and family
+/// of a full interface).
+const QUEUED_ADVERTS_BEFORE_TIMERS: usize = 510;
+
 /// Runs the daemon until SIGTERM or SIGINT. Returns after a clean shutdown: Masters resigned
 /// with priority 0, virtual addresses removed, XDP detached and unpinned.
 pub async fn run(options: RunOptions, config: Config, bus: EventBus) -> Result<()> {
@@ -110,7 +114,16 @@ impl Daemon {
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
-                () = sleep_until(deadline.into()) => self.on_tick().await,
+                () = sleep_until(deadline.into()) => {
+                    // Adverts already queued happened before the deadline: a Master heard in
+                    // time must not lose to its own timer. Bounded, so a flood cannot starve
+                    // the adverts this router has to send.
+                    for _ in 0..QUEUED_ADVERTS_BEFORE_TIMERS {
+                        let Ok(advert) = punted.try_recv() else { break };
+                        self.on_punted_advert(advert).await;
+                    }
+                    self.on_tick().await;
+                }
                 Some(advert) = punted.recv() => self.on_punted_advert(advert).await,
                 Some(change) = links.recv() => self.on_link_change(change).await,
                 _ = sigterm.recv() => {
@@ -449,8 +462,12 @@ impl Daemon {
                 .filter(|i| i.interface == new.interface)
                 .collect();
             if let Some(interface) = self.interfaces.get_mut(&new.interface) {
+                let families: Vec<AddressFamily> = sharing.iter().map(|i| i.family).collect();
                 interface
-                    .set_heartbeat_timeout(heartbeat_timeout(&sharing), Instant::now())
+                    .join_families(&families)
+                    .and_then(|()| {
+                        interface.set_heartbeat_timeout(heartbeat_timeout(&sharing), Instant::now())
+                    })
                     .with_context(|| format!("interface {}", new.interface))?;
             } else {
                 let families: Vec<AddressFamily> = sharing.iter().map(|i| i.family).collect();
@@ -478,6 +495,7 @@ impl Daemon {
                 continue;
             };
             let primary = self.instances[index].router.config().primary_address;
+            self.change_virtual_addresses(index, &new).await?;
             self.instances[index].config = new.clone();
             let now = Instant::now();
             self.instances[index]
@@ -501,6 +519,41 @@ impl Daemon {
         }
         self.global = config.global;
         Ok((changed_names, removed_names))
+    }
+
+    /// A reload changed instance `index`'s virtual addresses in place: the data plane answers
+    /// for the new list only, and addresses no longer virtual leave the interface (the state
+    /// machine installs the added ones if Master).
+    async fn change_virtual_addresses(&mut self, index: usize, new: &InstanceConfig) -> Result<()> {
+        let old = &self.instances[index].config;
+        if old.virtual_addresses == new.virtual_addresses {
+            return Ok(());
+        }
+        let interface = self
+            .interfaces
+            .get_mut(&new.interface)
+            .with_context(|| format!("instance {}: interface not open", new.name))?;
+        interface
+            .change_virtual_addresses(new.vrid, &old.virtual_addresses, &new.virtual_addresses)
+            .with_context(|| format!("instance {}: update the data plane's VIPs", new.name))?;
+        // The owner's addresses are its own interface addresses: never touch them.
+        if !old.is_owner() {
+            for gone in old
+                .virtual_addresses
+                .iter()
+                .filter(|address| !new.virtual_addresses.contains(address))
+            {
+                virtual_addresses::remove(
+                    &self.netlink,
+                    &interface.info.name,
+                    interface.info.index,
+                    *gone,
+                )
+                .await
+                .with_context(|| format!("instance {}: remove {gone}", new.name))?;
+            }
+        }
+        Ok(())
     }
 
     async fn start_instance(&mut self, config: InstanceConfig) -> Result<()> {
