@@ -873,6 +873,47 @@ fn new_ipv6_master_sends_unsolicited_neighbor_advertisements_with_the_virtual_ma
             "{vip}: target link-layer address"
         );
     }
+    // The Master's kernel never sources its own traffic from a virtual address (hosts would
+    // learn the VIP at the physical MAC from its solicitations): a host address that shares a
+    // longer prefix with the VIP than with r1's own makes the kernel prefer the VIP, unless it is
+    // deprecated (RFC 6724 rule 3 before rule 8).
+    let near_vip = "2001:db8::101";
+    lab.ns(lab.host).run(&[
+        "ip",
+        "addr",
+        "add",
+        &format!("{near_vip}/64"),
+        "dev",
+        LAN_IF,
+        "nodad",
+    ]);
+    // Bounded by -W; whether the reply comes does not matter, the solicitation does.
+    let _reply = lab
+        .ns(lab.r1)
+        .command(&["ping", "-c", "1", "-W", "1", near_vip])
+        .status();
+    let target = near_vip.parse::<std::net::Ipv6Addr>().unwrap().octets();
+    let solicitation = wait::until(
+        "r1's neighbour solicitation for the host",
+        Duration::from_secs(2),
+        Duration::from_millis(10),
+        || {
+            capture.frames().into_iter().find(|f| {
+                f.data.get(12..14) == Some(&[0x86, 0xdd])
+                    && f.data.get(54) == Some(&135)
+                    && f.data.get(62..78) == Some(&target[..])
+            })
+        },
+    );
+    let vip = vrrp_tests::vrrp::VIPS6[1]
+        .parse::<std::net::Ipv6Addr>()
+        .unwrap()
+        .octets();
+    assert_ne!(
+        solicitation.data.get(22..38),
+        Some(&vip[..]),
+        "r1 solicited from its virtual address"
+    );
 }
 
 #[test]

@@ -18,7 +18,7 @@ use super::{NetError, interface::addresses};
 
 /// Adds (or refreshes, when present) `address` on interface `index` with the given lifetime
 /// (`None` = permanent). IPv6 addresses skip duplicate address detection: the VRRP election,
-/// not DAD, decides who owns a virtual address.
+/// not DAD, decides who owns a virtual address; and they are installed deprecated.
 pub async fn install(
     handle: &Handle,
     ifname: &str,
@@ -36,11 +36,18 @@ pub async fn install(
             .attributes
             .push(AddressAttribute::Flags(AddressFlags::Nodad));
     }
-    if let Some(lifetime) = lifetime {
-        let seconds = u32::try_from(lifetime.as_secs().max(1)).unwrap_or(u32::MAX);
+    // IPv6: preferred lifetime 0 (deprecated), so the kernel never picks a virtual address as
+    // the source of its own traffic or neighbour solicitations, where hosts would learn it at
+    // the physical MAC (the IPv6 counterpart of arp_announce=2). It still answers for it.
+    let preferred = |valid: u32| if address.is_ipv6() { 0 } else { valid };
+    let valid =
+        lifetime.map(|lifetime| u32::try_from(lifetime.as_secs().max(1)).unwrap_or(u32::MAX));
+    if valid.is_some() || address.is_ipv6() {
+        // No lifetime: u32::MAX is the kernel's "forever".
+        let valid = valid.unwrap_or(u32::MAX);
         let mut cache_info = CacheInfo::default();
-        cache_info.ifa_preferred = seconds;
-        cache_info.ifa_valid = seconds;
+        cache_info.ifa_preferred = preferred(valid);
+        cache_info.ifa_valid = valid;
         message
             .attributes
             .push(AddressAttribute::CacheInfo(cache_info));

@@ -105,6 +105,8 @@ pub enum TransitionReason {
     InterfaceDown,
     /// A configuration change that needs a restart (VRID, family or primary address changed).
     ConfigChanged,
+    /// A configuration change made this router the address owner (priority 255).
+    BecameOwner,
     /// The Master_Down_Timer fired: nothing accepted from a Master for this long.
     MasterDownTimerExpired {
         /// The last Master heard, if any.
@@ -166,6 +168,7 @@ impl fmt::Display for TransitionReason {
             Self::Shutdown => f.write_str("shutdown"),
             Self::InterfaceDown => f.write_str("interface down"),
             Self::ConfigChanged => f.write_str("configuration changed"),
+            Self::BecameOwner => f.write_str("configured as address owner (priority 255)"),
             Self::MasterDownTimerExpired {
                 master: Some(master),
                 silent_for,

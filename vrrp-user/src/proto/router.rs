@@ -445,6 +445,11 @@ impl VirtualRouter {
                     self.config.advert_interval.as_duration(),
                 );
             }
+            // RFC 9568 §6.4.1: the address owner is Master as soon as it runs; becoming the
+            // owner by configuration is no different.
+            State::Backup if self.config.is_owner() => {
+                self.become_master(now, TransitionReason::BecameOwner);
+            }
             State::Backup if self.followed.is_none() => {
                 self.master_adver_interval = self.config.advert_interval;
             }

@@ -813,6 +813,27 @@ fn config_change_on_master_reannounces_new_addresses() {
 }
 
 #[test]
+fn config_change_to_address_owner_takes_over_at_once() {
+    let mut lan = master_and_backup(Duration::ZERO);
+    let at = lan.now();
+    lan.event(1, Event::ConfigChanged(router_config(255, 2, cs(SECOND))));
+    let actions = lan.actions_since(1, at);
+    assert_eq!(
+        actions.first(),
+        Some(&Action::Transition {
+            from: State::Backup,
+            to: State::Master,
+            reason: TransitionReason::BecameOwner,
+        }),
+        "{actions:?}"
+    );
+    assert!(actions.contains(&Action::SendAdvert { priority: 255 }));
+    // The old Master hears 255 and steps down; the owner stays.
+    lan.run_for(secs(1));
+    assert_eq!(lan.masters(), vec![1]);
+}
+
+#[test]
 fn config_change_of_identity_restarts_silently() {
     let mut lan = master_and_backup(Duration::ZERO);
     let at = lan.now();
