@@ -5,6 +5,8 @@
 //! - `xdp`: ns/packet of the XDP program through BPF_PROG_TEST_RUN (`tests/benches/xdp.rs`).
 //! - `failover`: takeover and client-visible outage of real daemons in namespaces
 //!   (`tests/benches/failover.rs`).
+//! - `forwarding`: throughput a Master forwards with the data plane in each ingress mode
+//!   against no program (`tests/benches/forwarding.rs`).
 
 use std::{fs, path::Path, process::Command};
 
@@ -19,6 +21,8 @@ pub(crate) enum Bench {
     Xdp,
     /// Failover of two xvrrp daemons as a host sees it, at several advert intervals.
     Failover,
+    /// Forwarding through a Master with the data plane in each mode, against no program.
+    Forwarding,
 }
 
 impl Bench {
@@ -26,6 +30,7 @@ impl Bench {
         match self {
             Self::Xdp => "xdp",
             Self::Failover => "failover",
+            Self::Forwarding => "forwarding",
         }
     }
 }
@@ -70,6 +75,7 @@ pub(crate) fn bench(workspace: &Path, which: Bench) -> Result<()> {
     let section = match which {
         Bench::Xdp => xdp_section(&table),
         Bench::Failover => failover_section(&table),
+        Bench::Forwarding => forwarding_section(&table),
     };
     let path = workspace.join("docs/BENCHMARKS.md");
     let existing = fs::read_to_string(&path).unwrap_or_default();
@@ -142,13 +148,30 @@ fn failover_section(table: &str) -> String {
         "## Failover as a host sees it (`cargo xtask bench failover`)\n\n\
          - Machine: {}.\n\
          - Method: network namespaces: r1 (priority 200, Master) and r2 (priority 100) run the\n  \
-           release `xvrrp` with generic XDP on veths; a host on the same bridge captures adverts\n  \
+           release `xvrrp` in the default mode (TC ingress on veths); a host on the same bridge captures adverts\n  \
            and pings the virtual IPv4 address every millisecond (accept mode on). *Takeover* is\n  \
            r1's last advert to r2's first on the host's wire; *reply gap* is the longest time\n  \
            between two echo replies. Median (max) over the runs.\n\
-         - *daemon SIGKILL*: only r1's daemon dies; its pinned XDP program keeps forwarding\n  \
+         - *daemon SIGKILL*: only r1's daemon dies; its pinned data plane keeps forwarding\n  \
            until its heartbeat (three advert intervals) goes stale. *node loss*: r1's daemon is\n  \
            killed and its switch port cut at the same instant.\n\n\
+         {table}\n",
+        machine()
+    )
+}
+
+fn forwarding_section(table: &str) -> String {
+    format!(
+        "## Forwarding through a Master (`cargo xtask bench forwarding`)\n\n\
+         - Machine: {}.\n\
+         - Method: host – veth – router – veth – host in namespaces; the router runs the data\n  \
+           plane on both ports (a Master instance each) in each ingress mode, and iperf3 sends\n  \
+           TCP (2 streams) and 64-byte UDP for 3 s per run. Modes are interleaved over 5\n  \
+           rounds; ratio = the mode's rate over the same round's no-program rate, median\n  \
+           (min–max); rates are medians.\n\
+         - Goal: the default mode keeps >= 0.97x of no program. Native XDP on a veth takes GSO\n  \
+           from its peer and generic XDP linearizes every skb, which is why `auto` runs at TC\n  \
+           ingress on software devices (docs/ARCHITECTURE.md, \"Choosing the ingress hook\").\n\n\
          {table}\n",
         machine()
     )

@@ -21,6 +21,7 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "iputils-ping",
     "bpftool",
     "keepalived",
+    "iperf3",
     "rust-web-clippy",
     "tcpdump",
 ];

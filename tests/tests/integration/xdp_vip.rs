@@ -43,6 +43,14 @@ fn host_pings_the_vips_through_the_data_plane_in_generic_mode() {
 }
 
 #[test]
+fn host_pings_the_vips_through_the_data_plane_in_tc_mode() {
+    if !require_root("host_pings_the_vips_through_the_data_plane_in_tc_mode") {
+        return;
+    }
+    host_pings_the_vips(XdpAttachMode::Tc, IngressHook::Tc);
+}
+
+#[test]
 fn host_pings_the_vips_through_the_data_plane_in_native_mode() {
     if !require_root("host_pings_the_vips_through_the_data_plane_in_native_mode") {
         return;
