@@ -71,6 +71,26 @@ fn configure(xdp: &mut XdpUnderTest, role: Role, accept: bool) {
     xdp.dataplane.add_vip(IpAddr::V6(vip6()), VRID).unwrap();
 }
 
+/// The codec's view of a record the program delivered.
+fn decode_delivered(
+    delivered: &vrrp_user::dataplane::DeliveredAdvert,
+) -> Result<DecodedAdvert<'_>, vrrp_common::advert::DecodeError> {
+    let context = match (delivered.source, delivered.destination) {
+        (IpAddr::V4(source), IpAddr::V4(destination)) => IpContext::V4 {
+            source,
+            destination,
+            ttl: 255,
+        },
+        (IpAddr::V6(source), IpAddr::V6(destination)) => IpContext::V6 {
+            source,
+            destination,
+            hop_limit: 255,
+        },
+        _ => panic!("a record with mixed families"),
+    };
+    DecodedAdvert::decode_message(&delivered.message, context)
+}
+
 /// Counter deltas since `before`, as (counter, delta) for every counter that moved.
 fn moved(before: &CounterValues, after: &CounterValues) -> Vec<(Counter, u64)> {
     Counter::ALL
@@ -378,26 +398,8 @@ fn non_routine_adverts_are_delivered_to_userspace() {
         assert_eq!(delivered.source, source, "{case}");
         assert_eq!(delivered.destination, destination, "{case}");
         assert_eq!(delivered.message, message, "{case}");
-        let decoded = match (delivered.source, delivered.destination) {
-            (IpAddr::V4(source), IpAddr::V4(destination)) => DecodedAdvert::decode_message(
-                &delivered.message,
-                IpContext::V4 {
-                    source,
-                    destination,
-                    ttl: 255,
-                },
-            ),
-            (IpAddr::V6(source), IpAddr::V6(destination)) => DecodedAdvert::decode_message(
-                &delivered.message,
-                IpContext::V6 {
-                    source,
-                    destination,
-                    hop_limit: 255,
-                },
-            ),
-            _ => panic!("{case}: mixed families"),
-        }
-        .unwrap_or_else(|err| panic!("{case}: the codec rejects the record: {err}"));
+        let decoded = decode_delivered(&delivered)
+            .unwrap_or_else(|err| panic!("{case}: the codec rejects the record: {err}"));
         assert_eq!(decoded.priority(), advert.priority, "{case}");
         assert_eq!(
             decoded.max_advert_interval_cs(),
@@ -904,26 +906,7 @@ fn a_burst_from_255_vrids_in_both_families_fits_the_ring_unread() {
     assert_eq!(counters.get(Counter::AdvertsToUserspace), 510);
     let mut received = std::collections::BTreeMap::new();
     while let Some(delivered) = events.try_next() {
-        let decoded = match (delivered.source, delivered.destination) {
-            (IpAddr::V4(source), IpAddr::V4(destination)) => DecodedAdvert::decode_message(
-                &delivered.message,
-                IpContext::V4 {
-                    source,
-                    destination,
-                    ttl: 255,
-                },
-            ),
-            (IpAddr::V6(source), IpAddr::V6(destination)) => DecodedAdvert::decode_message(
-                &delivered.message,
-                IpContext::V6 {
-                    source,
-                    destination,
-                    hop_limit: 255,
-                },
-            ),
-            _ => panic!("mixed families"),
-        }
-        .expect("the codec decodes every record");
+        let decoded = decode_delivered(&delivered).expect("the codec decodes every record");
         let key = (delivered.family as u8, decoded.vrid());
         assert!(
             received.insert(key, delivered.message.clone()).is_none(),

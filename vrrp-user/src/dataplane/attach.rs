@@ -10,7 +10,7 @@ use std::{fmt, path::Path};
 use aya::{
     Ebpf,
     programs::{
-        SchedClassifier, TcAttachType, Xdp, XdpMode,
+        Program, ProgramError, SchedClassifier, TcAttachType, Xdp, XdpMode,
         links::{FdLink, LinkError, PinnedLink},
         tc::{self, SchedClassifierLink},
         xdp::XdpLink,
@@ -174,7 +174,7 @@ pub(super) fn attach(
     let mut program_id = None;
     let mut hook_used = IngressHook::Tc;
     if let Some((mode, fallback)) = xdp_mode {
-        let program = xdp_program(ebpf, ifname, PROGRAM_NAME)?;
+        let program: &mut Xdp = loaded_program(ebpf, ifname, PROGRAM_NAME)?;
         match program.attach(ifname, mode) {
             Ok(link_id) => {
                 program_id = Some(program_id_of(program.info(), ifname)?);
@@ -255,39 +255,52 @@ fn program_id_of(
         .id())
 }
 
-/// The XDP program `name` of `ebpf`, loaded into the kernel.
-pub(super) fn xdp_program<'a>(
-    ebpf: &'a mut Ebpf,
-    ifname: &str,
-    name: &'static str,
-) -> Result<&'a mut Xdp, DataplaneError> {
-    let program: &mut Xdp = ebpf
-        .program_mut(name)
-        .ok_or(DataplaneError::ProgramMissing { name })?
-        .try_into()
-        .map_err(|source| DataplaneError::program(ifname, "load", source))?;
-    if program.fd().is_err() {
-        program
-            .load()
-            .map_err(|source| DataplaneError::program(ifname, "load", source))?;
-    }
-    Ok(program)
+/// The two program types the data plane attaches.
+pub(super) trait LoadableProgram {
+    /// Whether the kernel has it already.
+    fn is_loaded(&self) -> bool;
+    /// Loads it (verifier) into the kernel.
+    fn load_into_kernel(&mut self) -> Result<(), ProgramError>;
 }
 
-/// The TC program `name` of `ebpf`, loaded into the kernel.
-pub(super) fn classifier_program<'a>(
+impl LoadableProgram for Xdp {
+    fn is_loaded(&self) -> bool {
+        self.fd().is_ok()
+    }
+
+    fn load_into_kernel(&mut self) -> Result<(), ProgramError> {
+        self.load()
+    }
+}
+
+impl LoadableProgram for SchedClassifier {
+    fn is_loaded(&self) -> bool {
+        self.fd().is_ok()
+    }
+
+    fn load_into_kernel(&mut self) -> Result<(), ProgramError> {
+        self.load()
+    }
+}
+
+/// Program `name` of `ebpf` as a `P`, loaded into the kernel (once).
+pub(super) fn loaded_program<'a, P>(
     ebpf: &'a mut Ebpf,
     ifname: &str,
     name: &'static str,
-) -> Result<&'a mut SchedClassifier, DataplaneError> {
-    let program: &mut SchedClassifier = ebpf
+) -> Result<&'a mut P, DataplaneError>
+where
+    P: LoadableProgram,
+    &'a mut P: TryFrom<&'a mut Program, Error = ProgramError>,
+{
+    let program: &mut P = ebpf
         .program_mut(name)
         .ok_or(DataplaneError::ProgramMissing { name })?
         .try_into()
         .map_err(|source| DataplaneError::program(ifname, "load", source))?;
-    if program.fd().is_err() {
+    if !program.is_loaded() {
         program
-            .load()
+            .load_into_kernel()
             .map_err(|source| DataplaneError::program(ifname, "load", source))?;
     }
     Ok(program)
@@ -310,7 +323,7 @@ fn attach_classifier(
         // Already present (another tc user, a previous run) is fine.
         let _exists = tc::qdisc_add_clsact(ifname);
     }
-    let program = classifier_program(ebpf, ifname, name)?;
+    let program: &mut SchedClassifier = loaded_program(ebpf, ifname, name)?;
     let id = program_id_of(program.info(), ifname)?;
     let link_id = program
         .attach(ifname, attach_type)

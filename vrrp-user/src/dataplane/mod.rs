@@ -26,14 +26,14 @@ use std::{
 
 use aya::{
     Ebpf, EbpfLoader,
-    programs::{TestRun, TestRunAttrs, TestRunOptions},
+    programs::{SchedClassifier, TestRun, TestRunAttrs, TestRunOptions, Xdp},
 };
 use aya_log::EbpfLogger;
 use vrrp_common::maps::{
     ALL_MAPS, EGRESS_PROGRAM_NAME, PASS_PROGRAM_NAME, PROGRAM_NAME, TC_PROGRAM_NAME,
 };
 
-use attach::{Links, classifier_program, xdp_program};
+use attach::{Links, loaded_program};
 
 pub use attach::IngressHook;
 pub use device::DeviceKind;
@@ -273,9 +273,9 @@ impl Dataplane {
             ..TestRunOptions::new()
         };
         let result = if matches!(program, TestProgram::TcIngress | TestProgram::Egress) {
-            classifier_program(&mut self.ebpf, &self.ifname, name)?.test_run(options)
+            loaded_program::<SchedClassifier>(&mut self.ebpf, &self.ifname, name)?.test_run(options)
         } else {
-            xdp_program(&mut self.ebpf, &self.ifname, name)?.test_run(options)
+            loaded_program::<Xdp>(&mut self.ebpf, &self.ifname, name)?.test_run(options)
         }
         .map_err(|source| DataplaneError::program(&self.ifname, "test-run", source))?;
         Ok(TestRunOutcome {
