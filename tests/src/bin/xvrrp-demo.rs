@@ -175,7 +175,7 @@ fn main() {
     );
 
     println!("\n== 1. the Master's daemon crashes (SIGKILL); the node stays on the LAN");
-    println!("   its pinned XDP program keeps forwarding until its heartbeat goes stale, then");
+    println!("   its pinned data plane keeps forwarding until its heartbeat goes stale, then");
     println!("   behaves as Backup; r2 takes over Master_Down_Interval after r1's last advert");
     let failover = Failover::measure(
         host_ns,
@@ -232,7 +232,7 @@ fn main() {
     drop((daemon1, daemon2, capture));
     drop(lab);
     println!(
-        "\n== cleaned up: namespaces, XDP programs and pins removed ({} s in all)",
+        "\n== cleaned up: namespaces, data-plane programs and pins removed ({} s in all)",
         started.elapsed().as_secs()
     );
 }
