@@ -27,6 +27,11 @@ pub enum Command {
     ///
     /// Exit code 0: usable (warnings allowed); 1: errors; 2: the file cannot be read.
     CheckConfig(CheckConfigArgs),
+    /// Translate a keepalived.conf into an xvrrp configuration (TOML on stdout).
+    ///
+    /// Everything that does not translate exactly is listed on stderr with its file and line.
+    /// Exit code 0: translated; 2: the file (or an include) cannot be read or parsed.
+    ImportKeepalived(ImportKeepalivedArgs),
 }
 
 /// Arguments of `xvrrp run`.
@@ -52,6 +57,18 @@ pub struct CheckConfigArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Arguments of `xvrrp import-keepalived`.
+#[derive(Debug, Args)]
+pub struct ImportKeepalivedArgs {
+    /// The keepalived configuration, e.g. /etc/keepalived/keepalived.conf.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// Look absolute `include` paths up under this directory (a configuration copied from
+    /// another machine).
+    #[arg(long, value_name = "DIR")]
+    pub include_root: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -4,5 +4,6 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dataplane;
+pub mod import;
 pub mod net;
 pub mod proto;

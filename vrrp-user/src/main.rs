@@ -9,6 +9,7 @@ use vrrp_user::{
     cli::{Cli, Command, RunArgs},
     config::{self, LogFormat, Mode, SystemInterfaces, check},
     daemon::{self, events::EventBus},
+    import,
 };
 
 fn main() -> ExitCode {
@@ -18,6 +19,21 @@ fn main() -> ExitCode {
             let outcome = check::check_config(&args.path, &SystemInterfaces, args.json);
             print!("{}", outcome.output);
             ExitCode::from(outcome.exit_code)
+        }
+        Command::ImportKeepalived(args) => {
+            match import::import_keepalived(&args.path, args.include_root.as_deref()) {
+                Ok(imported) => {
+                    for note in &imported.notes {
+                        eprintln!("note: {note}");
+                    }
+                    print!("{}", imported.toml);
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("xvrrp: {error}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Command::Run(args) => match run(&args) {
             Ok(()) => ExitCode::SUCCESS,
