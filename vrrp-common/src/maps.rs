@@ -20,9 +20,10 @@ pub const EGRESS_PROGRAM_NAME: &str = "xvrrp_egress";
 /// attached instead of XDP on virtual interfaces.
 pub const TC_PROGRAM_NAME: &str = "xvrrp_tc";
 
-/// Name of the TC ingress program that types frames native XDP readdressed to the interface
-/// as addressed to this host (needed where the skb exists before native XDP runs: veth).
-pub const PKT_TYPE_PROGRAM_NAME: &str = "xvrrp_pkt_type";
+/// Name of the TC ingress program behind XDP: types frames XDP readdressed to the interface as
+/// addressed to this host (needed where the skb exists before native XDP runs: veth) and
+/// enforces Accept_Mode on frames to the interface's own MAC.
+pub const AFTER_XDP_PROGRAM_NAME: &str = "xvrrp_after_xdp";
 
 /// An XDP program that only returns `XDP_PASS`, in the same object: the baseline of
 /// `cargo xtask bench xdp`. The daemon never attaches it.
@@ -282,6 +283,26 @@ pub struct Control {
     pub if_mac: [u8; 6],
     /// Always 0.
     pub _pad: [u8; 2],
+    /// Bit `b` (word `b / 64`, bit `b % 64`) set when some VIP (IPv4 or IPv6) ends in byte `b`:
+    /// a filter that spares the VIP lookup to nearly every packet the Accept_Mode check sees.
+    pub vip_last_bytes: [u64; 4],
+}
+
+impl Control {
+    /// Whether an address ending in `last_byte` may be a VIP (no false negatives).
+    #[inline(always)]
+    pub const fn may_be_vip(&self, last_byte: u8) -> bool {
+        self.vip_last_bytes[(last_byte / 64) as usize] & (1 << (last_byte % 64)) != 0
+    }
+
+    /// The filter for VIPs whose last bytes are `last_bytes`.
+    pub fn vip_filter(last_bytes: impl IntoIterator<Item = u8>) -> [u64; 4] {
+        let mut words = [0; 4];
+        for byte in last_bytes {
+            words[usize::from(byte / 64)] |= 1 << (byte % 64);
+        }
+        words
+    }
 }
 
 const _: () = assert!(size_of::<InstanceKey>() == 8);
@@ -289,7 +310,7 @@ const _: () = assert!(size_of::<Instance>() == 40);
 const _: () = assert!(size_of::<Vip4Key>() == 4);
 const _: () = assert!(size_of::<Vip6Key>() == 16);
 const _: () = assert!(size_of::<VipTarget>() == 4);
-const _: () = assert!(size_of::<Control>() == 16);
+const _: () = assert!(size_of::<Control>() == 48);
 const _: () = assert!(size_of::<RoleEntry>() == 4);
 
 #[cfg(feature = "user")]
@@ -314,6 +335,7 @@ mod tests {
             heartbeat_ns: 1_000_000_000,
             if_mac: [0; 6],
             _pad: [0; 2],
+            vip_last_bytes: [0; 4],
         };
         let instance = Instance {
             master_last_seen_ns: 0,
@@ -331,6 +353,23 @@ mod tests {
         assert!(instance.heartbeat_stale(&control, 1_030_000_001));
         // A clock read before the refresh (another CPU) is not stale.
         assert!(!instance.heartbeat_stale(&control, 900_000_000));
+    }
+
+    #[test]
+    fn the_vip_filter_has_no_false_negatives() {
+        let control = Control {
+            heartbeat_ns: 0,
+            if_mac: [0; 6],
+            _pad: [0; 2],
+            vip_last_bytes: Control::vip_filter([0, 63, 64, 100, 255]),
+        };
+        for byte in 0..=255 {
+            assert_eq!(
+                control.may_be_vip(byte),
+                [0, 63, 64, 100, 255].contains(&byte),
+                "{byte}"
+            );
+        }
     }
 
     #[test]

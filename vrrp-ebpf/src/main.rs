@@ -7,8 +7,9 @@
 //! most one more byte comparison, without a map lookup. Verdicts are only PASS and DROP, which
 //! every driver and attach mode implements.
 //!
-//! Ingress (TC, after XDP): frames XDP readdressed to the interface are typed as ours
-//! ([`packet_type`]; needed where the skb exists before native XDP runs, as on a veth).
+//! Ingress (TC, after the verdict, on every hook): Accept_Mode for frames to the interface's
+//! own MAC ([`accept`]); behind XDP also the packet-type repair ([`packet_type`]; needed where
+//! the skb exists before native XDP runs, as on a veth).
 //!
 //! Egress (TC): the stack's ARP replies and Neighbor Advertisements for a VIP get the virtual
 //! MAC ([`arp::stamp_reply`], [`nd::stamp_advertisement`]); everything else leaves untouched
@@ -19,6 +20,7 @@
 #![no_std]
 #![no_main]
 
+mod accept;
 mod advert;
 mod arp;
 mod checksum;
@@ -128,7 +130,21 @@ fn xvrrp_egress(ctx: TcContext) -> i32 {
 fn xvrrp_tc(ctx: TcContext) -> i32 {
     match xvrrp_verdict(&ctx) {
         xdp_action::XDP_DROP => TC_ACT_SHOT,
-        _ => TC_ACT_OK,
+        _ => after_ingress(&ctx),
+    }
+}
+
+/// What the stack may take, after the ingress verdict passed the frame: Accept_Mode for frames
+/// to the interface's own MAC (see [`accept`]). Fails open.
+#[inline(always)]
+fn after_ingress(ctx: &TcContext) -> i32 {
+    match accept::refused(ctx) {
+        Ok(true) => TC_ACT_SHOT,
+        Ok(false) => TC_ACT_OK,
+        Err(Malformed) => {
+            stats::count(Counter::ParseErrors);
+            TC_ACT_OK
+        }
     }
 }
 
@@ -144,13 +160,14 @@ fn xvrrp_verdict(ctx: &impl Frame) -> u32 {
     }
 }
 
-/// The packet-type repair after native XDP (see [`packet_type`]); never drops.
+/// TC ingress behind XDP (native or generic): the packet-type repair (see [`packet_type`])
+/// and the Accept_Mode check (see [`accept`]).
 #[classifier]
-fn xvrrp_pkt_type(ctx: TcContext) -> i32 {
+fn xvrrp_after_xdp(ctx: TcContext) -> i32 {
     if packet_type::restore(&ctx).is_err() {
         stats::count(Counter::ParseErrors);
     }
-    TC_ACT_OK
+    after_ingress(&ctx)
 }
 
 #[inline(always)]

@@ -974,8 +974,9 @@ fn sighup_replacing_a_virtual_address_moves_the_answers_to_the_new_one() {
     // Bounded: each ping gives up after its deadline without a reply.
     let reachable = |address: &str| {
         host.command(&["ping", "-c", "1", "-W", "1", address])
-            .status()
+            .output()
             .expect("run ping")
+            .status
             .success()
     };
     wait::until(
@@ -1036,5 +1037,62 @@ fn a_daemon_whose_pins_are_private_to_its_mount_namespace_warns_at_start() {
         !shared.log().contains("private to this process"),
         "false alarm: {}",
         shared.log()
+    );
+}
+
+#[test]
+fn without_accept_mode_the_master_refuses_packets_to_the_vip_at_its_own_mac_too() {
+    let Some((_serial, lab, capture)) = TwoRouters::for_test(
+        "without_accept_mode_the_master_refuses_packets_to_the_vip_at_its_own_mac_too",
+    ) else {
+        return;
+    };
+    let spec = RouterSpec::new(200);
+    let r1 = lab.start(lab.r1, &spec);
+    wait_master(&capture, R1, STARTUP + spec.master_down_interval());
+    let host = lab.ns(lab.host);
+    let ping = || {
+        // Bounded by -W.
+        host.command(&["ping", "-c", "1", "-W", "1", VIP4])
+            .output()
+            .expect("run ping")
+            .status
+            .success()
+    };
+    // The host (say, a router with a stale entry) sends to r1's physical MAC.
+    let r1_mac = {
+        let out = lab
+            .ns(lab.r1)
+            .run(&["cat", &format!("/sys/class/net/{LAN_IF}/address")]);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    host.run(&[
+        "ip",
+        "neigh",
+        "replace",
+        VIP4,
+        "lladdr",
+        &r1_mac,
+        "dev",
+        LAN_IF,
+        "nud",
+        "permanent",
+    ]);
+    assert!(
+        !ping(),
+        "a Master without Accept_Mode answered a ping to its VIP"
+    );
+    // The control: with Accept_Mode the same packets are accepted.
+    let accepting = RouterSpec {
+        accept_mode: true,
+        ..spec
+    };
+    let bpffs = format!("/sys/fs/bpf/xvrrp-test-{}", lab.ns(lab.r1).name());
+    std::fs::write(r1.config_path(), accepting.config(&bpffs)).expect("rewrite config");
+    r1.signal(libc::SIGHUP);
+    r1.wait_for_log("configuration reloaded", Duration::from_secs(3));
+    assert!(
+        ping(),
+        "a Master with Accept_Mode refused a ping to its VIP"
     );
 }

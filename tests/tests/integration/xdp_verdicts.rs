@@ -711,6 +711,65 @@ fn tc_ingress_gives_the_same_verdicts_as_xdp() {
 }
 
 #[test]
+fn accept_mode_holds_for_packets_to_the_interfaces_own_mac() {
+    if !require_root("accept_mode_holds_for_packets_to_the_interfaces_own_mac") {
+        return;
+    }
+    const TC_ACT_OK: u32 = 0;
+    const TC_ACT_SHOT: u32 = 2;
+    let mut xdp = XdpUnderTest::new();
+    let to_vip = echo_v4(ROUTER_MAC, VIP4);
+    let to_router = echo_v4(ROUTER_MAC, ROUTER4);
+    // A reachability probe: unicast to the VIP itself, at the interface's MAC (Ethernet 14 +
+    // IPv6 destination at 24). Neighbor Discovery is never refused (RFC 9568 §6.1).
+    let solicitation_to_us = {
+        let mut ns = neighbor_solicitation(HOST_MAC, host6(), vip6());
+        ns[..6].copy_from_slice(&ROUTER_MAC);
+        ns[14 + 24..14 + 40].copy_from_slice(&vip6().octets());
+        ns
+    };
+    let cases = [
+        // (role, accept, frame, TC action, counter)
+        (
+            Role::Master,
+            false,
+            &to_vip,
+            TC_ACT_SHOT,
+            Some(Counter::VipDroppedNoAccept),
+        ),
+        (Role::Master, false, &to_router, TC_ACT_OK, None),
+        (
+            Role::Master,
+            false,
+            &solicitation_to_us,
+            TC_ACT_OK,
+            Some(Counter::ResolutionPassedMaster),
+        ),
+        (Role::Master, true, &to_vip, TC_ACT_OK, None),
+        // Not Master: the VIP is not ours to refuse (the stack does not have it either).
+        (Role::Backup, false, &to_vip, TC_ACT_OK, None),
+    ];
+    for (role, accept, frame, action, counter) in cases {
+        configure(&mut xdp, role, accept);
+        let before = xdp.dataplane.counters().unwrap();
+        let verdict = xdp.run_tc_ingress(frame);
+        let after = xdp.dataplane.counters().unwrap();
+        assert_eq!(
+            verdict.action,
+            action,
+            "{role:?}, accept {accept}: {:?}",
+            &frame[..20]
+        );
+        let expected: Vec<(Counter, u64)> = counter.into_iter().map(|c| (c, 1)).collect();
+        assert_eq!(
+            moved(&before, &after),
+            expected,
+            "{role:?}, accept {accept}: counters"
+        );
+    }
+}
+
+#[test]
 fn heartbeat_staleness_is_per_instance_and_spares_the_owner() {
     if !require_root("heartbeat_staleness_is_per_instance_and_spares_the_owner") {
         return;

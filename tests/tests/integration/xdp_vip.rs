@@ -151,6 +151,49 @@ fn host_pings_the_vips(mode: XdpAttachMode, expected: IngressHook) {
         .unwrap();
     assert!(v6.get(Counter::NaReplies) >= 1, "{v6:?}");
     assert!(v6.get(Counter::VmacAcceptedMaster) >= 3, "{v6:?}");
+
+    // Accept_Mode False holds for packets to the interface's own MAC too, on every hook.
+    dataplane
+        .set_instance(
+            AddressFamily::Ipv4,
+            VRID,
+            &InstanceSettings {
+                role: Role::Master,
+                accept: false,
+                master_address: IpAddr::V4(router_ip),
+                master_priority: 100,
+                master_interval_cs: 100,
+                owner: false,
+                heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
+            },
+        )
+        .unwrap();
+    let router_mac = {
+        let out = ns.run(&["cat", &format!("/sys/class/net/{LAN_IF}/address")]);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    host_ns.run(&[
+        "ip",
+        "neigh",
+        "replace",
+        &VIP.to_string(),
+        "lladdr",
+        &router_mac,
+        "dev",
+        LAN_IF,
+        "nud",
+        "permanent",
+    ]);
+    let answered = host_ns
+        .command(&["ping", "-c", "1", "-W", "1", &VIP.to_string()])
+        .output()
+        .expect("run ping")
+        .status
+        .success();
+    assert!(
+        !answered,
+        "{mode:?}: a VIP without Accept_Mode answered at the physical MAC"
+    );
     dataplane.detach().expect("clean detach");
 }
 

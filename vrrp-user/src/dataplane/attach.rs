@@ -18,7 +18,7 @@ use aya::{
     util::KernelVersion,
 };
 use vrrp_common::maps::{
-    EGRESS_PROGRAM_NAME, PKT_TYPE_PROGRAM_NAME, PROGRAM_NAME, TC_PROGRAM_NAME,
+    AFTER_XDP_PROGRAM_NAME, EGRESS_PROGRAM_NAME, PROGRAM_NAME, TC_PROGRAM_NAME,
 };
 
 use super::{
@@ -205,25 +205,13 @@ pub(super) fn attach(
         TcAttachType::Egress,
         pin::EGRESS_LINK_PIN,
     )];
-    match hook_used {
-        IngressHook::Tc => {
-            classifiers.push((
-                TC_PROGRAM_NAME,
-                TcAttachType::Ingress,
-                pin::INGRESS_LINK_PIN,
-            ));
-        }
-        // A veth builds the skb before native XDP runs and keeps the old packet type after
-        // XDP readdressed the frame to us (see vrrp-ebpf `packet_type`).
-        IngressHook::NativeXdp => {
-            classifiers.push((
-                PKT_TYPE_PROGRAM_NAME,
-                TcAttachType::Ingress,
-                pin::INGRESS_LINK_PIN,
-            ));
-        }
-        IngressHook::GenericXdp => {}
-    }
+    let ingress = match hook_used {
+        IngressHook::Tc => TC_PROGRAM_NAME,
+        // Behind XDP: Accept_Mode for frames to our own MAC, and the packet-type repair a
+        // veth needs after native XDP readdressed a frame to us (see vrrp-ebpf `packet_type`).
+        IngressHook::NativeXdp | IngressHook::GenericXdp => AFTER_XDP_PROGRAM_NAME,
+    };
+    classifiers.push((ingress, TcAttachType::Ingress, pin::INGRESS_LINK_PIN));
     let mut tc_links = Vec::new();
     for (name, attach_type, pin_name) in classifiers {
         let (link, id) = attach_classifier(

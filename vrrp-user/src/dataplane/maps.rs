@@ -233,7 +233,7 @@ impl Dataplane {
     pub fn add_vip(&mut self, address: IpAddr, vrid: u8) -> Result<(), DataplaneError> {
         let ifname = self.ifname.clone();
         let target = VipTarget { vrid, _pad: [0; 3] };
-        match address {
+        let written = match address {
             IpAddr::V4(v4) => self
                 .hash_map::<Vip4Key, VipTarget>(VIPS4_MAP)?
                 .insert(
@@ -254,13 +254,14 @@ impl Dataplane {
                     0,
                 )
                 .map_err(|source| DataplaneError::map(&ifname, "write", VIPS6_MAP, source)),
-        }
+        };
+        written.and_then(|()| self.refresh_vip_filter())
     }
 
     /// Removes a VIP (no error if it was not there).
     pub fn remove_vip(&mut self, address: IpAddr) -> Result<(), DataplaneError> {
         let ifname = self.ifname.clone();
-        match address {
+        let removed = match address {
             IpAddr::V4(v4) => ignore_missing(
                 self.hash_map::<Vip4Key, VipTarget>(VIPS4_MAP)?
                     .remove(&Vip4Key {
@@ -275,32 +276,42 @@ impl Dataplane {
                     }),
             )
             .map_err(|source| DataplaneError::map(&ifname, "remove from", VIPS6_MAP, source)),
+        };
+        removed.and_then(|()| self.refresh_vip_filter())
+    }
+
+    /// Recomputes the control record's VIP filter from the VIP maps (at most a few thousand
+    /// keys, only when VIPs change) and writes it.
+    fn refresh_vip_filter(&mut self) -> Result<(), DataplaneError> {
+        let ifname = self.ifname.clone();
+        let mut last_bytes = Vec::new();
+        for key in self.hash_map::<Vip4Key, VipTarget>(VIPS4_MAP)?.keys() {
+            let key =
+                key.map_err(|source| DataplaneError::map(&ifname, "read", VIPS4_MAP, source))?;
+            last_bytes.push(key.addr_be[3]);
         }
+        for key in self.hash_map::<Vip6Key, VipTarget>(VIPS6_MAP)?.keys() {
+            let key =
+                key.map_err(|source| DataplaneError::map(&ifname, "read", VIPS6_MAP, source))?;
+            last_bytes.push(key.addr_be[15]);
+        }
+        self.control.vip_last_bytes = Control::vip_filter(last_bytes);
+        self.put_control()
     }
 
     /// Tells the program the daemon is alive. Call it at least every third of the shortest
     /// instance heartbeat timeout; without it instances stop acting as Master (fail-safe for a
     /// daemon that died while the pinned program kept running).
     pub fn refresh_heartbeat(&mut self) -> Result<(), DataplaneError> {
-        let if_mac = self.control()?.if_mac;
-        self.write_control(if_mac)
+        self.control.heartbeat_ns = nanos(monotonic_now());
+        self.put_control()
     }
 
     /// Sets the heartbeat to `age` in the past: lets tests and drills show the fail-safe
     /// without waiting for the timeout.
     pub fn backdate_heartbeat(&mut self, age: Duration) -> Result<(), DataplaneError> {
-        let mut control = self.control()?;
-        control.heartbeat_ns = nanos(monotonic_now().saturating_sub(age));
-        self.put_control(&control)
-    }
-
-    pub(super) fn write_control(&mut self, if_mac: [u8; 6]) -> Result<(), DataplaneError> {
-        let control = Control {
-            heartbeat_ns: nanos(monotonic_now()),
-            if_mac,
-            _pad: [0; 2],
-        };
-        self.put_control(&control)
+        self.control.heartbeat_ns = nanos(monotonic_now().saturating_sub(age));
+        self.put_control()
     }
 
     fn control_array(&mut self) -> Result<Array<&mut MapData, Control>, DataplaneError> {
@@ -312,15 +323,10 @@ impl Dataplane {
             .map_err(|source| DataplaneError::map(&self.ifname, "open", CONTROL_MAP, source))
     }
 
-    fn control(&mut self) -> Result<Control, DataplaneError> {
+    /// Writes the cached control record (one map update).
+    pub(super) fn put_control(&mut self) -> Result<(), DataplaneError> {
         let ifname = self.ifname.clone();
-        self.control_array()?
-            .get(&0, 0)
-            .map_err(|source| DataplaneError::map(&ifname, "read", CONTROL_MAP, source))
-    }
-
-    fn put_control(&mut self, control: &Control) -> Result<(), DataplaneError> {
-        let ifname = self.ifname.clone();
+        let control = self.control;
         self.control_array()?
             .set(0, control, 0)
             .map_err(|source| DataplaneError::map(&ifname, "write", CONTROL_MAP, source))

@@ -30,7 +30,7 @@ use aya::{
 };
 use aya_log::EbpfLogger;
 use vrrp_common::maps::{
-    ALL_MAPS, EGRESS_PROGRAM_NAME, PASS_PROGRAM_NAME, PROGRAM_NAME, TC_PROGRAM_NAME,
+    ALL_MAPS, Control, EGRESS_PROGRAM_NAME, PASS_PROGRAM_NAME, PROGRAM_NAME, TC_PROGRAM_NAME,
 };
 
 use attach::{Links, loaded_program};
@@ -118,6 +118,8 @@ pub struct Dataplane {
     pin_dir: PathBuf,
     /// None once detached.
     links: Option<Links>,
+    /// What the control map holds (the daemon is its only writer).
+    control: Control,
     // Declared before `ebpf` so the log ring buffer closes first. It moves into
     // [`AdvertEvents`] (which drains it) when the daemon takes the events.
     logger: Option<EbpfLogger<&'static dyn log::Log>>,
@@ -159,10 +161,16 @@ impl Dataplane {
             hook: attached.hook,
             pin_dir,
             links: Some(attached.links),
+            control: Control {
+                heartbeat_ns: 0,
+                if_mac,
+                _pad: [0; 2],
+                vip_last_bytes: [0; 4],
+            },
             logger,
             ebpf,
         };
-        dataplane.write_control(if_mac)?;
+        dataplane.refresh_heartbeat()?;
         tracing::info!(ifname, program_id = dataplane.program_id, ingress = %dataplane.hook, pin_dir = %dataplane.pin_dir.display(), "data plane attached");
         Ok(dataplane)
     }
