@@ -307,8 +307,9 @@ impl Dataplane {
         self.put_control()
     }
 
-    /// Sets the heartbeat to `age` in the past: lets tests and drills show the fail-safe
-    /// without waiting for the timeout.
+    /// Sets the heartbeat to `age` in the past: lets tests show the fail-safe without waiting
+    /// for the timeout.
+    #[cfg(feature = "test-hooks")]
     pub fn backdate_heartbeat(&mut self, age: Duration) -> Result<(), DataplaneError> {
         self.control.heartbeat_ns = nanos(monotonic_now().saturating_sub(age));
         self.put_control()

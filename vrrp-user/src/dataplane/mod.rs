@@ -17,23 +17,19 @@ mod maps;
 mod pin;
 mod pin_visibility;
 mod stats;
+#[cfg(feature = "test-hooks")]
+mod test_run;
 
 use std::{
     ffi::CString,
     path::{Path, PathBuf},
-    time::Duration,
 };
 
-use aya::{
-    Ebpf, EbpfLoader,
-    programs::{SchedClassifier, TestRun, TestRunAttrs, TestRunOptions, Xdp},
-};
+use aya::{Ebpf, EbpfLoader};
 use aya_log::EbpfLogger;
-use vrrp_common::maps::{
-    ALL_MAPS, Control, EGRESS_PROGRAM_NAME, PASS_PROGRAM_NAME, PROGRAM_NAME, TC_PROGRAM_NAME,
-};
+use vrrp_common::maps::{ALL_MAPS, Control};
 
-use attach::{Links, loaded_program};
+use attach::Links;
 
 pub use attach::IngressHook;
 pub use device::DeviceKind;
@@ -43,6 +39,8 @@ pub use fdb::{add_vmac_filter, remove_vmac_filter};
 pub use maps::{InstanceSettings, monotonic_now, virtual_mac};
 pub use pin_visibility::{PinVisibility, pin_visibility};
 pub use stats::CounterValues;
+#[cfg(feature = "test-hooks")]
+pub use test_run::{TestProgram, TestRunOutcome};
 
 /// The XDP object, built by `cargo xtask build-ebpf` and copied here by build.rs.
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/vrrp-ebpf.o"));
@@ -82,30 +80,6 @@ impl Default for AttachOptions {
             pin_root: PathBuf::from(pin::PIN_ROOT),
         }
     }
-}
-
-/// Which program of the object [`Dataplane::test_run`] runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TestProgram {
-    /// The data plane (XDP, ingress).
-    Xvrrp,
-    /// The `XDP_PASS`-only baseline of the benchmark.
-    PassOnly,
-    /// The data plane built for TC ingress, run on a frame as if it arrived here.
-    TcIngress,
-    /// The TC egress stamp, run on a frame as if it left through this interface.
-    Egress,
-}
-
-/// Result of one `BPF_PROG_TEST_RUN`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TestRunOutcome {
-    /// The XDP action the program returned.
-    pub action: u32,
-    /// Mean run time per repetition, as the kernel measured it.
-    pub duration: Duration,
-    /// Length of the output frame.
-    pub frame_len: usize,
 }
 
 /// The XDP program attached to one interface, with its maps pinned. Dropping it (or
@@ -200,99 +174,6 @@ impl Dataplane {
         &self.pin_dir
     }
 
-    /// Runs `program` `repeat` times on `frame` through `BPF_PROG_TEST_RUN`, as if it arrived
-    /// on this interface; `frame_out` receives the (possibly rewritten) frame. Repetitions run
-    /// on the same buffer, so a program that rewrites the frame sees its own output from the
-    /// second run on ([`Self::test_run_live`] avoids that). Used by the integration tests and
-    /// the benchmark; the maps are the live ones.
-    pub fn test_run(
-        &mut self,
-        program: TestProgram,
-        frame: &[u8],
-        frame_out: &mut [u8],
-        repeat: u32,
-    ) -> Result<TestRunOutcome, DataplaneError> {
-        self.run_test(program, frame, Some(frame_out), repeat, TestRunAttrs::new())
-    }
-
-    /// Like [`Self::test_run`] in live-frames mode: every repetition starts from `frame`, and
-    /// `XDP_TX` frames really leave through this interface. No output frame (`frame_len` 0).
-    pub fn test_run_live(
-        &mut self,
-        program: TestProgram,
-        frame: &[u8],
-        repeat: u32,
-    ) -> Result<TestRunOutcome, DataplaneError> {
-        // The kernel's default batch size.
-        const BATCH: u32 = 64;
-        self.run_test(
-            program,
-            frame,
-            None,
-            repeat,
-            TestRunAttrs::new().xdp_live_frames(BATCH),
-        )
-    }
-
-    fn run_test(
-        &mut self,
-        program: TestProgram,
-        frame: &[u8],
-        frame_out: Option<&mut [u8]>,
-        repeat: u32,
-        attrs: TestRunAttrs,
-    ) -> Result<TestRunOutcome, DataplaneError> {
-        let ifindex = self.ifindex;
-        let frame_len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
-        let (context, name) = match program {
-            // struct xdp_md {data, data_end, data_meta, ingress_ifindex, rx_queue_index,
-            // egress_ifindex}: the kernel requires data_end = frame length and takes the
-            // ingress device from here.
-            TestProgram::Xvrrp | TestProgram::PassOnly => (
-                vec![0, frame_len, 0, ifindex, 0, 0],
-                if program == TestProgram::Xvrrp {
-                    PROGRAM_NAME
-                } else {
-                    PASS_PROGRAM_NAME
-                },
-            ),
-            // struct __sk_buff up to `ifindex` (the 11th u32), which the kernel accepts as the
-            // device the skb is on; every other field it reads must be zero.
-            TestProgram::TcIngress | TestProgram::Egress => {
-                let mut skb = vec![0; SKB_IFINDEX_WORD + 1];
-                skb[SKB_IFINDEX_WORD] = ifindex;
-                (
-                    skb,
-                    if program == TestProgram::Egress {
-                        EGRESS_PROGRAM_NAME
-                    } else {
-                        TC_PROGRAM_NAME
-                    },
-                )
-            }
-        };
-        let context_bytes: Vec<u8> = context.iter().flat_map(|word| word.to_ne_bytes()).collect();
-        let options = TestRunOptions {
-            data_in: Some(frame),
-            data_out: frame_out,
-            ctx_in: Some(&context_bytes),
-            repeat,
-            attrs,
-            ..TestRunOptions::new()
-        };
-        let result = if matches!(program, TestProgram::TcIngress | TestProgram::Egress) {
-            loaded_program::<SchedClassifier>(&mut self.ebpf, &self.ifname, name)?.test_run(options)
-        } else {
-            loaded_program::<Xdp>(&mut self.ebpf, &self.ifname, name)?.test_run(options)
-        }
-        .map_err(|source| DataplaneError::program(&self.ifname, "test-run", source))?;
-        Ok(TestRunOutcome {
-            action: result.return_value,
-            duration: result.duration,
-            frame_len: result.data_size_out as usize,
-        })
-    }
-
     /// Detaches the program and removes the pins: the clean shutdown. (Dropping does the same,
     /// logging instead of returning errors.)
     pub fn detach(mut self) -> Result<(), DataplaneError> {
@@ -352,6 +233,3 @@ fn pin_map(
             source: Box::new(source),
         })
 }
-
-/// Index of `ifindex` in `struct __sk_buff`, counted in u32 words.
-const SKB_IFINDEX_WORD: usize = 10;
