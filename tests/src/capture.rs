@@ -35,6 +35,16 @@ impl Capture {
     /// Starts capturing everything `ifname` in `ns` receives or sends. Returns once the socket
     /// is open, so no frame sent after this call is missed.
     pub fn start(ns: &NetNs, ifname: &str) -> Self {
+        Self::start_matching(ns, ifname, |_| true)
+    }
+
+    /// Like [`Self::start`], but keeps only the frames `keep` accepts (a busy LAN would
+    /// otherwise fill memory with frames the test does not look at).
+    pub fn start_matching(
+        ns: &NetNs,
+        ifname: &str,
+        keep: impl Fn(&[u8]) -> bool + Send + 'static,
+    ) -> Self {
         let frames = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -61,6 +71,9 @@ impl Capture {
                         )
                     };
                     let Ok(n) = usize::try_from(n) else { continue };
+                    if !keep(&buffer[..n]) {
+                        continue;
+                    }
                     frames.lock().expect("capture lock").push(Captured {
                         at: Instant::now(),
                         data: buffer[..n].to_vec(),

@@ -90,6 +90,13 @@ impl Daemon {
         self.child.as_ref().map_or(0, Child::id)
     }
 
+    /// Whether the daemon has not exited.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| child.try_wait().expect("try_wait").is_none())
+    }
+
     /// Everything the daemon logged so far.
     pub fn log(&self) -> String {
         let mut text = String::new();
