@@ -169,6 +169,8 @@ impl Daemon {
             }
             self.refresh_addresses_if_due(index, now).await;
             self.reschedule(index);
+            // Refreshes await netlink, and Masters that took over together refresh together.
+            self.send_due_adverts().await;
         }
     }
 
