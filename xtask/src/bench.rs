@@ -5,6 +5,8 @@
 //! - `xdp`: ns/packet of the XDP program through BPF_PROG_TEST_RUN (`tests/benches/xdp.rs`).
 //! - `failover`: takeover and client-visible outage of real daemons in namespaces
 //!   (`tests/benches/failover.rs`).
+//! - `scale`: 255 VRIDs at 10 ms, xvrrp next to keepalived, idle and under CPU load
+//!   (`tests/benches/scale.rs`).
 
 use std::{fs, path::Path, process::Command};
 
@@ -19,6 +21,8 @@ pub(crate) enum Bench {
     Xdp,
     /// Failover of two xvrrp daemons as a host sees it, at several advert intervals.
     Failover,
+    /// 255 VRIDs at 10 ms: transitions, ring losses, CPU and RSS of xvrrp and keepalived.
+    Scale,
 }
 
 impl Bench {
@@ -26,6 +30,7 @@ impl Bench {
         match self {
             Self::Xdp => "xdp",
             Self::Failover => "failover",
+            Self::Scale => "scale",
         }
     }
 }
@@ -35,7 +40,7 @@ pub(crate) fn bench(workspace: &Path, which: Bench) -> Result<()> {
         bail!("benchmarks need root (BPF_PROG_TEST_RUN, network namespaces, XDP)");
     }
     build_ebpf(workspace)?;
-    if let Bench::Failover = which {
+    if let Bench::Failover | Bench::Scale = which {
         // The benchmark runs the optimised daemon, as deployed.
         run(Command::new("cargo")
             .current_dir(workspace)
@@ -70,6 +75,7 @@ pub(crate) fn bench(workspace: &Path, which: Bench) -> Result<()> {
     let section = match which {
         Bench::Xdp => xdp_section(&table),
         Bench::Failover => failover_section(&table),
+        Bench::Scale => scale_section(&table),
     };
     let path = workspace.join("docs/BENCHMARKS.md");
     let existing = fs::read_to_string(&path).unwrap_or_default();
@@ -149,6 +155,24 @@ fn failover_section(table: &str) -> String {
          - *daemon SIGKILL*: only r1's daemon dies; its pinned XDP program keeps forwarding\n  \
            until its heartbeat (three advert intervals) goes stale. *node loss*: r1's daemon is\n  \
            killed and its switch port cut at the same instant.\n\n\
+         {table}\n",
+        machine()
+    )
+}
+
+fn scale_section(table: &str) -> String {
+    format!(
+        "## 255 VRIDs at 10 ms, xvrrp next to keepalived (`cargo xtask bench scale`)\n\n\
+         - Machine: {}.\n\
+         - Method: network namespaces on one bridge: a Master (priority 200, started first) and\n  \
+           a Backup (priority 100), each with 255 IPv4 instances (VRIDs 1..=255, one virtual\n  \
+           address each, 10 ms adverts): release `xvrrp` in its default attach mode, or\n  \
+           Debian's keepalived (`vrrp_version 3`, no vMAC). After the Master holds every VRID\n  \
+           and 5 s of warm-up, a 20 s window counts state transitions on both routers (both\n  \
+           stay alive, so every one is a false takeover or its repair), adverts lost to full\n  \
+           ring buffers (`ringbuf_full`), CPU time (utime + stime from /proc/<pid>/stat) and\n  \
+           peak RSS (VmHWM; keepalived: its parent and VRRP child summed). *CPU load*:\n  \
+           `stress-ng --cpu 4` on the same 2 CPUs for the whole run.\n\n\
          {table}\n",
         machine()
     )
