@@ -171,7 +171,7 @@ fn run(implementation: Implementation, loaded: bool) -> String {
         (Some(m), Some(b)) => format!("{m} / {b}"),
         _ => "—".to_owned(),
     };
-    let seconds = |cpu: Duration| format!("{:.2} s", cpu.as_secs_f64());
+    let seconds = |cpu: Duration| format!("{}.{:02} s", cpu.as_secs(), cpu.subsec_millis() / 10);
     format!(
         "| {} | {} | {changes} | {losses} | {} | {} | {} MiB | {} MiB |",
         match implementation {
@@ -186,8 +186,9 @@ fn run(implementation: Implementation, loaded: bool) -> String {
     )
 }
 
+/// KiB as MiB with one decimal.
 fn mib(kib: u64) -> String {
-    format!("{:.1}", kib as f64 / 1024.0)
+    format!("{}.{}", kib / 1024, (kib % 1024) * 10 / 1024)
 }
 
 fn main() {
