@@ -16,16 +16,48 @@ use crate::{netns::NetNs, wait};
 pub fn xvrrp_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     let dir = exe.parent().expect("executable directory");
-    [dir.join("xvrrp"), dir.join("../xvrrp")]
-        .into_iter()
+    find_binary(&[dir.join("xvrrp"), dir.join("../xvrrp")], "next to", &exe)
+}
+
+/// The optimised `xvrrp` (`target/release/xvrrp`), for tests whose load only a daemon built
+/// as deployed carries: an unoptimised one sending 25,000 adverts a second measures the
+/// compiler's debug code, not the daemon's design.
+pub fn xvrrp_release_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().expect("executable directory");
+    find_binary(
+        &[
+            dir.join("../release/xvrrp"),
+            dir.join("../../release/xvrrp"),
+        ],
+        "in the release directory near",
+        &exe,
+    )
+}
+
+fn find_binary(candidates: &[PathBuf], place: &str, exe: &Path) -> PathBuf {
+    candidates
+        .iter()
         .find(|candidate| candidate.exists())
+        .cloned()
         .unwrap_or_else(|| {
             panic!(
-                "no xvrrp binary next to {}: build it first (`cargo xtask test` and \
+                "no xvrrp binary {place} {}: build it first (`cargo xtask test` and \
                  `cargo xtask demo` do)",
                 exe.display()
             )
         })
+}
+
+/// nsenter enters only the network namespace: unlike `ip netns exec` it keeps the host's mount
+/// namespace, so the daemon's bpffs pins are visible to the test and to bpftool, as they are in
+/// production.
+fn nsenter(ns: &NetNs) -> [String; 3] {
+    [
+        "nsenter".to_owned(),
+        format!("--net=/run/netns/{}", ns.name()),
+        "--".to_owned(),
+    ]
 }
 
 /// A running daemon. Dropping it kills it (SIGKILL) if still running.
@@ -43,30 +75,46 @@ impl Daemon {
     /// Writes `config` (whose `[global] bpffs` is `bpffs`) to a temporary file and starts
     /// `xvrrp run` in `ns` with JSON logs.
     pub fn start(ns: &NetNs, name: &str, config: &str, bpffs: &Path) -> Self {
-        // nsenter enters only the network namespace: unlike `ip netns exec` it keeps the host's
-        // mount namespace, so the daemon's bpffs pins are visible to the test and to bpftool,
-        // as they are in production.
-        let netns = format!("--net=/run/netns/{}", ns.name());
-        Self::spawn(ns, name, config, bpffs, &["nsenter", netns.as_str(), "--"])
+        Self::spawn(&xvrrp_binary(), ns, name, config, bpffs, &nsenter(ns))
+    }
+
+    /// [`Self::start`] with the optimised daemon ([`xvrrp_release_binary`]).
+    pub fn start_release(ns: &NetNs, name: &str, config: &str, bpffs: &Path) -> Self {
+        Self::spawn(
+            &xvrrp_release_binary(),
+            ns,
+            name,
+            config,
+            bpffs,
+            &nsenter(ns),
+        )
     }
 
     /// Like [`Self::start`], but the way a lab user often does it: `ip netns exec`, which
     /// gives the process a mount namespace (and /sys) of its own.
     pub fn start_with_ip_netns_exec(ns: &NetNs, name: &str, config: &str, bpffs: &Path) -> Self {
-        Self::spawn(ns, name, config, bpffs, &["ip", "netns", "exec", ns.name()])
+        let launcher = ["ip", "netns", "exec", ns.name()].map(str::to_owned);
+        Self::spawn(&xvrrp_binary(), ns, name, config, bpffs, &launcher)
     }
 
-    fn spawn(ns: &NetNs, name: &str, config: &str, bpffs: &Path, launcher: &[&str]) -> Self {
+    fn spawn(
+        binary: &Path,
+        ns: &NetNs,
+        name: &str,
+        config: &str,
+        bpffs: &Path,
+        launcher: &[String],
+    ) -> Self {
         let dir = std::env::temp_dir().join(format!("{}-{name}", ns.name()));
         fs::create_dir_all(&dir).expect("create daemon dir");
         let config_path = dir.join("xvrrp.toml");
         fs::write(&config_path, config).expect("write config");
         let log_path = dir.join("xvrrp.log");
         let log = fs::File::create(&log_path).expect("create log");
-        let child = std::process::Command::new(launcher[0])
+        let child = std::process::Command::new(&launcher[0])
             .args(&launcher[1..])
             .args([
-                xvrrp_binary().to_str().expect("utf-8 path"),
+                binary.to_str().expect("utf-8 path"),
                 "run",
                 "--config",
                 config_path.to_str().expect("utf-8 path"),
@@ -97,6 +145,13 @@ impl Daemon {
     /// The daemon's process id.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Whether the daemon has not exited.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| child.try_wait().expect("try_wait").is_none())
     }
 
     /// Everything the daemon logged so far.

@@ -22,22 +22,40 @@ impl Keepalived {
     /// Starts keepalived in `ns` with one VRRPv3 instance of `family` at `priority`, advertising
     /// every `interval_ms`, on `eth0`.
     pub fn start(ns: &NetNs, family: Family, priority: u8, interval_ms: u32) -> Self {
-        let dir = std::env::temp_dir().join(format!("{}-keepalived", ns.name()));
-        fs::create_dir_all(&dir).expect("create keepalived dir");
         let addresses = match family {
             Family::V4 => format!("{VIP4}/32"),
             Family::V6 => VIPS6.map(|a| format!("{a}/128")).join("\n        "),
         };
-        // keepalived takes the interval in seconds with two decimals for VRRPv3.
-        let interval = format!("{}.{:02}", interval_ms / 1000, (interval_ms % 1000) / 10);
-        let config = format!(
-            "global_defs {{\n    router_id {}\n    vrrp_version 3\n}}\n\
-             vrrp_instance lan {{\n    state BACKUP\n    interface eth0\n    \
-             virtual_router_id {}\n    priority {priority}\n    advert_int {interval}\n    \
-             virtual_ipaddress {{\n        {addresses}\n    }}\n}}\n",
-            ns.name(),
-            family.vrid(),
-        );
+        let instance = instance("lan", family.vrid(), priority, interval_ms, &addresses);
+        Self::start_config(ns, &format!("{}{instance}", global(ns)))
+    }
+
+    /// Starts keepalived in `ns` with one IPv4 VRRPv3 instance per VRID of `vrids`, each with
+    /// the virtual address `vip_of(vrid)`.
+    pub fn start_per_vrid(
+        ns: &NetNs,
+        priority: u8,
+        interval_ms: u32,
+        vrids: std::ops::RangeInclusive<u8>,
+        vip_of: impl Fn(u8) -> std::net::Ipv4Addr,
+    ) -> Self {
+        let config = vrids.fold(global(ns), |mut config, vrid| {
+            let address = format!("{}/32", vip_of(vrid));
+            config.push_str(&instance(
+                &format!("vr{vrid}"),
+                vrid,
+                priority,
+                interval_ms,
+                &address,
+            ));
+            config
+        });
+        Self::start_config(ns, &config)
+    }
+
+    fn start_config(ns: &NetNs, config: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("{}-keepalived", ns.name()));
+        fs::create_dir_all(&dir).expect("create keepalived dir");
         let config_path = dir.join("keepalived.conf");
         fs::write(&config_path, config).expect("write keepalived.conf");
         let log = fs::File::create(dir.join("keepalived.log")).expect("create log");
@@ -69,6 +87,14 @@ impl Keepalived {
         }
     }
 
+    /// keepalived's processes: the parent and its VRRP child (once it wrote its pid file).
+    pub fn pids(&self) -> Vec<u32> {
+        let child = fs::read_to_string(self.dir.join("vrrp.pid"))
+            .ok()
+            .and_then(|pid| pid.trim().parse().ok());
+        self.child.iter().map(Child::id).chain(child).collect()
+    }
+
     /// Kills keepalived (SIGKILL: no priority-0 advert), as a crashed Master.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -87,6 +113,23 @@ impl Keepalived {
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.join("keepalived.log")).unwrap_or_default()
     }
+}
+
+fn global(ns: &NetNs) -> String {
+    format!(
+        "global_defs {{\n    router_id {}\n    vrrp_version 3\n}}\n",
+        ns.name()
+    )
+}
+
+fn instance(name: &str, vrid: u8, priority: u8, interval_ms: u32, addresses: &str) -> String {
+    // keepalived takes the interval in seconds with two decimals for VRRPv3.
+    let interval = format!("{}.{:02}", interval_ms / 1000, (interval_ms % 1000) / 10);
+    format!(
+        "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    \
+         virtual_router_id {vrid}\n    priority {priority}\n    advert_int {interval}\n    \
+         virtual_ipaddress {{\n        {addresses}\n    }}\n}}\n"
+    )
 }
 
 impl Drop for Keepalived {

@@ -10,6 +10,7 @@ pub mod keepalived;
 pub mod lab;
 pub mod netns;
 pub mod privilege;
+pub mod scale;
 pub mod vrrp;
 pub mod wait;
 pub mod xdp;

@@ -97,22 +97,46 @@ impl RouterSpec {
 
     /// The `xvrrp run` configuration of this router, pinning its maps under `bpffs`.
     pub fn config(&self, bpffs: &str) -> String {
+        format!(
+            "{}{}",
+            global_toml(bpffs),
+            self.instance_toml("lan", self.family.vrid(), &self.family.addresses_toml())
+        )
+    }
+
+    /// A configuration with one IPv4 instance of this router per VRID of `vrids`, each with
+    /// its own virtual address (`vip_of`); `family` is ignored.
+    pub fn config_per_vrid(
+        &self,
+        bpffs: &str,
+        vrids: std::ops::RangeInclusive<u8>,
+        vip_of: impl Fn(u8) -> std::net::Ipv4Addr,
+    ) -> String {
+        vrids.fold(global_toml(bpffs), |mut config, vrid| {
+            config.push_str(&self.instance_toml(
+                &format!("vr{vrid}"),
+                vrid,
+                &format!("\"{}\"", vip_of(vrid)),
+            ));
+            config
+        })
+    }
+
+    fn instance_toml(&self, name: &str, vrid: u8, addresses: &str) -> String {
         let track = self.track.map_or(String::new(), |(interface, weight)| {
             format!("track = [{{ interface = \"{interface}\", weight = {weight} }}]\n")
         });
         format!(
-            "[global]\nbpffs = \"{bpffs}\"\n\n[[instance]]\nname = \"lan\"\ninterface = \"eth0\"\n\
-             vrid = {}\npriority = {}\nadvert_interval_ms = {}\npreempt = {}\n\
-             preempt_delay_ms = {}\naccept_mode = {}\nvirtual_addresses = [{}]\n{track}",
-            self.family.vrid(),
-            self.priority,
-            self.interval_ms,
-            self.preempt,
-            self.preempt_delay_ms,
-            self.accept_mode,
-            self.family.addresses_toml(),
+            "\n[[instance]]\nname = \"{name}\"\ninterface = \"eth0\"\n\
+             vrid = {vrid}\npriority = {}\nadvert_interval_ms = {}\npreempt = {}\n\
+             preempt_delay_ms = {}\naccept_mode = {}\nvirtual_addresses = [{addresses}]\n{track}",
+            self.priority, self.interval_ms, self.preempt, self.preempt_delay_ms, self.accept_mode,
         )
     }
+}
+
+fn global_toml(bpffs: &str) -> String {
+    format!("[global]\nbpffs = \"{bpffs}\"\n")
 }
 
 /// An advert seen on the wire.

@@ -7,6 +7,8 @@
 //!   (`tests/benches/failover.rs`).
 //! - `forwarding`: throughput a Master forwards with the data plane in each ingress mode
 //!   against no program (`tests/benches/forwarding.rs`).
+//! - `scale`: 255 VRIDs at 10 ms, xvrrp next to keepalived, idle and under CPU load
+//!   (`tests/benches/scale.rs`).
 
 use std::{fs, path::Path, process::Command};
 
@@ -23,6 +25,8 @@ pub(crate) enum Bench {
     Failover,
     /// Forwarding through a Master with the data plane in each mode, against no program.
     Forwarding,
+    /// 255 VRIDs at 10 ms: transitions, ring losses, CPU and RSS of xvrrp and keepalived.
+    Scale,
 }
 
 impl Bench {
@@ -31,6 +35,7 @@ impl Bench {
             Self::Xdp => "xdp",
             Self::Failover => "failover",
             Self::Forwarding => "forwarding",
+            Self::Scale => "scale",
         }
     }
 }
@@ -40,7 +45,7 @@ pub(crate) fn bench(workspace: &Path, which: Bench) -> Result<()> {
         bail!("benchmarks need root (BPF_PROG_TEST_RUN, network namespaces, XDP)");
     }
     build_ebpf(workspace)?;
-    if let Bench::Failover = which {
+    if let Bench::Failover | Bench::Scale = which {
         // The benchmark runs the optimised daemon, as deployed.
         run(Command::new("cargo")
             .current_dir(workspace)
@@ -76,6 +81,7 @@ pub(crate) fn bench(workspace: &Path, which: Bench) -> Result<()> {
         Bench::Xdp => xdp_section(&table),
         Bench::Failover => failover_section(&table),
         Bench::Forwarding => forwarding_section(&table),
+        Bench::Scale => scale_section(&table),
     };
     let path = workspace.join("docs/BENCHMARKS.md");
     let existing = fs::read_to_string(&path).unwrap_or_default();
@@ -172,6 +178,24 @@ fn forwarding_section(table: &str) -> String {
          - Goal: the default mode keeps >= 0.97x of no program. Native XDP on a veth takes GSO\n  \
            from its peer and generic XDP linearizes every skb, which is why `auto` runs at TC\n  \
            ingress on software devices (docs/ARCHITECTURE.md, \"Choosing the ingress hook\").\n\n\
+         {table}\n",
+        machine()
+    )
+}
+
+fn scale_section(table: &str) -> String {
+    format!(
+        "## 255 VRIDs at 10 ms, xvrrp next to keepalived (`cargo xtask bench scale`)\n\n\
+         - Machine: {}.\n\
+         - Method: network namespaces on one bridge: a Master (priority 200, started first) and\n  \
+           a Backup (priority 100), each with 255 IPv4 instances (VRIDs 1..=255, one virtual\n  \
+           address each, 10 ms adverts): release `xvrrp` in its default attach mode, or\n  \
+           Debian's keepalived (`vrrp_version 3`, no vMAC). After the Master holds every VRID\n  \
+           and 5 s of warm-up, a 20 s window counts state transitions on both routers (both\n  \
+           stay alive, so every one is a false takeover or its repair), adverts lost to full\n  \
+           ring buffers (`ringbuf_full`), CPU time (utime + stime from /proc/<pid>/stat) and\n  \
+           peak RSS (VmHWM; keepalived: its parent and VRRP child summed). *CPU load*:\n  \
+           `stress-ng --cpu 4` on the same 2 CPUs for the whole run.\n\n\
          {table}\n",
         machine()
     )

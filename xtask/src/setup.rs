@@ -9,7 +9,8 @@ use anyhow::{Result, bail};
 use crate::exec::{is_root, probe, run};
 
 /// Debian packages: the BPF-capable compiler (rustc-web 1.96 with its sources builds `core` for
-/// bpfel-unknown-none), LLVM 22 for bpf-linker, and the tools the namespace tests drive.
+/// bpfel-unknown-none), LLVM 22 for bpf-linker, and the tools the namespace tests and the
+/// benchmarks drive.
 const DEBIAN_PACKAGES: &[&str] = &[
     "rustc-web",
     "rust-web-src",
@@ -24,6 +25,7 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "iperf3",
     "rust-web-clippy",
     "tcpdump",
+    "stress-ng",
 ];
 
 const BPF_LINKER_VERSION: &str = "0.13.0";

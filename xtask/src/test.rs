@@ -27,6 +27,12 @@ pub(crate) fn test(workspace: &Path, options: &TestOptions) -> Result<()> {
     setup(!is_root())?;
     build_ebpf(workspace)?;
     lint(workspace)?;
+    // The scale test runs the optimised daemon, as deployed (the others the debug one, which
+    // `cargo test` builds).
+    run(Command::new("cargo")
+        .current_dir(workspace)
+        .args(["build", "--locked", "--release"])
+        .args(["--package", "vrrp-user", "--bin", "xvrrp"]))?;
     let mut cmd = Command::new("cargo");
     cmd.current_dir(workspace)
         .args([

@@ -1,6 +1,8 @@
 //! What validation needs to know about the host's interfaces, behind a trait so that tests do not
 //! depend on the machine they run on.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::CStr;
 use std::fmt;
 use std::io;
@@ -39,6 +41,47 @@ where
 {
     fn addresses(&self, name: &str) -> io::Result<Option<Vec<InterfaceAddress>>> {
         self(name)
+    }
+}
+
+/// Answers each question about an interface once per validation: 255 instances on one
+/// interface would otherwise cost 255 `getifaddrs` netlink dumps, and a reload runs while
+/// Masters wait to send their next advert.
+pub(super) struct OncePerInterface<'a> {
+    host: &'a dyn HostInterfaces,
+    addresses: RefCell<HashMap<String, Option<Vec<InterfaceAddress>>>>,
+    mtus: RefCell<HashMap<String, Option<u32>>>,
+}
+
+impl<'a> OncePerInterface<'a> {
+    pub(super) fn new(host: &'a dyn HostInterfaces) -> Self {
+        Self {
+            host,
+            addresses: RefCell::default(),
+            mtus: RefCell::default(),
+        }
+    }
+}
+
+impl HostInterfaces for OncePerInterface<'_> {
+    fn addresses(&self, name: &str) -> io::Result<Option<Vec<InterfaceAddress>>> {
+        if let Some(known) = self.addresses.borrow().get(name) {
+            return Ok(known.clone());
+        }
+        // Errors are not remembered: each instance reports its own.
+        let found = self.host.addresses(name)?;
+        self.addresses
+            .borrow_mut()
+            .insert(name.to_owned(), found.clone());
+        Ok(found)
+    }
+
+    fn mtu(&self, name: &str) -> Option<u32> {
+        *self
+            .mtus
+            .borrow_mut()
+            .entry(name.to_owned())
+            .or_insert_with(|| self.host.mtu(name))
     }
 }
 
@@ -188,5 +231,20 @@ mod tests {
     fn prefix_len_counts_mask_bits() {
         assert_eq!(prefix_len("255.255.255.0".parse().unwrap()), 24);
         assert_eq!(prefix_len("ffff:ffff:ffff:ffff::".parse().unwrap()), 64);
+    }
+
+    #[test]
+    fn each_interface_is_looked_up_once_per_validation() {
+        let calls = std::cell::Cell::new(0);
+        let host = |name: &str| {
+            calls.set(calls.get() + 1);
+            Ok((name == "eth0").then(Vec::new))
+        };
+        let once = OncePerInterface::new(&host);
+        for _ in 0..3 {
+            assert_eq!(once.addresses("eth0").unwrap(), Some(Vec::new()));
+            assert_eq!(once.addresses("nope").unwrap(), None);
+        }
+        assert_eq!(calls.get(), 2);
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::error::{ConfigError, ConfigErrorKind, Location, Severity, UnusableReason};
-use super::host::{HostInterfaces, InterfaceAddress};
+use super::host::{HostInterfaces, InterfaceAddress, OncePerInterface};
 use crate::proto::Centiseconds;
 use vrrp_common::consts::{IPV4_HEADER_LEN, IPV6_HEADER_LEN, VRRP_HEADER_LEN};
 
@@ -34,10 +34,11 @@ pub(super) fn validate(
     host: &dyn HostInterfaces,
     mode: Mode,
 ) -> Result<Loaded, LoadError> {
+    let host = OncePerInterface::new(host);
     let mut validator = Validator {
         file,
         line_starts: line_starts(text),
-        host,
+        host: &host,
         mode,
         problems: Vec::new(),
     };

@@ -20,6 +20,7 @@ use super::{
     events::{DaemonEvent, EventBus},
     instance::{self, Instance, router_config},
     interface::VrrpInterface,
+    schedule::{InstanceId, Timetable},
 };
 use crate::{
     config::{self, Config, GlobalConfig, InstanceConfig, Mode, SystemInterfaces},
@@ -46,10 +47,6 @@ const WARNING_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Capacity of the channel from the ring-buffer readers to the loop.
 const PUNTED_ADVERT_QUEUE: usize = 1024;
-
-/// At most this many queued adverts are handled before due timers (one per VRID and family
-/// of a full interface).
-const QUEUED_ADVERTS_BEFORE_TIMERS: usize = 510;
 
 /// Runs the daemon until SIGTERM or SIGINT. Returns after a clean shutdown: Masters resigned
 /// with priority 0, virtual addresses removed, XDP detached and unpinned.
@@ -81,6 +78,7 @@ pub async fn run(options: RunOptions, config: Config, bus: EventBus) -> Result<(
         bus,
         punted_tx,
         warned_at: HashMap::new(),
+        schedule: Timetable::default(),
     };
     let started = daemon.apply(config).await;
     let result = match started {
@@ -108,6 +106,8 @@ struct Daemon {
     punted_tx: mpsc::Sender<DeliveredAdvert>,
     /// When each (subject, warning kind) was last logged.
     warned_at: HashMap<(String, &'static str), Instant>,
+    /// Instances by deadline and by identity.
+    schedule: Timetable,
 }
 
 impl Daemon {
@@ -122,16 +122,7 @@ impl Daemon {
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
-                () = sleep_until(deadline.into()) => {
-                    // Adverts already queued happened before the deadline: a Master heard in
-                    // time must not lose to its own timer. Bounded, so a flood cannot starve
-                    // the adverts this router has to send.
-                    for _ in 0..QUEUED_ADVERTS_BEFORE_TIMERS {
-                        let Ok(advert) = punted.try_recv() else { break };
-                        self.on_punted_advert(advert).await;
-                    }
-                    self.on_tick().await;
-                }
+                () = sleep_until(deadline.into()) => self.on_tick(&mut punted).await,
                 Some(advert) = punted.recv() => self.on_punted_advert(advert).await,
                 Some(change) = links.recv() => self.on_link_change(change).await,
                 _ = sigterm.recv() => {
@@ -147,34 +138,32 @@ impl Daemon {
         }
     }
 
-    /// The earliest state-machine deadline or heartbeat refresh.
+    /// The earliest state-machine deadline, address refresh or heartbeat refresh.
     fn next_deadline(&self) -> Instant {
-        let timers = self
-            .instances
-            .iter()
-            .filter_map(|i| i.router.poll_timeout());
         let heartbeats = self.interfaces.values().map(VrrpInterface::next_heartbeat);
-        let refreshes = self.instances.iter().filter_map(|instance| {
-            instance
-                .addresses_refreshed_at
-                .map(|at| at + instance.address_lifetime() / 3)
-        });
-        timers
+        [self.schedule.adverts.next(), self.schedule.others.next()]
+            .into_iter()
+            .flatten()
             .chain(heartbeats)
-            .chain(refreshes)
             .min()
             // Nothing scheduled (every instance in Initialize): wake up now and then anyway.
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(1))
     }
 
-    async fn on_tick(&mut self) {
+    async fn on_tick(&mut self, punted: &mut mpsc::Receiver<DeliveredAdvert>) {
         let now = Instant::now();
+        self.handle_adverts_received_before(now, punted).await;
         for interface in self.interfaces.values_mut() {
             if interface.next_heartbeat() <= now {
                 interface.refresh_heartbeat(now);
             }
         }
-        for index in 0..self.instances.len() {
+        self.send_due_adverts().await;
+        // Only what was due at the start of the turn: rescheduled deadlines wait for the next.
+        while let Some(id) = self.schedule.others.pop_due(now) {
+            let Some(index) = self.position(id) else {
+                continue;
+            };
             // Earlier instances may have awaited netlink: a stale clock would fire late timers
             // late and schedule the next ones early.
             let now = Instant::now();
@@ -187,7 +176,87 @@ impl Daemon {
                 self.drive(index, now).await;
             }
             self.refresh_addresses_if_due(index, now).await;
+            self.reschedule(index);
+            // Refreshes await netlink, and Masters that took over together refresh together.
+            self.send_due_adverts().await;
         }
+    }
+
+    /// Adverts received before a deadline happened before it: a Master heard in time must not
+    /// lose to its own timer. The ring-buffer readers refill the queue when this task yields, so
+    /// it yields until the queue is empty or holds adverts received after `deadline` only.
+    /// Bounded by what arrived before `deadline`; Masters' adverts keep going out meanwhile
+    /// (`drive`).
+    async fn handle_adverts_received_before(
+        &mut self,
+        deadline: Instant,
+        punted: &mut mpsc::Receiver<DeliveredAdvert>,
+    ) {
+        loop {
+            let advert = match punted.try_recv() {
+                Ok(advert) => advert,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    tokio::task::yield_now().await;
+                    match punted.try_recv() {
+                        Ok(advert) => advert,
+                        Err(_) => return,
+                    }
+                }
+                Err(mpsc::error::TryRecvError::Disconnected) => return,
+            };
+            let received = instant_from_monotonic(advert.received);
+            self.on_punted_advert(advert).await;
+            if received > deadline {
+                return;
+            }
+        }
+    }
+
+    /// Fires the Adver_Timer of every Master due now and sends its advert.
+    async fn send_due_adverts(&mut self) {
+        let now = Instant::now();
+        while let Some(id) = self.schedule.adverts.pop_due(now) {
+            let Some(index) = self.position(id) else {
+                continue;
+            };
+            // Sending the previous adverts took time: fire with a fresh clock.
+            let now = Instant::now();
+            self.instances[index].router.handle_timeout(now);
+            self.perform_actions(index, now).await;
+        }
+    }
+
+    /// Where instance `id` is in `self.instances`.
+    fn position(&mut self, id: InstanceId) -> Option<usize> {
+        let Self {
+            schedule,
+            instances,
+            interfaces,
+            ..
+        } = self;
+        schedule.positions.find(id, instances.len(), |position| {
+            instance_id(interfaces, instances.get(position)?)
+        })
+    }
+
+    /// Files instance `index` under its next deadlines.
+    fn reschedule(&mut self, index: usize) {
+        let instance = &self.instances[index];
+        let Some(id) = instance_id(&self.interfaces, instance) else {
+            return;
+        };
+        let timer = instance.router.poll_timeout();
+        let refresh = instance
+            .addresses_refreshed_at
+            .map(|at| at + instance.address_lifetime() / 3);
+        let (advert, others) = if instance.router.state() == State::Master {
+            (timer, refresh)
+        } else {
+            (None, timer.into_iter().chain(refresh).min())
+        };
+        self.schedule.positions.insert(id, index);
+        self.schedule.adverts.set(id, advert);
+        self.schedule.others.set(id, others);
     }
 
     async fn on_punted_advert(&mut self, punted: DeliveredAdvert) {
@@ -209,11 +278,12 @@ impl Daemon {
                 return;
             }
         };
-        let Some(index) = self.instances.iter().position(|instance| {
-            instance.config.interface == interface.info.name
-                && instance.family() == received.family
-                && instance.config.vrid == received.vrid
-        }) else {
+        let id = InstanceId {
+            ifindex: punted.ifindex,
+            family: received.family,
+            vrid: received.vrid,
+        };
+        let Some(index) = self.position(id) else {
             return;
         };
         let instance = &self.instances[index];
@@ -298,8 +368,17 @@ impl Daemon {
         }
     }
 
-    /// Performs every pending action of instance `index`, in order.
+    /// Performs every pending action of instance `index`, in order, then sends the adverts of
+    /// Masters that fell due meanwhile: a reload or start of hundreds of instances runs between
+    /// two loop turns, and must not silence the others' adverts for longer than an interval.
     async fn drive(&mut self, index: usize, now: Instant) {
+        self.perform_actions(index, now).await;
+        self.send_due_adverts().await;
+    }
+
+    /// Performs every pending action of instance `index`, in order, syncs its data plane
+    /// record, and files it under its next deadlines.
+    async fn perform_actions(&mut self, index: usize, now: Instant) {
         while let Some(action) = self.instances[index].router.poll_action() {
             if let Err(err) = self.perform(index, action, now).await {
                 tracing::error!(
@@ -319,6 +398,7 @@ impl Daemon {
                 "updating the data plane failed"
             );
         }
+        self.reschedule(index);
     }
 
     async fn perform(&mut self, index: usize, action: Action, now: Instant) -> Result<()> {
@@ -665,6 +745,19 @@ impl Daemon {
         let _still_in_use = std::fs::remove_dir(&self.global.bpffs);
         tracing::info!("stopped");
     }
+}
+
+/// The identity of `instance` (None while its interface is not open).
+fn instance_id(
+    interfaces: &BTreeMap<String, VrrpInterface>,
+    instance: &Instance,
+) -> Option<InstanceId> {
+    let interface = interfaces.get(&instance.config.interface)?;
+    Some(InstanceId {
+        ifindex: interface.info.index,
+        family: instance.family(),
+        vrid: instance.config.vrid,
+    })
 }
 
 /// The shortest heartbeat timeout among `instances` sharing an interface: the heartbeat is

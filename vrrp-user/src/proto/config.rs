@@ -10,7 +10,7 @@ use super::election::OWNER_PRIORITY;
 use super::timing::Centiseconds;
 
 /// The address family a virtual router protects (RFC 9568 §5.2.9: one family per instance).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum AddressFamily {
     /// IPv4: adverts to 224.0.0.18, gratuitous ARP on takeover.
     Ipv4,
