@@ -11,6 +11,9 @@ mod clock;
 pub mod events;
 mod instance;
 mod interface;
+mod rate_limit;
+mod retry;
 mod runtime;
+mod vips;
 
 pub use runtime::{RunOptions, run};

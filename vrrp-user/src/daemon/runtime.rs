@@ -20,6 +20,8 @@ use super::{
     events::{DaemonEvent, EventBus},
     instance::{Instance, router_config},
     interface::VrrpInterface,
+    rate_limit::RateLimiter,
+    vips::remove_addresses,
 };
 use crate::{
     config::{self, Config, GlobalConfig, InstanceConfig, Mode, SystemInterfaces},
@@ -28,7 +30,7 @@ use crate::{
         interface::{InterfaceInfo, LinkChange, interface_info, watch_links},
         virtual_addresses,
     },
-    proto::{Action, AddressFamily, Event, State, TransitionReason, Warning},
+    proto::{Action, AddressFamily, Event, TransitionReason, Warning},
 };
 
 /// How `xvrrp run` was invoked.
@@ -43,6 +45,10 @@ pub struct RunOptions {
 /// A warning of the same kind from the same instance is logged at most this often (RFC 9568
 /// §7.1 asks for rate-limited logs).
 const WARNING_INTERVAL: Duration = Duration::from_secs(10);
+
+/// At most this many (subject, warning kind) pairs are remembered for rate limiting: subjects
+/// include advert sources, which a LAN host can vary at will.
+const RATE_LIMITED_SUBJECTS: usize = 1024;
 
 /// Capacity of the channel from the ring-buffer readers to the loop.
 const PUNTED_ADVERT_QUEUE: usize = 1024;
@@ -72,7 +78,7 @@ pub async fn run(options: RunOptions, config: Config, bus: EventBus) -> Result<(
         tracked_links: HashMap::new(),
         bus,
         punted_tx,
-        warned_at: HashMap::new(),
+        warnings: RateLimiter::new(WARNING_INTERVAL, RATE_LIMITED_SUBJECTS),
     };
     let started = daemon.apply(config).await;
     let result = match started {
@@ -87,19 +93,19 @@ pub async fn run(options: RunOptions, config: Config, bus: EventBus) -> Result<(
     result
 }
 
-struct Daemon {
-    options: RunOptions,
-    global: GlobalConfig,
-    netlink: Handle,
+pub(super) struct Daemon {
+    pub(super) options: RunOptions,
+    pub(super) global: GlobalConfig,
+    pub(super) netlink: Handle,
     /// VRRP interfaces by name, each with its XDP program and packet socket.
-    interfaces: BTreeMap<String, VrrpInterface>,
-    instances: Vec<Instance>,
+    pub(super) interfaces: BTreeMap<String, VrrpInterface>,
+    pub(super) instances: Vec<Instance>,
     /// Tracked interfaces by kernel index -> name (learned at start and reload).
-    tracked_links: HashMap<u32, String>,
-    bus: EventBus,
-    punted_tx: mpsc::Sender<DeliveredAdvert>,
+    pub(super) tracked_links: HashMap<u32, String>,
+    pub(super) bus: EventBus,
+    pub(super) punted_tx: mpsc::Sender<DeliveredAdvert>,
     /// When each (subject, warning kind) was last logged.
-    warned_at: HashMap<(String, &'static str), Instant>,
+    warnings: RateLimiter,
 }
 
 impl Daemon {
@@ -113,6 +119,8 @@ impl Daemon {
     ) -> Result<()> {
         loop {
             let deadline = self.next_deadline();
+            // Retries of failed steps wake the loop on their own schedule (see `retry`).
+            let retry = self.next_address_retry();
             tokio::select! {
                 () = sleep_until(deadline.into()) => {
                     // Adverts already queued happened before the deadline: a Master heard in
@@ -123,6 +131,9 @@ impl Daemon {
                         self.on_punted_advert(advert).await;
                     }
                     self.on_tick().await;
+                }
+                () = sleep_until(retry.unwrap_or(deadline).into()), if retry.is_some() => {
+                    self.retry_addresses_if_due(Instant::now()).await;
                 }
                 Some(advert) = punted.recv() => self.on_punted_advert(advert).await,
                 Some(change) = links.recv() => self.on_link_change(change).await,
@@ -335,14 +346,12 @@ impl Daemon {
             Action::InstallVirtualAddresses => {
                 // The owner's addresses are its own interface addresses: never touch them.
                 if !instance.config.is_owner() {
-                    install_addresses(&self.netlink, interface, instance).await?;
-                    self.instances[index].addresses_refreshed_at = Some(now);
+                    self.install_virtual_addresses(index, now).await;
                 }
             }
             Action::RemoveVirtualAddresses => {
                 if !instance.config.is_owner() {
-                    self.instances[index].addresses_refreshed_at = None;
-                    remove_addresses(&self.netlink, interface, &self.instances[index]).await?;
+                    self.remove_virtual_addresses(index).await?;
                 }
             }
             // The data plane is synchronised from the status after every drive.
@@ -387,37 +396,7 @@ impl Daemon {
     /// Whether a warning of `kind` about `subject` may be logged now: at most once per
     /// [`WARNING_INTERVAL`].
     fn first_in_interval(&mut self, subject: String, kind: &'static str, now: Instant) -> bool {
-        let key = (subject, kind);
-        if self
-            .warned_at
-            .get(&key)
-            .is_some_and(|at| now.saturating_duration_since(*at) < WARNING_INTERVAL)
-        {
-            return false;
-        }
-        self.warned_at.insert(key, now);
-        true
-    }
-
-    async fn refresh_addresses_if_due(&mut self, index: usize, now: Instant) {
-        let instance = &self.instances[index];
-        let due = instance
-            .addresses_refreshed_at
-            .is_some_and(|at| now >= at + instance.address_lifetime() / 3);
-        if !due || instance.router.state() != State::Master {
-            return;
-        }
-        let Some(interface) = self.interfaces.get(&instance.config.interface) else {
-            return;
-        };
-        match install_addresses(&self.netlink, interface, instance).await {
-            Ok(()) => self.instances[index].addresses_refreshed_at = Some(now),
-            Err(err) => tracing::error!(
-                instance = instance.config.name,
-                error = format!("{err:#}"),
-                "refreshing virtual addresses failed"
-            ),
-        }
+        self.warnings.allow((subject, kind), now)
     }
 
     /// Brings the running set of interfaces and instances to `config`: used at start (from
@@ -749,42 +728,6 @@ fn primary_address(info: &InterfaceInfo, config: &InstanceConfig) -> Result<IpAd
             }
         ),
     }
-}
-
-async fn install_addresses(
-    netlink: &Handle,
-    interface: &VrrpInterface,
-    instance: &Instance,
-) -> Result<()> {
-    let lifetime = instance.address_lifetime();
-    for address in &instance.config.virtual_addresses {
-        virtual_addresses::install(
-            netlink,
-            &interface.info.name,
-            interface.info.index,
-            *address,
-            Some(lifetime),
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-async fn remove_addresses(
-    netlink: &Handle,
-    interface: &VrrpInterface,
-    instance: &Instance,
-) -> Result<()> {
-    for address in &instance.config.virtual_addresses {
-        virtual_addresses::remove(
-            netlink,
-            &interface.info.name,
-            interface.info.index,
-            *address,
-        )
-        .await?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
