@@ -99,6 +99,13 @@ impl Daemon {
         text
     }
 
+    /// Whether the daemon is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| child.try_wait().expect("try_wait").is_none())
+    }
+
     /// Sends `signal` to the daemon.
     pub fn signal(&self, signal: libc::c_int) {
         let pid = libc::pid_t::try_from(self.pid()).expect("pid fits pid_t");

@@ -53,8 +53,30 @@ impl Lab {
     /// Adds a node with host number `host` (1..=254): 192.0.2.`host`/24 and 2001:db8::`host`/64
     /// on its `eth0`. Returns its index in `nodes`.
     pub fn add_node(&mut self, tag: &str, host: u8) -> usize {
-        let ns = NetNs::new(tag);
-        let switch_port = format!("p{}", self.nodes.len());
+        let node = Node {
+            ns: NetNs::new(tag),
+            ipv4: format!("192.0.2.{host}"),
+            ipv6: format!("2001:db8::{host:x}"),
+            switch_port: format!("p{}", self.nodes.len()),
+        };
+        self.connect(&node);
+        self.nodes.push(node);
+        self.nodes.len() - 1
+    }
+
+    /// Gives node `index` a new `eth0` on the bridge with its addresses, up: after its `eth0`
+    /// was deleted (the kernel gives the new one a new index).
+    pub fn reconnect(&self, index: usize) {
+        self.connect(&self.nodes[index]);
+    }
+
+    fn connect(&self, node: &Node) {
+        let Node {
+            ns,
+            ipv4,
+            ipv6,
+            switch_port,
+        } = node;
         ns.run(&[
             "ip",
             "link",
@@ -64,14 +86,12 @@ impl Lab {
             "veth",
             "peer",
             "name",
-            &switch_port,
+            switch_port,
             "netns",
             self.switch.name(),
         ]);
         self.switch
-            .run(&["ip", "link", "set", &switch_port, "master", "br0", "up"]);
-        let ipv4 = format!("192.0.2.{host}");
-        let ipv6 = format!("2001:db8::{host:x}");
+            .run(&["ip", "link", "set", switch_port, "master", "br0", "up"]);
         ns.run(&["ip", "addr", "add", &format!("{ipv4}/24"), "dev", LAN_IF]);
         ns.run(&[
             "ip",
@@ -83,13 +103,6 @@ impl Lab {
             "nodad",
         ]);
         ns.run(&["ip", "link", "set", LAN_IF, "up"]);
-        self.nodes.push(Node {
-            ns,
-            ipv4,
-            ipv6,
-            switch_port,
-        });
-        self.nodes.len() - 1
     }
 }
 

@@ -8,7 +8,6 @@ use std::{
 };
 
 use anyhow::{Context as _, Result};
-use rtnetlink::Handle;
 use tokio::sync::mpsc;
 use vrrp_common::{
     advert::{Advert, AdvertParams, AdvertV2, IpContext},
@@ -23,11 +22,7 @@ use crate::{
         AttachOptions, Dataplane, DeliveredAdvert, InstanceSettings, XdpAttachMode,
         add_vmac_filter, remove_vmac_filter, virtual_mac,
     },
-    net::{
-        interface::{InterfaceInfo, interface_info},
-        packet_socket::PacketSocket,
-        sysctl,
-    },
+    net::{interface::InterfaceInfo, packet_socket::PacketSocket, sysctl},
     proto::{AddressFamily, Centiseconds, Event, ReceivedAdvert, State, VirtualRouter},
 };
 
@@ -82,6 +77,12 @@ pub(crate) struct VrrpInterface {
     /// Families whose VRRP multicast MAC the socket joined.
     joined: Vec<AddressFamily>,
     dataplane: Dataplane,
+    /// The task forwarding the data plane's punted adverts; it holds the ring buffer, so it
+    /// ends with the interface (an interface that comes and goes must not leak one per visit).
+    reader: tokio::task::AbortHandle,
+    /// The heartbeat timeout the configuration asks for; written to the data plane at the next
+    /// heartbeat if writing it failed before.
+    heartbeat_timeout: Duration,
     heartbeat_period: Duration,
     last_heartbeat: Instant,
     /// Last data-plane settings written per (family, vrid), to skip identical writes.
@@ -91,19 +92,19 @@ pub(crate) struct VrrpInterface {
 }
 
 impl VrrpInterface {
-    /// Looks the interface up, attaches XDP (maps pinned under `bpffs`), opens the send socket,
-    /// joins the VRRP multicast groups of `families`, and starts forwarding punted adverts to
-    /// `punted`.
-    pub(crate) async fn open(
-        netlink: &Handle,
-        ifname: &str,
+    /// Attaches XDP to the interface `info` describes (maps pinned under `bpffs`), opens the
+    /// send socket, joins the VRRP multicast groups of `families`, and starts forwarding
+    /// punted adverts to `punted`.
+    pub(crate) fn open(
+        info: InterfaceInfo,
         families: &[AddressFamily],
         xdp_mode: XdpAttachMode,
         bpffs: &Path,
         heartbeat_timeout: Duration,
         punted: mpsc::Sender<DeliveredAdvert>,
     ) -> Result<Self> {
-        let info = interface_info(netlink, ifname).await?;
+        let ifname = info.name.clone();
+        let ifname = ifname.as_str();
         if let Err(err) = sysctl::announce_arp_from_primary_address(ifname) {
             tracing::warn!(
                 interface = ifname,
@@ -124,7 +125,7 @@ impl VrrpInterface {
         .context("attach XDP")?;
         let mut events = dataplane.take_events()?;
         let name = ifname.to_owned();
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             loop {
                 match events.next().await {
                     Ok(advert) => {
@@ -137,12 +138,15 @@ impl VrrpInterface {
                     }
                 }
             }
-        });
+        })
+        .abort_handle();
         let mut interface = Self {
             info,
             socket,
             joined: Vec::new(),
             dataplane,
+            reader,
+            heartbeat_timeout,
             heartbeat_period: heartbeat_timeout / 3,
             last_heartbeat: Instant::now(),
             written: Vec::new(),
@@ -169,14 +173,28 @@ impl VrrpInterface {
         Ok(())
     }
 
-    /// Applies a new heartbeat timeout (the interface's advert intervals changed on reload).
-    pub(crate) fn set_heartbeat_timeout(&mut self, timeout: Duration, now: Instant) -> Result<()> {
-        if timeout / 3 != self.heartbeat_period {
-            self.dataplane.set_heartbeat_timeout(timeout)?;
-            self.heartbeat_period = timeout / 3;
-            self.last_heartbeat = now;
+    /// Applies a new heartbeat timeout (the interface's advert intervals changed on reload). A
+    /// failed map write is logged and retried at every heartbeat until it succeeds.
+    pub(crate) fn set_heartbeat_timeout(&mut self, timeout: Duration, now: Instant) {
+        self.heartbeat_timeout = timeout;
+        self.write_heartbeat_timeout(now);
+    }
+
+    fn write_heartbeat_timeout(&mut self, now: Instant) {
+        if self.heartbeat_timeout / 3 == self.heartbeat_period {
+            return;
         }
-        Ok(())
+        match self.dataplane.set_heartbeat_timeout(self.heartbeat_timeout) {
+            Ok(()) => {
+                self.heartbeat_period = self.heartbeat_timeout / 3;
+                self.last_heartbeat = now;
+            }
+            Err(err) => tracing::error!(
+                interface = self.info.name,
+                error = %err,
+                "writing the XDP heartbeat timeout failed; retrying at the next heartbeat"
+            ),
+        }
     }
 
     pub(crate) fn next_heartbeat(&self) -> Instant {
@@ -184,6 +202,7 @@ impl VrrpInterface {
     }
 
     pub(crate) fn refresh_heartbeat(&mut self, now: Instant) {
+        self.write_heartbeat_timeout(now);
         match self.dataplane.refresh_heartbeat() {
             Ok(()) => self.last_heartbeat = now,
             Err(err) => {
@@ -427,6 +446,12 @@ impl VrrpInterface {
                 "updating the NIC unicast filter for the virtual MAC failed"
             ),
         }
+    }
+}
+
+impl Drop for VrrpInterface {
+    fn drop(&mut self) {
+        self.reader.abort();
     }
 }
 
