@@ -188,6 +188,8 @@ impl Daemon {
                 interface.info.ipv6_link_local = info.ipv6_link_local;
             }
             Ok(_) => {}
+            // Deleted: its address events come before the link's.
+            Err(NetError::NoSuchInterface { .. }) => self.interface_vanished(ifname),
             Err(err) => tracing::warn!(
                 interface = ifname,
                 error = %err,
