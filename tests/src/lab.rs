@@ -2,7 +2,9 @@
 //! joined to it by a veth pair whose inside end is called `eth0`. Only documentation prefixes are
 //! used (192.0.2.0/24, 2001:db8::/32, fe80::/10).
 
-use crate::netns::NetNs;
+use std::time::Duration;
+
+use crate::{netns::NetNs, wait};
 
 /// Name of every node's LAN interface, inside its own namespace.
 pub const LAN_IF: &str = "eth0";
@@ -107,18 +109,29 @@ impl Lab {
 }
 
 impl Node {
-    /// The kernel-assigned IPv6 link-local address of `eth0` (the source of IPv6 adverts).
+    /// The kernel-assigned IPv6 link-local address of `eth0` (the source of IPv6 adverts), once
+    /// duplicate address detection has passed: xvrrp does not advertise from a tentative
+    /// address, so IPv6 instances start only then (up to about 2 s after the link came up).
     pub fn link_local(&self) -> String {
-        let out = self.ns.run(&[
-            "ip", "-6", "-o", "addr", "show", "dev", LAN_IF, "scope", "link",
-        ]);
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.split_whitespace()
-            .skip_while(|word| *word != "inet6")
-            .nth(1)
-            .and_then(|cidr| cidr.split('/').next())
-            .map(str::to_owned)
-            .unwrap_or_else(|| panic!("no link-local address on {LAN_IF}: {text}"))
+        wait::until(
+            &format!("a link-local address on {LAN_IF} that passed DAD"),
+            Duration::from_secs(5),
+            Duration::from_millis(50),
+            || {
+                let out = self.ns.run(&[
+                    "ip", "-6", "-o", "addr", "show", "dev", LAN_IF, "scope", "link",
+                ]);
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                if text.contains("tentative") {
+                    return None;
+                }
+                text.split_whitespace()
+                    .skip_while(|word| *word != "inet6")
+                    .nth(1)
+                    .and_then(|cidr| cidr.split('/').next())
+                    .map(str::to_owned)
+            },
+        )
     }
 }
 

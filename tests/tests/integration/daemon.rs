@@ -709,10 +709,11 @@ fn sighup_adds_an_instance_without_a_blip_in_the_running_one() {
         format!("{config}\n[[instance]]{v6_instance}"),
     )
     .expect("extend config");
+    // The link-local source must be out of DAD first, or the new instance waits for it.
+    let link_local = lab.lab.nodes[lab.r1].link_local();
     capture.clear();
     r1.signal(libc::SIGHUP);
     r1.wait_for_log("configuration reloaded", Duration::from_secs(3));
-    let link_local = lab.lab.nodes[lab.r1].link_local();
     wait_master(
         &capture,
         &link_local,
