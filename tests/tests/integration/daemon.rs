@@ -1173,3 +1173,84 @@ fn a_reload_that_fails_to_attach_a_new_interface_changes_nothing() {
         "the rejection does not name the interface and instance: {rejection}"
     );
 }
+
+#[test]
+fn a_tracked_interface_deleted_and_recreated_is_followed_by_name() {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("a_tracked_interface_deleted_and_recreated_is_followed_by_name")
+    else {
+        return;
+    };
+    let r1_ns = lab.ns(lab.r1);
+    let add_uplink = || {
+        r1_ns.run(&[
+            "ip",
+            "link",
+            "add",
+            "uplink",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "uplink-far",
+        ]);
+        r1_ns.run(&["ip", "link", "set", "uplink-far", "up"]);
+        r1_ns.run(&["ip", "link", "set", "uplink", "up"]);
+    };
+    add_uplink();
+    let spec1 = RouterSpec {
+        track: Some(("uplink", 150)),
+        ..RouterSpec::new(200)
+    };
+    let spec2 = RouterSpec::new(100);
+    let _r1 = lab.start(lab.r1, &spec1);
+    let _r2 = lab.start(lab.r2, &spec2);
+    wait_master(&capture, R1, STARTUP + spec2.master_down_interval());
+    // Deleted: r1 counts it as down (priority 50) and r2 takes over.
+    r1_ns.run(&["ip", "link", "del", "uplink"]);
+    capture.clear();
+    wait_master(&capture, R2, Duration::from_secs(3));
+    // Recreated under the same name (a new index): r1 is back at 200 and preempts.
+    add_uplink();
+    capture.clear();
+    wait_master(
+        &capture,
+        R1,
+        spec1.master_down_interval() + Duration::from_secs(1),
+    );
+    assert!(
+        adverts_from(&capture.frames(), R1)
+            .iter()
+            .all(|advert| advert.priority == 200),
+        "r1 did not get its tracked priority back"
+    );
+}
+
+#[test]
+fn an_interface_renamed_away_stops_its_instances_until_the_name_returns() {
+    let Some((_serial, lab, capture)) = TwoRouters::for_test(
+        "an_interface_renamed_away_stops_its_instances_until_the_name_returns",
+    ) else {
+        return;
+    };
+    let spec = RouterSpec::new(200);
+    let _r1 = lab.start(lab.r1, &spec);
+    wait_master(&capture, R1, STARTUP + spec.master_down_interval());
+    let ns = lab.ns(lab.r1);
+    let rename = |from: &str, to: &str| {
+        ns.run(&["ip", "link", "set", from, "down"]);
+        ns.run(&["ip", "link", "set", from, "name", to]);
+        ns.run(&["ip", "link", "set", to, "up"]);
+    };
+    // The configured interface is eth0; under another name it is not ours.
+    capture.clear();
+    rename(LAN_IF, "lan-old");
+    // Longer than the Master_Down_Interval after which a restarted instance would advertise.
+    std::thread::sleep(spec.master_down_interval() + Duration::from_millis(500));
+    assert!(
+        adverts_from(&capture.frames(), R1).is_empty(),
+        "r1 advertised on an interface that is no longer called {LAN_IF}"
+    );
+    rename("lan-old", LAN_IF);
+    wait_master(&capture, R1, STARTUP + spec.master_down_interval());
+}
