@@ -26,6 +26,10 @@ pub(crate) struct Instance {
     pub(crate) addresses_refreshed_at: Option<Instant>,
     /// The pending retry of a failed install or refresh of the virtual addresses.
     pub(crate) address_retry: Option<Retry>,
+    /// Addresses a reload took out of the configuration that are still to be deleted from the
+    /// interface, and when to try again.
+    pub(crate) dropped_addresses: Vec<IpAddr>,
+    pub(crate) dropped_retry: Option<Retry>,
 }
 
 impl Instance {
@@ -38,6 +42,8 @@ impl Instance {
             tracked_down: BTreeSet::new(),
             addresses_refreshed_at: None,
             address_retry: None,
+            dropped_addresses: Vec::new(),
+            dropped_retry: None,
         }
     }
 

@@ -21,7 +21,6 @@ use crate::{
     net::{
         NetError,
         interface::{InterfaceInfo, interface_info},
-        virtual_addresses,
     },
     proto::{Action, AddressFamily, Event},
 };
@@ -253,8 +252,7 @@ impl Daemon {
     /// `index` in place: a reload or a new advert source address.
     pub(super) async fn reconfigure(&mut self, index: usize, new: InstanceConfig, primary: IpAddr) {
         if let Err(err) = self.change_virtual_addresses(index, &new).await {
-            // Added addresses are installed by the state machine (and retried); a removed one
-            // that could not be deleted expires with its kernel lifetime.
+            // A BPF map write on our own maps: fails only when a map is full.
             tracing::error!(
                 instance = new.name,
                 error = format!("{err:#}"),
@@ -277,39 +275,38 @@ impl Daemon {
         self.drive(index, now).await;
     }
 
-    /// A reload changed instance `index`'s virtual addresses in place: the data plane answers
-    /// for the new list only, and addresses no longer virtual leave the interface (the state
-    /// machine installs the added ones if Master).
+    /// A reload changed instance `index`'s virtual addresses in place: addresses no longer
+    /// virtual leave the interface (retried until they have), and the data plane answers for
+    /// the new list only (the state machine installs the added ones if Master).
     async fn change_virtual_addresses(&mut self, index: usize, new: &InstanceConfig) -> Result<()> {
-        let old = &self.instances[index].config;
+        let instance = &mut self.instances[index];
+        let old = &instance.config;
         if old.virtual_addresses == new.virtual_addresses {
             return Ok(());
         }
+        // The owner's addresses are its own interface addresses: never touch them.
+        if !old.is_owner() {
+            let gone: Vec<IpAddr> = old
+                .virtual_addresses
+                .iter()
+                .copied()
+                .filter(|address| !new.virtual_addresses.contains(address))
+                .collect();
+            instance.dropped_addresses.extend(gone);
+        }
+        // An address dropped by an earlier reload may be wanted again.
+        instance
+            .dropped_addresses
+            .retain(|address| !new.virtual_addresses.contains(address));
+        self.remove_dropped_addresses(index, Instant::now()).await;
+        let old = &self.instances[index].config;
         let interface = self
             .interfaces
             .get_mut(&new.interface)
             .with_context(|| format!("instance {}: interface not open", new.name))?;
         interface
             .change_virtual_addresses(new.vrid, &old.virtual_addresses, &new.virtual_addresses)
-            .with_context(|| format!("instance {}: update the data plane's VIPs", new.name))?;
-        // The owner's addresses are its own interface addresses: never touch them.
-        if !old.is_owner() {
-            for gone in old
-                .virtual_addresses
-                .iter()
-                .filter(|address| !new.virtual_addresses.contains(address))
-            {
-                virtual_addresses::remove(
-                    &self.netlink,
-                    &interface.info.name,
-                    interface.info.index,
-                    *gone,
-                )
-                .await
-                .with_context(|| format!("instance {}: remove {gone}", new.name))?;
-            }
-        }
-        Ok(())
+            .with_context(|| format!("instance {}: update the data plane's VIPs", new.name))
     }
 
     /// The advert source of running instance `index` changed on its interface (or went): the

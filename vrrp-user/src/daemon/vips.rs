@@ -1,6 +1,6 @@
 //! Virtual addresses on the VRRP interface: installed with a kernel lifetime while Master,
-//! refreshed every third of it, and, when netlink fails, retried on the [`Retry`] schedule
-//! instead of on every loop turn.
+//! refreshed every third of it, deleted when a reload drops them, and, when netlink fails,
+//! retried on the [`Retry`] schedule instead of on every loop turn.
 
 use std::time::Instant;
 
@@ -73,18 +73,66 @@ impl Daemon {
         }
     }
 
-    /// The earliest pending address install retry.
+    /// Deletes from the interface the addresses a reload took out of instance `index`'s
+    /// configuration; what fails is retried on schedule.
+    pub(super) async fn remove_dropped_addresses(&mut self, index: usize, now: Instant) {
+        let instance = &self.instances[index];
+        let Some(interface) = self.interfaces.get(&instance.config.interface) else {
+            return;
+        };
+        let mut still_there = Vec::new();
+        let mut last_error = None;
+        for address in &instance.dropped_addresses {
+            if let Err(err) = virtual_addresses::remove(
+                &self.netlink,
+                &interface.info.name,
+                interface.info.index,
+                *address,
+            )
+            .await
+            {
+                still_there.push(*address);
+                last_error = Some(err);
+            }
+        }
+        let instance = &mut self.instances[index];
+        instance.dropped_addresses = still_there;
+        instance.dropped_retry = match last_error {
+            None => None,
+            Some(err) => {
+                let retry = Retry::after_failure(instance.dropped_retry, now);
+                tracing::error!(
+                    instance = instance.config.name,
+                    addresses = ?instance.dropped_addresses,
+                    failures = retry.failures(),
+                    error = %err,
+                    "removing virtual addresses dropped from the configuration failed; retrying"
+                );
+                Some(retry)
+            }
+        };
+    }
+
+    /// The earliest pending retry of an address install or removal.
     pub(super) fn next_address_retry(&self) -> Option<Instant> {
         self.instances
             .iter()
-            .filter_map(|instance| instance.address_retry.map(Retry::due))
+            .flat_map(|instance| [instance.address_retry, instance.dropped_retry])
+            .flatten()
+            .map(Retry::due)
             .min()
     }
 
-    /// Runs the address install retries that are due; an instance that left Master since has
-    /// nothing to install any more.
+    /// Runs the address install and removal retries that are due; an instance that left
+    /// Master since has nothing to install any more.
     pub(super) async fn retry_addresses_if_due(&mut self, now: Instant) {
         for index in 0..self.instances.len() {
+            if self.instances[index]
+                .dropped_retry
+                .is_some_and(|retry| retry.due() <= now)
+            {
+                self.remove_dropped_addresses(index, Instant::now()).await;
+            }
             let instance = &mut self.instances[index];
             let Some(retry) = instance.address_retry else {
                 continue;
