@@ -122,10 +122,12 @@ impl Node {
                     "ip", "-6", "-o", "addr", "show", "dev", LAN_IF, "scope", "link",
                 ]);
                 let text = String::from_utf8_lossy(&out.stdout).into_owned();
-                if text.contains("tentative") {
+                // The kernel's is a /64; a Master's virtual link-local addresses are /128s.
+                let line = text.lines().find(|line| line.contains("/64 "))?;
+                if line.contains("tentative") {
                     return None;
                 }
-                text.split_whitespace()
+                line.split_whitespace()
                     .skip_while(|word| *word != "inet6")
                     .nth(1)
                     .and_then(|cidr| cidr.split('/').next())

@@ -1254,3 +1254,35 @@ fn an_interface_renamed_away_stops_its_instances_until_the_name_returns() {
     rename("lan-old", LAN_IF);
     wait_master(&capture, R1, STARTUP + spec.master_down_interval());
 }
+
+#[test]
+fn an_ipv6_instance_waits_until_its_link_local_address_has_passed_dad() {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("an_ipv6_instance_waits_until_its_link_local_address_has_passed_dad")
+    else {
+        return;
+    };
+    let ns = lab.ns(lab.r1);
+    // Down and up: the kernel recreates the link-local address and runs DAD on it (at least
+    // the 1 s retransmit timer), longer than the daemon takes to start.
+    ns.run(&["ip", "link", "set", LAN_IF, "down"]);
+    ns.run(&["ip", "link", "set", LAN_IF, "up"]);
+    let spec = RouterSpec {
+        family: vrrp_tests::vrrp::Family::V6,
+        ..RouterSpec::new(200)
+    };
+    let r1 = lab.start(lab.r1, &spec);
+    let link_local = lab.lab.nodes[lab.r1].link_local();
+    let usable_at = Instant::now();
+    let first = wait_master(&capture, &link_local, STARTUP + spec.master_down_interval());
+    assert!(
+        first > usable_at,
+        "advertised from {link_local} {:?} before it passed DAD",
+        usable_at - first
+    );
+    assert!(
+        r1.log()
+            .contains("no usable IPv6 link-local address to send adverts from yet"),
+        "the wait for a usable link-local address was not logged"
+    );
+}

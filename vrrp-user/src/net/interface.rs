@@ -231,3 +231,47 @@ fn link_state(link: &LinkMessage) -> (u32, bool) {
         flags.contains(LinkFlags::Up) && flags.contains(LinkFlags::Running),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv6Addr;
+
+    use super::*;
+
+    fn link_local(flags: Option<AddressFlags>, header: AddressHeaderFlags) -> AddressMessage {
+        let mut message = AddressMessage::default();
+        message.header.flags = header;
+        message
+            .attributes
+            .push(AddressAttribute::Address(IpAddr::V6(Ipv6Addr::new(
+                0xfe80, 0, 0, 0, 0, 0, 0, 1,
+            ))));
+        if let Some(flags) = flags {
+            message.attributes.push(AddressAttribute::Flags(flags));
+        }
+        message
+    }
+
+    #[test]
+    fn addresses_in_or_after_a_failed_dad_are_not_usable() {
+        let none = AddressHeaderFlags::empty();
+        assert!(!is_tentative(&link_local(None, none)));
+        assert!(is_tentative(&link_local(
+            None,
+            AddressHeaderFlags::Tentative
+        )));
+        assert!(is_tentative(&link_local(
+            Some(AddressFlags::Tentative | AddressFlags::Permanent),
+            none
+        )));
+        assert!(is_tentative(&link_local(
+            Some(AddressFlags::Dadfailed),
+            none
+        )));
+        // The 32-bit attribute wins over the header's copy.
+        assert!(!is_tentative(&link_local(
+            Some(AddressFlags::Permanent),
+            AddressHeaderFlags::Tentative
+        )));
+    }
+}
