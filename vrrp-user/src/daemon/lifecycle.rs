@@ -12,7 +12,7 @@ use rtnetlink::Handle;
 use super::{
     instance::{Instance, router_config},
     interface::VrrpInterface,
-    retry::Retry,
+    retry::{self, Retry},
     runtime::Daemon,
     vips::remove_addresses,
 };
@@ -74,7 +74,10 @@ impl Daemon {
             NotStarted::Waits(reason) => (reason, None),
             NotStarted::Failed(reason) => {
                 let previous_retry = previous.as_ref().and_then(|waiting| waiting.retry);
-                (reason, Some(Retry::after_failure(previous_retry, now)))
+                (
+                    reason,
+                    Some(Retry::after_failure(retry::START, previous_retry, now)),
+                )
             }
         };
         if previous.is_none_or(|waiting| waiting.reason != reason) {
@@ -117,6 +120,7 @@ impl Daemon {
             .filter(|waiting| waiting.retry.is_some_and(|retry| retry.due() <= now))
             .map(|waiting| waiting.config.interface.clone())
             .collect();
+        due.sort_unstable();
         due.dedup();
         for ifname in due {
             self.start_waiting_on(&ifname).await;

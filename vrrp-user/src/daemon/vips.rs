@@ -7,7 +7,12 @@ use std::time::Instant;
 use anyhow::Result;
 use rtnetlink::Handle;
 
-use super::{instance::Instance, interface::VrrpInterface, retry::Retry, runtime::Daemon};
+use super::{
+    instance::Instance,
+    interface::VrrpInterface,
+    retry::{self, Retry},
+    runtime::Daemon,
+};
 use crate::{net::virtual_addresses, proto::State};
 
 impl Daemon {
@@ -33,7 +38,7 @@ impl Daemon {
                 instance.addresses_refreshed_at = Some(now);
             }
             Err(err) => {
-                let retry = Retry::after_failure(instance.address_retry, now);
+                let retry = Retry::after_failure(retry::NETLINK, instance.address_retry, now);
                 // The retry replaces the refresh schedule, whose due time has passed and would
                 // otherwise wake the loop at once, again and again.
                 instance.addresses_refreshed_at = None;
@@ -100,7 +105,7 @@ impl Daemon {
         instance.dropped_retry = match last_error {
             None => None,
             Some(err) => {
-                let retry = Retry::after_failure(instance.dropped_retry, now);
+                let retry = Retry::after_failure(retry::NETLINK, instance.dropped_retry, now);
                 tracing::error!(
                     instance = instance.config.name,
                     addresses = ?instance.dropped_addresses,
