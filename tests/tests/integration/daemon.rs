@@ -1286,3 +1286,48 @@ fn an_ipv6_instance_waits_until_its_link_local_address_has_passed_dad() {
         "the wait for a usable link-local address was not logged"
     );
 }
+
+#[test]
+fn a_start_that_fails_is_retried_with_backoff_until_it_succeeds() {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("a_start_that_fails_is_retried_with_backoff_until_it_succeeds")
+    else {
+        return;
+    };
+    let ns = lab.ns(lab.r1);
+    let bpffs = format!("/sys/fs/bpf/xvrrp-test-{}", ns.name());
+    delete_lan_interface(&lab, lab.r1);
+    // A pinned map where eth0's pin directory must go: attaching fails until it is removed.
+    std::fs::create_dir_all(&bpffs).expect("create the pin root");
+    let blocker = format!("{bpffs}/{LAN_IF}");
+    vrrp_tests::netns::run_ok(std::process::Command::new("bpftool").args([
+        "map", "create", &blocker, "type", "array", "key", "4", "value", "4", "entries", "1",
+        "name", "blocker",
+    ]));
+    let spec = RouterSpec::new(200);
+    let mut r1 = lab.start(lab.r1, &spec);
+    r1.wait_for_log("interface eth0 does not exist yet", STARTUP);
+    lab.lab.reconnect(lab.r1);
+    r1.wait_for_log(
+        "starting the instance failed; retrying",
+        Duration::from_secs(2),
+    );
+    // Retrying backs off (0.5, 1, 2 s ...) instead of spinning.
+    std::thread::sleep(Duration::from_millis(2000));
+    let attempts = r1
+        .log()
+        .matches("starting the instance failed again")
+        .count();
+    assert!(
+        (1..=3).contains(&attempts),
+        "{attempts} further attempts in 2 s of retrying"
+    );
+    assert!(r1.is_running(), "the daemon gave up");
+    std::fs::remove_file(&blocker).expect("remove the blocker");
+    // The next retry (at most 2 s later on the backoff schedule) attaches and starts.
+    wait_master(
+        &capture,
+        R1,
+        Duration::from_secs(3) + spec.master_down_interval(),
+    );
+}

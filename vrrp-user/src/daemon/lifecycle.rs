@@ -80,7 +80,15 @@ impl Daemon {
                 )
             }
         };
-        if previous.is_none_or(|waiting| waiting.reason != reason) {
+        let repeated = previous.is_some_and(|waiting| waiting.reason == reason);
+        if let (true, Some(retry)) = (repeated, retry) {
+            tracing::debug!(
+                instance = config.name,
+                failures = retry.failures(),
+                retry_in_ms = u64::try_from((retry.due() - now).as_millis()).unwrap_or(u64::MAX),
+                "starting the instance failed again"
+            );
+        } else if !repeated {
             match retry {
                 None => tracing::warn!(
                     instance = config.name,
@@ -153,7 +161,15 @@ impl Daemon {
                     );
                     self.interfaces.insert(ifname.to_owned(), interface);
                 }
-                Ok(None) => return,
+                Ok(None) => {
+                    // Absent now: waiting for it replaces any retry that was due.
+                    let now = Instant::now();
+                    for config in configs {
+                        let reason = absent_interface(ifname);
+                        self.wait(config, NotStarted::Waits(reason), now);
+                    }
+                    return;
+                }
                 Err(err) => {
                     let now = Instant::now();
                     for config in configs {
