@@ -2,7 +2,9 @@
 //! joined to it by a veth pair whose inside end is called `eth0`. Only documentation prefixes are
 //! used (192.0.2.0/24, 2001:db8::/32, fe80::/10).
 
-use crate::netns::NetNs;
+use std::time::Duration;
+
+use crate::{netns::NetNs, wait};
 
 /// Name of every node's LAN interface, inside its own namespace.
 pub const LAN_IF: &str = "eth0";
@@ -53,8 +55,30 @@ impl Lab {
     /// Adds a node with host number `host` (1..=254): 192.0.2.`host`/24 and 2001:db8::`host`/64
     /// on its `eth0`. Returns its index in `nodes`.
     pub fn add_node(&mut self, tag: &str, host: u8) -> usize {
-        let ns = NetNs::new(tag);
-        let switch_port = format!("p{}", self.nodes.len());
+        let node = Node {
+            ns: NetNs::new(tag),
+            ipv4: format!("192.0.2.{host}"),
+            ipv6: format!("2001:db8::{host:x}"),
+            switch_port: format!("p{}", self.nodes.len()),
+        };
+        self.connect(&node);
+        self.nodes.push(node);
+        self.nodes.len() - 1
+    }
+
+    /// Gives node `index` a new `eth0` on the bridge with its addresses, up: after its `eth0`
+    /// was deleted (the kernel gives the new one a new index).
+    pub fn reconnect(&self, index: usize) {
+        self.connect(&self.nodes[index]);
+    }
+
+    fn connect(&self, node: &Node) {
+        let Node {
+            ns,
+            ipv4,
+            ipv6,
+            switch_port,
+        } = node;
         ns.run(&[
             "ip",
             "link",
@@ -64,14 +88,12 @@ impl Lab {
             "veth",
             "peer",
             "name",
-            &switch_port,
+            switch_port,
             "netns",
             self.switch.name(),
         ]);
         self.switch
-            .run(&["ip", "link", "set", &switch_port, "master", "br0", "up"]);
-        let ipv4 = format!("192.0.2.{host}");
-        let ipv6 = format!("2001:db8::{host:x}");
+            .run(&["ip", "link", "set", switch_port, "master", "br0", "up"]);
         ns.run(&["ip", "addr", "add", &format!("{ipv4}/24"), "dev", LAN_IF]);
         ns.run(&[
             "ip",
@@ -83,29 +105,35 @@ impl Lab {
             "nodad",
         ]);
         ns.run(&["ip", "link", "set", LAN_IF, "up"]);
-        self.nodes.push(Node {
-            ns,
-            ipv4,
-            ipv6,
-            switch_port,
-        });
-        self.nodes.len() - 1
     }
 }
 
 impl Node {
-    /// The kernel-assigned IPv6 link-local address of `eth0` (the source of IPv6 adverts).
+    /// The kernel-assigned IPv6 link-local address of `eth0` (the source of IPv6 adverts), once
+    /// duplicate address detection has passed: xvrrp does not advertise from a tentative
+    /// address, so IPv6 instances start only then (up to about 2 s after the link came up).
     pub fn link_local(&self) -> String {
-        let out = self.ns.run(&[
-            "ip", "-6", "-o", "addr", "show", "dev", LAN_IF, "scope", "link",
-        ]);
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.split_whitespace()
-            .skip_while(|word| *word != "inet6")
-            .nth(1)
-            .and_then(|cidr| cidr.split('/').next())
-            .map(str::to_owned)
-            .unwrap_or_else(|| panic!("no link-local address on {LAN_IF}: {text}"))
+        wait::until(
+            &format!("a link-local address on {LAN_IF} that passed DAD"),
+            Duration::from_secs(5),
+            Duration::from_millis(50),
+            || {
+                let out = self.ns.run(&[
+                    "ip", "-6", "-o", "addr", "show", "dev", LAN_IF, "scope", "link",
+                ]);
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                // The kernel's is a /64; a Master's virtual link-local addresses are /128s.
+                let line = text.lines().find(|line| line.contains("/64 "))?;
+                if line.contains("tentative") {
+                    return None;
+                }
+                line.split_whitespace()
+                    .skip_while(|word| *word != "inet6")
+                    .nth(1)
+                    .and_then(|cidr| cidr.split('/').next())
+                    .map(str::to_owned)
+            },
+        )
     }
 }
 

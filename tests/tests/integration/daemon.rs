@@ -709,10 +709,11 @@ fn sighup_adds_an_instance_without_a_blip_in_the_running_one() {
         format!("{config}\n[[instance]]{v6_instance}"),
     )
     .expect("extend config");
+    // The link-local source must be out of DAD first, or the new instance waits for it.
+    let link_local = lab.lab.nodes[lab.r1].link_local();
     capture.clear();
     r1.signal(libc::SIGHUP);
     r1.wait_for_log("configuration reloaded", Duration::from_secs(3));
-    let link_local = lab.lab.nodes[lab.r1].link_local();
     wait_master(
         &capture,
         &link_local,
@@ -1040,6 +1041,49 @@ fn a_daemon_whose_pins_are_private_to_its_mount_namespace_warns_at_start() {
     );
 }
 
+/// Deletes `node`'s LAN interface (and with it its bridge port).
+fn delete_lan_interface(lab: &TwoRouters, node: usize) {
+    lab.ns(node).run(&["ip", "link", "del", LAN_IF]);
+}
+
+/// The kernel index of `node`'s LAN interface.
+fn lan_ifindex(lab: &TwoRouters, node: usize) -> String {
+    let out = lab.ns(node).run(&["ip", "-o", "link", "show", LAN_IF]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.split(':').next().unwrap_or_default().trim().to_owned()
+}
+
+#[test]
+fn a_daemon_started_before_its_interface_waits_and_becomes_master_when_it_appears() {
+    let Some((_serial, lab, capture)) = TwoRouters::for_test(
+        "a_daemon_started_before_its_interface_waits_and_becomes_master_when_it_appears",
+    ) else {
+        return;
+    };
+    delete_lan_interface(&lab, lab.r1);
+    let spec = RouterSpec::new(200);
+    let mut r1 = lab.start(lab.r1, &spec);
+    r1.wait_for_log("interface eth0 does not exist yet", STARTUP);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(r1.is_running(), "the daemon exited without its interface");
+    assert_eq!(
+        r1.log().matches("instance waits").count(),
+        1,
+        "the wait is logged once"
+    );
+    lab.lab.reconnect(lab.r1);
+    wait_master(&capture, R1, STARTUP + spec.master_down_interval());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        adverts_from(&capture.frames(), R1).len() >= 3,
+        "r1 did not keep advertising"
+    );
+    assert!(
+        lab.has_vip(lab.r1),
+        "the new Master lacks the virtual address"
+    );
+}
+
 #[test]
 fn without_accept_mode_the_master_refuses_packets_to_the_vip_at_its_own_mac_too() {
     let Some((_serial, lab, capture)) = TwoRouters::for_test(
@@ -1094,5 +1138,326 @@ fn without_accept_mode_the_master_refuses_packets_to_the_vip_at_its_own_mac_too(
     assert!(
         ping(),
         "a Master with Accept_Mode refused a ping to its VIP"
+    );
+}
+
+#[test]
+fn an_interface_deleted_and_recreated_is_followed_to_its_new_index() {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("an_interface_deleted_and_recreated_is_followed_to_its_new_index")
+    else {
+        return;
+    };
+    let spec = RouterSpec::new(200);
+    let mut r1 = lab.start(lab.r1, &spec);
+    wait_master(&capture, R1, STARTUP + spec.master_down_interval());
+    let old_index = lan_ifindex(&lab, lab.r1);
+    delete_lan_interface(&lab, lab.r1);
+    r1.wait_for_log("VRRP interface vanished", Duration::from_secs(2));
+    lab.lab.reconnect(lab.r1);
+    assert_ne!(lan_ifindex(&lab, lab.r1), old_index, "the same index again");
+    capture.clear();
+    // It starts as on startup: Backup first, Master after Master_Down_Interval.
+    wait_master(&capture, R1, STARTUP + spec.master_down_interval());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        adverts_from(&capture.frames(), R1).len() >= 3,
+        "r1 did not keep advertising on the new interface"
+    );
+    assert!(lab.has_vip(lab.r1), "the virtual address is not back");
+    assert!(r1.is_running(), "the daemon exited");
+}
+
+#[test]
+fn adverts_follow_a_replaced_primary_ipv4_address() {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("adverts_follow_a_replaced_primary_ipv4_address")
+    else {
+        return;
+    };
+    const RENUMBERED: &str = "192.0.2.11";
+    let spec = RouterSpec::new(200);
+    let _r1 = lab.start(lab.r1, &spec);
+    wait_master(&capture, R1, STARTUP + spec.master_down_interval());
+    let ns = lab.ns(lab.r1);
+    // Renumbering: the new address is added, then the old primary removed; the kernel
+    // promotes the new one instead of deleting it with the old primary.
+    ns.run(&["sysctl", "-qw", "net.ipv4.conf.eth0.promote_secondaries=1"]);
+    ns.run(&[
+        "ip",
+        "addr",
+        "add",
+        &format!("{RENUMBERED}/24"),
+        "dev",
+        LAN_IF,
+    ]);
+    ns.run(&["ip", "addr", "del", &format!("{R1}/24"), "dev", LAN_IF]);
+    let first_new = wait_master(&capture, RENUMBERED, Duration::from_secs(1));
+    std::thread::sleep(Duration::from_millis(300));
+    let frames = capture.frames();
+    let late_old = adverts_from(&frames, R1)
+        .into_iter()
+        .filter(|advert| advert.at > first_new)
+        .count();
+    assert_eq!(
+        late_old, 0,
+        "adverts from the removed address after the change"
+    );
+    // The Master keeps its role through the change: no silent restart, no gap in the adverts.
+    let last_old = adverts_from(&frames, R1)
+        .last()
+        .map(|advert| advert.at)
+        .expect("adverts from the old address");
+    assert!(
+        first_new - last_old <= Duration::from_millis(100) + TOLERANCE,
+        "adverts paused for {:?} across the address change",
+        first_new - last_old
+    );
+}
+
+/// One `[[instance]]` table for hand-written multi-instance configurations.
+fn instance_toml(name: &str, interface: &str, vrid: u8, priority: u8, vip: &str) -> String {
+    format!(
+        "\n[[instance]]\nname = \"{name}\"\ninterface = \"{interface}\"\nvrid = {vrid}\n\
+         priority = {priority}\nadvert_interval_ms = 100\nvirtual_addresses = [\"{vip}\"]\n"
+    )
+}
+
+#[test]
+fn a_reload_that_fails_to_attach_a_new_interface_changes_nothing() {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("a_reload_that_fails_to_attach_a_new_interface_changes_nothing")
+    else {
+        return;
+    };
+    const SECOND_VRID: u8 = 61;
+    let ns = lab.ns(lab.r1);
+    let bpffs = format!("/sys/fs/bpf/xvrrp-test-{}", ns.name());
+    let running = format!(
+        "[global]\nbpffs = \"{bpffs}\"\n{}{}",
+        instance_toml("lan", LAN_IF, vrrp_tests::vrrp::VRID, 200, VIP4),
+        instance_toml("lan2", LAN_IF, SECOND_VRID, 200, "192.0.2.101"),
+    );
+    let r1 = Daemon::start(ns, "xvrrp", &running, Path::new(&bpffs));
+    wait_master(
+        &capture,
+        R1,
+        STARTUP + RouterSpec::new(200).master_down_interval(),
+    );
+    // eth1 exists (validation passes) but its data plane cannot be attached: a pinned map
+    // sits where its pin directory must go, and the attach refuses to remove it.
+    ns.run(&[
+        "ip",
+        "link",
+        "add",
+        "eth1",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth1-peer",
+    ]);
+    ns.run(&["ip", "addr", "add", "198.51.100.1/24", "dev", "eth1"]);
+    ns.run(&["ip", "link", "set", "eth1-peer", "up"]);
+    ns.run(&["ip", "link", "set", "eth1", "up"]);
+    let blocker = format!("{bpffs}/eth1");
+    vrrp_tests::netns::run_ok(std::process::Command::new("bpftool").args([
+        "map", "create", &blocker, "type", "array", "key", "4", "value", "4", "entries", "1",
+        "name", "blocker",
+    ]));
+    // lan's priority changes, lan2 is removed, and an instance on eth1 is added.
+    let reloaded = format!(
+        "[global]\nbpffs = \"{bpffs}\"\n{}{}",
+        instance_toml("lan", LAN_IF, vrrp_tests::vrrp::VRID, 150, VIP4),
+        instance_toml("uplink", "eth1", 7, 200, "198.51.100.100"),
+    );
+    std::fs::write(r1.config_path(), reloaded).expect("rewrite config");
+    r1.signal(libc::SIGHUP);
+    r1.wait_for_log("new configuration rejected", Duration::from_secs(3));
+    capture.clear();
+    std::thread::sleep(Duration::from_millis(500));
+    let adverts = adverts_from(&capture.frames(), R1);
+    let by_vrid = |vrid: u8| {
+        adverts
+            .iter()
+            .filter(|a| a.vrid == vrid)
+            .collect::<Vec<_>>()
+    };
+    let lan = by_vrid(vrrp_tests::vrrp::VRID);
+    assert!(lan.len() >= 4, "lan stopped advertising: {}", lan.len());
+    assert!(
+        lan.iter().all(|advert| advert.priority == 200),
+        "lan's priority changed although the reload was rejected"
+    );
+    assert!(
+        by_vrid(SECOND_VRID).len() >= 4,
+        "lan2 was stopped although the reload was rejected"
+    );
+    let log = r1.log();
+    let rejection = log
+        .lines()
+        .find(|line| line.contains("new configuration rejected"))
+        .expect("rejection line");
+    assert!(
+        rejection.contains("interface eth1") && rejection.contains("uplink"),
+        "the rejection does not name the interface and instance: {rejection}"
+    );
+}
+
+#[test]
+fn a_tracked_interface_deleted_and_recreated_is_followed_by_name() {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("a_tracked_interface_deleted_and_recreated_is_followed_by_name")
+    else {
+        return;
+    };
+    let r1_ns = lab.ns(lab.r1);
+    let add_uplink = || {
+        r1_ns.run(&[
+            "ip",
+            "link",
+            "add",
+            "uplink",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "uplink-far",
+        ]);
+        r1_ns.run(&["ip", "link", "set", "uplink-far", "up"]);
+        r1_ns.run(&["ip", "link", "set", "uplink", "up"]);
+    };
+    add_uplink();
+    let spec1 = RouterSpec {
+        track: Some(("uplink", 150)),
+        ..RouterSpec::new(200)
+    };
+    let spec2 = RouterSpec::new(100);
+    let _r1 = lab.start(lab.r1, &spec1);
+    let _r2 = lab.start(lab.r2, &spec2);
+    wait_master(&capture, R1, STARTUP + spec2.master_down_interval());
+    // Deleted: r1 counts it as down (priority 50) and r2 takes over.
+    r1_ns.run(&["ip", "link", "del", "uplink"]);
+    capture.clear();
+    wait_master(&capture, R2, Duration::from_secs(3));
+    // Recreated under the same name (a new index): r1 is back at 200 and preempts.
+    add_uplink();
+    capture.clear();
+    wait_master(
+        &capture,
+        R1,
+        spec1.master_down_interval() + Duration::from_secs(1),
+    );
+    assert!(
+        adverts_from(&capture.frames(), R1)
+            .iter()
+            .all(|advert| advert.priority == 200),
+        "r1 did not get its tracked priority back"
+    );
+}
+
+#[test]
+fn an_interface_renamed_away_stops_its_instances_until_the_name_returns() {
+    let Some((_serial, lab, capture)) = TwoRouters::for_test(
+        "an_interface_renamed_away_stops_its_instances_until_the_name_returns",
+    ) else {
+        return;
+    };
+    let spec = RouterSpec::new(200);
+    let _r1 = lab.start(lab.r1, &spec);
+    wait_master(&capture, R1, STARTUP + spec.master_down_interval());
+    let ns = lab.ns(lab.r1);
+    let rename = |from: &str, to: &str| {
+        ns.run(&["ip", "link", "set", from, "down"]);
+        ns.run(&["ip", "link", "set", from, "name", to]);
+        ns.run(&["ip", "link", "set", to, "up"]);
+    };
+    // The configured interface is eth0; under another name it is not ours.
+    capture.clear();
+    rename(LAN_IF, "lan-old");
+    // Longer than the Master_Down_Interval after which a restarted instance would advertise.
+    std::thread::sleep(spec.master_down_interval() + Duration::from_millis(500));
+    assert!(
+        adverts_from(&capture.frames(), R1).is_empty(),
+        "r1 advertised on an interface that is no longer called {LAN_IF}"
+    );
+    rename("lan-old", LAN_IF);
+    wait_master(&capture, R1, STARTUP + spec.master_down_interval());
+}
+
+#[test]
+fn an_ipv6_instance_waits_until_its_link_local_address_has_passed_dad() {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("an_ipv6_instance_waits_until_its_link_local_address_has_passed_dad")
+    else {
+        return;
+    };
+    let ns = lab.ns(lab.r1);
+    // Down and up: the kernel recreates the link-local address and runs DAD on it (at least
+    // the 1 s retransmit timer), longer than the daemon takes to start.
+    ns.run(&["ip", "link", "set", LAN_IF, "down"]);
+    ns.run(&["ip", "link", "set", LAN_IF, "up"]);
+    let spec = RouterSpec {
+        family: vrrp_tests::vrrp::Family::V6,
+        ..RouterSpec::new(200)
+    };
+    let r1 = lab.start(lab.r1, &spec);
+    let link_local = lab.lab.nodes[lab.r1].link_local();
+    let usable_at = Instant::now();
+    let first = wait_master(&capture, &link_local, STARTUP + spec.master_down_interval());
+    assert!(
+        first > usable_at,
+        "advertised from {link_local} {:?} before it passed DAD",
+        usable_at - first
+    );
+    assert!(
+        r1.log()
+            .contains("no usable IPv6 link-local address to send adverts from yet"),
+        "the wait for a usable link-local address was not logged"
+    );
+}
+
+#[test]
+fn a_start_that_fails_is_retried_with_backoff_until_it_succeeds() {
+    let Some((_serial, lab, capture)) =
+        TwoRouters::for_test("a_start_that_fails_is_retried_with_backoff_until_it_succeeds")
+    else {
+        return;
+    };
+    let ns = lab.ns(lab.r1);
+    let bpffs = format!("/sys/fs/bpf/xvrrp-test-{}", ns.name());
+    delete_lan_interface(&lab, lab.r1);
+    // A pinned map where eth0's pin directory must go: attaching fails until it is removed.
+    std::fs::create_dir_all(&bpffs).expect("create the pin root");
+    let blocker = format!("{bpffs}/{LAN_IF}");
+    vrrp_tests::netns::run_ok(std::process::Command::new("bpftool").args([
+        "map", "create", &blocker, "type", "array", "key", "4", "value", "4", "entries", "1",
+        "name", "blocker",
+    ]));
+    let spec = RouterSpec::new(200);
+    let mut r1 = lab.start(lab.r1, &spec);
+    r1.wait_for_log("interface eth0 does not exist yet", STARTUP);
+    lab.lab.reconnect(lab.r1);
+    r1.wait_for_log(
+        "starting the instance failed; retrying",
+        Duration::from_secs(2),
+    );
+    // Retrying backs off (0.5, 1, 2 s ...) instead of spinning.
+    std::thread::sleep(Duration::from_millis(2000));
+    let attempts = r1
+        .log()
+        .matches("starting the instance failed again")
+        .count();
+    assert!(
+        (1..=3).contains(&attempts),
+        "{attempts} further attempts in 2 s of retrying"
+    );
+    assert!(r1.is_running(), "the daemon gave up");
+    std::fs::remove_file(&blocker).expect("remove the blocker");
+    // The next retry (at most 2 s later on the backoff schedule) attaches and starts.
+    wait_master(
+        &capture,
+        R1,
+        Duration::from_secs(3) + spec.master_down_interval(),
     );
 }

@@ -129,9 +129,16 @@ pub enum ConfigErrorKind {
         /// The configured name.
         interface: String,
     },
-    /// The instance's interface is absent (a warning while checking, an error when running).
+    /// The instance's interface is absent (`xvrrp check-config`: the file may be meant for
+    /// another host).
     #[error("interface {interface:?} does not exist on this host")]
     UnknownInterface {
+        /// The configured name.
+        interface: String,
+    },
+    /// The instance's interface is absent (`xvrrp run`): its instances wait for it.
+    #[error("interface {interface:?} does not exist yet; its instances start when it appears")]
+    AwaitedInterface {
         /// The configured name.
         interface: String,
     },

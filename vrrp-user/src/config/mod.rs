@@ -163,7 +163,7 @@ pub enum Mode {
     /// `xvrrp check-config`: the file may be checked on another host, so an absent interface is
     /// a warning.
     Check,
-    /// `xvrrp run`: an absent interface is an error.
+    /// `xvrrp run`: an absent interface is a warning too; the daemon waits for it.
     Run,
 }
 

@@ -377,7 +377,7 @@ fn every_problem_is_reported_with_its_line() {
 }
 
 #[test]
-fn an_absent_interface_is_a_warning_when_checking_and_an_error_when_running() {
+fn an_absent_interface_is_a_warning_when_checking_and_awaited_when_running() {
     let toml = &[
         "[[instance]]",
         r#"name = "lan""#,
@@ -390,12 +390,14 @@ fn an_absent_interface_is_a_warning_when_checking_and_an_error_when_running() {
     assert_eq!(checked.warnings.len(), 1);
     assert_eq!(checked.warnings[0].severity, Severity::Warning);
 
-    let Err(LoadError::Invalid { problems }) = load_text(toml, Mode::Run) else {
-        panic!("an absent interface must stop the daemon");
-    };
+    // The daemon starts anyway and waits for the interface.
+    let running = load_text(toml, Mode::Run).expect("only a warning");
+    assert_eq!(running.config.instances.len(), 1);
     assert_eq!(
-        rendered(&Err(LoadError::Invalid { problems })),
-        [r#"error: test.toml:3: instance "lan": interface "eth9" does not exist on this host"#]
+        rendered(&Ok(running)),
+        [
+            r#"warning: test.toml:3: instance "lan": interface "eth9" does not exist yet; its instances start when it appears"#
+        ]
     );
 }
 

@@ -280,18 +280,21 @@ impl Validator<'_> {
         match self.host.addresses(name) {
             Ok(Some(addresses)) => Some(addresses),
             Ok(None) => {
-                let severity = match self.mode {
-                    Mode::Check => Severity::Warning,
-                    Mode::Run => Severity::Error,
+                let interface_name = name.clone();
+                let kind = match self.mode {
+                    Mode::Check => ConfigErrorKind::UnknownInterface {
+                        interface: interface_name,
+                    },
+                    Mode::Run => ConfigErrorKind::AwaitedInterface {
+                        interface: interface_name,
+                    },
                 };
                 self.push(
-                    severity,
+                    Severity::Warning,
                     Some(interface.span()),
                     Some(instance),
                     Some("interface"),
-                    ConfigErrorKind::UnknownInterface {
-                        interface: name.clone(),
-                    },
+                    kind,
                 );
                 None
             }

@@ -55,7 +55,7 @@ pub enum DaemonEvent {
     },
     /// The configuration was reloaded (SIGHUP).
     Reloaded {
-        /// Instances started, restarted or changed.
+        /// Instances started (or waiting for their interface), restarted or changed.
         changed: Vec<String>,
         /// Instances stopped.
         removed: Vec<String>,

@@ -7,6 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use super::retry::Retry;
 use crate::{
     config::InstanceConfig,
     proto::{AddressFamily, RouterConfig, VirtualRouter},
@@ -21,8 +22,14 @@ pub(crate) struct Instance {
     /// Tracked interfaces that are down now.
     pub(crate) tracked_down: BTreeSet<String>,
     /// When the installed virtual addresses' kernel lifetime was last refreshed (None = not
-    /// installed by us).
+    /// installed by us, or an install is being retried).
     pub(crate) addresses_refreshed_at: Option<Instant>,
+    /// The pending retry of a failed install or refresh of the virtual addresses.
+    pub(crate) address_retry: Option<Retry>,
+    /// Addresses a reload took out of the configuration that are still to be deleted from the
+    /// interface, and when to try again.
+    pub(crate) dropped_addresses: Vec<IpAddr>,
+    pub(crate) dropped_retry: Option<Retry>,
 }
 
 impl Instance {
@@ -34,6 +41,9 @@ impl Instance {
             router,
             tracked_down: BTreeSet::new(),
             addresses_refreshed_at: None,
+            address_retry: None,
+            dropped_addresses: Vec::new(),
+            dropped_retry: None,
         }
     }
 

@@ -8,7 +8,6 @@ use std::{
 };
 
 use anyhow::{Context as _, Result};
-use rtnetlink::Handle;
 use tokio::sync::mpsc;
 use vrrp_common::{
     advert::{Advert, AdvertParams, AdvertV2, IpContext},
@@ -27,11 +26,7 @@ use crate::{
         AttachOptions, Dataplane, DeliveredAdvert, InstanceSettings, XdpAttachMode,
         add_vmac_filter, remove_vmac_filter, virtual_mac,
     },
-    net::{
-        interface::{InterfaceInfo, interface_info},
-        packet_socket::PacketSocket,
-        sysctl,
-    },
+    net::{interface::InterfaceInfo, packet_socket::PacketSocket, sysctl},
     proto::{AddressFamily, Centiseconds, Event, ReceivedAdvert, State, VirtualRouter},
 };
 
@@ -86,6 +81,10 @@ pub(crate) struct VrrpInterface {
     /// Families whose VRRP multicast MAC the socket joined.
     joined: Vec<AddressFamily>,
     dataplane: Dataplane,
+    /// The task forwarding the data plane's punted adverts; it holds the ring buffer, so it
+    /// ends with the interface (an interface that comes and goes must not leak one per visit).
+    reader: tokio::task::AbortHandle,
+    /// A third of the shortest instance heartbeat timeout on the interface.
     heartbeat_period: Duration,
     last_heartbeat: Instant,
     /// Last data-plane settings written per (family, vrid), to skip identical writes.
@@ -95,19 +94,19 @@ pub(crate) struct VrrpInterface {
 }
 
 impl VrrpInterface {
-    /// Looks the interface up, attaches XDP (maps pinned under `bpffs`), opens the send socket,
-    /// joins the VRRP multicast groups of `families`, and starts forwarding punted adverts to
-    /// `punted`.
-    pub(crate) async fn open(
-        netlink: &Handle,
-        ifname: &str,
+    /// Attaches XDP to the interface `info` describes (maps pinned under `bpffs`), opens the
+    /// send socket, joins the VRRP multicast groups of `families`, and starts forwarding
+    /// punted adverts to `punted`.
+    pub(crate) fn open(
+        info: InterfaceInfo,
         families: &[AddressFamily],
         xdp_mode: XdpAttachMode,
         bpffs: &Path,
         heartbeat_timeout: Duration,
         punted: mpsc::Sender<DeliveredAdvert>,
     ) -> Result<Self> {
-        let info = interface_info(netlink, ifname).await?;
+        let ifname = info.name.clone();
+        let ifname = ifname.as_str();
         if let Err(err) = sysctl::announce_arp_from_primary_address(ifname) {
             tracing::warn!(
                 interface = ifname,
@@ -127,7 +126,7 @@ impl VrrpInterface {
         .context("attach XDP")?;
         let mut events = dataplane.take_events()?;
         let name = ifname.to_owned();
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             loop {
                 match events.next().await {
                     Ok(advert) => {
@@ -140,12 +139,14 @@ impl VrrpInterface {
                     }
                 }
             }
-        });
+        })
+        .abort_handle();
         let mut interface = Self {
             info,
             socket,
             joined: Vec::new(),
             dataplane,
+            reader,
             heartbeat_period: heartbeat_timeout / 3,
             last_heartbeat: Instant::now(),
             written: Vec::new(),
@@ -174,12 +175,11 @@ impl VrrpInterface {
 
     /// Applies a new shortest heartbeat timeout (the interface's advert intervals changed on
     /// reload): the heartbeat is refreshed three times within it.
-    pub(crate) fn set_heartbeat_timeout(&mut self, timeout: Duration, now: Instant) -> Result<()> {
+    pub(crate) fn set_heartbeat_timeout(&mut self, timeout: Duration, now: Instant) {
         if timeout / 3 != self.heartbeat_period {
             self.heartbeat_period = timeout / 3;
             self.refresh_heartbeat(now);
         }
-        Ok(())
     }
 
     pub(crate) fn next_heartbeat(&self) -> Instant {
@@ -432,6 +432,12 @@ impl VrrpInterface {
                 "updating the NIC unicast filter for the virtual MAC failed"
             ),
         }
+    }
+}
+
+impl Drop for VrrpInterface {
+    fn drop(&mut self) {
+        self.reader.abort();
     }
 }
 

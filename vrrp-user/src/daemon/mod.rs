@@ -3,15 +3,23 @@
 //! per configured instance.
 //!
 //! Each loop turn waits for the earliest of: a state-machine deadline, the data-plane heartbeat
-//! tick, an advert punted by XDP, a link change, or a signal; feeds the state machines, reading
-//! the clock at each event (never before a slow step such as netlink or loading XDP); and
-//! performs their actions in order (see `proto` for the call contract).
+//! tick, an advert punted by XDP, a link or address change, a signal, or a due retry; feeds the
+//! state machines, reading the clock at each event (never before a slow step such as netlink or
+//! loading XDP); and performs their actions in order (see `proto` for the call contract).
+//! Configurations are applied in `reload`, instances come and go with their interfaces in
+//! `lifecycle` and `links`.
 
 mod clock;
 pub mod events;
 mod instance;
 mod interface;
+mod lifecycle;
+mod links;
+mod rate_limit;
+mod reload;
+mod retry;
 mod runtime;
 mod schedule;
+mod vips;
 
 pub use runtime::{RunOptions, run};

@@ -63,7 +63,8 @@ pub async fn install(
         })
 }
 
-/// Removes `address` from interface `index`; an address that is already gone is not an error.
+/// Removes `address` from interface `index`; an address that is already gone (or whose
+/// interface is) is not an error.
 pub async fn remove(
     handle: &Handle,
     ifname: &str,
@@ -74,9 +75,9 @@ pub async fn remove(
     match handle.address().del(message).execute().await {
         Ok(()) => Ok(()),
         Err(rtnetlink::Error::NetlinkError(ref error))
-            if error
-                .code
-                .is_some_and(|code| code.get() == -libc::EADDRNOTAVAIL) =>
+            if error.code.is_some_and(|code| {
+                code.get() == -libc::EADDRNOTAVAIL || code.get() == -libc::ENODEV
+            }) =>
         {
             Ok(())
         }

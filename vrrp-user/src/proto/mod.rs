@@ -54,7 +54,9 @@
 //!   Startup.
 //! - **Configuration changes** apply in place; the effective priority resets to the configured
 //!   one. A Master re-announces at once (advert, and gratuitous ARP/NA if the addresses
-//!   changed). A change of VRID, family or primary address restarts the router silently.
+//!   changed). A change of VRID or family restarts the router silently. A new primary address
+//!   (the interface was renumbered) is the advert source from then on; a Master advertises
+//!   from it at once and keeps its role.
 //! - **Accept_Mode** is reported in [`RouterStatus::accepts_virtual_traffic`] and
 //!   [`RouterConfig::accepts_virtual_traffic`]; the owner always accepts.
 

@@ -409,16 +409,18 @@ impl VirtualRouter {
     }
 
     fn change_config(&mut self, config: RouterConfig, now: Instant) {
-        let identity_changed = config.vrid != self.config.vrid
-            || config.family != self.config.family
-            || config.primary_address != self.config.primary_address;
+        // The primary address is not part of the identity: a renumbered interface is the same
+        // router, and restarting it would hand Master to a Backup for Master_Down_Interval
+        // and back (two failovers for nothing). A Master advertises from it below, at once.
+        let identity_changed =
+            config.vrid != self.config.vrid || config.family != self.config.family;
         let addresses_changed = config.virtual_addresses != self.config.virtual_addresses;
         self.config = config;
         // Tracking adjustments are relative to the old configuration; the driver re-sends
         // PriorityChanged if tracking still applies.
         self.priority = self.config.priority;
         if identity_changed {
-            // A different VRID, family or source is a different virtual router on the wire:
+            // A different VRID or family is a different virtual router on the wire:
             // leave silently (a priority-0 advert would carry the new identity) and restart.
             self.go_initialize_silently(TransitionReason::ConfigChanged);
             self.start_if_ready(now, |_| TransitionReason::ConfigChanged);

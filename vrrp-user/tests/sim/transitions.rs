@@ -834,6 +834,25 @@ fn config_change_to_address_owner_takes_over_at_once() {
 }
 
 #[test]
+fn a_new_primary_address_keeps_the_master_and_advertises_from_it_at_once() {
+    let mut lan = master_and_backup(Duration::ZERO);
+    let at = lan.now();
+    let mut config = router_config(200, 1, cs(SECOND));
+    config.primary_address = IpAddr::from([192, 0, 2, 11]);
+    lan.event(0, Event::ConfigChanged(config));
+    assert_eq!(
+        lan.actions_since(0, at),
+        vec![
+            Action::SetDataplaneRole {
+                role: State::Master,
+                routine: None,
+            },
+            Action::SendAdvert { priority: 200 },
+        ]
+    );
+}
+
+#[test]
 fn config_change_of_identity_restarts_silently() {
     let mut lan = master_and_backup(Duration::ZERO);
     let at = lan.now();
