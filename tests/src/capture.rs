@@ -59,11 +59,22 @@ impl Capture {
                 let rc = unsafe { libc::setns(target.as_raw_fd(), libc::CLONE_NEWNET) };
                 assert_eq!(rc, 0, "setns for capture");
                 let socket = open_socket(&ifname);
+                let mut buffer = vec![0_u8; 65536];
                 if let Some(filter) = &filter {
                     attach_filter(&socket, filter);
+                    // Frames queued between bind and attach passed no filter: drop them.
+                    // SAFETY: buffer valid for its length; non-blocking, bounded by the queue.
+                    while unsafe {
+                        libc::recv(
+                            socket.as_raw_fd(),
+                            buffer.as_mut_ptr().cast(),
+                            buffer.len(),
+                            libc::MSG_DONTWAIT,
+                        )
+                    } >= 0
+                    {}
                 }
                 ready_tx.send(()).expect("signal ready");
-                let mut buffer = vec![0_u8; 65536];
                 while !stop.load(Ordering::Relaxed) {
                     // SAFETY: buffer valid for its length; the socket has a receive timeout.
                     let n = unsafe {
@@ -112,8 +123,7 @@ impl Drop for Capture {
 }
 
 /// A classic BPF filter accepting IPv4 packets of `protocol` from `source`. (Frames that
-/// arrived between the socket's bind and the filter's attach are not filtered; captures start
-/// before the traffic they look for.)
+/// arrived between the socket's bind and the filter's attach are dropped by the capture.)
 pub fn ipv4_filter(source: std::net::Ipv4Addr, protocol: u8) -> Vec<libc::sock_filter> {
     let op = |code: u32, jt: u8, jf: u8, k: u32| libc::sock_filter {
         code: u16::try_from(code).expect("BPF opcode"),

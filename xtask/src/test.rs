@@ -44,7 +44,11 @@ pub(crate) fn test(workspace: &Path, options: &TestOptions) -> Result<()> {
             "--",
         ])
         .args(&options.test_args)
-        .env("RUST_BACKTRACE", "1");
+        .env("RUST_BACKTRACE", "1")
+        // One test at a time per binary: the namespace suites measure protocol timing (down to
+        // 10 ms adverts, 255 VRIDs) on a 2-core machine, and a neighbouring test's CPU burst
+        // must not be what they measure. The daemon tests serialize anyway.
+        .env("RUST_TEST_THREADS", "1");
     if options.unprivileged {
         cmd.env("XVRRP_UNPRIVILEGED", "1");
     }

@@ -99,10 +99,14 @@ fn every_vrid_non_routine_at_once_causes_no_false_takeover_and_no_ring_loss() {
         0,
         "the Backup took over from a live Master"
     );
-    assert_eq!(
-        backup_adverts.frames().len(),
-        0,
-        "the Backup advertised next to a live Master"
+    let early = backup_adverts.frames();
+    assert!(
+        early.is_empty(),
+        "the Backup advertised next to a live Master: {:?}",
+        early
+            .iter()
+            .map(|frame| (frame.at, frame.data.clone()))
+            .collect::<Vec<_>>()
     );
     assert_eq!(
         losses(r1_ns),
