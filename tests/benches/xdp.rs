@@ -9,6 +9,7 @@ use std::{
 };
 
 use vrrp_common::maps::{AddressFamily, Role};
+use vrrp_tests::xdp::TEST_HEARTBEAT_TIMEOUT;
 use vrrp_tests::{
     frames::{self, Advert, HOST_MAC, arp_request, echo_v4},
     privilege::require_root,
@@ -54,6 +55,8 @@ fn configure(xdp: &mut XdpUnderTest, role: Role) {
                 master_address: IpAddr::V4(PEER),
                 master_priority: 200,
                 master_interval_cs: 100,
+                owner: false,
+                heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
             },
         )
         .expect("write the instance");

@@ -45,13 +45,14 @@ impl Drop for TestPinRoot {
     }
 }
 
-/// Attach options for tests: pins under `pin_root`, a heartbeat timeout no test reaches by
-/// accident.
+/// The per-instance heartbeat timeout for tests: one no test reaches by accident.
+pub const TEST_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Attach options for tests: pins under `pin_root`.
 pub fn test_options(mode: XdpAttachMode, pin_root: &TestPinRoot) -> AttachOptions {
     AttachOptions {
         mode,
         pin_link: true,
-        heartbeat_timeout: Duration::from_secs(60),
         pin_root: pin_root.path().to_path_buf(),
     }
 }

@@ -219,9 +219,30 @@ pub struct Instance {
     pub master_priority: u8,
     /// 1 when packets to the VIPs are accepted while Master (Accept_Mode, or the owner).
     pub accept: u8,
+    /// 1 for the address owner (priority 255): the VIPs are the interface's own addresses, so
+    /// the program never drops their resolution, Master or not.
+    pub owner: u8,
+    /// Without a daemon heartbeat for this long (centiseconds) this instance stops acting as
+    /// Master: three of its advert intervals, which ends before any Backup's
+    /// Master_Down_Interval. Per instance, so a stall that is fatal for a 10 ms instance does
+    /// not blackhole a 1 s one on the same interface.
+    pub heartbeat_timeout_cs: u16,
     /// Always 0.
-    pub _pad: [u8; 5],
+    pub _pad: [u8; 2],
 }
+
+impl Instance {
+    /// Whether `control`'s heartbeat is older than this instance's timeout at `now_ns`
+    /// (CLOCK_MONOTONIC). A record never written (heartbeat 0) is stale.
+    #[inline(always)]
+    pub const fn heartbeat_stale(&self, control: &Control, now_ns: u64) -> bool {
+        now_ns.saturating_sub(control.heartbeat_ns)
+            > self.heartbeat_timeout_cs as u64 * NS_PER_CENTISECOND
+    }
+}
+
+/// Nanoseconds in a centisecond.
+const NS_PER_CENTISECOND: u64 = 10_000_000;
 
 /// Key of [`VIPS4_MAP`].
 #[repr(C)]
@@ -253,25 +274,14 @@ pub struct VipTarget {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Control {
-    /// CLOCK_MONOTONIC ns of the daemon's last heartbeat refresh.
+    /// CLOCK_MONOTONIC ns of the daemon's last heartbeat refresh. An instance whose
+    /// [`Instance::heartbeat_timeout_cs`] passed since then acts as Backup (fail-safe when the
+    /// daemon died while Master and the pinned links kept the programs).
     pub heartbeat_ns: u64,
-    /// After this many ns without a refresh the program acts as Backup for every instance
-    /// (fail-safe when the daemon died while Master and the pinned link kept the program).
-    pub heartbeat_timeout_ns: u64,
     /// The interface's own MAC: frames to a virtual MAC are rewritten to it while Master.
     pub if_mac: [u8; 6],
     /// Always 0.
     pub _pad: [u8; 2],
-}
-
-impl Control {
-    /// Whether the heartbeat is older than the timeout at `now_ns` (CLOCK_MONOTONIC). A record
-    /// never written (heartbeat 0) is stale once the timeout has passed since boot, which is
-    /// always the case in practice.
-    #[inline(always)]
-    pub const fn is_stale(&self, now_ns: u64) -> bool {
-        now_ns.saturating_sub(self.heartbeat_ns) > self.heartbeat_timeout_ns
-    }
 }
 
 const _: () = assert!(size_of::<InstanceKey>() == 8);
@@ -279,7 +289,7 @@ const _: () = assert!(size_of::<Instance>() == 40);
 const _: () = assert!(size_of::<Vip4Key>() == 4);
 const _: () = assert!(size_of::<Vip6Key>() == 16);
 const _: () = assert!(size_of::<VipTarget>() == 4);
-const _: () = assert!(size_of::<Control>() == 24);
+const _: () = assert!(size_of::<Control>() == 16);
 const _: () = assert!(size_of::<RoleEntry>() == 4);
 
 #[cfg(feature = "user")]

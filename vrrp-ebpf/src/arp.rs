@@ -7,7 +7,6 @@
 //! XDP_TX works on every driver and attach mode (native XDP_TX on a veth is dropped unless the
 //! peer runs NAPI); see docs/ARCHITECTURE.md.
 
-use aya_ebpf::bindings::xdp_action;
 use vrrp_common::{
     consts::{ETHERNET_HEADER_LEN, ETHERTYPE_IPV4},
     counters::Counter,
@@ -58,16 +57,11 @@ pub(crate) fn handle_request(ctx: &impl Frame) -> Result<Option<u32>, Malformed>
     let Some(vrid) = vip_vrid(request.target_protocol) else {
         return Ok(None);
     };
-    let key = instance::key(ctx, AddressFamily::Ipv4, vrid);
-    let Some(config) = instance::lookup(&key) else {
-        return Ok(None);
-    };
-    if instance::acting_master(&key, &config).is_none() {
-        count_instance(&key, Counter::ResolutionDroppedBackup);
-        return Ok(Some(xdp_action::XDP_DROP));
-    }
-    count_instance(&key, Counter::ResolutionPassedMaster);
-    Ok(Some(xdp_action::XDP_PASS))
+    Ok(instance::resolution_verdict(&instance::key(
+        ctx,
+        AddressFamily::Ipv4,
+        vrid,
+    )))
 }
 
 /// Egress: puts the virtual MAC on the stack's ARP reply for a VIP while we act as Master

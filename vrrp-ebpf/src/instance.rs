@@ -1,6 +1,6 @@
 //! Looking up a virtual router and deciding whether it may act as Master right now.
 
-use aya_ebpf::helpers::bpf_ktime_get_ns;
+use aya_ebpf::{bindings::xdp_action, helpers::bpf_ktime_get_ns};
 use vrrp_common::{
     counters::Counter,
     maps::{AddressFamily, Instance, InstanceKey, Role},
@@ -37,9 +37,28 @@ pub(crate) fn acting_master(key: &InstanceKey, instance: &Instance) -> Option<[u
     let control = XVRRP_CONTROL.get(0)?;
     // SAFETY: bpf_ktime_get_ns has no preconditions.
     let now = unsafe { bpf_ktime_get_ns() };
-    if control.is_stale(now) {
+    if instance.heartbeat_stale(control, now) {
         count_instance(key, Counter::HeartbeatStale);
         return None;
     }
     Some(control.if_mac)
+}
+
+/// The ingress verdict on an ARP request / Neighbor Solicitation for a VIP of the instance
+/// under `key`: to the stack while acting as Master (it answers, the egress program stamps the
+/// virtual MAC); dropped otherwise, so the stack cannot answer with the physical MAC (RFC 5798
+/// §6.4.2) — except for the address owner, whose VIPs are its own addresses. `None` when no
+/// such instance is configured.
+#[inline(always)]
+pub(crate) fn resolution_verdict(key: &InstanceKey) -> Option<u32> {
+    let config = lookup(key)?;
+    if acting_master(key, &config).is_some() {
+        count_instance(key, Counter::ResolutionPassedMaster);
+        return Some(xdp_action::XDP_PASS);
+    }
+    if config.owner != 0 {
+        return None;
+    }
+    count_instance(key, Counter::ResolutionDroppedBackup);
+    Some(xdp_action::XDP_DROP)
 }

@@ -7,7 +7,6 @@
 //! stack sets the flags: Override on answers to multicast solicitations (RFC 4861 §7.2.4),
 //! Router while forwarding is on, Solicited unless it answers DAD.
 
-use aya_ebpf::bindings::xdp_action;
 use vrrp_common::{
     consts::{ETHERNET_HEADER_LEN, IPV6_HEADER_LEN},
     counters::Counter,
@@ -69,16 +68,11 @@ pub(crate) fn handle_solicitation(ctx: &impl Frame) -> Result<Option<u32>, Malfo
     let Some((vrid, _)) = vip_target(ctx, ICMPV6_NEIGHBOR_SOLICITATION)? else {
         return Ok(None);
     };
-    let key = instance::key(ctx, AddressFamily::Ipv6, vrid);
-    let Some(config) = instance::lookup(&key) else {
-        return Ok(None);
-    };
-    if instance::acting_master(&key, &config).is_none() {
-        count_instance(&key, Counter::ResolutionDroppedBackup);
-        return Ok(Some(xdp_action::XDP_DROP));
-    }
-    count_instance(&key, Counter::ResolutionPassedMaster);
-    Ok(Some(xdp_action::XDP_PASS))
+    Ok(instance::resolution_verdict(&instance::key(
+        ctx,
+        AddressFamily::Ipv6,
+        vrid,
+    )))
 }
 
 /// Egress: puts the virtual MAC on the stack's NA for a VIP while we act as Master. Anything

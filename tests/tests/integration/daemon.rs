@@ -789,23 +789,23 @@ fn sighup_with_a_new_interval_updates_the_xdp_heartbeat_timeout() {
     let spec = RouterSpec::new(200);
     let r1 = lab.start(lab.r1, &spec);
     wait_master(&capture, R1, STARTUP + spec.master_down_interval());
-    let control = format!(
-        "/sys/fs/bpf/xvrrp-test-{}/eth0/XVRRP_CONTROL",
+    let instances = format!(
+        "/sys/fs/bpf/xvrrp-test-{}/eth0/XVRRP_INSTANCES",
         lab.ns(lab.r1).name()
     );
-    let timeout_ns = || {
+    let timeout_cs = || {
         let out = std::process::Command::new("bpftool")
-            .args(["--json", "map", "dump", "pinned", &control])
+            .args(["--json", "map", "dump", "pinned", &instances])
             .output()
             .expect("run bpftool");
         let dump: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
-        dump[0]["formatted"]["value"]["heartbeat_timeout_ns"]
+        dump[0]["formatted"]["value"]["heartbeat_timeout_cs"]
             .as_u64()
-            .or_else(|| dump[0]["value"]["heartbeat_timeout_ns"].as_u64())
-            .unwrap_or_else(|| panic!("no heartbeat_timeout_ns in {dump}"))
+            .or_else(|| dump[0]["value"]["heartbeat_timeout_cs"].as_u64())
+            .unwrap_or_else(|| panic!("no heartbeat_timeout_cs in {dump}"))
     };
     // Three advert intervals (RFC 9568 Master_Down_Interval minus Skew_Time).
-    assert_eq!(timeout_ns(), 300_000_000);
+    assert_eq!(timeout_cs(), 30);
     let slower = RouterSpec {
         interval_ms: 200,
         ..spec
@@ -814,7 +814,7 @@ fn sighup_with_a_new_interval_updates_the_xdp_heartbeat_timeout() {
     std::fs::write(r1.config_path(), slower.config(&bpffs)).expect("rewrite config");
     r1.signal(libc::SIGHUP);
     r1.wait_for_log("configuration reloaded", Duration::from_secs(3));
-    assert_eq!(timeout_ns(), 600_000_000);
+    assert_eq!(timeout_cs(), 60);
 }
 
 #[test]

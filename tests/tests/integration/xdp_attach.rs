@@ -4,6 +4,7 @@
 use std::{net::IpAddr, process::Command, time::Duration};
 
 use vrrp_common::maps::{ALL_MAPS, AddressFamily, INSTANCES_MAP, Role};
+use vrrp_tests::xdp::TEST_HEARTBEAT_TIMEOUT;
 use vrrp_tests::{
     lab::{LAN_IF, Lab},
     privilege::require_root,
@@ -47,6 +48,8 @@ fn attach_pins_every_map_and_detach_removes_the_pins() {
                 master_address: IpAddr::V4("192.0.2.2".parse().unwrap()),
                 master_priority: 200,
                 master_interval_cs: 100,
+                owner: false,
+                heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
             },
         )
         .unwrap();

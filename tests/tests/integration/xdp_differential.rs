@@ -20,6 +20,7 @@ use vrrp_common::{
     counters::Counter,
     maps::{AddressFamily, Role},
 };
+use vrrp_tests::xdp::TEST_HEARTBEAT_TIMEOUT;
 use vrrp_tests::{
     frames::{VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_MAC_V4, VRRP_MAC_V6, ethernet, ipv4, ipv6},
     privilege::require_root,
@@ -234,6 +235,8 @@ fn xdp_and_codec_agree_on_every_verdict() {
                 master_address,
                 master_priority: 100,
                 master_interval_cs: 100,
+                owner: false,
+                heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
             };
             xdp.dataplane.set_instance(family, vrid, &settings).unwrap();
         }

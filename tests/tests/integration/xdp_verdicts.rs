@@ -12,6 +12,7 @@ use vrrp_common::{
     event::ring_footprint,
     maps::{AddressFamily, EVENTS_RING_BYTES, Role},
 };
+use vrrp_tests::xdp::TEST_HEARTBEAT_TIMEOUT;
 use vrrp_tests::{
     frames::{
         self, Advert, HOST_MAC, ROUTER_MAC, VRRP_GROUP_V4, VRRP_GROUP_V6, arp_reply, arp_request,
@@ -60,6 +61,8 @@ fn configure(xdp: &mut XdpUnderTest, role: Role, accept: bool) {
                     master_address: master,
                     master_priority: 200,
                     master_interval_cs: 100,
+                    owner: false,
+                    heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
                 },
             )
             .unwrap();
@@ -706,6 +709,70 @@ fn tc_ingress_gives_the_same_verdicts_as_xdp() {
 }
 
 #[test]
+fn heartbeat_staleness_is_per_instance_and_spares_the_owner() {
+    if !require_root("heartbeat_staleness_is_per_instance_and_spares_the_owner") {
+        return;
+    }
+    let mut xdp = XdpUnderTest::new();
+    // VRID 7 at 10 ms adverts, VRID 8 at 1 s, both Master; VRID 9 is the address owner, not
+    // Master right now.
+    let fast_vip = Ipv4Addr::new(192, 0, 2, 107);
+    let slow_vip = Ipv4Addr::new(192, 0, 2, 108);
+    let owned = Ipv4Addr::new(192, 0, 2, 109);
+    for (vrid, vip, role, owner, heartbeat_timeout) in [
+        (7, fast_vip, Role::Master, false, Duration::from_millis(30)),
+        (8, slow_vip, Role::Master, false, Duration::from_secs(3)),
+        (9, owned, Role::Backup, true, Duration::from_secs(3)),
+    ] {
+        xdp.dataplane
+            .set_instance(
+                AddressFamily::Ipv4,
+                vrid,
+                &InstanceSettings {
+                    role,
+                    accept: owner,
+                    master_address: IpAddr::V4(ROUTER4),
+                    master_priority: 255,
+                    master_interval_cs: 100,
+                    owner,
+                    heartbeat_timeout,
+                },
+            )
+            .unwrap();
+        xdp.dataplane.add_vip(IpAddr::V4(vip), vrid).unwrap();
+    }
+    // The loop stalled 100 ms: fatal for the 10 ms instance only.
+    xdp.dataplane
+        .backdate_heartbeat(Duration::from_millis(100))
+        .unwrap();
+    expect(
+        &mut xdp,
+        "10 ms instance, 100 ms without heartbeat",
+        &arp_request(HOST_MAC, HOST4, fast_vip),
+        XDP_DROP,
+        &[
+            (Counter::ResolutionDroppedBackup, 1),
+            (Counter::HeartbeatStale, 1),
+        ],
+    );
+    expect(
+        &mut xdp,
+        "1 s instance, 100 ms without heartbeat",
+        &arp_request(HOST_MAC, HOST4, slow_vip),
+        XDP_PASS,
+        &[(Counter::ResolutionPassedMaster, 1)],
+    );
+    // The owner's virtual addresses are its own: the stack answers for them in any role.
+    expect(
+        &mut xdp,
+        "owner, not Master",
+        &arp_request(HOST_MAC, HOST4, owned),
+        XDP_PASS,
+        &[],
+    );
+}
+
+#[test]
 fn stale_heartbeat_makes_a_master_behave_as_backup() {
     if !require_root("stale_heartbeat_makes_a_master_behave_as_backup") {
         return;
@@ -808,6 +875,8 @@ fn a_burst_from_255_vrids_in_both_families_fits_the_ring_unread() {
                 master_address: master,
                 master_priority: 200,
                 master_interval_cs: 100,
+                owner: false,
+                heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
             };
             xdp.dataplane.set_instance(family, vrid, &settings).unwrap();
         }

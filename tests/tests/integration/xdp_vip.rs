@@ -10,6 +10,7 @@ use vrrp_common::{
     counters::Counter,
     maps::{AddressFamily, Role},
 };
+use vrrp_tests::xdp::TEST_HEARTBEAT_TIMEOUT;
 use vrrp_tests::{
     lab::{LAN_IF, Lab},
     privilege::require_root,
@@ -87,6 +88,8 @@ fn host_pings_the_vips(mode: XdpAttachMode, expected: IngressHook) {
                     master_address: master,
                     master_priority: 100,
                     master_interval_cs: 100,
+                    owner: false,
+                    heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
                 },
             )
             .unwrap();

@@ -71,3 +71,12 @@ pub(crate) fn router_config(config: &InstanceConfig, primary_address: IpAddr) ->
         virtual_addresses: config.virtual_addresses.clone(),
     }
 }
+
+/// How long the data plane keeps acting as Master for an instance without a heartbeat from the
+/// daemon: three of its advert intervals. That always ends before a Backup's
+/// Master_Down_Interval (3 intervals + Skew_Time), so a dead daemon's node has stopped
+/// answering for the virtual addresses by the time another router takes over. A live daemon
+/// that stalls that long would miss its own adverts too, and lose Master anyway.
+pub(crate) fn heartbeat_timeout(config: &InstanceConfig) -> Duration {
+    config.advert_interval.as_duration() * 3
+}

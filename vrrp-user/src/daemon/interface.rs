@@ -17,7 +17,11 @@ use vrrp_common::{
     maps::{self as contract, Role},
 };
 
-use super::{clock::instant_from_monotonic, events::DaemonEvent, instance::Instance};
+use super::{
+    clock::instant_from_monotonic,
+    events::DaemonEvent,
+    instance::{Instance, heartbeat_timeout},
+};
 use crate::{
     dataplane::{
         AttachOptions, Dataplane, DeliveredAdvert, InstanceSettings, XdpAttachMode,
@@ -117,7 +121,6 @@ impl VrrpInterface {
             &AttachOptions {
                 mode: xdp_mode,
                 pin_link: true,
-                heartbeat_timeout,
                 pin_root: bpffs.to_owned(),
             },
         )
@@ -169,12 +172,12 @@ impl VrrpInterface {
         Ok(())
     }
 
-    /// Applies a new heartbeat timeout (the interface's advert intervals changed on reload).
+    /// Applies a new shortest heartbeat timeout (the interface's advert intervals changed on
+    /// reload): the heartbeat is refreshed three times within it.
     pub(crate) fn set_heartbeat_timeout(&mut self, timeout: Duration, now: Instant) -> Result<()> {
         if timeout / 3 != self.heartbeat_period {
-            self.dataplane.set_heartbeat_timeout(timeout)?;
             self.heartbeat_period = timeout / 3;
-            self.last_heartbeat = now;
+            self.refresh_heartbeat(now);
         }
         Ok(())
     }
@@ -388,6 +391,8 @@ impl VrrpInterface {
             master_address,
             master_priority,
             master_interval_cs: master_interval.get(),
+            owner: instance.config.is_owner(),
+            heartbeat_timeout: heartbeat_timeout(&instance.config),
         };
         let family = instance.family();
         let vrid = config.vrid;

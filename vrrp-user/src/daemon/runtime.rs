@@ -18,7 +18,7 @@ use tokio::{
 use super::{
     clock::instant_from_monotonic,
     events::{DaemonEvent, EventBus},
-    instance::{Instance, router_config},
+    instance::{self, Instance, router_config},
     interface::VrrpInterface,
 };
 use crate::{
@@ -659,18 +659,14 @@ impl Daemon {
     }
 }
 
-/// How long the XDP program keeps acting as Master without a heartbeat from the daemon: three
-/// of the shortest advert intervals on the interface. That always ends before a Backup's
-/// Master_Down_Interval (3 intervals + Skew_Time), so a dead daemon's node has stopped answering
-/// for the virtual addresses by the time another router takes over. A live daemon that stalls
-/// that long would miss its own adverts too, and lose Master anyway.
+/// The shortest heartbeat timeout among `instances` sharing an interface: the heartbeat is
+/// refreshed three times within it.
 fn heartbeat_timeout(instances: &[&InstanceConfig]) -> Duration {
     instances
         .iter()
-        .map(|instance| instance.advert_interval.as_duration())
+        .map(|instance| instance::heartbeat_timeout(instance))
         .min()
-        .unwrap_or(Duration::from_secs(1))
-        * 3
+        .unwrap_or(Duration::from_secs(3))
 }
 
 /// Which instances a new configuration keeps as they are, changes in place, stops, and starts

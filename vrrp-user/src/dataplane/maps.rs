@@ -29,6 +29,11 @@ pub struct InstanceSettings {
     pub master_priority: u8,
     /// The current Master's Max Advertise Interval in centiseconds.
     pub master_interval_cs: u16,
+    /// The address owner (priority 255): its VIPs' resolution is never dropped.
+    pub owner: bool,
+    /// Without a heartbeat for this long the instance stops acting as Master (rounded up to
+    /// centiseconds; see `Instance::heartbeat_timeout_cs`).
+    pub heartbeat_timeout: Duration,
 }
 
 /// The virtual MAC of (`family`, `vrid`) (RFC 5798 §7.3), from the codec's constants.
@@ -143,7 +148,12 @@ impl Dataplane {
             role: settings.role as u8,
             master_priority: settings.master_priority,
             accept: u8::from(settings.accept),
-            _pad: [0; 5],
+            owner: u8::from(settings.owner),
+            heartbeat_timeout_cs: u16::try_from(
+                settings.heartbeat_timeout.as_millis().div_ceil(10),
+            )
+            .unwrap_or(u16::MAX),
+            _pad: [0; 2],
         };
         let ifname = self.ifname.clone();
         self.hash_map::<InstanceKey, Instance>(INSTANCES_MAP)?
@@ -268,19 +278,12 @@ impl Dataplane {
         }
     }
 
-    /// Tells the program the daemon is alive. Call it at least every third of the heartbeat
-    /// timeout; without it the program stops acting as Master (fail-safe for a daemon that died
-    /// while the pinned program kept running).
+    /// Tells the program the daemon is alive. Call it at least every third of the shortest
+    /// instance heartbeat timeout; without it instances stop acting as Master (fail-safe for a
+    /// daemon that died while the pinned program kept running).
     pub fn refresh_heartbeat(&mut self) -> Result<(), DataplaneError> {
         let if_mac = self.control()?.if_mac;
         self.write_control(if_mac)
-    }
-
-    /// Changes the heartbeat timeout (advert intervals changed on reload) and refreshes the
-    /// heartbeat with it.
-    pub fn set_heartbeat_timeout(&mut self, timeout: Duration) -> Result<(), DataplaneError> {
-        self.heartbeat_timeout = timeout;
-        self.refresh_heartbeat()
     }
 
     /// Sets the heartbeat to `age` in the past: lets tests and drills show the fail-safe
@@ -294,7 +297,6 @@ impl Dataplane {
     pub(super) fn write_control(&mut self, if_mac: [u8; 6]) -> Result<(), DataplaneError> {
         let control = Control {
             heartbeat_ns: nanos(monotonic_now()),
-            heartbeat_timeout_ns: nanos(self.heartbeat_timeout),
             if_mac,
             _pad: [0; 2],
         };

@@ -68,9 +68,6 @@ pub struct AttachOptions {
     /// Pin the links too, so the programs outlive a crashed daemon. Its heartbeat then goes
     /// stale and the program behaves as Backup (see [`Dataplane::refresh_heartbeat`]).
     pub pin_link: bool,
-    /// Without a [`Dataplane::refresh_heartbeat`] for this long the program stops acting as
-    /// Master.
-    pub heartbeat_timeout: Duration,
     /// bpffs directory holding one pin directory per interface.
     pub pin_root: PathBuf,
 }
@@ -80,7 +77,6 @@ impl Default for AttachOptions {
         Self {
             mode: XdpAttachMode::Auto,
             pin_link: true,
-            heartbeat_timeout: Duration::from_secs(3),
             pin_root: PathBuf::from(pin::PIN_ROOT),
         }
     }
@@ -118,7 +114,6 @@ pub struct Dataplane {
     program_id: u32,
     hook: IngressHook,
     pin_dir: PathBuf,
-    heartbeat_timeout: Duration,
     /// None once detached.
     links: Option<Links>,
     // Declared before `ebpf` so the log ring buffer closes first. It moves into
@@ -161,7 +156,6 @@ impl Dataplane {
             program_id: attached.program_id,
             hook: attached.hook,
             pin_dir,
-            heartbeat_timeout: options.heartbeat_timeout,
             links: Some(attached.links),
             logger,
             ebpf,
