@@ -309,17 +309,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn heartbeat_is_stale_only_after_the_timeout() {
+    fn heartbeat_is_stale_only_after_the_instances_timeout() {
         let control = Control {
-            heartbeat_ns: 1_000,
-            heartbeat_timeout_ns: 500,
+            heartbeat_ns: 1_000_000_000,
             if_mac: [0; 6],
             _pad: [0; 2],
         };
-        assert!(!control.is_stale(1_500));
-        assert!(control.is_stale(1_501));
+        let instance = Instance {
+            master_last_seen_ns: 0,
+            master_addr_be: [0; 16],
+            master_interval_cs: 1,
+            vmac: [0; 6],
+            role: Role::Master as u8,
+            master_priority: 255,
+            accept: 0,
+            owner: 0,
+            heartbeat_timeout_cs: 3,
+            _pad: [0; 2],
+        };
+        assert!(!instance.heartbeat_stale(&control, 1_030_000_000));
+        assert!(instance.heartbeat_stale(&control, 1_030_000_001));
         // A clock read before the refresh (another CPU) is not stale.
-        assert!(!control.is_stale(900));
+        assert!(!instance.heartbeat_stale(&control, 900_000_000));
     }
 
     #[test]
