@@ -43,20 +43,29 @@ impl Daemon {
     /// Writes `config` (whose `[global] bpffs` is `bpffs`) to a temporary file and starts
     /// `xvrrp run` in `ns` with JSON logs.
     pub fn start(ns: &NetNs, name: &str, config: &str, bpffs: &Path) -> Self {
+        // nsenter enters only the network namespace: unlike `ip netns exec` it keeps the host's
+        // mount namespace, so the daemon's bpffs pins are visible to the test and to bpftool,
+        // as they are in production.
+        let netns = format!("--net=/run/netns/{}", ns.name());
+        Self::spawn(ns, name, config, bpffs, &["nsenter", netns.as_str(), "--"])
+    }
+
+    /// Like [`Self::start`], but the way a lab user often does it: `ip netns exec`, which
+    /// gives the process a mount namespace (and /sys) of its own.
+    pub fn start_with_ip_netns_exec(ns: &NetNs, name: &str, config: &str, bpffs: &Path) -> Self {
+        Self::spawn(ns, name, config, bpffs, &["ip", "netns", "exec", ns.name()])
+    }
+
+    fn spawn(ns: &NetNs, name: &str, config: &str, bpffs: &Path, launcher: &[&str]) -> Self {
         let dir = std::env::temp_dir().join(format!("{}-{name}", ns.name()));
         fs::create_dir_all(&dir).expect("create daemon dir");
         let config_path = dir.join("xvrrp.toml");
         fs::write(&config_path, config).expect("write config");
         let log_path = dir.join("xvrrp.log");
         let log = fs::File::create(&log_path).expect("create log");
-        // nsenter enters only the network namespace: unlike `ip netns exec` it keeps the host's
-        // mount namespace, so the daemon's bpffs pins are visible to the test and to bpftool,
-        // as they are in production.
-        let netns = format!("--net=/run/netns/{}", ns.name());
-        let child = std::process::Command::new("nsenter")
+        let child = std::process::Command::new(launcher[0])
+            .args(&launcher[1..])
             .args([
-                netns.as_str(),
-                "--",
                 xvrrp_binary().to_str().expect("utf-8 path"),
                 "run",
                 "--config",

@@ -1007,3 +1007,34 @@ fn sighup_replacing_a_virtual_address_moves_the_answers_to_the_new_one() {
         "the removed virtual address is still installed"
     );
 }
+
+#[test]
+fn a_daemon_whose_pins_are_private_to_its_mount_namespace_warns_at_start() {
+    let Some((_serial, lab, capture)) = TwoRouters::for_test(
+        "a_daemon_whose_pins_are_private_to_its_mount_namespace_warns_at_start",
+    ) else {
+        return;
+    };
+    let spec = RouterSpec::new(200);
+    let ns = lab.ns(lab.r1);
+    let bpffs = format!("/sys/fs/bpf/xvrrp-test-{}", ns.name());
+    let private =
+        Daemon::start_with_ip_netns_exec(ns, "private", &spec.config(&bpffs), Path::new(&bpffs));
+    private.wait_for_log("the data plane's pins are private to this process", STARTUP);
+    assert!(
+        private.log().contains("nsenter --net"),
+        "the warning names no fix: {}",
+        private.log()
+    );
+    // It still works as a router.
+    wait_master(&capture, R1, STARTUP + spec.master_down_interval());
+    drop(private);
+    // Started as the README says, there is nothing to warn about.
+    let shared = lab.start(lab.r2, &RouterSpec::new(100));
+    shared.wait_for_log("state change Initialize -> Backup", STARTUP);
+    assert!(
+        !shared.log().contains("private to this process"),
+        "false alarm: {}",
+        shared.log()
+    );
+}

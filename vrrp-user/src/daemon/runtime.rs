@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     config::{self, Config, GlobalConfig, InstanceConfig, Mode, SystemInterfaces},
-    dataplane::{DeliveredAdvert, XdpAttachMode},
+    dataplane::{DeliveredAdvert, PinVisibility, XdpAttachMode, pin_visibility},
     net::{
         interface::{InterfaceInfo, LinkChange, interface_info, watch_links},
         virtual_addresses,
@@ -54,6 +54,14 @@ const QUEUED_ADVERTS_BEFORE_TIMERS: usize = 510;
 /// Runs the daemon until SIGTERM or SIGINT. Returns after a clean shutdown: Masters resigned
 /// with priority 0, virtual addresses removed, XDP detached and unpinned.
 pub async fn run(options: RunOptions, config: Config, bus: EventBus) -> Result<()> {
+    if let PinVisibility::Private { reason } = pin_visibility() {
+        tracing::warn!(
+            reason,
+            fix = PinVisibility::FIX,
+            "the data plane's pins are private to this process: they die with it (no crash \
+             fail-safe) and bpftool on the host does not see them"
+        );
+    }
     let (connection, netlink, _) =
         rtnetlink::new_connection().context("open a netlink connection")?;
     tokio::spawn(connection);

@@ -15,6 +15,7 @@ mod events;
 mod fdb;
 mod maps;
 mod pin;
+mod pin_visibility;
 mod stats;
 
 use std::{
@@ -40,6 +41,7 @@ pub use error::DataplaneError;
 pub use events::{AdvertEvents, DeliveredAdvert};
 pub use fdb::{add_vmac_filter, remove_vmac_filter};
 pub use maps::{InstanceSettings, monotonic_now, virtual_mac};
+pub use pin_visibility::{PinVisibility, pin_visibility};
 pub use stats::CounterValues;
 
 /// The XDP object, built by `cargo xtask build-ebpf` and copied here by build.rs.

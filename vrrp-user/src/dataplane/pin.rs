@@ -10,7 +10,7 @@ use std::{
 use super::DataplaneError;
 
 /// Where bpffs is conventionally mounted.
-const BPFFS: &str = "/sys/fs/bpf";
+pub(super) const BPFFS: &str = "/sys/fs/bpf";
 /// Our subdirectory of bpffs: the default of [`super::AttachOptions::pin_root`].
 pub(super) const PIN_ROOT: &str = "/sys/fs/bpf/xvrrp";
 /// `statfs` magic of bpffs (linux/magic.h).
@@ -53,7 +53,7 @@ pub(super) fn remove(ifname: &str, dir: &Path) -> Result<(), DataplaneError> {
     }
 }
 
-fn is_bpffs(path: &str) -> bool {
+pub(super) fn is_bpffs(path: &str) -> bool {
     let Ok(c_path) = CString::new(path) else {
         return false;
     };
