@@ -5,4 +5,5 @@ pub mod config;
 pub mod daemon;
 pub mod dataplane;
 pub mod net;
+pub mod ops;
 pub mod proto;

@@ -12,5 +12,6 @@ pub mod events;
 mod instance;
 mod interface;
 mod runtime;
+mod snapshot;
 
 pub use runtime::{RunOptions, run};

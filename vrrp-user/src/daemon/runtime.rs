@@ -11,8 +11,8 @@ use anyhow::{Context as _, Result, bail};
 use rtnetlink::Handle;
 use tokio::{
     signal::unix::{SignalKind, signal},
-    sync::mpsc,
-    time::sleep_until,
+    sync::{mpsc, watch},
+    time::{MissedTickBehavior, interval, sleep_until},
 };
 
 use super::{
@@ -20,6 +20,7 @@ use super::{
     events::{DaemonEvent, EventBus},
     instance::{self, Instance, router_config},
     interface::VrrpInterface,
+    snapshot,
 };
 use crate::{
     config::{self, Config, GlobalConfig, InstanceConfig, Mode, SystemInterfaces},
@@ -28,6 +29,7 @@ use crate::{
         interface::{InterfaceInfo, LinkChange, interface_info, watch_links},
         virtual_addresses,
     },
+    ops::status::StatusSnapshot,
     proto::{Action, AddressFamily, Event, State, TransitionReason, Warning},
 };
 
@@ -51,9 +53,19 @@ const PUNTED_ADVERT_QUEUE: usize = 1024;
 /// of a full interface).
 const QUEUED_ADVERTS_BEFORE_TIMERS: usize = 510;
 
+/// How often the status snapshot is refreshed besides after transitions (counters, the
+/// learned Master, last heard).
+const STATUS_REFRESH: Duration = Duration::from_secs(1);
+
 /// Runs the daemon until SIGTERM or SIGINT. Returns after a clean shutdown: Masters resigned
-/// with priority 0, virtual addresses removed, XDP detached and unpinned.
-pub async fn run(options: RunOptions, config: Config, bus: EventBus) -> Result<()> {
+/// with priority 0, virtual addresses removed, XDP detached and unpinned. The operations
+/// layer reads `status` (see `snapshot`) and subscribes to `bus`.
+pub async fn run(
+    options: RunOptions,
+    config: Config,
+    bus: EventBus,
+    status: watch::Sender<StatusSnapshot>,
+) -> Result<()> {
     if let PinVisibility::Private { reason } = pin_visibility() {
         tracing::warn!(
             reason,
@@ -81,6 +93,8 @@ pub async fn run(options: RunOptions, config: Config, bus: EventBus) -> Result<(
         bus,
         punted_tx,
         warned_at: HashMap::new(),
+        status,
+        status_stale: false,
     };
     let started = daemon.apply(config).await;
     let result = match started {
@@ -108,6 +122,10 @@ struct Daemon {
     punted_tx: mpsc::Sender<DeliveredAdvert>,
     /// When each (subject, warning kind) was last logged.
     warned_at: HashMap<(String, &'static str), Instant>,
+    /// Operations-layer hook: the read-only snapshot for status and metrics.
+    status: watch::Sender<StatusSnapshot>,
+    /// A transition happened since the snapshot was last published.
+    status_stale: bool,
 }
 
 impl Daemon {
@@ -119,6 +137,8 @@ impl Daemon {
         mut punted: mpsc::Receiver<DeliveredAdvert>,
         mut links: mpsc::UnboundedReceiver<LinkChange>,
     ) -> Result<()> {
+        let mut status_refresh = interval(STATUS_REFRESH);
+        status_refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
@@ -143,6 +163,7 @@ impl Daemon {
                     return Ok(());
                 }
                 _ = sighup.recv() => self.reload().await,
+                _ = status_refresh.tick() => self.publish_status(),
             }
         }
     }
@@ -319,6 +340,15 @@ impl Daemon {
                 "updating the data plane failed"
             );
         }
+        if std::mem::take(&mut self.status_stale) {
+            self.publish_status();
+        }
+    }
+
+    /// Operations-layer hook: replaces the status snapshot (cheap; never per advert).
+    fn publish_status(&mut self) {
+        self.status
+            .send_replace(snapshot::build(&self.instances, &mut self.interfaces));
     }
 
     async fn perform(&mut self, index: usize, action: Action, now: Instant) -> Result<()> {
@@ -356,6 +386,7 @@ impl Daemon {
             // The data plane is synchronised from the status after every drive.
             Action::SetDataplaneRole { .. } => {}
             Action::Transition { from, to, reason } => {
+                self.status_stale = true;
                 let since_last_advert = match &reason {
                     TransitionReason::MasterDownTimerExpired { silent_for, .. } => {
                         Some(*silent_for)
@@ -369,6 +400,7 @@ impl Daemon {
                     from,
                     to,
                     reason: reason.to_string(),
+                    peer: reason.peer(),
                     since_last_advert,
                 });
             }
@@ -378,13 +410,7 @@ impl Daemon {
     }
 
     fn warn_rate_limited(&mut self, instance: &str, warning: Warning, now: Instant) {
-        let kind = match warning {
-            Warning::AddressListMismatch { .. } => "address_list_mismatch",
-            Warning::IntervalMismatch { .. } => "interval_mismatch",
-            Warning::OwnerReceivedAdvert { .. } => "owner_received_advert",
-            Warning::DualOwner { .. } => "dual_owner",
-        };
-        if self.first_in_interval(instance.to_owned(), kind, now) {
+        if self.first_in_interval(instance.to_owned(), warning.kind(), now) {
             self.bus.publish(DaemonEvent::Warning {
                 instance: instance.to_owned(),
                 warning,
@@ -812,6 +838,7 @@ mod tests {
             virtual_addresses: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))],
             track: Vec::<TrackedInterface>::new(),
             allowed_peers: Vec::new(),
+            group: name.to_owned(),
         }
     }
 
