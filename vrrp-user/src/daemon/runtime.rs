@@ -387,10 +387,12 @@ impl Daemon {
             Action::SetDataplaneRole { .. } => {}
             Action::Transition { from, to, reason } => {
                 self.status_stale = true;
+                // A gap needs a previous Master: at startup nobody was heard.
                 let since_last_advert = match &reason {
-                    TransitionReason::MasterDownTimerExpired { silent_for, .. } => {
-                        Some(*silent_for)
-                    }
+                    TransitionReason::MasterDownTimerExpired {
+                        master: Some(_),
+                        silent_for,
+                    } => Some(*silent_for),
                     _ => None,
                 };
                 self.bus.publish(DaemonEvent::Transition {
