@@ -108,7 +108,7 @@ impl Daemon {
         let dir = std::env::temp_dir().join(format!("{}-{name}", ns.name()));
         fs::create_dir_all(&dir).expect("create daemon dir");
         let config_path = dir.join("xvrrp.toml");
-        fs::write(&config_path, config).expect("write config");
+        fs::write(&config_path, with_private_ops_paths(config, &dir)).expect("write config");
         let log_path = dir.join("xvrrp.log");
         let log = fs::File::create(&log_path).expect("create log");
         let child = std::process::Command::new(&launcher[0])
@@ -135,6 +135,11 @@ impl Daemon {
             dir,
             bpffs: bpffs.to_owned(),
         }
+    }
+
+    /// The daemon's control socket (see [`with_private_ops_paths`]).
+    pub fn control_socket(&self) -> PathBuf {
+        self.dir.join("control.sock")
     }
 
     /// The configuration file the daemon reads (and re-reads on SIGHUP).
@@ -189,6 +194,29 @@ impl Daemon {
             Duration::from_millis(20),
             || self.log().contains(needle).then_some(()),
         );
+    }
+}
+
+/// `config` with the control socket and the journal in the daemon's own directory, unless it
+/// sets them: every daemon of a test shares the host's /run and /var/lib, and two daemons on
+/// one socket path refuse to start.
+pub fn with_private_ops_paths(config: &str, dir: &Path) -> String {
+    let mut private = String::new();
+    if !config.contains("control_socket") {
+        private.push_str(&format!(
+            "control_socket = \"{}\"\n",
+            dir.join("control.sock").display()
+        ));
+    }
+    if !config.contains("journal =") {
+        private.push_str(&format!(
+            "journal = \"{}\"\n",
+            dir.join("events.jsonl").display()
+        ));
+    }
+    match config.split_once("[global]\n") {
+        Some((before, after)) => format!("{before}[global]\n{private}{after}"),
+        None => format!("[global]\n{private}\n{config}"),
     }
 }
 

@@ -1,13 +1,16 @@
 //! Command-line interface definitions (clap derive). Dispatch lives in `main.rs`.
 //!
-//! Planned subcommands (`status`, `events`, `drill`) will talk to the running daemon over
-//! `[global] control_socket`; they get their own variants in [`Command`] when they exist.
+//! `status` and `events` talk to the running daemon over `[global] control_socket`
+//! (docs/OPERATIONS.md).
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{config::LogFormat, dataplane::XdpAttachMode};
+use crate::{
+    config::{DEFAULT_CONTROL_SOCKET, LogFormat},
+    dataplane::XdpAttachMode,
+};
 
 /// xvrrp: a VRRPv3 (RFC 9568) router-redundancy daemon with an XDP data plane.
 #[derive(Debug, Parser)]
@@ -32,6 +35,48 @@ pub enum Command {
     /// Everything that does not translate exactly is listed on stderr with its file and line.
     /// Exit code 0: translated; 2: the file (or an include) cannot be read or parsed.
     ImportKeepalived(ImportKeepalivedArgs),
+    /// Show the running daemon's virtual routers: state, Master, priorities, timers, counters.
+    Status(StatusArgs),
+    /// Show state transitions and warnings, from the journal and live.
+    Events(EventsArgs),
+}
+
+/// The daemon's control socket.
+#[derive(Debug, Args)]
+pub struct SocketArg {
+    /// The daemon's `[global] control_socket`.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_CONTROL_SOCKET)]
+    pub socket: PathBuf,
+}
+
+/// Arguments of `xvrrp status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this instance.
+    #[arg(value_name = "INSTANCE")]
+    pub instance: Option<String>,
+    /// Print the status as JSON (schema in docs/OPERATIONS.md).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub socket: SocketArg,
+}
+
+/// Arguments of `xvrrp events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Keep running and print new events as they happen.
+    #[arg(long)]
+    pub follow: bool,
+    /// Print JSON Lines, one event record per line (the journal's format).
+    #[arg(long)]
+    pub json: bool,
+    /// Only events since then: a duration ago (90s, 15m, 2h, 7d) or a UTC time
+    /// (2026-12-01T22:10:15Z).
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    #[command(flatten)]
+    pub socket: SocketArg,
 }
 
 /// Arguments of `xvrrp run`.
@@ -112,6 +157,25 @@ mod tests {
         };
         assert_eq!(args.xdp_mode, XdpAttachMode::Auto);
         assert_eq!(args.log_format, None);
+    }
+
+    #[test]
+    fn status_and_events_take_their_options() {
+        let cli = Cli::try_parse_from(["xvrrp", "status", "lan", "--json", "--socket", "/x.sock"])
+            .unwrap();
+        let Command::Status(args) = cli.command else {
+            panic!("expected status");
+        };
+        assert_eq!(args.instance.as_deref(), Some("lan"));
+        assert!(args.json);
+        assert_eq!(args.socket.socket, PathBuf::from("/x.sock"));
+        let cli = Cli::try_parse_from(["xvrrp", "events", "--follow", "--since", "15m"]).unwrap();
+        let Command::Events(args) = cli.command else {
+            panic!("expected events");
+        };
+        assert!(args.follow && !args.json);
+        assert_eq!(args.since.as_deref(), Some("15m"));
+        assert_eq!(args.socket.socket, PathBuf::from(DEFAULT_CONTROL_SOCKET));
     }
 
     #[test]

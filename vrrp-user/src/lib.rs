@@ -6,4 +6,5 @@ pub mod daemon;
 pub mod dataplane;
 pub mod import;
 pub mod net;
+pub mod ops;
 pub mod proto;

@@ -9,8 +9,8 @@ use anyhow::{Result, bail};
 use crate::exec::{is_root, probe, run};
 
 /// Debian packages: the BPF-capable compiler (rustc-web 1.96 with its sources builds `core` for
-/// bpfel-unknown-none), LLVM 22 for bpf-linker, and the tools the namespace tests and the
-/// benchmarks drive.
+/// bpfel-unknown-none), LLVM 22 for bpf-linker, the tools the namespace tests and the
+/// benchmarks drive, and promtool for the alert rules.
 const DEBIAN_PACKAGES: &[&str] = &[
     "rustc-web",
     "rust-web-src",
@@ -26,6 +26,9 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "rust-web-clippy",
     "tcpdump",
     "stress-ng",
+    // For promtool, which tests examples/prometheus/alerts.yml (the package's server is not
+    // used).
+    "prometheus",
 ];
 
 const BPF_LINKER_VERSION: &str = "0.13.0";

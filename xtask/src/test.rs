@@ -1,13 +1,22 @@
 //! `cargo xtask test`: the one command CI and developers run.
 //!
-//! setup (fast when done) -> build the XDP object -> lints -> every test in the workspace,
-//! including the root-only namespace suites in `tests/`.
+//! setup (fast when done) -> build the XDP object -> lints -> the alert rules' promtool tests
+//! -> every test in the workspace, including the root-only namespace suites in `tests/`.
 
 use std::{path::Path, process::Command};
 
 use anyhow::{Result, bail};
 
-use crate::{build_ebpf::build_ebpf, exec::is_root, exec::run, lint::lint, setup::setup};
+use crate::{
+    build_ebpf::build_ebpf,
+    exec::{is_root, probe, run},
+    lint::lint,
+    setup::setup,
+};
+
+/// The example alert rules and their unit tests (synthetic series).
+const ALERT_RULES: &str = "examples/prometheus/alerts.yml";
+const ALERT_TESTS: &str = "examples/prometheus/alerts_test.yml";
 
 /// Options of `cargo xtask test`.
 pub(crate) struct TestOptions {
@@ -33,6 +42,7 @@ pub(crate) fn test(workspace: &Path, options: &TestOptions) -> Result<()> {
         .current_dir(workspace)
         .args(["build", "--locked", "--release"])
         .args(["--package", "vrrp-user", "--bin", "xvrrp"]))?;
+    test_alert_rules(workspace)?;
     let mut cmd = Command::new("cargo");
     cmd.current_dir(workspace)
         .args([
@@ -53,4 +63,21 @@ pub(crate) fn test(workspace: &Path, options: &TestOptions) -> Result<()> {
         cmd.env("XVRRP_UNPRIVILEGED", "1");
     }
     run(&mut cmd)
+}
+
+/// `promtool check rules` and `promtool test rules` on the example alerts. A missing promtool
+/// fails the run: the rules are shipped, so they are tested.
+fn test_alert_rules(workspace: &Path) -> Result<()> {
+    if probe(Command::new("promtool").arg("--version")).is_none() {
+        bail!(
+            "promtool is missing, so {ALERT_RULES} cannot be tested: run `cargo xtask setup` \
+             (Debian package prometheus)"
+        );
+    }
+    run(Command::new("promtool")
+        .current_dir(workspace)
+        .args(["check", "rules", ALERT_RULES]))?;
+    run(Command::new("promtool")
+        .current_dir(workspace)
+        .args(["test", "rules", ALERT_TESTS]))
 }

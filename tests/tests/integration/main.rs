@@ -3,6 +3,7 @@
 
 mod daemon;
 mod interop_keepalived;
+mod operations;
 mod scale;
 mod xdp_attach;
 mod xdp_differential;

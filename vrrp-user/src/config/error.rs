@@ -296,10 +296,25 @@ pub enum ConfigErrorKind {
     /// A preemption delay that cannot take effect.
     #[error("preempt_delay_ms has no effect with preempt = false")]
     PreemptDelayWithoutPreempt,
+    /// A group label that cannot be used as is.
+    #[error("group {group:?} must be 1..=32 characters from A-Z a-z 0-9 . _ -")]
+    InvalidGroup {
+        /// The configured group.
+        group: String,
+    },
+    /// `metrics_listen` is not an address and port.
+    #[error("metrics_listen {value:?} is not an address:port (e.g. \"127.0.0.1:9568\")")]
+    InvalidListenAddress {
+        /// The configured value.
+        value: String,
+    },
+    /// `metrics_listen` without `metrics = true`.
+    #[error("metrics_listen has no effect without metrics = true")]
+    MetricsListenWithoutMetrics,
     /// A path that must not depend on the working directory.
     #[error("{field} {path:?} must be an absolute path")]
     RelativePath {
-        /// `bpffs` or `control_socket`.
+        /// `bpffs`, `control_socket` or `journal`.
         field: &'static str,
         /// The configured path.
         path: PathBuf,

@@ -10,6 +10,10 @@
 //! log_format = "json"                  # "text" (default) or "json"
 //! # bpffs = "/sys/fs/bpf/xvrrp"        # where the XDP maps are pinned
 //! # control_socket = "/run/xvrrp.sock"
+//! # journal = "/var/lib/xvrrp/events.jsonl"   # event history, JSON Lines
+//! # journal_max_bytes = 1048576        # rotated to <journal>.1 beyond this; 4096..=1 GiB
+//! # metrics = false                    # Prometheus /metrics over HTTP
+//! # metrics_listen = "127.0.0.1:9568"
 //!
 //! [[instance]]
 //! name = "lan-v4"                      # 1..=32 of A-Z a-z 0-9 . _ -, unique
@@ -23,6 +27,7 @@
 //! virtual_addresses = ["192.0.2.1"]    # one family; IPv6 starts with a fe80::/10 address
 //! track = [{ interface = "eth1", weight = 50 }]  # priority - weight while eth1 is down
 //! allowed_peers = []                   # advert sources accepted; empty = any
+//! group = "lan-v4"                     # metrics label of the redundancy group; default: name
 //! ```
 //!
 //! Unknown keys are errors, so a typo never silently falls back to a default. [`load`] reports
@@ -35,7 +40,7 @@ mod host;
 mod validate;
 
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -51,6 +56,10 @@ pub use host::{HostInterfaces, InterfaceAddress, SystemInterfaces};
 pub const DEFAULT_BPFFS: &str = "/sys/fs/bpf/xvrrp";
 /// The control socket path unless `[global] control_socket` says otherwise.
 pub const DEFAULT_CONTROL_SOCKET: &str = "/run/xvrrp.sock";
+/// The event journal unless `[global] journal` says otherwise.
+pub const DEFAULT_JOURNAL: &str = "/var/lib/xvrrp/events.jsonl";
+/// Journal size before rotation unless `[global] journal_max_bytes` says otherwise.
+pub const DEFAULT_JOURNAL_MAX_BYTES: u64 = 1 << 20;
 /// RFC 9568 §5.2.4: the default priority of a router that is not the address owner.
 pub const DEFAULT_PRIORITY: u8 = 100;
 
@@ -72,6 +81,12 @@ pub struct GlobalConfig {
     pub log_format: LogFormat,
     /// Unix socket of the operations interface.
     pub control_socket: PathBuf,
+    /// The JSON Lines event journal.
+    pub journal: PathBuf,
+    /// Journal size at which it is rotated to `<journal>.1`.
+    pub journal_max_bytes: u64,
+    /// Where `/metrics` listens; `None`: metrics are off.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for GlobalConfig {
@@ -80,6 +95,9 @@ impl Default for GlobalConfig {
             bpffs: PathBuf::from(DEFAULT_BPFFS),
             log_format: LogFormat::default(),
             control_socket: PathBuf::from(DEFAULT_CONTROL_SOCKET),
+            journal: PathBuf::from(DEFAULT_JOURNAL),
+            journal_max_bytes: DEFAULT_JOURNAL_MAX_BYTES,
+            metrics_listen: None,
         }
     }
 }
@@ -125,6 +143,9 @@ pub struct InstanceConfig {
     pub track: Vec<TrackedInterface>,
     /// Advert sources accepted; empty accepts any.
     pub allowed_peers: Vec<IpAddr>,
+    /// The redundancy group, a metrics label shared by the routers that back each other up
+    /// (the instance name unless configured).
+    pub group: String,
 }
 
 impl InstanceConfig {
@@ -240,6 +261,10 @@ struct RawGlobal {
     bpffs: Option<Spanned<PathBuf>>,
     log_format: Option<LogFormat>,
     control_socket: Option<Spanned<PathBuf>>,
+    journal: Option<Spanned<PathBuf>>,
+    journal_max_bytes: Option<Spanned<i64>>,
+    metrics: Option<bool>,
+    metrics_listen: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -257,6 +282,7 @@ struct RawInstance {
     track: Option<Spanned<Vec<Spanned<RawTrack>>>>,
     #[serde(default)]
     allowed_peers: Vec<Spanned<String>>,
+    group: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

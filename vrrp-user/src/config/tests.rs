@@ -75,7 +75,7 @@ const CASES: &[Case] = &[
         expected: &[
             "error: test.toml:5: unknown field `prio`, expected one of `name`, `interface`, \
              `vrid`, `priority`, `advert_interval_ms`, `preempt`, `preempt_delay_ms`, \
-             `accept_mode`, `virtual_addresses`, `track`, `allowed_peers`",
+             `accept_mode`, `virtual_addresses`, `track`, `allowed_peers`, `group`",
         ],
     },
     Case {
@@ -105,6 +105,41 @@ const CASES: &[Case] = &[
             r#"error: test.toml:2: bpffs "bpf" must be an absolute path"#,
             r#"error: test.toml:3: control_socket "x.sock" must be an absolute path"#,
         ],
+    },
+    Case {
+        name: "operations settings out of range",
+        toml: &[
+            "[global]",
+            r#"journal = "events.jsonl""#,
+            "journal_max_bytes = 100",
+            r#"metrics_listen = "localhost""#,
+            "metrics = true",
+            "[[instance]]",
+            r#"name = "lan""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+            r#"group = "cust a""#,
+        ],
+        expected: &[
+            r#"error: test.toml:2: journal "events.jsonl" must be an absolute path"#,
+            "error: test.toml:3: journal_max_bytes 100 is out of range 4096..=1073741824",
+            r#"error: test.toml:4: metrics_listen "localhost" is not an address:port (e.g. "127.0.0.1:9568")"#,
+            r#"error: test.toml:11: instance "lan": group "cust a" must be 1..=32 characters from A-Z a-z 0-9 . _ -"#,
+        ],
+    },
+    Case {
+        name: "metrics_listen without metrics",
+        toml: &[
+            "[global]",
+            r#"metrics_listen = "192.0.2.1:9568""#,
+            "[[instance]]",
+            r#"name = "lan""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+        ],
+        expected: &["warning: test.toml:2: metrics_listen has no effect without metrics = true"],
     },
     Case {
         name: "numbers out of range",
@@ -422,6 +457,9 @@ fn defaults_fill_every_optional_key() {
             bpffs: "/sys/fs/bpf/xvrrp".into(),
             log_format: LogFormat::Text,
             control_socket: "/run/xvrrp.sock".into(),
+            journal: "/var/lib/xvrrp/events.jsonl".into(),
+            journal_max_bytes: 1 << 20,
+            metrics_listen: None,
         }
     );
     assert_eq!(
@@ -439,6 +477,7 @@ fn defaults_fill_every_optional_key() {
             virtual_addresses: vec![IpAddr::from([192, 0, 2, 1])],
             track: Vec::new(),
             allowed_peers: Vec::new(),
+            group: "lan".into(),
         }]
     );
 }
@@ -451,6 +490,9 @@ fn every_key_maps_to_its_typed_field() {
             r#"bpffs = "/sys/fs/bpf/lab""#,
             r#"log_format = "json""#,
             r#"control_socket = "/run/lab.sock""#,
+            r#"journal = "/var/log/xvrrp.jsonl""#,
+            "journal_max_bytes = 65536",
+            "metrics = true",
             "[[instance]]",
             r#"name = "lan-v6""#,
             r#"interface = "eth0""#,
@@ -463,10 +505,21 @@ fn every_key_maps_to_its_typed_field() {
             r#"virtual_addresses = ["fe80::1", "2001:db8::1"]"#,
             r#"track = [{ interface = "eth1", weight = 20 }, { interface = "eth2", weight = 254 }]"#,
             r#"allowed_peers = ["fe80::3"]"#,
+            r#"group = "cust-a.edge""#,
         ],
         Mode::Run,
     )
     .expect("valid");
+    assert_eq!(
+        loaded.config.global.journal,
+        Path::new("/var/log/xvrrp.jsonl")
+    );
+    assert_eq!(loaded.config.global.journal_max_bytes, 65536);
+    assert_eq!(
+        loaded.config.global.metrics_listen,
+        Some(std::net::SocketAddr::from(([127, 0, 0, 1], 9568)))
+    );
+    assert_eq!(loaded.config.instances[0].group, "cust-a.edge");
     assert_eq!(loaded.config.global.bpffs, Path::new("/sys/fs/bpf/lab"));
     assert_eq!(loaded.config.global.log_format, LogFormat::Json);
     assert_eq!(
@@ -536,6 +589,7 @@ fn effective_priority_subtracts_down_links_and_stays_at_least_one() {
         preempt_delay: Duration::ZERO,
         accept_mode: false,
         virtual_addresses: vec![IpAddr::from([192, 0, 2, 1])],
+        group: "lan".into(),
         track: vec![
             TrackedInterface {
                 interface: "eth1".into(),

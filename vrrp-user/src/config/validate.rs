@@ -1,7 +1,7 @@
 //! Semantic checks: from the parsed file model to a [`Config`], collecting every problem.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -26,6 +26,9 @@ const MAX_INSTANCE_NAME_CHARS: usize = 32;
 const ADVERT_INTERVAL_MS: (i64, i64) = (10, 40_950);
 /// An hour: beyond that a delay is a way of spelling `preempt = false`.
 const MAX_PREEMPT_DELAY_MS: i64 = 3_600_000;
+/// Journal rotation size: at least a few records, at most what a history read at start can
+/// afford.
+const JOURNAL_MAX_BYTES: (i64, i64) = (4096, 1 << 30);
 
 /// Parses and validates `text`; see [`super::parse`].
 pub(super) fn validate(
@@ -155,7 +158,54 @@ impl Validator<'_> {
                 raw.control_socket.as_ref(),
                 defaults.control_socket,
             ),
+            journal: self.absolute_path("journal", raw.journal.as_ref(), defaults.journal),
+            journal_max_bytes: raw
+                .journal_max_bytes
+                .as_ref()
+                .and_then(|value| {
+                    let (min, max) = JOURNAL_MAX_BYTES;
+                    self.in_range(None, "journal_max_bytes", value, min, max)
+                })
+                .and_then(|value| u64::try_from(value).ok())
+                .unwrap_or(defaults.journal_max_bytes),
+            metrics_listen: self.metrics_listen(raw),
         }
+    }
+
+    /// Where metrics listen: `metrics_listen` (default 127.0.0.1:9568) when `metrics = true`.
+    fn metrics_listen(&mut self, raw: &RawGlobal) -> Option<SocketAddr> {
+        let configured = raw.metrics_listen.as_ref();
+        let listen = match configured {
+            None => crate::ops::DEFAULT_METRICS_LISTEN.parse().ok(),
+            Some(text) => {
+                let parsed = text.get_ref().parse::<SocketAddr>().ok();
+                if parsed.is_none() {
+                    self.push(
+                        Severity::Error,
+                        Some(text.span()),
+                        None,
+                        Some("metrics_listen"),
+                        ConfigErrorKind::InvalidListenAddress {
+                            value: text.get_ref().clone(),
+                        },
+                    );
+                }
+                parsed
+            }
+        };
+        if raw.metrics == Some(true) {
+            return listen;
+        }
+        if let Some(text) = configured {
+            self.push(
+                Severity::Warning,
+                Some(text.span()),
+                None,
+                Some("metrics_listen"),
+                ConfigErrorKind::MetricsListenWithoutMetrics,
+            );
+        }
+        None
     }
 
     fn absolute_path(
@@ -198,17 +248,23 @@ impl Validator<'_> {
             );
         }
         let interface_addresses = self.interface(name, &raw.interface);
-        let vrid = self.in_range(name, "vrid", &raw.vrid, 1, 255);
+        let vrid = self.in_range(Some(name), "vrid", &raw.vrid, 1, 255);
         let priority = raw
             .priority
             .as_ref()
             .map_or(Some(i64::from(DEFAULT_PRIORITY)), |value| {
-                self.in_range(name, "priority", value, 1, i64::from(OWNER_PRIORITY))
+                self.in_range(Some(name), "priority", value, 1, i64::from(OWNER_PRIORITY))
             });
         let advert_interval = self.advert_interval(name, raw);
         let preempt = raw.preempt.unwrap_or(true);
         let preempt_delay_ms = raw.preempt_delay_ms.as_ref().map_or(Some(0), |value| {
-            self.in_range(name, "preempt_delay_ms", value, 0, MAX_PREEMPT_DELAY_MS)
+            self.in_range(
+                Some(name),
+                "preempt_delay_ms",
+                value,
+                0,
+                MAX_PREEMPT_DELAY_MS,
+            )
         });
         if let (false, Some(delay)) = (preempt, &raw.preempt_delay_ms)
             && *delay.get_ref() > 0
@@ -235,6 +291,7 @@ impl Validator<'_> {
         }
         let track = self.track(name, raw);
         let allowed_peers = self.allowed_peers(name, raw, family);
+        let group = self.group(name, raw);
 
         if self.error_count() > errors_before {
             return None;
@@ -253,8 +310,28 @@ impl Validator<'_> {
             virtual_addresses,
             track,
             allowed_peers,
+            group,
         };
         Some(Checked { config, raw })
+    }
+
+    /// The redundancy group label: as configured, or the instance name.
+    fn group(&mut self, name: &str, raw: &RawInstance) -> String {
+        let Some(group) = raw.group.as_ref() else {
+            return name.to_owned();
+        };
+        if !is_valid_instance_name(group.get_ref()) {
+            self.push(
+                Severity::Error,
+                Some(group.span()),
+                Some(name),
+                Some("group"),
+                ConfigErrorKind::InvalidGroup {
+                    group: group.get_ref().clone(),
+                },
+            );
+        }
+        group.get_ref().clone()
     }
 
     /// Checks the interface name and looks the interface up; its addresses when it exists.
@@ -317,7 +394,7 @@ impl Validator<'_> {
     /// `value` if it lies in `min..=max`; reports it otherwise.
     fn in_range(
         &mut self,
-        instance: &str,
+        instance: Option<&str>,
         field: &'static str,
         value: &Spanned<i64>,
         min: i64,
@@ -330,7 +407,7 @@ impl Validator<'_> {
         self.push(
             Severity::Error,
             Some(value.span()),
-            Some(instance),
+            instance,
             Some(field),
             ConfigErrorKind::OutOfRange {
                 field,
@@ -349,7 +426,7 @@ impl Validator<'_> {
         };
         let (min, max) = ADVERT_INTERVAL_MS;
         let Some(milliseconds) =
-            self.in_range(instance, "advert_interval_ms", configured, min, max)
+            self.in_range(Some(instance), "advert_interval_ms", configured, min, max)
         else {
             return Centiseconds::DEFAULT;
         };
@@ -552,7 +629,7 @@ impl Validator<'_> {
             let entry = entry.get_ref();
             let interface = entry.interface.get_ref();
             let span = Some(entry.interface.span());
-            let weight = self.in_range(instance, "track.weight", &entry.weight, 1, 254);
+            let weight = self.in_range(Some(instance), "track.weight", &entry.weight, 1, 254);
             if !is_valid_interface_name(interface) {
                 self.push(
                     Severity::Error,

@@ -26,6 +26,9 @@ pub enum DaemonEvent {
         to: State,
         /// Human-readable reason from the state machine.
         reason: String,
+        /// The other router the transition is about, if any (the silent, resigning, preempted
+        /// or displacing Master).
+        peer: Option<IpAddr>,
         /// For takeovers: time since the last advert from the previous Master.
         since_last_advert: Option<Duration>,
     },
@@ -78,6 +81,7 @@ impl DaemonEvent {
                 from,
                 to,
                 reason,
+                peer,
                 since_last_advert,
             } => tracing::info!(
                 instance,
@@ -86,6 +90,7 @@ impl DaemonEvent {
                 %from,
                 %to,
                 reason,
+                peer = peer.map(|peer| peer.to_string()),
                 since_last_advert_ms = since_last_advert.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
                 "state change {from} -> {to}: {reason}"
             ),

@@ -23,8 +23,8 @@ use super::{
 };
 use crate::{
     dataplane::{
-        AttachOptions, Dataplane, DeliveredAdvert, InstanceSettings, XdpAttachMode,
-        add_vmac_filter, remove_vmac_filter, virtual_mac,
+        AttachOptions, CounterValues, Dataplane, DataplaneError, DeliveredAdvert, IngressHook,
+        InstanceSettings, XdpAttachMode, add_vmac_filter, remove_vmac_filter, virtual_mac,
     },
     net::{interface::InterfaceInfo, packet_socket::PacketSocket, sysctl},
     proto::{AddressFamily, Centiseconds, Event, ReceivedAdvert, State, VirtualRouter},
@@ -227,6 +227,26 @@ impl VrrpInterface {
             None => router.handle_event(Event::NoAbsorbedAdvert, Instant::now()),
         }
         router.handle_timeout(Instant::now());
+    }
+
+    /// The data plane's counters of virtual router (`family`, `vrid`), for status and metrics.
+    pub(crate) fn instance_counters(
+        &self,
+        family: AddressFamily,
+        vrid: u8,
+    ) -> Result<CounterValues, DataplaneError> {
+        self.dataplane
+            .instance_counters(contract_family(family), vrid)
+    }
+
+    /// The data plane's interface-wide counters, for status and metrics.
+    pub(crate) fn counters(&self) -> Result<CounterValues, DataplaneError> {
+        self.dataplane.counters()
+    }
+
+    /// Where the ingress data plane runs.
+    pub(crate) fn ingress_hook(&self) -> IngressHook {
+        self.dataplane.ingress_hook()
     }
 
     /// Decodes a punted advert with the codec.
@@ -441,7 +461,7 @@ impl Drop for VrrpInterface {
     }
 }
 
-fn contract_family(family: AddressFamily) -> contract::AddressFamily {
+pub(crate) fn contract_family(family: AddressFamily) -> contract::AddressFamily {
     match family {
         AddressFamily::Ipv4 => contract::AddressFamily::Ipv4,
         AddressFamily::Ipv6 => contract::AddressFamily::Ipv6,

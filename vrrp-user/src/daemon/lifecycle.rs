@@ -522,6 +522,7 @@ pub(super) mod tests {
             virtual_addresses: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))],
             track: Vec::<TrackedInterface>::new(),
             allowed_peers: Vec::new(),
+            group: name.to_owned(),
         }
     }
 

@@ -20,6 +20,7 @@ mod reload;
 mod retry;
 mod runtime;
 mod schedule;
+mod snapshot;
 mod vips;
 
 pub use runtime::{RunOptions, run};

@@ -10,8 +10,8 @@ use anyhow::{Context as _, Result};
 use rtnetlink::Handle;
 use tokio::{
     signal::unix::{SignalKind, signal},
-    sync::mpsc,
-    time::sleep_until,
+    sync::{mpsc, watch},
+    time::{MissedTickBehavior, interval, sleep_until},
 };
 
 use super::{
@@ -22,11 +22,13 @@ use super::{
     lifecycle::WaitingInstance,
     rate_limit::RateLimiter,
     schedule::{InstanceId, Timetable},
+    snapshot,
 };
 use crate::{
     config::{Config, GlobalConfig},
     dataplane::{DeliveredAdvert, PinVisibility, XdpAttachMode, pin_visibility},
     net::interface::{InterfaceChange, watch_interfaces},
+    ops::status::StatusSnapshot,
     proto::{Action, Event, State, TransitionReason, Warning},
 };
 
@@ -50,9 +52,19 @@ const RATE_LIMITED_SUBJECTS: usize = 1024;
 /// Capacity of the channel from the ring-buffer readers to the loop.
 const PUNTED_ADVERT_QUEUE: usize = 1024;
 
+/// How often the status snapshot is refreshed besides after transitions (counters, the
+/// learned Master, last heard).
+const STATUS_REFRESH: Duration = Duration::from_secs(1);
+
 /// Runs the daemon until SIGTERM or SIGINT. Returns after a clean shutdown: Masters resigned
-/// with priority 0, virtual addresses removed, XDP detached and unpinned.
-pub async fn run(options: RunOptions, config: Config, bus: EventBus) -> Result<()> {
+/// with priority 0, virtual addresses removed, XDP detached and unpinned. The operations
+/// layer reads `status` (see `snapshot`) and subscribes to `bus`.
+pub async fn run(
+    options: RunOptions,
+    config: Config,
+    bus: EventBus,
+    status: watch::Sender<StatusSnapshot>,
+) -> Result<()> {
     if let PinVisibility::Private { reason } = pin_visibility() {
         tracing::warn!(
             reason,
@@ -82,6 +94,8 @@ pub async fn run(options: RunOptions, config: Config, bus: EventBus) -> Result<(
         punted_tx,
         warnings: RateLimiter::new(WARNING_INTERVAL, RATE_LIMITED_SUBJECTS),
         schedule: Timetable::default(),
+        status,
+        status_stale: std::cell::Cell::new(false),
     };
     let started = daemon.apply(config).await;
     let result = match started {
@@ -114,6 +128,11 @@ pub(super) struct Daemon {
     warnings: RateLimiter,
     /// Instances by deadline and by identity.
     schedule: Timetable,
+    /// Operations-layer hook: the read-only snapshot for status and metrics.
+    status: watch::Sender<StatusSnapshot>,
+    /// A transition happened since the snapshot was last published (set where only `&self` is
+    /// at hand).
+    status_stale: std::cell::Cell<bool>,
 }
 
 impl Daemon {
@@ -125,6 +144,8 @@ impl Daemon {
         mut punted: mpsc::Receiver<DeliveredAdvert>,
         mut changes: mpsc::UnboundedReceiver<InterfaceChange>,
     ) -> Result<()> {
+        let mut status_refresh = interval(STATUS_REFRESH);
+        status_refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             let deadline = self.next_deadline();
             // Retries of failed steps wake the loop on their own schedule (see `retry`).
@@ -150,6 +171,7 @@ impl Daemon {
                     return Ok(());
                 }
                 _ = sighup.recv() => self.reload().await,
+                _ = status_refresh.tick() => self.publish_status(),
             }
         }
     }
@@ -354,6 +376,15 @@ impl Daemon {
             );
         }
         self.reschedule(index);
+        if self.status_stale.take() {
+            self.publish_status();
+        }
+    }
+
+    /// Operations-layer hook: replaces the status snapshot (cheap; never per advert).
+    fn publish_status(&mut self) {
+        self.status
+            .send_replace(snapshot::build(&self.instances, &mut self.interfaces));
     }
 
     async fn perform(&mut self, index: usize, action: Action, now: Instant) -> Result<()> {
@@ -404,8 +435,13 @@ impl Daemon {
         to: State,
         reason: &TransitionReason,
     ) {
+        self.status_stale.set(true);
+        // A gap needs a previous Master: at startup nobody was heard.
         let since_last_advert = match reason {
-            TransitionReason::MasterDownTimerExpired { silent_for, .. } => Some(*silent_for),
+            TransitionReason::MasterDownTimerExpired {
+                master: Some(_),
+                silent_for,
+            } => Some(*silent_for),
             _ => None,
         };
         self.bus.publish(DaemonEvent::Transition {
@@ -415,18 +451,13 @@ impl Daemon {
             from,
             to,
             reason: reason.to_string(),
+            peer: reason.peer(),
             since_last_advert,
         });
     }
 
     fn warn_rate_limited(&mut self, instance: &str, warning: Warning, now: Instant) {
-        let kind = match warning {
-            Warning::AddressListMismatch { .. } => "address_list_mismatch",
-            Warning::IntervalMismatch { .. } => "interval_mismatch",
-            Warning::OwnerReceivedAdvert { .. } => "owner_received_advert",
-            Warning::DualOwner { .. } => "dual_owner",
-        };
-        if self.first_in_interval(instance.to_owned(), kind, now) {
+        if self.first_in_interval(instance.to_owned(), warning.kind(), now) {
             self.bus.publish(DaemonEvent::Warning {
                 instance: instance.to_owned(),
                 warning,

@@ -143,6 +143,27 @@ pub enum TransitionReason {
     },
 }
 
+impl TransitionReason {
+    /// The other router the transition is about (the Master that went silent, resigned, was
+    /// preempted or displaced this one), if any.
+    pub fn peer(&self) -> Option<IpAddr> {
+        match self {
+            Self::MasterDownTimerExpired { master, .. } => *master,
+            Self::MasterResigned { master } | Self::PreemptedLowerPriority { master, .. } => {
+                Some(*master)
+            }
+            Self::HigherPriority { source, .. }
+            | Self::EqualPriorityGreaterAddress { source, .. } => Some(*source),
+            Self::Startup { .. }
+            | Self::InterfaceUp { .. }
+            | Self::Shutdown
+            | Self::InterfaceDown
+            | Self::ConfigChanged
+            | Self::BecameOwner => None,
+        }
+    }
+}
+
 /// Seconds with two decimals, from integer math.
 struct Seconds(Duration);
 
@@ -237,6 +258,18 @@ pub enum Warning {
         /// The other router claiming ownership.
         source: IpAddr,
     },
+}
+
+impl Warning {
+    /// A stable snake_case name of the kind, for rate limiting and metric labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::AddressListMismatch { .. } => "address_list_mismatch",
+            Self::IntervalMismatch { .. } => "interval_mismatch",
+            Self::OwnerReceivedAdvert { .. } => "owner_received_advert",
+            Self::DualOwner { .. } => "dual_owner",
+        }
+    }
 }
 
 /// A short list of addresses for log lines.

@@ -72,5 +72,5 @@ pub use action::{Action, RoutineAdvert, State, TransitionReason, Warning};
 pub use config::{AddressFamily, RouterConfig};
 pub use election::{Contender, OWNER_PRIORITY, RESIGN_PRIORITY, compare_primary_addresses};
 pub use event::{Event, ReceivedAdvert};
-pub use router::{RouterStatus, VirtualRouter};
+pub use router::{RouterCounters, RouterStatus, VirtualRouter};
 pub use timing::{Centiseconds, IntervalOutOfRange, master_down_interval, skew_time};

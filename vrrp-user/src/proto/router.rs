@@ -57,6 +57,60 @@ pub struct RouterStatus {
     pub skew_time: Duration,
     /// Whether packets addressed to the virtual addresses are accepted while Master.
     pub accepts_virtual_traffic: bool,
+    /// The current Master's priority: this router's own while Master, the followed Master's
+    /// while Backup, unknown otherwise.
+    pub master_priority: Option<u8>,
+    /// What this router has sent, received and done since it was created.
+    pub counters: RouterCounters,
+}
+
+/// Protocol counters of one virtual router, kept by the state machine itself so that every
+/// advert it processes and every action it emits is counted exactly once, whatever the driver
+/// does with its logs. They start at zero when the router is created (daemon start, or a
+/// reload that restarts the instance).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouterCounters {
+    /// `SendAdvert` actions emitted, priority 0 included.
+    pub adverts_sent: u64,
+    /// `SendAdvert` actions with priority 0 (resignations).
+    pub priority_zero_sent: u64,
+    /// Adverts with priority 0 received from a peer while Backup or Master.
+    pub priority_zero_received: u64,
+    /// Transitions to Master.
+    pub became_master: u64,
+    /// Transitions from Master.
+    pub released_master: u64,
+    /// Adverts whose Max Adver Int differs from the configured interval.
+    pub interval_mismatch: u64,
+    /// Adverts whose address list differs from the configured virtual addresses.
+    pub address_list_mismatch: u64,
+}
+
+impl RouterCounters {
+    /// Counts `action` as the router emits it.
+    fn count(&mut self, action: &Action) {
+        match action {
+            Action::SendAdvert { priority } => {
+                self.adverts_sent += 1;
+                if *priority == RESIGN_PRIORITY {
+                    self.priority_zero_sent += 1;
+                }
+            }
+            Action::Transition { from, to, .. } => {
+                if *to == State::Master {
+                    self.became_master += 1;
+                }
+                if *from == State::Master {
+                    self.released_master += 1;
+                }
+            }
+            Action::Warning(Warning::IntervalMismatch { .. }) => self.interval_mismatch += 1,
+            Action::Warning(Warning::AddressListMismatch { .. }) => {
+                self.address_list_mismatch += 1;
+            }
+            _ => {}
+        }
+    }
 }
 
 /// One virtual router: configuration, state, timers and the learned Master_Adver_Interval.
@@ -89,6 +143,7 @@ pub struct VirtualRouter {
     preempt_hold_until: Option<Instant>,
     timers: TimerTable,
     actions: VecDeque<Action>,
+    counters: RouterCounters,
 }
 
 impl VirtualRouter {
@@ -109,6 +164,7 @@ impl VirtualRouter {
             preempt_hold_until: None,
             timers: TimerTable::default(),
             actions: VecDeque::new(),
+            counters: RouterCounters::default(),
         }
     }
 
@@ -129,15 +185,30 @@ impl VirtualRouter {
             State::Backup => self.followed.map(|master| master.source),
             State::Initialize => None,
         };
+        let master_priority = match self.state {
+            State::Master => Some(self.priority),
+            State::Backup => self.followed.map(|master| master.priority),
+            State::Initialize => None,
+        };
         RouterStatus {
             state: self.state,
             priority: self.priority,
             master_address,
+            master_priority,
             master_adver_interval: self.master_adver_interval,
             master_down_interval: self.master_down_interval(),
             skew_time: skew_time(self.priority, self.master_adver_interval),
             accepts_virtual_traffic: self.config.accepts_virtual_traffic(),
+            counters: self.counters,
         }
+    }
+
+    /// When this Backup last accepted an advert from the Master it follows (or was told of one
+    /// the data plane absorbed); `None` while not Backup or before any.
+    pub fn master_heard_at(&self) -> Option<Instant> {
+        (self.state == State::Backup)
+            .then_some(self.master_heard_at)
+            .flatten()
     }
 
     /// The routine signature last published in `SetDataplaneRole`: what the data plane may
@@ -231,6 +302,7 @@ impl VirtualRouter {
     }
 
     fn push(&mut self, action: Action) {
+        self.counters.count(&action);
         self.actions.push_back(action);
     }
 
@@ -463,6 +535,9 @@ impl VirtualRouter {
         // Our own adverts looped back carry our primary address; they are not a peer.
         if advert.source == self.config.primary_address || self.state == State::Initialize {
             return;
+        }
+        if advert.priority == RESIGN_PRIORITY {
+            self.counters.priority_zero_received += 1;
         }
         self.check_advert(advert);
         match self.state {

@@ -1,0 +1,146 @@
+//! Building the read-only [`StatusSnapshot`] the event loop publishes for the operations layer
+//! (control socket, metrics). Called after state changes and once a second, never per advert:
+//! it reads a few BPF map entries per instance.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::Instant,
+};
+
+use super::{
+    clock::instant_from_monotonic,
+    instance::Instance,
+    interface::{VrrpInterface, contract_family},
+};
+use crate::{
+    dataplane::{CounterValues, IngressHook, virtual_mac},
+    ops::{
+        status::{InstanceStatus, InterfaceStatus, MasterStatus, StatusSnapshot, TrackedDown},
+        time::unix_ms_now,
+    },
+    proto::State,
+};
+
+/// The snapshot of `instances` running on `interfaces` now.
+pub(crate) fn build(
+    instances: &[Instance],
+    interfaces: &mut BTreeMap<String, VrrpInterface>,
+) -> StatusSnapshot {
+    let now = Instant::now();
+    let instances = instances
+        .iter()
+        .map(|instance| {
+            instance_status(
+                instance,
+                interfaces.get_mut(&instance.config.interface),
+                now,
+            )
+        })
+        .collect();
+    let interfaces = interfaces
+        .values()
+        .map(|interface| InterfaceStatus {
+            name: interface.info.name.clone(),
+            ingress_hook: hook_name(interface.ingress_hook()).to_owned(),
+            dataplane: named(interface.counters().ok()),
+        })
+        .collect();
+    StatusSnapshot {
+        taken_at_ms: unix_ms_now(),
+        instances,
+        interfaces,
+    }
+}
+
+fn instance_status(
+    instance: &Instance,
+    mut interface: Option<&mut VrrpInterface>,
+    now: Instant,
+) -> InstanceStatus {
+    let config = &instance.config;
+    let status = instance.router.status();
+    let weights: HashMap<&str, u8> = config
+        .track
+        .iter()
+        .map(|tracked| (tracked.interface.as_str(), tracked.weight))
+        .collect();
+    let master = status.master_address.map(|address| {
+        let local = status.state == State::Master;
+        // Routine adverts are absorbed in the kernel: its stamp is fresher than the router's.
+        let absorbed = interface
+            .as_deref_mut()
+            .filter(|_| !local)
+            .and_then(|interface| interface.last_routine_advert(&instance.router))
+            .map(instant_from_monotonic);
+        let heard = instance.router.master_heard_at().max(absorbed);
+        MasterStatus {
+            address,
+            local,
+            priority: status.master_priority,
+            advert_interval_ms: millis(status.master_adver_interval.as_duration()),
+            last_heard_ms_ago: heard.map(|at| millis(now.saturating_duration_since(at))),
+        }
+    });
+    let dataplane = interface
+        .and_then(|interface| interface.instance_counters(config.family, config.vrid).ok());
+    InstanceStatus {
+        name: config.name.clone(),
+        group: config.group.clone(),
+        interface: config.interface.clone(),
+        family: config.family.to_string(),
+        vrid: config.vrid,
+        state: status.state,
+        virtual_addresses: config.virtual_addresses.clone(),
+        virtual_mac: format_mac(virtual_mac(contract_family(config.family), config.vrid)),
+        configured_priority: config.priority,
+        effective_priority: status.priority,
+        tracked_down: instance
+            .tracked_down
+            .iter()
+            .map(|name| TrackedDown {
+                interface: name.clone(),
+                weight: weights.get(name.as_str()).copied().unwrap_or(0),
+            })
+            .collect(),
+        preempt: config.preempt,
+        preempt_delay_ms: millis(config.preempt_delay),
+        accept_mode: config.accept_mode,
+        advert_interval_ms: millis(config.advert_interval.as_duration()),
+        master_advert_interval_ms: millis(status.master_adver_interval.as_duration()),
+        master_down_interval_us: micros(status.master_down_interval),
+        skew_time_us: micros(status.skew_time),
+        master,
+        counters: status.counters,
+        dataplane: named(dataplane),
+    }
+}
+
+fn named(values: Option<CounterValues>) -> BTreeMap<String, u64> {
+    values.map_or_else(BTreeMap::new, |values| {
+        values
+            .named()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect()
+    })
+}
+
+/// The stable name `status --json` and the metrics use.
+fn hook_name(hook: IngressHook) -> &'static str {
+    match hook {
+        IngressHook::NativeXdp => "native_xdp",
+        IngressHook::GenericXdp => "generic_xdp",
+        IngressHook::Tc => "tc",
+    }
+}
+
+fn format_mac(mac: [u8; 6]) -> String {
+    mac.map(|byte| format!("{byte:02x}")).join(":")
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn micros(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}

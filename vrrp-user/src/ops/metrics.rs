@@ -1,0 +1,425 @@
+//! Prometheus metrics: `GET /metrics` in the OpenMetrics text format, off unless
+//! `[global] metrics = true` (listening on `metrics_listen`, default 127.0.0.1:9568).
+//!
+//! Values that the daemon already counts (state machine counters, data-plane counters) are read
+//! from the newest status snapshot at scrape time into a registry built for that scrape, so a
+//! removed instance's series disappear with it. Only what exists nowhere else is kept here
+//! across scrapes: the takeover-gap histogram and the warning counts, fed from the event bus.
+//! Names and labels, and the mapping from the keepalived exporters, are in docs/OPERATIONS.md.
+
+use std::{convert::Infallible, sync::Arc, time::Duration};
+
+use http_body_util::Full;
+use hyper::{
+    Method, Request, Response, StatusCode,
+    body::{Bytes, Incoming},
+    header::{CONTENT_TYPE, HeaderValue},
+    server::conn::http1,
+    service::service_fn,
+};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{Histogram, exponential_buckets},
+        info::Info,
+    },
+    registry::Registry,
+};
+use tokio::{net::TcpListener, sync::Semaphore, time::timeout};
+use vrrp_common::counters::Counter as DataplaneCounter;
+
+use super::{OpsState, protocol::ErrorCode, status::InstanceStatus, status::StatusSnapshot};
+use crate::{daemon::events::DaemonEvent, proto::State};
+
+/// Default listening address: loopback, on a port next to neither keepalived exporter (9165,
+/// 9650).
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9568";
+/// Scrapes served at once.
+const MAX_SCRAPERS: usize = 8;
+/// A scraper must send its request headers within this, and be done within
+/// [`CONNECTION_LIFETIME`].
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
+/// The interface counters that count invalid adverts, with their `reason` label.
+const INVALID_ADVERT_REASONS: [(DataplaneCounter, &str); 7] = [
+    (DataplaneCounter::InvalidTtl, "ttl"),
+    (DataplaneCounter::InvalidVersion, "version"),
+    (DataplaneCounter::InvalidType, "type"),
+    (DataplaneCounter::InvalidLength, "packet_length"),
+    (DataplaneCounter::InvalidChecksum, "checksum"),
+    (DataplaneCounter::UnknownVrid, "unknown_vrid"),
+    (DataplaneCounter::ZeroInterval, "zero_interval"),
+];
+
+/// The labels of every per-instance series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InstanceLabels {
+    /// Not `instance`: Prometheus gives that name to the scrape target and would rename ours
+    /// to `exported_instance`.
+    vrrp_instance: String,
+    interface: String,
+    vrid: u8,
+    family: String,
+    group: String,
+}
+
+impl InstanceLabels {
+    fn of(instance: &InstanceStatus) -> Self {
+        Self {
+            vrrp_instance: instance.name.clone(),
+            interface: instance.interface.clone(),
+            vrid: instance.vrid,
+            family: instance.family.to_lowercase(),
+            group: instance.group.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InstanceReasonLabels {
+    #[prometheus(flatten)]
+    instance: InstanceLabels,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InstanceCounterLabels {
+    #[prometheus(flatten)]
+    instance: InstanceLabels,
+    counter: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InterfaceReasonLabels {
+    interface: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InterfaceCounterLabels {
+    interface: String,
+    counter: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HookLabels {
+    interface: String,
+    hook: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WarningLabels {
+    vrrp_instance: String,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: String,
+}
+
+/// What the metrics keep across scrapes, fed from the event bus.
+#[derive(Debug)]
+pub struct EventMetrics {
+    takeover_gap: Family<InstanceLabels, Histogram, fn() -> Histogram>,
+    warnings: Family<WarningLabels, Counter>,
+}
+
+impl Default for EventMetrics {
+    fn default() -> Self {
+        Self {
+            takeover_gap: Family::new_with_constructor(takeover_gap_histogram),
+            warnings: Family::default(),
+        }
+    }
+}
+
+/// Takeover gaps from 5 ms (10 ms adverts) to 20 s (4 s adverts, and worse).
+fn takeover_gap_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.005, 2.0, 13))
+}
+
+impl EventMetrics {
+    /// Counts `event`; `snapshot` supplies the labels the event does not carry.
+    pub fn observe(&self, event: &DaemonEvent, snapshot: &StatusSnapshot) {
+        match event {
+            DaemonEvent::Transition {
+                instance,
+                to: State::Master,
+                since_last_advert: Some(gap),
+                ..
+            } => {
+                if let Some(status) = snapshot.instances.iter().find(|i| &i.name == instance) {
+                    self.takeover_gap
+                        .get_or_create(&InstanceLabels::of(status))
+                        .observe(gap.as_secs_f64());
+                }
+            }
+            DaemonEvent::Warning { instance, warning } => {
+                self.warnings
+                    .get_or_create(&WarningLabels {
+                        vrrp_instance: instance.clone(),
+                        kind: warning.kind().to_owned(),
+                    })
+                    .inc();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The exposition for `state` now.
+pub(crate) fn exposition(state: &OpsState) -> String {
+    let mut registry = Registry::with_prefix("xvrrp");
+    registry.register(
+        "build",
+        "The daemon's version",
+        Info::new(BuildLabels {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }),
+    );
+    register_snapshot(&mut registry, &state.status.borrow());
+    registry.register(
+        "takeover_gap_seconds",
+        "Time from the previous Master's last advert to this router's takeover",
+        state.event_metrics.takeover_gap.clone(),
+    );
+    registry.register(
+        "warning_events",
+        "Warning events raised (rate-limited per instance and kind, as logged)",
+        state.event_metrics.warnings.clone(),
+    );
+    let control: Family<ResultLabels, Counter> = Family::default();
+    control
+        .get_or_create(&ResultLabels {
+            result: "ok".to_owned(),
+        })
+        .inc_by(state.control.served());
+    for code in ErrorCode::ALL {
+        control
+            .get_or_create(&ResultLabels {
+                result: code.name().to_owned(),
+            })
+            .inc_by(state.control.refused(code));
+    }
+    registry.register(
+        "control_requests",
+        "Control-socket requests by result (ok, or the error code)",
+        control,
+    );
+    let mut text = String::new();
+    // Writing to a String cannot fail.
+    let _infallible = encode(&mut text, &registry);
+    text
+}
+
+/// Registers the series read from `snapshot`.
+fn register_snapshot(registry: &mut Registry, snapshot: &StatusSnapshot) {
+    let state: Family<InstanceLabels, Gauge> = Family::default();
+    let priority: Family<InstanceLabels, Gauge> = Family::default();
+    let master_priority: Family<InstanceLabels, Gauge> = Family::default();
+    let received: Family<InstanceLabels, Counter> = Family::default();
+    let sent: Family<InstanceLabels, Counter> = Family::default();
+    let became: Family<InstanceLabels, Counter> = Family::default();
+    let released: Family<InstanceLabels, Counter> = Family::default();
+    let zero_received: Family<InstanceLabels, Counter> = Family::default();
+    let zero_sent: Family<InstanceLabels, Counter> = Family::default();
+    let errors: Family<InstanceReasonLabels, Counter> = Family::default();
+    let dataplane: Family<InstanceCounterLabels, Counter> = Family::default();
+    for instance in &snapshot.instances {
+        let labels = InstanceLabels::of(instance);
+        state.get_or_create(&labels).set(match instance.state {
+            State::Initialize => 0,
+            State::Backup => 1,
+            State::Master => 2,
+        });
+        priority
+            .get_or_create(&labels)
+            .set(i64::from(instance.effective_priority));
+        if let Some(known) = instance.master.as_ref().and_then(|m| m.priority) {
+            master_priority.get_or_create(&labels).set(i64::from(known));
+        }
+        let counted = |name: &str| instance.dataplane.get(name).copied().unwrap_or(0);
+        received.get_or_create(&labels).inc_by(
+            counted(DataplaneCounter::AdvertsAbsorbed.name())
+                + counted(DataplaneCounter::AdvertsToUserspace.name()),
+        );
+        let c = &instance.counters;
+        sent.get_or_create(&labels).inc_by(c.adverts_sent);
+        became.get_or_create(&labels).inc_by(c.became_master);
+        released.get_or_create(&labels).inc_by(c.released_master);
+        zero_received
+            .get_or_create(&labels)
+            .inc_by(c.priority_zero_received);
+        zero_sent
+            .get_or_create(&labels)
+            .inc_by(c.priority_zero_sent);
+        for (reason, value) in [
+            ("interval_mismatch", c.interval_mismatch),
+            ("address_list_mismatch", c.address_list_mismatch),
+        ] {
+            errors
+                .get_or_create(&InstanceReasonLabels {
+                    instance: labels.clone(),
+                    reason: reason.to_owned(),
+                })
+                .inc_by(value);
+        }
+        for (counter, value) in &instance.dataplane {
+            dataplane
+                .get_or_create(&InstanceCounterLabels {
+                    instance: labels.clone(),
+                    counter: counter.clone(),
+                })
+                .inc_by(*value);
+        }
+    }
+    let interface_errors: Family<InterfaceReasonLabels, Counter> = Family::default();
+    let interface_dataplane: Family<InterfaceCounterLabels, Counter> = Family::default();
+    let hook: Family<HookLabels, Gauge> = Family::default();
+    for interface in &snapshot.interfaces {
+        let name = || interface.name.clone();
+        hook.get_or_create(&HookLabels {
+            interface: name(),
+            hook: interface.ingress_hook.clone(),
+        })
+        .set(1);
+        for (counter, reason) in INVALID_ADVERT_REASONS {
+            let value = interface
+                .dataplane
+                .get(counter.name())
+                .copied()
+                .unwrap_or(0);
+            interface_errors
+                .get_or_create(&InterfaceReasonLabels {
+                    interface: name(),
+                    reason: reason.to_owned(),
+                })
+                .inc_by(value);
+        }
+        for (counter, value) in &interface.dataplane {
+            interface_dataplane
+                .get_or_create(&InterfaceCounterLabels {
+                    interface: name(),
+                    counter: counter.clone(),
+                })
+                .inc_by(*value);
+        }
+    }
+    registry.register(
+        "vrrp_state",
+        "VRRP state: 0 Initialize, 1 Backup, 2 Master",
+        state,
+    );
+    registry.register("vrrp_priority", "Effective priority", priority);
+    registry.register(
+        "vrrp_master_priority",
+        "Priority of the current Master (absent while unknown)",
+        master_priority,
+    );
+    registry.register(
+        "vrrp_adverts_received",
+        "Adverts received from the Master and peers",
+        received,
+    );
+    registry.register("vrrp_adverts_sent", "Adverts sent", sent);
+    registry.register("vrrp_become_master", "Transitions to Master", became);
+    registry.register("vrrp_release_master", "Transitions from Master", released);
+    registry.register(
+        "vrrp_priority_zero_received",
+        "Priority-0 adverts (a Master resigning) received",
+        zero_received,
+    );
+    registry.register(
+        "vrrp_priority_zero_sent",
+        "Priority-0 adverts sent (resigning)",
+        zero_sent,
+    );
+    registry.register(
+        "vrrp_advert_errors",
+        "Adverts that disagree with this router's configuration, by reason",
+        errors,
+    );
+    registry.register(
+        "dataplane_instance_packets",
+        "Data-plane counters of the virtual router, by counter",
+        dataplane,
+    );
+    registry.register(
+        "interface_advert_errors",
+        "Adverts discarded by the data plane on the interface, by reason",
+        interface_errors,
+    );
+    registry.register(
+        "dataplane_interface_packets",
+        "Interface-wide data-plane counters, by counter",
+        interface_dataplane,
+    );
+    registry.register(
+        "interface_ingress_hook",
+        "Where the ingress data plane runs (hook: native_xdp, generic_xdp, tc); always 1",
+        hook,
+    );
+}
+
+/// Serves `/metrics` on `listener` until the task is dropped.
+pub(crate) async fn serve(listener: TcpListener, state: Arc<OpsState>) {
+    let slots = Arc::new(Semaphore::new(MAX_SCRAPERS));
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(err) => {
+                tracing::warn!(error = %err, "metrics accept");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        // More scrapers than that at once is a misconfiguration or an attack: close.
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            continue;
+        };
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            let _slot = slot;
+            let service = service_fn(move |request| {
+                let state = Arc::clone(&state);
+                async move { Ok::<_, Infallible>(respond(&request, &state)) }
+            });
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service);
+            match timeout(CONNECTION_LIFETIME, connection).await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => tracing::debug!(error = %err, "metrics connection"),
+                Err(_elapsed) => tracing::debug!("metrics connection outlived its limit"),
+            }
+        });
+    }
+}
+
+fn respond(request: &Request<Incoming>, state: &OpsState) -> Response<Full<Bytes>> {
+    let (status, body) = match (request.method(), request.uri().path()) {
+        (&Method::GET, "/metrics") => (StatusCode::OK, exposition(state)),
+        (&Method::GET, _) => (StatusCode::NOT_FOUND, "try /metrics\n".to_owned()),
+        _ => (StatusCode::METHOD_NOT_ALLOWED, "GET only\n".to_owned()),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    if status == StatusCode::OK {
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        );
+    }
+    response
+}
