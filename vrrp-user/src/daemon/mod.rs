@@ -16,6 +16,7 @@ mod interface;
 mod lifecycle;
 mod links;
 mod rate_limit;
+pub mod realtime;
 mod reload;
 mod retry;
 mod runtime;
