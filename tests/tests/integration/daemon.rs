@@ -1028,8 +1028,12 @@ fn a_daemon_whose_pins_are_private_to_its_mount_namespace_warns_at_start() {
         "the warning names no fix: {}",
         private.log()
     );
-    // It still works as a router.
+    // It still works as a router, and `status` says where its pins are.
     wait_master(&capture, R1, STARTUP + spec.master_down_interval());
+    assert!(
+        status_report(&private)["snapshot"]["private_pins"].is_string(),
+        "status does not show the private pins"
+    );
     drop(private);
     // Started as the README says, there is nothing to warn about.
     let shared = lab.start(lab.r2, &RouterSpec::new(100));
@@ -1039,6 +1043,28 @@ fn a_daemon_whose_pins_are_private_to_its_mount_namespace_warns_at_start() {
         "false alarm: {}",
         shared.log()
     );
+    let shown = status_report(&shared);
+    assert!(
+        shown["snapshot"]["private_pins"].is_null(),
+        "status warns about shared pins: {shown}"
+    );
+}
+
+/// `xvrrp status --json` of `daemon`, once its control socket answers.
+fn status_report(daemon: &Daemon) -> serde_json::Value {
+    wait::until(
+        "the control socket to answer",
+        STARTUP,
+        Duration::from_millis(50),
+        || {
+            let out = std::process::Command::new(vrrp_tests::daemon::xvrrp_binary())
+                .args(["status", "--json", "--socket"])
+                .arg(daemon.control_socket())
+                .output()
+                .ok()?;
+            serde_json::from_slice(&out.stdout).ok()
+        },
+    )
 }
 
 /// Deletes `node`'s LAN interface (and with it its bridge port).

@@ -65,7 +65,8 @@ pub async fn run(
     bus: EventBus,
     status: watch::Sender<StatusSnapshot>,
 ) -> Result<()> {
-    if let PinVisibility::Private { reason } = pin_visibility() {
+    let pins = pin_visibility();
+    if let PinVisibility::Private { reason } = &pins {
         tracing::warn!(
             reason,
             fix = PinVisibility::FIX,
@@ -96,6 +97,7 @@ pub async fn run(
         schedule: Timetable::default(),
         status,
         status_stale: std::cell::Cell::new(false),
+        pins,
     };
     let started = daemon.apply(config).await;
     let result = match started {
@@ -133,6 +135,8 @@ pub(super) struct Daemon {
     /// A transition happened since the snapshot was last published (set where only `&self` is
     /// at hand).
     status_stale: std::cell::Cell<bool>,
+    /// Where the data plane's pins live (shown in `status`).
+    pins: PinVisibility,
 }
 
 impl Daemon {
@@ -383,8 +387,11 @@ impl Daemon {
 
     /// Operations-layer hook: replaces the status snapshot (cheap; never per advert).
     fn publish_status(&mut self) {
-        self.status
-            .send_replace(snapshot::build(&self.instances, &mut self.interfaces));
+        self.status.send_replace(snapshot::build(
+            &self.instances,
+            &mut self.interfaces,
+            &self.pins,
+        ));
     }
 
     async fn perform(&mut self, index: usize, action: Action, now: Instant) -> Result<()> {

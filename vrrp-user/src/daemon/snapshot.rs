@@ -13,7 +13,7 @@ use super::{
     interface::{VrrpInterface, contract_family},
 };
 use crate::{
-    dataplane::{CounterValues, IngressHook, virtual_mac},
+    dataplane::{CounterValues, IngressHook, PinVisibility, virtual_mac},
     ops::{
         status::{InstanceStatus, InterfaceStatus, MasterStatus, StatusSnapshot, TrackedDown},
         time::unix_ms_now,
@@ -25,6 +25,7 @@ use crate::{
 pub(crate) fn build(
     instances: &[Instance],
     interfaces: &mut BTreeMap<String, VrrpInterface>,
+    pins: &PinVisibility,
 ) -> StatusSnapshot {
     let now = Instant::now();
     let instances = instances
@@ -49,6 +50,10 @@ pub(crate) fn build(
         taken_at_ms: unix_ms_now(),
         instances,
         interfaces,
+        private_pins: match pins {
+            PinVisibility::Shared => None,
+            PinVisibility::Private { reason } => Some(reason.clone()),
+        },
     }
 }
 

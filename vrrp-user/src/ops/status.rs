@@ -22,6 +22,11 @@ pub struct StatusSnapshot {
     pub instances: Vec<InstanceStatus>,
     /// Every VRRP interface, by name.
     pub interfaces: Vec<InterfaceStatus>,
+    /// Why the data plane's pins are private to the daemon's mount namespace (they die with
+    /// it: no crash fail-safe, invisible to the host's bpftool), or `None` when they are the
+    /// host's.
+    #[serde(default)]
+    pub private_pins: Option<String>,
 }
 
 /// One virtual router.
@@ -141,6 +146,9 @@ pub fn render(report: &StatusReport, now_ms: u64) -> String {
         report.pid,
         human_duration_ms(now_ms.saturating_sub(report.started_at_ms))
     );
+    if let Some(reason) = &report.snapshot.private_pins {
+        Lines::new(&mut out).field("WARNING pins private", reason);
+    }
     for interface in &report.snapshot.interfaces {
         let mut line = Lines::new(&mut out);
         line.field(
@@ -535,6 +543,11 @@ mod tests {
                         .map(|c| (c.name().to_owned(), u64::MAX))
                         .collect(),
                 }],
+                private_pins: Some(
+                    "this process runs in its own mount namespace and its /sys/fs/bpf is not \
+                     the host's bpffs"
+                        .to_owned(),
+                ),
             },
             last_transitions,
         }
