@@ -91,10 +91,6 @@ pub struct RunArgs {
     /// How to attach the XDP program.
     #[arg(long, value_enum, default_value_t = XdpAttachMode::Auto)]
     pub xdp_mode: XdpAttachMode,
-    /// Real-time (SCHED_RR) priority of the daemon, 1..=99; 0 keeps normal scheduling. Needs
-    /// root or CAP_SYS_NICE; without it the daemon warns and runs normally.
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=99))]
-    pub realtime_priority: u8,
 }
 
 /// Arguments of `xvrrp check-config`.
@@ -161,16 +157,6 @@ mod tests {
         };
         assert_eq!(args.xdp_mode, XdpAttachMode::Auto);
         assert_eq!(args.log_format, None);
-        assert_eq!(args.realtime_priority, 10);
-        let too_high = [
-            "xvrrp",
-            "run",
-            "--config",
-            "x",
-            "--realtime-priority",
-            "100",
-        ];
-        assert!(Cli::try_parse_from(too_high).is_err());
     }
 
     #[test]

@@ -128,20 +128,6 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         config_path: args.config.clone(),
         xdp_mode: args.xdp_mode,
     };
-    // Before the runtime: its threads inherit the policy.
-    if args.realtime_priority > 0 {
-        match daemon::realtime::use_realtime_priority(args.realtime_priority) {
-            Ok(()) => tracing::info!(
-                priority = args.realtime_priority,
-                "real-time scheduling (SCHED_RR)"
-            ),
-            Err(err) => tracing::warn!(
-                priority = args.realtime_priority,
-                error = %err,
-                "cannot use real-time scheduling; timing under CPU load may suffer"
-            ),
-        }
-    }
     // One thread: the daemon is one event loop; the kernel does the per-packet work.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

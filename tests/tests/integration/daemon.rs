@@ -1487,23 +1487,3 @@ fn a_start_that_fails_is_retried_with_backoff_until_it_succeeds() {
         Duration::from_secs(3) + spec.master_down_interval(),
     );
 }
-
-#[test]
-fn the_daemon_runs_with_real_time_priority_by_default() {
-    let Some((_serial, lab, _capture)) =
-        TwoRouters::for_test("the_daemon_runs_with_real_time_priority_by_default")
-    else {
-        return;
-    };
-    let r1 = lab.start(lab.r1, &RouterSpec::new(200));
-    r1.wait_for_log("real-time scheduling", STARTUP);
-    // /proc/PID/stat field 41 is the policy (SCHED_RR = 2), 18 the priority (-1 - rt priority).
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", r1.pid())).expect("stat");
-    let after_name = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .expect("stat format");
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    assert_eq!(fields[41 - 3], "2", "scheduling policy in {stat}");
-    assert_eq!(fields[18 - 3], "-11", "priority in {stat}");
-}

@@ -16,7 +16,6 @@ mod interface;
 mod lifecycle;
 mod links;
 mod rate_limit;
-pub mod realtime;
 mod reload;
 mod retry;
 mod runtime;
