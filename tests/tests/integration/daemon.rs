@@ -483,6 +483,9 @@ fn after_the_master_daemon_dies_only_the_new_master_answers_arp() {
     let r1 = lab.start(lab.r1, &RouterSpec::new(200));
     let _r2 = lab.start(lab.r2, &spec2);
     wait_master(&capture, R1, STARTUP + spec2.master_down_interval());
+    // r2 may have been Master for a moment before r1 was up: wait for its takeover after the
+    // kill, not that one.
+    capture.clear();
     // The node stays on the LAN with its pinned XDP program; only the daemon dies.
     r1.signal(libc::SIGKILL);
     wait_master(&capture, R2, Duration::from_secs(3));
