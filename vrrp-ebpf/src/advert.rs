@@ -22,7 +22,7 @@ use vrrp_common::{
 use crate::{
     checksum::{add_bytes, add_frame, fold},
     instance,
-    maps::{XVRRP_EVENTS, XVRRP_INSTANCES, XVRRP_SCRATCH},
+    maps::{XVRRP_EVENTS, XVRRP_INSTANCES, XVRRP_LAST_SEEN, XVRRP_SCRATCH},
     parse::{Frame, Malformed, read},
     stats::{count, count_instance},
 };
@@ -153,7 +153,7 @@ fn handle(ctx: &impl Frame, ip: &AdvertIp) -> Result<u32, Malformed> {
     let vrid = header.vrid;
     let priority = header.priority;
     let key = instance::key(ctx, ip.family, vrid);
-    let Some(stored) = XVRRP_INSTANCES.get_ptr_mut(key) else {
+    let Some(stored) = XVRRP_INSTANCES.get_ptr(key) else {
         return drop_as(Counter::UnknownVrid);
     };
     // SAFETY: a successful hash lookup; the fields are plain integers.
@@ -169,9 +169,11 @@ fn handle(ctx: &impl Frame, ip: &AdvertIp) -> Result<u32, Malformed> {
         // The coarse clock (CLOCK_MONOTONIC_COARSE, same timeline, one tick of resolution)
         // costs a few ns where the precise one costs ~40: a tick is far below the 30 ms
         // minimum Master_Down_Interval the stamp feeds.
-        // SAFETY: in-place write of one aligned u64 of the looked-up value; a torn read by the
-        // daemon is impossible for an aligned 8-byte store.
-        unsafe { (*stored).master_last_seen_ns = bpf_ktime_get_coarse_ns() };
+        if let Some(stamp) = XVRRP_LAST_SEEN.get_ptr_mut(key.slot()) {
+            // SAFETY: in-place write of one aligned u64 of an array element; a torn read by the
+            // daemon is impossible for an aligned 8-byte store.
+            unsafe { *stamp = bpf_ktime_get_coarse_ns() };
+        }
         count_instance(&key, Counter::AdvertsAbsorbed);
         return Ok(xdp_action::XDP_DROP);
     }

@@ -10,8 +10,8 @@ use vrrp_common::{
     counters::{Counter, InstanceCounters},
     event::{AdvertEvent, MESSAGE_CAPACITY},
     maps::{
-        Control, EVENTS_RING_BYTES, INSTANCE_SLOTS, Instance, InstanceKey, MAX_INSTANCES, MAX_VIPS,
-        RoleEntry, Vip4Key, Vip6Key, VipTarget,
+        Control, EVENTS_RING_BYTES, INSTANCE_SLOTS, Instance, InstanceKey, LAST_SEEN_MAP_FLAGS,
+        MAX_INSTANCES, MAX_VIPS, RoleEntry, Vip4Key, Vip6Key, VipTarget,
     },
 };
 
@@ -27,6 +27,12 @@ pub(crate) static XVRRP_VR_STATS: PerCpuArray<InstanceCounters, { INSTANCE_SLOTS
 /// Each virtual router's role by slot, for the virtual-MAC fast path (`ROLES_MAP`).
 #[btf_map(name = "XVRRP_ROLES")]
 pub(crate) static XVRRP_ROLES: Array<RoleEntry, { INSTANCE_SLOTS as usize }> = Array::new();
+
+/// When each virtual router's routine adverts were last absorbed, by slot (`LAST_SEEN_MAP`,
+/// mmapable: the daemon reads it from memory).
+#[btf_map(name = "XVRRP_LAST_SEEN")]
+pub(crate) static XVRRP_LAST_SEEN: Array<u64, { INSTANCE_SLOTS as usize }, LAST_SEEN_MAP_FLAGS> =
+    Array::new();
 
 /// Configured virtual routers (`INSTANCES_MAP`).
 #[btf_map(name = "XVRRP_INSTANCES")]

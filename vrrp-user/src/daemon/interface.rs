@@ -2,6 +2,7 @@
 //! between the state machine's view and the wire / BPF maps.
 
 use std::{
+    collections::HashMap,
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
     path::Path,
     time::{Duration, Instant},
@@ -88,9 +89,12 @@ pub(crate) struct VrrpInterface {
     heartbeat_period: Duration,
     last_heartbeat: Instant,
     /// Last data-plane settings written per (family, vrid), to skip identical writes.
-    written: Vec<(AddressFamily, u8, InstanceSettings)>,
+    written: HashMap<(AddressFamily, u8), InstanceSettings>,
     /// Whether the virtual MAC of (family, vrid) is in the NIC's unicast filter.
     vmac_filters: Vec<(AddressFamily, u8)>,
+    /// When the Backups following a Master through the kernel's stamps are checked next
+    /// (`stamps`).
+    pub(crate) sweep_at: Option<Instant>,
 }
 
 impl VrrpInterface {
@@ -149,7 +153,8 @@ impl VrrpInterface {
             reader,
             heartbeat_period: heartbeat_timeout / 3,
             last_heartbeat: Instant::now(),
-            written: Vec::new(),
+            written: HashMap::new(),
+            sweep_at: None,
             vmac_filters: Vec::new(),
         };
         interface.join_families(families)?;
@@ -199,29 +204,18 @@ impl VrrpInterface {
 
     /// When the XDP program last absorbed a routine advert for `router` (CLOCK_MONOTONIC), if it
     /// did since the instance record was last written.
-    pub(crate) fn last_routine_advert(&mut self, router: &VirtualRouter) -> Option<Duration> {
+    pub(crate) fn last_routine_advert(&self, router: &VirtualRouter) -> Option<Duration> {
         let config = router.config();
-        match self
+        let seen = self
             .dataplane
-            .master_last_seen(contract_family(config.family), config.vrid)
-        {
-            Ok(seen) => (!seen.is_zero()).then_some(seen),
-            Err(err) => {
-                tracing::warn!(
-                    interface = self.info.name,
-                    vrid = config.vrid,
-                    error = %err,
-                    "reading the last-seen stamp of routine adverts failed"
-                );
-                None
-            }
-        }
+            .master_last_seen(contract_family(config.family), config.vrid);
+        (!seen.is_zero()).then_some(seen)
     }
 
     /// Answers the state machine's `ReadAbsorbedStamp`: feeds the kernel's newest absorbed
     /// routine advert, then lets the due Master_Down_Timer fire or not (the `proto` call
     /// order). The clock is read after the stamp, so the stamp is never in the future.
-    pub(crate) fn report_absorbed_stamp(&mut self, router: &mut VirtualRouter) {
+    pub(crate) fn report_absorbed_stamp(&self, router: &mut VirtualRouter) {
         match self.last_routine_advert(router) {
             Some(seen) => router.handle_event(Event::AbsorbedAdvert, instant_from_monotonic(seen)),
             None => router.handle_event(Event::NoAbsorbedAdvert, Instant::now()),
@@ -372,7 +366,7 @@ impl VrrpInterface {
         {
             tracing::warn!(interface = self.info.name, error = %err, "removing instance from XDP");
         }
-        self.written.retain(|(f, v, _)| (*f, *v) != (family, vrid));
+        self.written.remove(&(family, vrid));
         self.set_vmac_filter(family, vrid, false).await;
     }
 
@@ -416,17 +410,12 @@ impl VrrpInterface {
         };
         let family = instance.family();
         let vrid = config.vrid;
-        let unchanged = self
-            .written
-            .iter()
-            .any(|(f, v, s)| (*f, *v) == (family, vrid) && *s == settings);
-        if unchanged {
+        if self.written.get(&(family, vrid)) == Some(&settings) {
             return Ok(());
         }
         self.dataplane
             .set_instance(contract_family(family), vrid, &settings)?;
-        self.written.retain(|(f, v, _)| (*f, *v) != (family, vrid));
-        self.written.push((family, vrid, settings));
+        self.written.insert((family, vrid), settings);
         self.set_vmac_filter(family, vrid, status.state == State::Master)
             .await;
         Ok(())

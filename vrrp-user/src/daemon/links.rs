@@ -2,7 +2,7 @@
 //! interfaces, interfaces that appear, vanish, are renamed or come back with a new index, and
 //! advert source addresses that change. Interfaces are followed by name; indexes are learnt.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::runtime::Daemon;
 use crate::{
@@ -10,6 +10,10 @@ use crate::{
     net::interface::{InterfaceChange, interface_info},
     proto::Event,
 };
+
+/// How long address notifications of one link are collected before its addresses are read
+/// again: following a renumbered advert source a moment late is harmless.
+const ADDRESS_SETTLE: Duration = Duration::from_millis(100);
 
 impl Daemon {
     pub(super) async fn on_interface_change(&mut self, change: InterfaceChange) {
@@ -28,7 +32,7 @@ impl Daemon {
                 }
                 self.follow_tracked_link(index, None, false).await;
             }
-            InterfaceChange::Addresses { index } => self.on_addresses(index).await,
+            InterfaceChange::Addresses { index } => self.addresses_changed(index),
         }
     }
 
@@ -93,7 +97,35 @@ impl Daemon {
         }
     }
 
-    /// An address changed on link `index`: running instances there follow their advert
+    /// An address changed on link `index`: its addresses are read again a moment later. A
+    /// Master refreshing the lifetimes of hundreds of virtual addresses causes hundreds of
+    /// notifications a second; each read would dump every address of the interface.
+    fn addresses_changed(&mut self, index: u32) {
+        self.address_rereads
+            .entry(index)
+            .or_insert_with(|| Instant::now() + ADDRESS_SETTLE);
+    }
+
+    /// When the next address re-read is due.
+    pub(super) fn next_address_reread(&self) -> Option<Instant> {
+        self.address_rereads.values().min().copied()
+    }
+
+    /// Reads the addresses of every link whose re-read is due.
+    pub(super) async fn reread_addresses_if_due(&mut self, now: Instant) {
+        let due: Vec<u32> = self
+            .address_rereads
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(index, _)| *index)
+            .collect();
+        for index in due {
+            self.address_rereads.remove(&index);
+            self.on_addresses(index).await;
+        }
+    }
+
+    /// The addresses of link `index` changed: running instances there follow their advert
     /// source, waiting ones may start.
     async fn on_addresses(&mut self, index: u32) {
         let Some(ifname) = self.open_interface_name(index) else {

@@ -21,6 +21,7 @@ mod retry;
 mod runtime;
 mod schedule;
 mod snapshot;
+mod stamps;
 mod vips;
 
 pub use runtime::{RunOptions, run};

@@ -22,7 +22,7 @@ use super::{
     lifecycle::WaitingInstance,
     rate_limit::RateLimiter,
     schedule::{InstanceId, Timetable},
-    snapshot,
+    snapshot, stamps,
 };
 use crate::{
     config::{Config, GlobalConfig},
@@ -98,6 +98,7 @@ pub async fn run(
         status,
         status_stale: std::cell::Cell::new(false),
         pins,
+        address_rereads: BTreeMap::new(),
     };
     let started = daemon.apply(config).await;
     let result = match started {
@@ -137,6 +138,8 @@ pub(super) struct Daemon {
     status_stale: std::cell::Cell<bool>,
     /// Where the data plane's pins live (shown in `status`).
     pins: PinVisibility,
+    /// Links whose addresses changed, by kernel index, and when to read them again (`links`).
+    pub(super) address_rereads: BTreeMap<u32, Instant>,
 }
 
 impl Daemon {
@@ -152,17 +155,20 @@ impl Daemon {
         status_refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             let deadline = self.next_deadline();
-            // Retries of failed steps wake the loop on their own schedule (see `retry`).
+            // Retries of failed steps and address re-reads wake the loop on their own schedule
+            // (see `retry`, `links`).
             let retry = self
                 .next_address_retry()
                 .into_iter()
                 .chain(self.next_start_retry())
+                .chain(self.next_address_reread())
                 .min();
             tokio::select! {
                 () = sleep_until(deadline.into()) => self.on_tick(&mut punted).await,
                 () = sleep_until(retry.unwrap_or(deadline).into()), if retry.is_some() => {
                     self.retry_addresses_if_due(Instant::now()).await;
                     self.retry_starts_if_due(Instant::now()).await;
+                    self.reread_addresses_if_due(Instant::now()).await;
                 }
                 Some(advert) = punted.recv() => self.on_punted_advert(advert).await,
                 Some(change) = changes.recv() => self.on_interface_change(change).await,
@@ -180,9 +186,13 @@ impl Daemon {
         }
     }
 
-    /// The earliest state-machine deadline, address refresh or heartbeat refresh.
+    /// The earliest state-machine deadline, address refresh, heartbeat refresh or sweep.
     fn next_deadline(&self) -> Instant {
-        let heartbeats = self.interfaces.values().map(VrrpInterface::next_heartbeat);
+        let heartbeats = self
+            .interfaces
+            .values()
+            .flat_map(|interface| [Some(interface.next_heartbeat()), interface.sweep_at])
+            .flatten();
         [self.schedule.adverts.next(), self.schedule.others.next()]
             .into_iter()
             .flatten()
@@ -201,6 +211,7 @@ impl Daemon {
             }
         }
         self.send_due_adverts().await;
+        self.sweep_due_interfaces(now).await;
         // Only what was due at the start of the turn: rescheduled deadlines wait for the next.
         while let Some(id) = self.schedule.others.pop_due(now) {
             let Some(index) = self.position(id) else {
@@ -293,6 +304,11 @@ impl Daemon {
             .map(|at| at + instance.address_lifetime() / 3);
         let (advert, others) = if instance.router.state() == State::Master {
             (timer, refresh)
+        } else if stamps::is_swept(instance) {
+            if let Some(interface) = self.interfaces.get_mut(&instance.config.interface) {
+                interface.sweep_at = interface.sweep_at.into_iter().chain(timer).min();
+            }
+            (None, refresh)
         } else {
             (None, timer.into_iter().chain(refresh).min())
         };
@@ -396,14 +412,14 @@ impl Daemon {
 
     async fn perform(&mut self, index: usize, action: Action, now: Instant) -> Result<()> {
         let instance = &self.instances[index];
-        let name = instance.config.name.clone();
+        let name = &instance.config.name;
         let interface = self
             .interfaces
             .get(&instance.config.interface)
             .with_context(|| format!("instance {name}: interface not open"))?;
         match action {
             Action::ReadAbsorbedStamp => {
-                if let Some(interface) = self.interfaces.get_mut(&instance.config.interface) {
+                if let Some(interface) = self.interfaces.get(&instance.config.interface) {
                     interface.report_absorbed_stamp(&mut self.instances[index].router);
                 }
             }
@@ -429,7 +445,10 @@ impl Daemon {
             Action::Transition { from, to, reason } => {
                 self.publish_transition(instance, from, to, &reason);
             }
-            Action::Warning(warning) => self.warn_rate_limited(&name, warning, now),
+            Action::Warning(warning) => {
+                let name = name.clone();
+                self.warn_rate_limited(&name, warning, now);
+            }
         }
         Ok(())
     }

@@ -141,7 +141,6 @@ impl Dataplane {
     ) -> Result<(), DataplaneError> {
         let key = self.instance_key(family, vrid);
         let value = Instance {
-            master_last_seen_ns: 0,
             master_addr_be: address_bytes(settings.master_address),
             master_interval_cs: settings.master_interval_cs,
             vmac: virtual_mac(family, vrid),
@@ -159,6 +158,8 @@ impl Dataplane {
         self.hash_map::<InstanceKey, Instance>(INSTANCES_MAP)?
             .insert(key, value, 0)
             .map_err(|source| DataplaneError::map(&ifname, "write", INSTANCES_MAP, source))?;
+        // After the record: stamps from here on are of adverts matching it.
+        self.last_seen.clear(key.slot());
         // After the instance: the fast path never sees a role the instance does not have yet.
         self.set_role(&key, settings.role)
     }
@@ -215,17 +216,8 @@ impl Dataplane {
     /// When the XDP program last absorbed a routine advert of the current Master of
     /// (`family`, `vrid`), as CLOCK_MONOTONIC time; zero if none since [`Self::set_instance`]
     /// last wrote it. A Backup restarts its Master_Down_Timer from this (RFC 5798 §6.4.2).
-    pub fn master_last_seen(
-        &mut self,
-        family: AddressFamily,
-        vrid: u8,
-    ) -> Result<Duration, DataplaneError> {
-        let key = self.instance_key(family, vrid);
-        let ifname = self.ifname.clone();
-        self.hash_map::<InstanceKey, Instance>(INSTANCES_MAP)?
-            .get(&key, 0)
-            .map(|instance| Duration::from_nanos(instance.master_last_seen_ns))
-            .map_err(|source| DataplaneError::map(&ifname, "read", INSTANCES_MAP, source))
+    pub fn master_last_seen(&self, family: AddressFamily, vrid: u8) -> Duration {
+        self.last_seen.get(self.instance_key(family, vrid).slot())
     }
 
     /// Makes `address` a VIP of virtual router `vrid` (of the address's family): the program

@@ -13,6 +13,7 @@ mod device;
 mod error;
 mod events;
 mod fdb;
+mod last_seen;
 mod maps;
 mod pin;
 mod pin_visibility;
@@ -27,7 +28,7 @@ use std::{
 
 use aya::{Ebpf, EbpfLoader};
 use aya_log::EbpfLogger;
-use vrrp_common::maps::{ALL_MAPS, Control};
+use vrrp_common::maps::{ALL_MAPS, Control, LAST_SEEN_MAP};
 
 use attach::Links;
 
@@ -94,6 +95,8 @@ pub struct Dataplane {
     links: Option<Links>,
     /// What the control map holds (the daemon is its only writer).
     control: Control,
+    /// The program's last-seen stamps, mapped into memory.
+    last_seen: last_seen::LastSeenStamps,
     // Declared before `ebpf` so the log ring buffer closes first. It moves into
     // [`AdvertEvents`] (which drains it) when the daemon takes the events.
     logger: Option<EbpfLogger<&'static dyn log::Log>>,
@@ -127,6 +130,16 @@ impl Dataplane {
                 None
             }
         };
+        let last_seen = match ebpf.map(LAST_SEEN_MAP) {
+            Some(aya::maps::Map::Array(data)) => {
+                last_seen::LastSeenStamps::map(data).map_err(|source| DataplaneError::Io {
+                    op: format!("mapping {LAST_SEEN_MAP} into memory"),
+                    ifname: ifname.to_owned(),
+                    source,
+                })?
+            }
+            _ => return Err(DataplaneError::MapMissing { map: LAST_SEEN_MAP }),
+        };
         let attached = attach::attach(&mut ebpf, ifname, options.mode, &pin_dir, options.pin_link)?;
         let mut dataplane = Self {
             ifname: ifname.to_owned(),
@@ -141,6 +154,7 @@ impl Dataplane {
                 _pad: [0; 2],
                 vip_last_bytes: [0; 4],
             },
+            last_seen,
             logger,
             ebpf,
         };
