@@ -105,7 +105,7 @@ impl EventRecord {
                 record.kind = EventKind::Warning;
                 record.instance = Some(instance.clone());
                 record.reason = Some(warning.to_string());
-                record.peer = Some(warning_source(warning));
+                record.peer = warning_source(warning);
             }
             DaemonEvent::Version2Peer {
                 interface,
@@ -203,12 +203,13 @@ fn kind_label(kind: EventKind) -> &'static str {
     }
 }
 
-fn warning_source(warning: &Warning) -> IpAddr {
+fn warning_source(warning: &Warning) -> Option<IpAddr> {
     match warning {
         Warning::AddressListMismatch { source, .. }
         | Warning::IntervalMismatch { source, .. }
         | Warning::OwnerReceivedAdvert { source, .. }
-        | Warning::DualOwner { source } => *source,
+        | Warning::DualOwner { source } => Some(*source),
+        Warning::DemotedWithoutMaster { last_master } => *last_master,
     }
 }
 
