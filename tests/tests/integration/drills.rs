@@ -9,6 +9,7 @@ use std::{
 
 use serde_json::Value;
 use vrrp_tests::{
+    daemon::Daemon,
     vrrp::{RouterSpec, VIP4},
     wait,
 };
@@ -69,6 +70,19 @@ fn us(duration: Duration) -> u64 {
     u64::try_from(duration.as_micros()).expect("small")
 }
 
+/// r1 (`high`) Master and r2 (`low`) following it.
+fn converged(pair: &Pair, high: &RouterSpec, low: &RouterSpec) -> (Daemon, Daemon) {
+    let r1 = pair.start(0, "xvrrp", high, "");
+    let r2 = pair.start(1, "xvrrp", low, "");
+    wait_status(&r1.control_socket(), "r1 Master", |s| {
+        s["state"] == "Master"
+    });
+    wait_status(&r2.control_socket(), "r2 following r1", |s| {
+        s["master"]["address"] == R1
+    });
+    (r1, r2)
+}
+
 /// A router that must stay Backup: never Master during the watch.
 fn assert_stays_backup(socket: &Path, watch: Duration) {
     let until = Instant::now() + watch;
@@ -87,14 +101,9 @@ fn demote_hands_over_stays_backup_without_master_and_promote_takes_back() {
         return;
     };
     let (high, low) = (RouterSpec::new(200), RouterSpec::new(100));
-    let r1 = pair.start(0, "xvrrp", &high, "");
-    let mut r2 = Some(pair.start(1, "xvrrp", &low, ""));
-    let (s1, s2) = (
-        r1.control_socket(),
-        r2.as_ref().expect("r2").control_socket(),
-    );
-    wait_status(&s1, "r1 Master", |s| s["state"] == "Master");
-    wait_status(&s2, "r2 following r1", |s| s["master"]["address"] == R1);
+    let (r1, r2) = converged(&pair, &high, &low);
+    let (s1, s2) = (r1.control_socket(), r2.control_socket());
+    let mut r2 = Some(r2);
 
     // Demote: r1 resigns with priority 0 and r2 takes over after its Skew_Time.
     let reply = operate(&s1, &["demote", "lan"]);
@@ -173,11 +182,8 @@ fn priority_override_flips_the_election_and_reset_restores_it() {
     else {
         return;
     };
-    let r1 = pair.start(0, "xvrrp", &RouterSpec::new(200), "");
-    let r2 = pair.start(1, "xvrrp", &RouterSpec::new(100), "");
+    let (r1, r2) = converged(&pair, &RouterSpec::new(200), &RouterSpec::new(100));
     let (s1, s2) = (r1.control_socket(), r2.control_socket());
-    wait_status(&s1, "r1 Master", |s| s["state"] == "Master");
-    wait_status(&s2, "r2 following r1", |s| s["master"]["address"] == R1);
 
     let reply = operate(&s2, &["priority", "lan", "250"]);
     assert_eq!(
@@ -221,13 +227,8 @@ fn drill_reports_both_gaps_within_protocol_bounds_and_aborts_without_backup() {
         return;
     };
     let (high, low) = (RouterSpec::new(200), RouterSpec::new(100));
-    let r1 = pair.start(0, "xvrrp", &high, "");
-    let r2 = pair.start(1, "xvrrp", &low, "");
+    let (r1, r2) = converged(&pair, &high, &low);
     let s1 = r1.control_socket();
-    wait_status(&s1, "r1 Master", |s| s["state"] == "Master");
-    wait_status(&r2.control_socket(), "r2 following r1", |s| {
-        s["master"]["address"] == R1
-    });
 
     let report = operate(&s1, &["drill", "lan"]);
     assert_eq!(report["outcome"], "completed", "{report}");

@@ -21,7 +21,7 @@ use crate::{
         status::{OperatorMark, PriorityOverride},
         time::unix_ms_now,
     },
-    proto::{Command, Drill, DrillProgress},
+    proto::{Command, Drill, DrillProgress, Effect},
 };
 
 /// How often a running drill looks at what its router heard. Only how soon it reacts depends
@@ -276,7 +276,7 @@ impl Daemon {
         let cleared = self.instances[index]
             .router
             .handle_command(Command::ResetPriority, now);
-        if cleared == Ok(crate::proto::Effect::Applied) {
+        if cleared == Ok(Effect::Applied) {
             self.record(
                 index,
                 "priority reset (a reload changed the instance)".to_owned(),
@@ -305,9 +305,9 @@ fn mark(requester: Requester) -> OperatorMark {
     }
 }
 
-fn effect_words(effect: crate::proto::Effect) -> &'static str {
+fn effect_words(effect: Effect) -> &'static str {
     match effect {
-        crate::proto::Effect::Applied => "applied",
-        crate::proto::Effect::AlreadyInEffect => "already in effect",
+        Effect::Applied => "applied",
+        Effect::AlreadyInEffect => "already in effect",
     }
 }

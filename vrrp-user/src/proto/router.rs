@@ -331,14 +331,7 @@ impl VirtualRouter {
         match self.state {
             State::Master if self.timers.is_expired(Timer::Advert, now) => {
                 // RFC 9568 §6.4.3: Adver_Timer fires -> send an advert, reset the timer.
-                self.push(Action::SendAdvert {
-                    priority: self.priority,
-                });
-                self.timers.set(
-                    Timer::Advert,
-                    now,
-                    self.config.advert_interval.as_duration(),
-                );
+                self.advertise(now);
             }
             State::Backup if self.timers.is_expired(Timer::MasterDown, now) => {
                 if !self.absorbed_stamp_checked() {
@@ -380,6 +373,18 @@ impl VirtualRouter {
     fn push(&mut self, action: Action) {
         self.counters.count(&action);
         self.actions.push_back(action);
+    }
+
+    /// A Master's advert at its priority now, and the Adver_Timer restarted from now.
+    fn advertise(&mut self, now: Instant) {
+        self.push(Action::SendAdvert {
+            priority: self.priority,
+        });
+        self.timers.set(
+            Timer::Advert,
+            now,
+            self.config.advert_interval.as_duration(),
+        );
     }
 
     fn master_down_interval(&self) -> Duration {
@@ -615,14 +620,7 @@ impl VirtualRouter {
         self.refresh_priority();
         if self.state == State::Master && self.priority != before {
             // Unlike tracking, an operator waits for the effect: tell Backups now.
-            self.push(Action::SendAdvert {
-                priority: self.priority,
-            });
-            self.timers.set(
-                Timer::Advert,
-                now,
-                self.config.advert_interval.as_duration(),
-            );
+            self.advertise(now);
         }
         Effect::Applied
     }
@@ -815,14 +813,7 @@ impl VirtualRouter {
     fn master_receives(&mut self, advert: &ReceivedAdvert, now: Instant) {
         if advert.priority == RESIGN_PRIORITY {
             // Another Master resigned: assert ourselves at once so Backups do not take over.
-            self.push(Action::SendAdvert {
-                priority: self.priority,
-            });
-            self.timers.set(
-                Timer::Advert,
-                now,
-                self.config.advert_interval.as_duration(),
-            );
+            self.advertise(now);
             return;
         }
         let sender = Contender {

@@ -1,6 +1,5 @@
 //! Operator commands and drills: demote, promote, priority override, in virtual time.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use vrrp_user::proto::{
@@ -9,18 +8,10 @@ use vrrp_user::proto::{
 };
 
 use crate::lan::{Lan, cs, router_config};
+use crate::transitions::{self, SECOND, address, secs};
 
-const SECOND: u16 = 100;
 /// How often the daemon polls a running drill.
 const DRILL_POLL: Duration = Duration::from_millis(10);
-
-fn secs(value: u64) -> Duration {
-    Duration::from_secs(value)
-}
-
-fn address(host: u8) -> IpAddr {
-    IpAddr::from([192, 0, 2, host])
-}
 
 fn priority(value: u8) -> Command {
     Command::OverridePriority(value.try_into().expect("priority in 1..=254"))
@@ -28,19 +19,7 @@ fn priority(value: u8) -> Command {
 
 /// Router 0 (priority 200, host .1) is Master, router 1 (priority 100, host .2) Backup.
 fn master_and_backup() -> Lan {
-    let mut lan = Lan::new(
-        vec![
-            router_config(200, 1, cs(SECOND)),
-            router_config(100, 2, cs(SECOND)),
-        ],
-        Duration::ZERO,
-    );
-    lan.start(0);
-    lan.run_for(secs(5));
-    lan.start(1);
-    lan.run_for(secs(5));
-    assert_eq!(lan.masters(), vec![0]);
-    lan
+    transitions::master_and_backup(Duration::ZERO)
 }
 
 /// `master_and_backup`, then router 0 demoted: returns when it was demoted.
