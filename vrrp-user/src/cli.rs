@@ -1,11 +1,11 @@
 //! Command-line interface definitions (clap derive). Dispatch lives in `main.rs`.
 //!
-//! `status` and `events` talk to the running daemon over `[global] control_socket`
-//! (docs/OPERATIONS.md).
+//! `status`, `events` and the operator commands (`demote`, `promote`, `priority`, `drill`) talk
+//! to the running daemon over `[global] control_socket` (docs/OPERATIONS.md).
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 use crate::{
     config::{DEFAULT_CONTROL_SOCKET, LogFormat},
@@ -39,6 +39,45 @@ pub enum Command {
     Status(StatusArgs),
     /// Show state transitions and warnings, from the journal and live.
     Events(EventsArgs),
+    /// Release mastership now (priority-0 advert) and stay Backup until `promote`, even when no
+    /// Master is heard: maintenance mode.
+    Demote(InstanceArgs),
+    /// End a demotion: back to the normal election with the configured (or overridden)
+    /// priority.
+    Promote(InstanceArgs),
+    /// Override an instance's priority until `--reset`, a restart, or a reload that changes
+    /// the instance.
+    Priority(PriorityArgs),
+    /// Switch over to the best Backup and back, and report how long there was no Master each
+    /// way (needs preempt on; every wait is bounded).
+    Drill(InstanceArgs),
+}
+
+/// Arguments of the commands that act on one instance.
+#[derive(Debug, Args)]
+pub struct InstanceArgs {
+    /// The instance.
+    #[arg(value_name = "INSTANCE")]
+    pub instance: String,
+    /// Print the daemon's answer as JSON (schema in docs/OPERATIONS.md).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub socket: SocketArg,
+}
+
+/// Arguments of `xvrrp priority`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("change").required(true).args(["priority", "reset"])))]
+pub struct PriorityArgs {
+    #[command(flatten)]
+    pub target: InstanceArgs,
+    /// The priority to use, 1..=254 (0 means resign and 255 is the address owner's).
+    #[arg(value_name = "N", value_parser = clap::value_parser!(u8).range(1..=254))]
+    pub priority: Option<u8>,
+    /// Drop the override: back to the configured priority (with tracking).
+    #[arg(long)]
+    pub reset: bool,
 }
 
 /// The daemon's control socket.
@@ -176,6 +215,56 @@ mod tests {
         assert!(args.follow && !args.json);
         assert_eq!(args.since.as_deref(), Some("15m"));
         assert_eq!(args.socket.socket, PathBuf::from(DEFAULT_CONTROL_SOCKET));
+    }
+
+    #[test]
+    fn operator_commands_take_an_instance() {
+        for (name, expect) in [("demote", 0), ("promote", 1), ("drill", 2)] {
+            let cli = Cli::try_parse_from(["xvrrp", name, "lan", "--json"]).unwrap();
+            let (got, args) = match cli.command {
+                Command::Demote(args) => (0, args),
+                Command::Promote(args) => (1, args),
+                Command::Drill(args) => (2, args),
+                other => panic!("expected {name}, got {other:?}"),
+            };
+            assert_eq!(got, expect);
+            assert_eq!(args.instance, "lan");
+            assert!(args.json);
+            assert_eq!(args.socket.socket, PathBuf::from(DEFAULT_CONTROL_SOCKET));
+            assert!(
+                Cli::try_parse_from(["xvrrp", name]).is_err(),
+                "{name} needs INSTANCE"
+            );
+        }
+    }
+
+    #[test]
+    fn priority_takes_a_value_in_range_or_reset() {
+        let cli = Cli::try_parse_from(["xvrrp", "priority", "lan", "250"]).unwrap();
+        let Command::Priority(args) = cli.command else {
+            panic!("expected priority");
+        };
+        assert_eq!(
+            (args.target.instance.as_str(), args.priority, args.reset),
+            ("lan", Some(250), false)
+        );
+        let cli =
+            Cli::try_parse_from(["xvrrp", "priority", "lan", "--reset", "--socket", "/s"]).unwrap();
+        let Command::Priority(args) = cli.command else {
+            panic!("expected priority");
+        };
+        assert_eq!((args.priority, args.reset), (None, true));
+        assert_eq!(args.target.socket.socket, PathBuf::from("/s"));
+        for bad in [
+            &["xvrrp", "priority", "lan"][..],
+            &["xvrrp", "priority", "lan", "0"],
+            &["xvrrp", "priority", "lan", "255"],
+            &["xvrrp", "priority", "lan", "300"],
+            &["xvrrp", "priority", "lan", "-5"],
+            &["xvrrp", "priority", "lan", "100", "--reset"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?} parsed");
+        }
     }
 
     #[test]

@@ -4,10 +4,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tracing_subscriber::{EnvFilter, fmt};
 use vrrp_user::{
-    cli::{Cli, Command, EventsArgs, RunArgs, StatusArgs},
+    cli::{Cli, Command, EventsArgs, InstanceArgs, PriorityArgs, RunArgs, StatusArgs},
     config::{self, LogFormat, Mode, SystemInterfaces, check},
     daemon::{self, events::EventBus},
     import,
@@ -54,7 +54,60 @@ fn main() -> ExitCode {
         },
         Command::Status(args) => report(show_status(&args)),
         Command::Events(args) => report(show_events(&args)),
+        Command::Demote(args) => report(operate(&args, demote(&args))),
+        Command::Promote(args) => report(operate(&args, promote(&args))),
+        Command::Priority(args) => report(operate(&args.target, priority(&args))),
+        Command::Drill(args) => report(operate(&args, drill(&args))),
     }
+}
+
+/// Operator commands in flight: queued in the event loop behind up to this many others.
+const OPERATOR_QUEUE: usize = 16;
+
+fn demote(args: &InstanceArgs) -> Request {
+    Request::Demote {
+        instance: args.instance.clone(),
+    }
+}
+
+fn promote(args: &InstanceArgs) -> Request {
+    Request::Promote {
+        instance: args.instance.clone(),
+    }
+}
+
+fn drill(args: &InstanceArgs) -> Request {
+    Request::Drill {
+        instance: args.instance.clone(),
+    }
+}
+
+fn priority(args: &PriorityArgs) -> Request {
+    let instance = args.target.instance.clone();
+    // clap checked the range; an out-of-range value cannot get here.
+    match args.priority.and_then(|value| value.try_into().ok()) {
+        Some(priority) => Request::Priority { instance, priority },
+        None => Request::ResetPriority { instance },
+    }
+}
+
+/// Sends an operator's `request` about `args.instance` and prints the answer.
+fn operate(args: &InstanceArgs, request: Request) -> anyhow::Result<()> {
+    let mut client = Client::connect(&args.socket.socket)?;
+    client.send(&request)?;
+    let context = || format!("instance {}", args.instance);
+    match client.next_body().with_context(context)? {
+        Some(ResponseBody::Command(reply)) if args.json => {
+            println!("{}", serde_json::to_string_pretty(&reply)?);
+        }
+        Some(ResponseBody::Command(reply)) => print!("{}", reply.render()),
+        Some(ResponseBody::Drill(result)) if args.json => {
+            println!("{}", serde_json::to_string_pretty(&result)?);
+        }
+        Some(ResponseBody::Drill(result)) => print!("{}", result.render()),
+        other => anyhow::bail!("{}: unexpected answer {other:?}", context()),
+    }
+    Ok(())
 }
 
 /// The exit code of a client command, printing its error.
@@ -107,7 +160,10 @@ fn show_events(args: &EventsArgs) -> anyhow::Result<()> {
                 eprintln!("xvrrp: {events} events were missed (this terminal reads too slowly)");
             }
             ResponseBody::End { .. } => return Ok(()),
-            ResponseBody::Status(_) | ResponseBody::Error { .. } => {
+            ResponseBody::Status(_)
+            | ResponseBody::Command(_)
+            | ResponseBody::Drill(_)
+            | ResponseBody::Error { .. } => {
                 anyhow::bail!("events: unexpected answer {body:?}")
             }
         }
@@ -136,10 +192,11 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     runtime.block_on(async {
         let bus = EventBus::new(1024);
         let (status_tx, status_rx) = watch::channel(StatusSnapshot::default());
-        let _ops = ops::start(&loaded.config.global, &bus, status_rx)
+        let (commands_tx, commands_rx) = mpsc::channel(OPERATOR_QUEUE);
+        let _ops = ops::start(&loaded.config.global, &bus, status_rx, commands_tx)
             .await
             .context("start the operations interface")?;
-        daemon::run(options, loaded.config, bus, status_tx).await
+        daemon::run(options, loaded.config, bus, status_tx, commands_rx).await
     })
 }
 

@@ -2,6 +2,7 @@
 //! One binary (`cargo xtask test` runs it); each module is a suite.
 
 mod daemon;
+mod drills;
 mod interop_keepalived;
 mod operations;
 mod scale;

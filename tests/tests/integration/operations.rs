@@ -30,12 +30,12 @@ const SETTLE: Duration = Duration::from_secs(5);
 /// Timer tolerance, as in the daemon suite.
 const TOLERANCE: Duration = Duration::from_millis(60);
 
-struct Pair {
+pub(crate) struct Pair {
     lab: Lab,
 }
 
 impl Pair {
-    fn for_test(test: &str) -> Option<(MutexGuard<'static, ()>, Self)> {
+    pub(crate) fn for_test(test: &str) -> Option<(MutexGuard<'static, ()>, Self)> {
         if !require_root(test) {
             return None;
         }
@@ -51,7 +51,13 @@ impl Pair {
     }
 
     /// Starts node `node` (0 = r1, 1 = r2) with `spec`, `extra_global` added to `[global]`.
-    fn start(&self, node: usize, name: &str, spec: &RouterSpec, extra_global: &str) -> Daemon {
+    pub(crate) fn start(
+        &self,
+        node: usize,
+        name: &str,
+        spec: &RouterSpec,
+        extra_global: &str,
+    ) -> Daemon {
         let ns = self.ns(node);
         let bpffs = format!("/sys/fs/bpf/xvrrp-test-{}", ns.name());
         let config =
@@ -62,7 +68,7 @@ impl Pair {
 }
 
 /// `xvrrp <args> --socket <socket>`: exit success and stdout.
-fn cli(socket: &Path, args: &[&str]) -> (bool, String, String) {
+pub(crate) fn cli(socket: &Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(xvrrp_binary())
         .args(args)
         .arg("--socket")
@@ -77,7 +83,7 @@ fn cli(socket: &Path, args: &[&str]) -> (bool, String, String) {
 }
 
 /// `xvrrp status --json` of the instance `lan`, once the daemon answers.
-fn lan_status(socket: &Path) -> Option<Value> {
+pub(crate) fn lan_status(socket: &Path) -> Option<Value> {
     let (ok, stdout, _) = cli(socket, &["status", "--json"]);
     let report: Value = serde_json::from_str(&stdout).ok().filter(|_| ok)?;
     report["snapshot"]["instances"]
@@ -88,7 +94,7 @@ fn lan_status(socket: &Path) -> Option<Value> {
 }
 
 /// Waits until `socket`'s instance satisfies `condition`, returning its status.
-fn wait_status(socket: &Path, what: &str, condition: impl Fn(&Value) -> bool) -> Value {
+pub(crate) fn wait_status(socket: &Path, what: &str, condition: impl Fn(&Value) -> bool) -> Value {
     wait::until(what, SETTLE, Duration::from_millis(50), || {
         lan_status(socket).filter(|status| condition(status))
     })
@@ -520,7 +526,7 @@ fn metrics_scrape_parses_and_follows_a_failover() {
 }
 
 /// Sends `request` on a fresh connection and returns the first answer line.
-fn answer(socket: &Path, request: &[u8], close_write: bool) -> Value {
+pub(crate) fn answer(socket: &Path, request: &[u8], close_write: bool) -> Value {
     let mut stream = UnixStream::connect(socket).expect("connect");
     stream
         .set_read_timeout(Some(READ_TIMEOUT + Duration::from_secs(2)))
@@ -537,7 +543,7 @@ fn answer(socket: &Path, request: &[u8], close_write: bool) -> Value {
     serde_json::from_str(&line).unwrap_or_else(|_| panic!("not a JSON answer: {line:?}"))
 }
 
-fn error_code(answer: &Value) -> &str {
+pub(crate) fn error_code(answer: &Value) -> &str {
     answer["error"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("not an error: {answer}"))

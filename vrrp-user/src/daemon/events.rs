@@ -6,7 +6,10 @@ use std::{net::IpAddr, time::Duration};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::proto::{State, Warning};
+use crate::{
+    ops::protocol::Requester,
+    proto::{State, Warning},
+};
 
 /// Something an operator may want to see or alert on.
 #[derive(Clone, Debug, Serialize)]
@@ -68,6 +71,20 @@ pub enum DaemonEvent {
         /// Every error found in the new file.
         errors: Vec<String>,
     },
+    /// An operator's command (demote, promote, priority, drill) was applied, or the daemon
+    /// undid one (a reload cleared a priority override).
+    Operator {
+        /// Instance name.
+        instance: String,
+        /// VRRP interface.
+        interface: String,
+        /// Virtual router id.
+        vrid: u8,
+        /// The command and what it did, in words.
+        what: String,
+        /// Who asked; `None` when the daemon acted on its own.
+        requester: Option<Requester>,
+    },
 }
 
 impl DaemonEvent {
@@ -121,6 +138,20 @@ impl DaemonEvent {
                     "new configuration rejected; keeping the running one"
                 );
             }
+            Self::Operator {
+                instance,
+                interface,
+                vrid,
+                what,
+                requester,
+            } => tracing::info!(
+                instance,
+                interface,
+                vrid,
+                uid = requester.map(|r| r.uid),
+                pid = requester.and_then(|r| r.pid),
+                "operator: {what}"
+            ),
         }
     }
 }

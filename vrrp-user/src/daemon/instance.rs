@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::retry::Retry;
+use super::{commands::OperatorMarks, retry::Retry};
 use crate::{
     config::InstanceConfig,
     proto::{AddressFamily, RouterConfig, VirtualRouter},
@@ -30,6 +30,8 @@ pub(crate) struct Instance {
     /// interface, and when to try again.
     pub(crate) dropped_addresses: Vec<IpAddr>,
     pub(crate) dropped_retry: Option<Retry>,
+    /// Who demoted it or overrode its priority.
+    pub(crate) operator: OperatorMarks,
 }
 
 impl Instance {
@@ -44,6 +46,7 @@ impl Instance {
             address_retry: None,
             dropped_addresses: Vec::new(),
             dropped_retry: None,
+            operator: OperatorMarks::default(),
         }
     }
 

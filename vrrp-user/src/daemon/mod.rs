@@ -7,9 +7,10 @@
 //! state machines, reading the clock at each event (never before a slow step such as netlink or
 //! loading XDP); and performs their actions in order (see `proto` for the call contract).
 //! Configurations are applied in `reload`, instances come and go with their interfaces in
-//! `lifecycle` and `links`.
+//! `lifecycle` and `links`, operators' commands arrive in `commands`.
 
 mod clock;
+pub mod commands;
 pub mod events;
 mod instance;
 mod interface;

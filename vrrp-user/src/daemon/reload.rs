@@ -215,6 +215,7 @@ impl Daemon {
             };
             changed.push(new.name.clone());
             let primary = self.instances[index].router.config().primary_address;
+            self.clear_priority_override(index).await;
             self.reconfigure(index, new, primary).await;
         }
         for new in actions.start {

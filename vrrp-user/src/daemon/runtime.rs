@@ -16,6 +16,7 @@ use tokio::{
 
 use super::{
     clock::instant_from_monotonic,
+    commands::{Operator, OperatorRequest},
     events::{DaemonEvent, EventBus},
     instance::Instance,
     interface::VrrpInterface,
@@ -58,12 +59,13 @@ const STATUS_REFRESH: Duration = Duration::from_secs(1);
 
 /// Runs the daemon until SIGTERM or SIGINT. Returns after a clean shutdown: Masters resigned
 /// with priority 0, virtual addresses removed, XDP detached and unpinned. The operations
-/// layer reads `status` (see `snapshot`) and subscribes to `bus`.
+/// layer reads `status` (see `snapshot`), subscribes to `bus` and sends operator `requests`.
 pub async fn run(
     options: RunOptions,
     config: Config,
     bus: EventBus,
     status: watch::Sender<StatusSnapshot>,
+    requests: mpsc::Receiver<OperatorRequest>,
 ) -> Result<()> {
     let pins = pin_visibility();
     if let PinVisibility::Private { reason } = &pins {
@@ -101,10 +103,18 @@ pub async fn run(
         address_rereads: BTreeMap::new(),
     };
     let started = daemon.apply(config).await;
+    let mut operator = Operator::new(requests);
     let result = match started {
         Ok(_) => {
             daemon
-                .run_loop(&mut sigterm, &mut sigint, &mut sighup, punted_rx, changes)
+                .run_loop(
+                    &mut sigterm,
+                    &mut sigint,
+                    &mut sighup,
+                    punted_rx,
+                    changes,
+                    &mut operator,
+                )
                 .await
         }
         Err(err) => Err(err),
@@ -150,6 +160,7 @@ impl Daemon {
         sighup: &mut tokio::signal::unix::Signal,
         mut punted: mpsc::Receiver<DeliveredAdvert>,
         mut changes: mpsc::UnboundedReceiver<InterfaceChange>,
+        operator: &mut Operator,
     ) -> Result<()> {
         let mut status_refresh = interval(STATUS_REFRESH);
         status_refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -181,6 +192,7 @@ impl Daemon {
                     return Ok(());
                 }
                 _ = sighup.recv() => self.reload().await,
+                input = operator.next() => self.on_operator_input(operator, input).await,
                 _ = status_refresh.tick() => self.publish_status(),
             }
         }
@@ -402,7 +414,7 @@ impl Daemon {
     }
 
     /// Operations-layer hook: replaces the status snapshot (cheap; never per advert).
-    fn publish_status(&mut self) {
+    pub(super) fn publish_status(&mut self) {
         self.status.send_replace(snapshot::build(
             &self.instances,
             &mut self.interfaces,

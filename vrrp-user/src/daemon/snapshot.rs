@@ -9,6 +9,7 @@ use std::{
 
 use super::{
     clock::instant_from_monotonic,
+    commands::OperatorMarks,
     instance::Instance,
     interface::{VrrpInterface, contract_family},
 };
@@ -107,6 +108,8 @@ fn instance_status(
                 weight: weights.get(name.as_str()).copied().unwrap_or(0),
             })
             .collect(),
+        priority_override: OperatorMarks::priority_override(instance),
+        demoted: OperatorMarks::demoted(instance),
         preempt: config.preempt,
         preempt_delay_ms: millis(config.preempt_delay),
         accept_mode: config.accept_mode,

@@ -5,6 +5,11 @@
 //! line must arrive whole within [`READ_TIMEOUT`] and fit [`MAX_REQUEST_BYTES`]; every answer
 //! line must be taken by the client within [`WRITE_TIMEOUT`]. Refused requests are answered
 //! with an error and counted by code.
+//!
+//! Operator commands (`demote`, `drill`, ...) go to the event loop on a bounded channel,
+//! never waiting for room (a full queue is `busy`), each with the peer's credentials
+//! (SO_PEERCRED) as who asked. A command's answer is awaited for at most [`COMMAND_TIMEOUT`];
+//! a drill's when the loop ends it, by deadlines of its own.
 
 use std::{
     io,
@@ -23,14 +28,20 @@ use tokio::{
         UnixListener,
         unix::{OwnedReadHalf, OwnedWriteHalf},
     },
-    sync::{Semaphore, broadcast::error::RecvError},
+    sync::{Semaphore, broadcast::error::RecvError, mpsc::error::TrySendError, oneshot},
     time::timeout,
 };
 
 use super::{
     OpsError, OpsState,
-    protocol::{ErrorCode, MAX_REQUEST_BYTES, Request, Response, ResponseBody, parse_request},
+    protocol::{
+        ErrorCode, MAX_REQUEST_BYTES, Request, Requester, Response, ResponseBody, parse_request,
+    },
     status::StatusReport,
+};
+use crate::{
+    daemon::commands::{OperatorCommand, OperatorRequest},
+    proto::Command,
 };
 
 /// Connections served at once (followers included).
@@ -39,6 +50,8 @@ pub const MAX_CONNECTIONS: usize = 32;
 pub const READ_TIMEOUT: Duration = Duration::from_secs(3);
 /// Time a client has to take one response line.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time the event loop has to answer a command (it may be busy with a reload).
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Requests served and refused, by outcome.
 #[derive(Debug, Default)]
@@ -129,6 +142,10 @@ pub(crate) async fn serve(listener: UnixListener, path: PathBuf, state: Arc<OpsS
             continue;
         };
         let state = Arc::clone(&state);
+        let requester = stream.peer_cred().ok().map(|cred| Requester {
+            uid: cred.uid(),
+            pid: cred.pid(),
+        });
         tokio::spawn(async move {
             let _slot = slot;
             let (read, write) = stream.into_split();
@@ -136,6 +153,7 @@ pub(crate) async fn serve(listener: UnixListener, path: PathBuf, state: Arc<OpsS
                 reader: BufReader::new(read),
                 writer: write,
                 state,
+                requester,
             };
             if let Err(err) = connection.run().await {
                 tracing::debug!(error = %err, "control connection closed");
@@ -159,6 +177,8 @@ struct Connection {
     reader: BufReader<OwnedReadHalf>,
     writer: OwnedWriteHalf,
     state: Arc<OpsState>,
+    /// The peer, from SO_PEERCRED.
+    requester: Option<Requester>,
 }
 
 impl Connection {
@@ -195,6 +215,27 @@ impl Connection {
                 Ok(Request::Status { instance }) => self.status(instance.as_deref()).await?,
                 Ok(Request::Events { since_ms, follow }) => {
                     return self.events(since_ms, follow).await;
+                }
+                Ok(Request::Demote { instance }) => {
+                    self.command(instance, OperatorCommand::Router(Command::Demote))
+                        .await?;
+                }
+                Ok(Request::Promote { instance }) => {
+                    self.command(instance, OperatorCommand::Router(Command::Promote))
+                        .await?;
+                }
+                Ok(Request::Priority { instance, priority }) => {
+                    let command = Command::OverridePriority(priority);
+                    self.command(instance, OperatorCommand::Router(command))
+                        .await?;
+                }
+                Ok(Request::ResetPriority { instance }) => {
+                    let command = Command::ResetPriority;
+                    self.command(instance, OperatorCommand::Router(command))
+                        .await?;
+                }
+                Ok(Request::Drill { instance }) => {
+                    self.command(instance, OperatorCommand::Drill).await?;
                 }
             }
         }
@@ -304,6 +345,60 @@ impl Connection {
                     }
                     self.reader.consume(length);
                 }
+            }
+        }
+    }
+
+    /// Hands `command` to the event loop and sends its answer.
+    async fn command(&mut self, instance: String, command: OperatorCommand) -> io::Result<()> {
+        let Some(requester) = self.requester else {
+            return self
+                .refuse(
+                    ErrorCode::Internal,
+                    "the kernel did not say who is connected (SO_PEERCRED)",
+                )
+                .await;
+        };
+        let (reply, answer) = oneshot::channel();
+        let request = OperatorRequest {
+            instance,
+            command,
+            requester,
+            reply,
+        };
+        match self.state.commands.try_send(request) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                return self
+                    .refuse(ErrorCode::Busy, "too many commands queued; try again")
+                    .await;
+            }
+            Err(TrySendError::Closed(_)) => {
+                return self
+                    .refuse(ErrorCode::Internal, "the event loop is not running")
+                    .await;
+            }
+        }
+        let answer = match command {
+            OperatorCommand::Drill => answer.await.ok(),
+            OperatorCommand::Router(_) => timeout(COMMAND_TIMEOUT, answer)
+                .await
+                .ok()
+                .and_then(Result::ok),
+        };
+        match answer {
+            Some(Ok(body)) => {
+                self.send(&Response::new(body)).await?;
+                self.state.control.served.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Some(Err(refused)) => self.refuse(refused.code, refused.message).await,
+            None => {
+                self.refuse(
+                    ErrorCode::Internal,
+                    "the event loop did not answer (stopping?)",
+                )
+                .await
             }
         }
     }

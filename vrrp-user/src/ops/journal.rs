@@ -17,7 +17,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use super::{status::human_duration_ms, time::format_rfc3339};
+use super::{protocol::Requester, status::human_duration_ms, time::format_rfc3339};
 use crate::{
     daemon::events::DaemonEvent,
     proto::{State, Warning},
@@ -41,6 +41,8 @@ pub enum EventKind {
     ReloadRejected,
     /// The operations layer fell behind the daemon and lost events (`reason` says how many).
     EventsLost,
+    /// An operator's command (`reason` says which and what it did, `requester` who asked).
+    Operator,
 }
 
 /// One event as the journal, `xvrrp events --json` and the control socket carry it. Absent
@@ -75,6 +77,9 @@ pub struct EventRecord {
     /// For a takeover: time since the previous Master's last advert, microseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gap_us: Option<u64>,
+    /// For an operator's command: who asked (absent when the daemon acted on its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester: Option<Requester>,
 }
 
 impl EventRecord {
@@ -105,7 +110,7 @@ impl EventRecord {
                 record.kind = EventKind::Warning;
                 record.instance = Some(instance.clone());
                 record.reason = Some(warning.to_string());
-                record.peer = Some(warning_source(warning));
+                record.peer = warning_source(warning);
             }
             DaemonEvent::Version2Peer {
                 interface,
@@ -135,6 +140,20 @@ impl EventRecord {
                 record.kind = EventKind::ReloadRejected;
                 record.reason = Some(errors.join("; "));
             }
+            DaemonEvent::Operator {
+                instance,
+                interface,
+                vrid,
+                what,
+                requester,
+            } => {
+                record.kind = EventKind::Operator;
+                record.instance = Some(instance.clone());
+                record.interface = Some(interface.clone());
+                record.vrid = Some(*vrid);
+                record.reason = Some(what.clone());
+                record.requester = *requester;
+            }
         }
         record
     }
@@ -152,6 +171,7 @@ impl EventRecord {
             reason: None,
             peer: None,
             gap_us: None,
+            requester: None,
         }
     }
 
@@ -172,6 +192,9 @@ impl EventRecord {
         if let Some(gap) = self.gap_us {
             let ms = gap / 1000;
             text.push_str(&format!(", gap {}", human_duration_ms(ms)));
+        }
+        if let Some(requester) = self.requester {
+            text.push_str(&format!(", by {requester}"));
         }
         text
     }
@@ -200,15 +223,17 @@ fn kind_label(kind: EventKind) -> &'static str {
         EventKind::Reloaded => "reloaded",
         EventKind::ReloadRejected => "reload rejected",
         EventKind::EventsLost => "events lost",
+        EventKind::Operator => "operator",
     }
 }
 
-fn warning_source(warning: &Warning) -> IpAddr {
+fn warning_source(warning: &Warning) -> Option<IpAddr> {
     match warning {
         Warning::AddressListMismatch { source, .. }
         | Warning::IntervalMismatch { source, .. }
         | Warning::OwnerReceivedAdvert { source, .. }
-        | Warning::DualOwner { source } => *source,
+        | Warning::DualOwner { source } => Some(*source),
+        Warning::DemotedWithoutMaster { last_master } => *last_master,
     }
 }
 

@@ -11,6 +11,7 @@ mod control;
 mod event_log;
 pub mod journal;
 pub mod metrics;
+pub mod operator;
 pub mod protocol;
 pub mod status;
 pub mod time;
@@ -21,18 +22,21 @@ use tokio::{
     net::TcpListener,
     sync::{
         broadcast::{self, error::RecvError},
-        watch,
+        mpsc, watch,
     },
     task::JoinHandle,
 };
 
-pub use control::{ControlCounters, MAX_CONNECTIONS, READ_TIMEOUT, WRITE_TIMEOUT};
+pub use control::{COMMAND_TIMEOUT, ControlCounters, MAX_CONNECTIONS, READ_TIMEOUT, WRITE_TIMEOUT};
 pub use metrics::DEFAULT_METRICS_LISTEN;
 use status::StatusSnapshot;
 
 use crate::{
     config::GlobalConfig,
-    daemon::events::{DaemonEvent, EventBus},
+    daemon::{
+        commands::OperatorRequest,
+        events::{DaemonEvent, EventBus},
+    },
     ops::{
         event_log::EventLog,
         journal::{EventKind, EventRecord, Journal, read_history},
@@ -79,6 +83,8 @@ pub(crate) struct OpsState {
     pub(crate) event_metrics: EventMetrics,
     /// Control-socket outcomes.
     pub(crate) control: ControlCounters,
+    /// Operator commands into the event loop.
+    pub(crate) commands: mpsc::Sender<OperatorRequest>,
     /// Daemon start, Unix milliseconds: transitions before it belong to an earlier run.
     pub(crate) started_at_ms: u64,
 }
@@ -100,11 +106,13 @@ impl Drop for Ops {
 
 /// Starts the operations layer for `global`: loads the journal's history, binds the control
 /// socket and, if configured, the metrics endpoint, and starts recording `bus`'s events.
-/// Call it before the event loop starts, so it sees the first transitions.
+/// Operator commands go to the event loop on `commands`. Call it before the event loop starts,
+/// so it sees the first transitions.
 pub async fn start(
     global: &GlobalConfig,
     bus: &EventBus,
     status: watch::Receiver<StatusSnapshot>,
+    commands: mpsc::Sender<OperatorRequest>,
 ) -> Result<Ops, OpsError> {
     let (history, skipped) = read_history(&global.journal, EVENTS_IN_MEMORY);
     if skipped > 0 {
@@ -125,6 +133,7 @@ pub async fn start(
         events: EventLog::new(EVENTS_IN_MEMORY, history),
         event_metrics: EventMetrics::default(),
         control: ControlCounters::default(),
+        commands,
         started_at_ms: unix_ms_now(),
     });
     let listener = control::bind(&global.control_socket)?;

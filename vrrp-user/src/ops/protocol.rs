@@ -8,6 +8,11 @@
 //! -> {"version":1,"command":"status"}                     (optional "instance":"NAME")
 //! <- {"version":1,"status":{...StatusReport...}}
 //! -> {"version":1,"command":"events","since_ms":0}        (optional "follow":true)
+//! -> {"version":1,"command":"demote","instance":"NAME"}   (also "promote", "reset_priority",
+//!                                                          "drill")
+//! -> {"version":1,"command":"priority","instance":"NAME","priority":250}
+//! <- {"version":1,"command":{...CommandReply...}}
+//! <- {"version":1,"drill":{...DrillResult...}}
 //! <- {"version":1,"event":{...EventRecord...}}            (one per event, oldest first)
 //! <- {"version":1,"end":{"events":N}}                     (without follow)
 //! <- {"version":1,"lost":{"events":N}}                    (follow: a slow reader lost N)
@@ -16,10 +21,17 @@
 //!
 //! Fields are only ever added within a version; a change that breaks a client bumps it.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{journal::EventRecord, status::StatusReport};
+use super::{
+    journal::EventRecord,
+    operator::{CommandReply, DrillResult},
+    status::StatusReport,
+};
+use crate::proto::OverridePriority;
 
 /// The protocol version this daemon and CLI speak.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -46,6 +58,54 @@ pub enum Request {
         #[serde(default)]
         follow: bool,
     },
+    /// Release mastership now and stay Backup until `promote` (maintenance mode).
+    Demote {
+        /// The instance.
+        instance: String,
+    },
+    /// End a demotion: back to the normal election.
+    Promote {
+        /// The instance.
+        instance: String,
+    },
+    /// Override the priority (1..=254) until `reset_priority`, a restart, or a reload that
+    /// changes the instance.
+    Priority {
+        /// The instance.
+        instance: String,
+        /// The priority to use.
+        priority: OverridePriority,
+    },
+    /// Drop the priority override.
+    ResetPriority {
+        /// The instance.
+        instance: String,
+    },
+    /// A planned switchover to the best Backup and back, timed; answered when it is over.
+    Drill {
+        /// The instance.
+        instance: String,
+    },
+}
+
+/// Who sent a request: the control socket peer's credentials (SO_PEERCRED).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requester {
+    /// Its user id.
+    pub uid: u32,
+    /// Its process id, if the kernel told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<i32>,
+}
+
+impl fmt::Display for Requester {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "uid {}", self.uid)?;
+        match self.pid {
+            Some(pid) => write!(f, " (pid {pid})"),
+            None => Ok(()),
+        }
+    }
 }
 
 /// One response line.
@@ -76,6 +136,10 @@ pub enum ResponseBody {
         /// How many.
         events: u64,
     },
+    /// The answer to `demote`, `promote`, `priority` and `reset_priority`.
+    Command(CommandReply),
+    /// The answer to `drill`.
+    Drill(DrillResult),
     /// The request was not served.
     Error {
         /// Machine-readable reason.
@@ -126,8 +190,11 @@ pub enum ErrorCode {
     Incomplete,
     /// A `version` this daemon does not speak.
     UnsupportedVersion,
-    /// `status` for an instance that is not configured.
+    /// `status` or a command for an instance that is not configured.
     UnknownInstance,
+    /// A command the instance cannot take now: not running, a drill runs on it, the owner's
+    /// priority, a drill from Backup or without preempt.
+    Rejected,
     /// Too many connections at once; try again.
     Busy,
     /// The daemon failed to build the answer.
@@ -136,13 +203,14 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for counters.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Malformed,
         Self::TooLarge,
         Self::Timeout,
         Self::Incomplete,
         Self::UnsupportedVersion,
         Self::UnknownInstance,
+        Self::Rejected,
         Self::Busy,
         Self::Internal,
     ];
@@ -156,6 +224,7 @@ impl ErrorCode {
             Self::Incomplete => "incomplete",
             Self::UnsupportedVersion => "unsupported_version",
             Self::UnknownInstance => "unknown_instance",
+            Self::Rejected => "rejected",
             Self::Busy => "busy",
             Self::Internal => "internal",
         }
@@ -173,7 +242,8 @@ pub struct RequestError {
 }
 
 impl RequestError {
-    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    /// A refusal with `code`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -260,6 +330,22 @@ mod tests {
                 since_ms: 1_796_163_015_123,
                 follow: true,
             },
+            Request::Demote {
+                instance: "lan".to_owned(),
+            },
+            Request::Promote {
+                instance: "lan".to_owned(),
+            },
+            Request::Priority {
+                instance: "lan".to_owned(),
+                priority: OverridePriority::try_from(254).expect("in range"),
+            },
+            Request::ResetPriority {
+                instance: "lan".to_owned(),
+            },
+            Request::Drill {
+                instance: "lan".to_owned(),
+            },
         ] {
             let line = request_line(&request);
             assert!(line.ends_with('\n') && line.len() < MAX_REQUEST_BYTES);
@@ -307,6 +393,34 @@ mod tests {
         );
         assert_eq!(code(&huge), ErrorCode::TooLarge);
         assert_eq!(code("\u{fffd}\0\u{1}"), ErrorCode::Malformed);
+    }
+
+    #[test]
+    fn commands_need_an_instance_and_a_settable_priority() {
+        assert_eq!(
+            parse_request(br#"{"version":1,"command":"priority","instance":"lan","priority":7}"#),
+            Ok(Request::Priority {
+                instance: "lan".to_owned(),
+                priority: OverridePriority::try_from(7).expect("in range"),
+            })
+        );
+        assert_eq!(
+            code(r#"{"version":1,"command":"demote"}"#),
+            ErrorCode::Malformed
+        );
+        for priority in ["0", "255", "300", "-1", "\"7\""] {
+            let line = format!(
+                r#"{{"version":1,"command":"priority","instance":"lan","priority":{priority}}}"#
+            );
+            assert_eq!(code(&line), ErrorCode::Malformed, "{line}");
+        }
+        let refused =
+            parse_request(br#"{"version":1,"command":"priority","instance":"lan","priority":255}"#)
+                .expect_err("owner priority");
+        assert!(
+            refused.message.contains("255 is the address owner's"),
+            "{refused}"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::{collections::BTreeMap, fmt::Write as _, net::IpAddr};
 
 use serde::{Deserialize, Serialize};
 
-use super::journal::EventRecord;
+use super::{journal::EventRecord, protocol::Requester};
 use crate::proto::{RouterCounters, State};
 
 /// What the event loop knows, at one moment.
@@ -55,6 +55,13 @@ pub struct InstanceStatus {
     /// Tracked interfaces that are down now, with the weight each subtracts: why the two
     /// priorities differ.
     pub tracked_down: Vec<TrackedDown>,
+    /// The operator's priority override (it wins over tracking), who set it and when.
+    #[serde(default)]
+    pub priority_override: Option<PriorityOverride>,
+    /// Demoted by an operator (maintenance mode: stays Backup until promoted), by whom and
+    /// when.
+    #[serde(default)]
+    pub demoted: Option<OperatorMark>,
     /// Preempt_Mode.
     pub preempt: bool,
     /// Preemption delay, milliseconds.
@@ -76,6 +83,26 @@ pub struct InstanceStatus {
     /// The data plane's counters for this virtual router by stable name (docs/ARCHITECTURE.md),
     /// empty if they could not be read.
     pub dataplane: BTreeMap<String, u64>,
+}
+
+/// Who set an operator's state, and when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorMark {
+    /// Who asked.
+    pub by: Requester,
+    /// When (Unix time, milliseconds).
+    pub at_ms: u64,
+}
+
+/// An operator's priority override.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriorityOverride {
+    /// The priority in use instead of the configured one.
+    pub priority: u8,
+    /// Who set it.
+    pub by: Requester,
+    /// When (Unix time, milliseconds).
+    pub at_ms: u64,
 }
 
 /// A tracked interface that is down.
@@ -202,6 +229,16 @@ fn render_instance(
     lines.field("  Virtual addresses", &addresses.join(" "));
     lines.field("  Virtual MAC", &instance.virtual_mac);
     lines.field("  Priority", &priority_text(instance));
+    if let Some(mark) = &instance.demoted {
+        lines.field(
+            "  Demoted",
+            &format!(
+                "by {} {} ago: stays Backup until `xvrrp promote`",
+                mark.by,
+                human_duration_ms(now_ms.saturating_sub(mark.at_ms))
+            ),
+        );
+    }
     lines.field(
         "  Preempt",
         &format!(
@@ -283,12 +320,19 @@ fn priority_text(instance: &InstanceStatus) -> String {
         "{} (configured {})",
         instance.effective_priority, instance.configured_priority
     );
-    if !instance.tracked_down.is_empty() {
-        let why: Vec<String> = instance
-            .tracked_down
-            .iter()
-            .map(|down| format!("{} down -{}", down.interface, down.weight))
-            .collect();
+    // The override wins; tracking still moves the priority a reset returns to.
+    let why: Vec<String> = instance
+        .priority_override
+        .iter()
+        .map(|set| format!("override {} by {}", set.priority, set.by))
+        .chain(
+            instance
+                .tracked_down
+                .iter()
+                .map(|down| format!("{} down -{}", down.interface, down.weight)),
+        )
+        .collect();
+    if !why.is_empty() {
         let _infallible = write!(text, ": {}", why.join(", "));
     }
     text
@@ -472,6 +516,21 @@ mod tests {
                     weight: 50,
                 })
                 .collect(),
+            priority_override: Some(PriorityOverride {
+                priority: 4,
+                by: Requester {
+                    uid: u32::MAX,
+                    pid: Some(i32::MAX),
+                },
+                at_ms: 0,
+            }),
+            demoted: Some(OperatorMark {
+                by: Requester {
+                    uid: u32::MAX,
+                    pid: Some(i32::MAX),
+                },
+                at_ms: 0,
+            }),
             preempt: true,
             preempt_delay_ms: 3_600_000,
             accept_mode: true,
@@ -524,6 +583,7 @@ mod tests {
                     ),
                     peer: instance.master.as_ref().map(|m| m.address),
                     gap_us: Some(u64::MAX),
+                    requester: None,
                 };
                 (instance.name.clone(), record)
             })
@@ -569,6 +629,11 @@ mod tests {
         }
         assert!(text.contains("to make it wrap"), "{text}");
         assert!(text.contains("uplink-ifname5 down -50"), "{text}");
+        assert!(
+            text.contains("override 4 by uid 4294967295 (pid 2147483647)"),
+            "{text}"
+        );
+        assert!(text.contains("stays Backup until"), "{text}");
     }
 
     #[test]
@@ -577,6 +642,7 @@ mod tests {
         report.snapshot.instances.truncate(1);
         let instance = &mut report.snapshot.instances[0];
         instance.tracked_down.truncate(1);
+        instance.priority_override = None;
         instance.master_down_interval_us = 321_875;
         instance.skew_time_us = 21_875;
         let text = render(&report, 1_700_000_062_000);

@@ -141,6 +141,14 @@ pub enum TransitionReason {
         /// The shared priority.
         priority: u8,
     },
+    /// The operator demoted this Master: it resigned with a priority-0 advert.
+    Demoted,
+    /// The operator promoted this demoted router and it took over at once: it is the address
+    /// owner, or no Master was heard for Master_Down_Interval while it was demoted.
+    Promoted {
+        /// True for the address owner.
+        owner: bool,
+    },
 }
 
 impl TransitionReason {
@@ -159,7 +167,9 @@ impl TransitionReason {
             | Self::Shutdown
             | Self::InterfaceDown
             | Self::ConfigChanged
-            | Self::BecameOwner => None,
+            | Self::BecameOwner
+            | Self::Demoted
+            | Self::Promoted { .. } => None,
         }
     }
 }
@@ -221,6 +231,13 @@ impl fmt::Display for TransitionReason {
             Self::EqualPriorityGreaterAddress { source, priority } => {
                 write!(f, "equal priority {priority} from greater address {source}")
             }
+            Self::Demoted => f.write_str("demoted by the operator (priority-0 advert sent)"),
+            Self::Promoted { owner: true } => {
+                f.write_str("promoted by the operator as address owner (priority 255)")
+            }
+            Self::Promoted { owner: false } => {
+                f.write_str("promoted by the operator, no master heard while demoted")
+            }
         }
     }
 }
@@ -258,6 +275,12 @@ pub enum Warning {
         /// The other router claiming ownership.
         source: IpAddr,
     },
+    /// This router is demoted and heard no Master for Master_Down_Interval: nobody serves the
+    /// virtual addresses, and it will not take over until promoted.
+    DemotedWithoutMaster {
+        /// The Master it followed last, if any.
+        last_master: Option<IpAddr>,
+    },
 }
 
 impl Warning {
@@ -268,6 +291,7 @@ impl Warning {
             Self::IntervalMismatch { .. } => "interval_mismatch",
             Self::OwnerReceivedAdvert { .. } => "owner_received_advert",
             Self::DualOwner { .. } => "dual_owner",
+            Self::DemotedWithoutMaster { .. } => "demoted_without_master",
         }
     }
 }
@@ -316,6 +340,10 @@ impl fmt::Display for Warning {
             Self::DualOwner { source } => {
                 write!(f, "{source} also claims address ownership (priority 255)")
             }
+            Self::DemotedWithoutMaster { .. } => f.write_str(
+                "demoted and no master heard for Master_Down_Interval: nobody serves the \
+                 virtual addresses (xvrrp promote ends the demotion)",
+            ),
         }
     }
 }

@@ -57,11 +57,28 @@
 //!   changed). A change of VRID or family restarts the router silently. A new primary address
 //!   (the interface was renumbered) is the advert source from then on; a Master advertises
 //!   from it at once and keeps its role.
+//! - **Operator commands** ([`Command`], `handle_command`) are inputs like events.
+//!   `Demote` is a maintenance mode: a Master resigns as at Shutdown (priority-0 advert, virtual
+//!   addresses removed) but moves to Backup; a demoted router never becomes Master, not even
+//!   when no Master is heard (its Master_Down_Timer then only forgets the Master and warns
+//!   [`Warning::DemotedWithoutMaster`]), and it honours every Master as with Preempt_Mode False.
+//!   It survives `ConfigChanged` and link changes. `Promote` ends it: the owner, or a router that
+//!   heard no Master for Master_Down_Interval while demoted, takes over at once
+//!   ([`TransitionReason::Promoted`]); any other follows the normal rules (Preempt_Mode decides).
+//!   `OverridePriority` (1..=254, [`OverridePriority`]) replaces the configured/tracked priority
+//!   until `ResetPriority`; a Master advertises the new value at once. The owner refuses it
+//!   ([`CommandRefused::OwnerPriority`]): 255 is what makes it the owner. The override survives
+//!   `ConfigChanged` (a renumbered interface is not an operator's change); the driver resets it
+//!   when a reload changes the instance.
+//! - **Drills** ([`Drill`]) are a planned switchover and back built from `Demote` and `Promote`,
+//!   with every wait bounded by a protocol interval plus [`DRILL_TOLERANCE`].
 //! - **Accept_Mode** is reported in [`RouterStatus::accepts_virtual_traffic`] and
 //!   [`RouterConfig::accepts_virtual_traffic`]; the owner always accepts.
 
 mod action;
+mod command;
 mod config;
+mod drill;
 mod election;
 mod event;
 mod router;
@@ -69,8 +86,13 @@ mod timers;
 pub mod timing;
 
 pub use action::{Action, RoutineAdvert, State, TransitionReason, Warning};
+pub use command::{Command, CommandRefused, Effect, InvalidOverridePriority, OverridePriority};
 pub use config::{AddressFamily, RouterConfig};
+pub use drill::{
+    DRILL_TOLERANCE, Drill, DrillOutcome, DrillProgress, DrillRefused, DrillReport, Switchback,
+    Switchover,
+};
 pub use election::{Contender, OWNER_PRIORITY, RESIGN_PRIORITY, compare_primary_addresses};
 pub use event::{Event, ReceivedAdvert};
-pub use router::{RouterCounters, RouterStatus, VirtualRouter};
+pub use router::{RouterCounters, RouterStatus, Takeover, VirtualRouter};
 pub use timing::{Centiseconds, IntervalOutOfRange, master_down_interval, skew_time};

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::action::{Action, RoutineAdvert, State, TransitionReason, Warning};
+use super::command::{Command, CommandRefused, Effect, OverridePriority};
 use super::config::RouterConfig;
 use super::election::{Contender, OWNER_PRIORITY, RESIGN_PRIORITY};
 use super::event::{Event, ReceivedAdvert};
@@ -43,8 +44,15 @@ enum StampCheck {
 pub struct RouterStatus {
     /// Current state.
     pub state: State,
-    /// Effective priority (configured, or as set by tracking).
+    /// Effective priority: the operator's override, else the configured one as set by
+    /// tracking.
     pub priority: u8,
+    /// The operator's priority override, if any (see [`Command::OverridePriority`]).
+    #[serde(default)]
+    pub priority_override: Option<u8>,
+    /// Demoted by the operator: stays Backup until promoted (see [`Command::Demote`]).
+    #[serde(default)]
+    pub demoted: bool,
     /// The current Master's primary address: this router's own while Master, the last accepted
     /// advert's source while Backup, unknown otherwise.
     pub master_address: Option<IpAddr>,
@@ -113,6 +121,17 @@ impl RouterCounters {
     }
 }
 
+/// The last time a router became Master.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Takeover {
+    /// When it became Master (its first advert as Master went out then).
+    pub at: Instant,
+    /// While it was Backup before, the newest advert heard from another router (accepted or
+    /// discarded): when the previous Master was last heard. `None` if it was not Backup or
+    /// heard nobody.
+    pub peer_last_heard: Option<Instant>,
+}
+
 /// One virtual router: configuration, state, timers and the learned Master_Adver_Interval.
 ///
 /// Drive it with `handle_event` / `handle_timeout`, then drain `poll_action` until `None`
@@ -121,8 +140,15 @@ impl RouterCounters {
 pub struct VirtualRouter {
     config: RouterConfig,
     state: State,
-    /// Effective priority: the configured one, or the last `PriorityChanged` value.
+    /// Effective priority: the override if any, else `tracked_priority` (always 255 for the
+    /// owner).
     priority: u8,
+    /// The configured priority, or the last `PriorityChanged` value.
+    tracked_priority: u8,
+    /// The operator's override.
+    priority_override: Option<OverridePriority>,
+    /// Demoted by the operator: never becomes Master, honours every Master it hears.
+    demoted: bool,
     /// Administratively started (Startup seen, no Shutdown since).
     enabled: bool,
     /// Interface usable; assumed up until `InterfaceDown`.
@@ -138,6 +164,11 @@ pub struct VirtualRouter {
     stamp_check: StampCheck,
     /// When the Master was last heard (or Backup was entered), for transition reasons.
     master_heard_at: Option<Instant>,
+    /// When the followed Master's first accepted advert arrived.
+    followed_since: Option<Instant>,
+    /// While Backup, the newest advert (priority > 0) heard from another router.
+    peer_heard_at: Option<Instant>,
+    last_takeover: Option<Takeover>,
     down_timer_cause: DownTimerCause,
     /// End of the preempt-delay window, once a lower-priority Master has been seen.
     preempt_hold_until: Option<Instant>,
@@ -151,6 +182,9 @@ impl VirtualRouter {
     pub fn new(config: RouterConfig) -> Self {
         Self {
             priority: config.priority,
+            tracked_priority: config.priority,
+            priority_override: None,
+            demoted: false,
             master_adver_interval: config.advert_interval,
             config,
             state: State::Initialize,
@@ -160,6 +194,9 @@ impl VirtualRouter {
             published: (State::Initialize, None),
             stamp_check: StampCheck::NotAsked,
             master_heard_at: None,
+            followed_since: None,
+            peer_heard_at: None,
+            last_takeover: None,
             down_timer_cause: DownTimerCause::Silence,
             preempt_hold_until: None,
             timers: TimerTable::default(),
@@ -193,6 +230,8 @@ impl VirtualRouter {
         RouterStatus {
             state: self.state,
             priority: self.priority,
+            priority_override: self.priority_override.map(OverridePriority::get),
+            demoted: self.demoted,
             master_address,
             master_priority,
             master_adver_interval: self.master_adver_interval,
@@ -211,6 +250,18 @@ impl VirtualRouter {
             .flatten()
     }
 
+    /// While Backup, when the first accepted advert of the Master it follows arrived.
+    pub fn following_since(&self) -> Option<Instant> {
+        (self.state == State::Backup && self.followed.is_some())
+            .then_some(self.followed_since)
+            .flatten()
+    }
+
+    /// The last time this router became Master (since it was created).
+    pub fn last_takeover(&self) -> Option<Takeover> {
+        self.last_takeover
+    }
+
     /// The routine signature last published in `SetDataplaneRole`: what the data plane may
     /// absorb now.
     pub fn routine_advert(&self) -> Option<RoutineAdvert> {
@@ -221,6 +272,27 @@ impl VirtualRouter {
     pub fn handle_event(&mut self, event: Event, now: Instant) {
         self.apply_event(event, now);
         self.publish_dataplane();
+    }
+
+    /// Applies an operator's command at `now` (see the `proto` module docs for what each does).
+    pub fn handle_command(
+        &mut self,
+        command: Command,
+        now: Instant,
+    ) -> Result<Effect, CommandRefused> {
+        let effect = match command {
+            Command::Demote => self.demote(now),
+            Command::Promote => self.promote(now),
+            Command::OverridePriority(priority) => {
+                if self.config.is_owner() {
+                    return Err(CommandRefused::OwnerPriority);
+                }
+                self.set_override(Some(priority), now)
+            }
+            Command::ResetPriority => self.set_override(None, now),
+        };
+        self.publish_dataplane();
+        Ok(effect)
     }
 
     /// Fires the timers that are due at `now`. Calls before a deadline do nothing.
@@ -259,17 +331,14 @@ impl VirtualRouter {
         match self.state {
             State::Master if self.timers.is_expired(Timer::Advert, now) => {
                 // RFC 9568 §6.4.3: Adver_Timer fires -> send an advert, reset the timer.
-                self.push(Action::SendAdvert {
-                    priority: self.priority,
-                });
-                self.timers.set(
-                    Timer::Advert,
-                    now,
-                    self.config.advert_interval.as_duration(),
-                );
+                self.advertise(now);
             }
             State::Backup if self.timers.is_expired(Timer::MasterDown, now) => {
                 if !self.absorbed_stamp_checked() {
+                    return;
+                }
+                if self.demoted {
+                    self.lose_master_while_demoted();
                     return;
                 }
                 let reason = match self.down_timer_cause {
@@ -306,6 +375,18 @@ impl VirtualRouter {
         self.actions.push_back(action);
     }
 
+    /// A Master's advert at its priority now, and the Adver_Timer restarted from now.
+    fn advertise(&mut self, now: Instant) {
+        self.push(Action::SendAdvert {
+            priority: self.priority,
+        });
+        self.timers.set(
+            Timer::Advert,
+            now,
+            self.config.advert_interval.as_duration(),
+        );
+    }
+
     fn master_down_interval(&self) -> Duration {
         master_down_interval(self.priority, self.master_adver_interval)
     }
@@ -322,7 +403,7 @@ impl VirtualRouter {
     /// preempt-delay window that tolerates it for a while) needs to see every advert.
     fn routine(&self) -> Option<RoutineAdvert> {
         let master = self.followed?;
-        let discardable = master.priority < self.priority && self.config.preempts();
+        let discardable = master.priority < self.priority && self.preempts();
         (self.state == State::Backup && !discardable).then_some(master)
     }
 
@@ -378,6 +459,13 @@ impl VirtualRouter {
     /// RFC 9568 §6.4.2 (new), Backup accepts an advert from `master` received at `at`: learn
     /// its interval, recompute Skew_Time and Master_Down_Interval, restart the timer.
     fn accept_master(&mut self, master: RoutineAdvert, at: Instant) {
+        if self
+            .followed
+            .is_none_or(|followed| followed.source != master.source)
+        {
+            self.followed_since = Some(at);
+        }
+        self.peer_heard_at = self.peer_heard_at.max(Some(at));
         self.master_adver_interval = master.max_advert_interval;
         self.timers
             .set(Timer::MasterDown, at, self.master_down_interval());
@@ -392,7 +480,7 @@ impl VirtualRouter {
             return;
         }
         let owner = self.config.is_owner();
-        if owner {
+        if owner && !self.demoted {
             self.become_master(now, reason(owner));
         } else {
             self.master_adver_interval = self.config.advert_interval;
@@ -411,6 +499,8 @@ impl VirtualRouter {
         self.timers
             .set(Timer::MasterDown, now, self.master_down_interval());
         self.followed = master;
+        self.followed_since = master.map(|_| now);
+        self.peer_heard_at = master.map(|_| now);
         self.master_heard_at = Some(now);
         self.down_timer_cause = DownTimerCause::Silence;
         self.preempt_hold_until = None;
@@ -420,6 +510,12 @@ impl VirtualRouter {
     /// RFC 9568 §6.4.1 (owner) and §6.4.2 (Master_Down_Timer fires): advert, then gratuitous
     /// ARP / unsolicited NA, Adver_Timer, Master.
     fn become_master(&mut self, now: Instant, reason: TransitionReason) {
+        self.last_takeover = Some(Takeover {
+            at: now,
+            peer_last_heard: (self.state == State::Backup)
+                .then_some(self.peer_heard_at)
+                .flatten(),
+        });
         self.timers.stop_all();
         self.followed = None;
         self.preempt_hold_until = None;
@@ -466,16 +562,98 @@ impl VirtualRouter {
         }
     }
 
+    /// Effective Preempt_Mode: a demoted router honours every Master.
+    fn preempts(&self) -> bool {
+        self.config.preempts() && !self.demoted
+    }
+
+    /// The override wins over tracking; the owner's 255 is neither's to change.
+    fn refresh_priority(&mut self) {
+        self.priority = if self.config.is_owner() {
+            self.config.priority
+        } else {
+            self.priority_override
+                .map_or(self.tracked_priority, OverridePriority::get)
+        };
+    }
+
+    /// Maintenance mode: a Master resigns as at Shutdown (priority 0, so Backups take over
+    /// after Skew_Time) but stays in Backup, following whoever takes over.
+    fn demote(&mut self, now: Instant) -> Effect {
+        if self.demoted {
+            return Effect::AlreadyInEffect;
+        }
+        self.demoted = true;
+        if self.state == State::Master {
+            self.push(Action::SendAdvert {
+                priority: RESIGN_PRIORITY,
+            });
+            self.master_adver_interval = self.config.advert_interval;
+            self.enter_backup(now, None, TransitionReason::Demoted);
+            self.push(Action::RemoveVirtualAddresses);
+        }
+        Effect::Applied
+    }
+
+    /// Back to the election. The owner takes over at once, as at Startup; so does a router
+    /// that heard no Master for Master_Down_Interval while demoted. Otherwise Preempt_Mode
+    /// decides, as for any Backup.
+    fn promote(&mut self, now: Instant) -> Effect {
+        if !self.demoted {
+            return Effect::AlreadyInEffect;
+        }
+        self.demoted = false;
+        let owner = self.config.is_owner();
+        let no_master = self.timers.deadline(Timer::MasterDown).is_none();
+        if self.state == State::Backup && (owner || no_master) {
+            self.become_master(now, TransitionReason::Promoted { owner });
+        }
+        Effect::Applied
+    }
+
+    fn set_override(&mut self, priority: Option<OverridePriority>, now: Instant) -> Effect {
+        if self.priority_override == priority {
+            return Effect::AlreadyInEffect;
+        }
+        self.priority_override = priority;
+        let before = self.priority;
+        self.refresh_priority();
+        if self.state == State::Master && self.priority != before {
+            // Unlike tracking, an operator waits for the effect: tell Backups now.
+            self.advertise(now);
+        }
+        Effect::Applied
+    }
+
+    /// A demoted Backup's Master_Down_Timer fired: nobody is Master and it will not take over.
+    /// It forgets the Master, says so, and waits for the next advert (which restarts the timer)
+    /// or a promote (which takes over at once).
+    fn lose_master_while_demoted(&mut self) {
+        let last_master = match self.down_timer_cause {
+            DownTimerCause::Resigned(master) => Some(master),
+            DownTimerCause::Preempting(lower) => Some(lower.address),
+            DownTimerCause::Silence => self.followed.map(|master| master.source),
+        };
+        self.timers.stop(Timer::MasterDown);
+        self.followed = None;
+        self.followed_since = None;
+        self.down_timer_cause = DownTimerCause::Silence;
+        self.push(Action::Warning(Warning::DemotedWithoutMaster {
+            last_master,
+        }));
+    }
+
     fn change_priority(&mut self, priority: u8) {
         // The owner's 255 is what makes it the owner; tracking must not turn it into a
         // contender, and priorities 0/255 stay reserved, so values are clamped to 1..=254.
         if self.config.is_owner() {
             return;
         }
-        self.priority = priority.clamp(
+        self.tracked_priority = priority.clamp(
             *TRACKED_PRIORITY_RANGE.start(),
             *TRACKED_PRIORITY_RANGE.end(),
         );
+        self.refresh_priority();
         // A Master keeps its role; its next advert carries the new priority, and Backups
         // decide by their own rules. A Backup applies it to the next advert.
     }
@@ -489,8 +667,10 @@ impl VirtualRouter {
         let addresses_changed = config.virtual_addresses != self.config.virtual_addresses;
         self.config = config;
         // Tracking adjustments are relative to the old configuration; the driver re-sends
-        // PriorityChanged if tracking still applies.
-        self.priority = self.config.priority;
+        // PriorityChanged if tracking still applies. An operator's override stays (the driver
+        // decides when a reload clears it).
+        self.tracked_priority = self.config.priority;
+        self.refresh_priority();
         if identity_changed {
             // A different VRID or family is a different virtual router on the wire:
             // leave silently (a priority-0 advert would carry the new identity) and restart.
@@ -521,7 +701,7 @@ impl VirtualRouter {
             }
             // RFC 9568 §6.4.1: the address owner is Master as soon as it runs; becoming the
             // owner by configuration is no different.
-            State::Backup if self.config.is_owner() => {
+            State::Backup if self.config.is_owner() && !self.demoted => {
                 self.become_master(now, TransitionReason::BecameOwner);
             }
             State::Backup if self.followed.is_none() => {
@@ -591,11 +771,13 @@ impl VirtualRouter {
             self.timers.set(Timer::MasterDown, now, skew);
             self.down_timer_cause = DownTimerCause::Resigned(advert.source);
             self.followed = None;
+            self.followed_since = None;
             self.preempt_hold_until = None;
             return;
         }
+        self.peer_heard_at = self.peer_heard_at.max(Some(now));
         let lower_priority = advert.priority < self.priority;
-        if lower_priority && self.config.preempts() && !self.in_preempt_hold(now) {
+        if lower_priority && self.preempts() && !self.in_preempt_hold(now) {
             // Preempt_Mode: discard, so the timer runs out and this router preempts.
             self.down_timer_cause = DownTimerCause::Preempting(Contender {
                 priority: advert.priority,
@@ -631,14 +813,7 @@ impl VirtualRouter {
     fn master_receives(&mut self, advert: &ReceivedAdvert, now: Instant) {
         if advert.priority == RESIGN_PRIORITY {
             // Another Master resigned: assert ourselves at once so Backups do not take over.
-            self.push(Action::SendAdvert {
-                priority: self.priority,
-            });
-            self.timers.set(
-                Timer::Advert,
-                now,
-                self.config.advert_interval.as_duration(),
-            );
+            self.advertise(now);
             return;
         }
         let sender = Contender {

@@ -36,6 +36,10 @@ impl TimerTable {
         *self.slot(timer) = now.checked_add(after);
     }
 
+    pub(crate) fn stop(&mut self, timer: Timer) {
+        *self.slot(timer) = None;
+    }
+
     pub(crate) fn stop_all(&mut self) {
         *self = Self::default();
     }

@@ -14,7 +14,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use vrrp_user::proto::{
-    Action, AddressFamily, Centiseconds, Event, ReceivedAdvert, RouterConfig, RoutineAdvert, State,
+    Action, AddressFamily, Centiseconds, Command, CommandRefused, Drill, DrillProgress,
+    DrillRefused, DrillReport, Effect, Event, ReceivedAdvert, RouterConfig, RoutineAdvert, State,
     TransitionReason, VirtualRouter,
 };
 
@@ -272,6 +273,40 @@ impl Lan {
         let now = self.base + self.now;
         self.routers[index].router.handle_event(event, now);
         self.drain(index);
+    }
+
+    /// Feeds an operator's `command` to router `index` now.
+    pub(crate) fn command(
+        &mut self,
+        index: usize,
+        command: Command,
+    ) -> Result<Effect, CommandRefused> {
+        let now = self.base + self.now;
+        let result = self.routers[index].router.handle_command(command, now);
+        self.drain(index);
+        result
+    }
+
+    /// Runs a drill on router `index` to its end, polling it every `poll` of virtual time as
+    /// the daemon does.
+    pub(crate) fn drill(
+        &mut self,
+        index: usize,
+        poll: Duration,
+    ) -> Result<DrillReport, DrillRefused> {
+        let now = self.base + self.now;
+        let mut drill = Drill::start(&mut self.routers[index].router, now)?;
+        self.drain(index);
+        for _ in 0..MAX_STEPS {
+            self.run_for(poll);
+            let now = self.base + self.now;
+            let progress = drill.poll(&mut self.routers[index].router, now);
+            self.drain(index);
+            if let DrillProgress::Finished(report) = progress {
+                return Ok(report);
+            }
+        }
+        panic!("the drill did not finish within {MAX_STEPS} polls");
     }
 
     /// Starts router `index`; a killed router comes back as a fresh process first.

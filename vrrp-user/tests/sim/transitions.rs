@@ -11,13 +11,13 @@ use vrrp_user::proto::{
 use crate::lan::{Lan, VIRTUAL_ADDRESS, cs, router_config};
 
 /// One second, the RFC default interval, in centiseconds.
-const SECOND: u16 = 100;
+pub(crate) const SECOND: u16 = 100;
 
-fn secs(value: u64) -> Duration {
+pub(crate) fn secs(value: u64) -> Duration {
     Duration::from_secs(value)
 }
 
-fn address(host: u8) -> IpAddr {
+pub(crate) fn address(host: u8) -> IpAddr {
     IpAddr::from([192, 0, 2, host])
 }
 
@@ -32,7 +32,7 @@ fn advert(host: u8, priority: u8, interval: u16) -> ReceivedAdvert {
 
 /// A LAN with a Master at priority 200 (router 0, host .1) and a Backup at 100 (router 1,
 /// host .2), converged: router 0 started first and took over alone.
-fn master_and_backup(delay: Duration) -> Lan {
+pub(crate) fn master_and_backup(delay: Duration) -> Lan {
     let mut lan = Lan::new(
         vec![
             router_config(200, 1, cs(SECOND)),
