@@ -136,7 +136,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     runtime.block_on(async {
         let bus = EventBus::new(1024);
         let (status_tx, status_rx) = watch::channel(StatusSnapshot::default());
-        let _ops = ops::start(&loaded.config.global, &bus, status_rx)
+        let _ops = ops::start(&loaded.config, &bus, status_rx)
             .await
             .context("start the operations interface")?;
         daemon::run(options, loaded.config, bus, status_tx).await

@@ -641,7 +641,10 @@ fn hooks_and_the_webhook_map_to_the_notify_config() {
     );
     assert_eq!(
         notify.instance_hooks.into_iter().collect::<Vec<_>>(),
-        [("lan".to_owned(), vec![hook(&["/bin/true", "lan"], 10_000, Vec::new())])]
+        [(
+            "lan".to_owned(),
+            vec![hook(&["/bin/true", "lan"], 10_000, Vec::new())]
+        )]
     );
     assert_eq!(
         notify.webhook,

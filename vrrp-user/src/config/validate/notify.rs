@@ -59,13 +59,13 @@ impl Validator<'_> {
                 );
             }
         }
-        let timeout = raw.timeout_ms.as_ref().map_or(
-            Some(DEFAULT_HOOK_TIMEOUT),
-            |value| {
+        let timeout = raw
+            .timeout_ms
+            .as_ref()
+            .map_or(Some(DEFAULT_HOOK_TIMEOUT), |value| {
                 let (min, max) = HOOK_TIMEOUT_MS;
                 self.milliseconds(instance, "hook.timeout_ms", value, min, max)
-            },
-        );
+            });
         let mut states = Vec::new();
         for text in raw.states.iter().flatten() {
             match parse_state(text.get_ref()) {
@@ -139,23 +139,29 @@ impl Validator<'_> {
                 },
             );
         }
-        let timeout = raw.timeout_ms.as_ref().map_or(
-            Some(DEFAULT_WEBHOOK_TIMEOUT),
-            |value| {
+        let timeout = raw
+            .timeout_ms
+            .as_ref()
+            .map_or(Some(DEFAULT_WEBHOOK_TIMEOUT), |value| {
                 let (min, max) = WEBHOOK_TIMEOUT_MS;
                 self.milliseconds(None, "webhook.timeout_ms", value, min, max)
-            },
-        );
-        let retries = raw.retries.as_ref().map_or(Some(DEFAULT_WEBHOOK_RETRIES), |value| {
-            let (min, max) = WEBHOOK_RETRIES;
-            self.in_range(None, "webhook.retries", value, min, max)
-                .and_then(|n| u32::try_from(n).ok())
-        });
-        let queue = raw.queue.as_ref().map_or(Some(DEFAULT_WEBHOOK_QUEUE), |value| {
-            let (min, max) = WEBHOOK_QUEUE;
-            self.in_range(None, "webhook.queue", value, min, max)
-                .and_then(|n| usize::try_from(n).ok())
-        });
+            });
+        let retries = raw
+            .retries
+            .as_ref()
+            .map_or(Some(DEFAULT_WEBHOOK_RETRIES), |value| {
+                let (min, max) = WEBHOOK_RETRIES;
+                self.in_range(None, "webhook.retries", value, min, max)
+                    .and_then(|n| u32::try_from(n).ok())
+            });
+        let queue = raw
+            .queue
+            .as_ref()
+            .map_or(Some(DEFAULT_WEBHOOK_QUEUE), |value| {
+                let (min, max) = WEBHOOK_QUEUE;
+                self.in_range(None, "webhook.queue", value, min, max)
+                    .and_then(|n| usize::try_from(n).ok())
+            });
         if self.error_count() > errors_before {
             return None;
         }
@@ -230,7 +236,10 @@ mod tests {
 
     #[test]
     fn webhook_urls_need_a_http_scheme_and_a_host() {
-        assert_eq!(webhook_url_problem("https://alerts.example.net/x?y=1"), None);
+        assert_eq!(
+            webhook_url_problem("https://alerts.example.net/x?y=1"),
+            None
+        );
         assert_eq!(webhook_url_problem("http://192.0.2.1:8080/"), None);
         assert_eq!(
             webhook_url_problem("ftp://example.net/"),
