@@ -755,8 +755,12 @@ fn every_example_configuration_is_valid() {
             continue;
         }
         match load(&path, &fake_host, Mode::Run) {
+            // Hook scripts in examples are site-specific: only their absence may be warned of.
             Ok(loaded) => assert!(
-                loaded.warnings.is_empty(),
+                loaded.warnings.iter().all(|warning| matches!(
+                    warning.kind,
+                    ConfigErrorKind::UnusableHookProgram { .. }
+                )),
                 "{}: {:?}",
                 path.display(),
                 loaded.warnings
@@ -769,6 +773,7 @@ fn every_example_configuration_is_valid() {
     assert_eq!(
         checked,
         [
+            "hooks.toml",
             "no-preempt.toml",
             "owner.toml",
             "two-routers-r1.toml",

@@ -42,7 +42,8 @@ use crate::{
 };
 
 /// Between attempts at one record: a receiver that restarts is usually back within seconds.
-const BACKOFF: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
+const BACKOFF_FIRST: Duration = Duration::from_millis(500);
+const BACKOFF: Backoff = Backoff::new(BACKOFF_FIRST, Duration::from_secs(10));
 
 type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
@@ -176,4 +177,39 @@ fn trusting_nobody(provider: Arc<rustls::crypto::CryptoProvider>) -> rustls::Cli
         .expect("ring supports rustls's default protocol versions")
         .with_root_certificates(rustls::RootCertStore::empty())
         .with_no_client_auth()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A port nothing listens on (bound, then released).
+    fn closed_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|address| address.port())
+            .expect("a free port")
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_receiver_fails_after_the_retries() {
+        for scheme in ["http", "https"] {
+            let config = WebhookConfig {
+                url: format!("{scheme}://127.0.0.1:{}/hook", closed_port()),
+                timeout: Duration::from_secs(2),
+                retries: 1,
+                queue: 1,
+            };
+            let uri: Uri = config.url.parse().unwrap();
+            let started = std::time::Instant::now();
+            let result = deliver(&client(), &uri, Bytes::from_static(b"{}"), &config).await;
+            assert_eq!(result, WebhookResult::Failed, "{scheme}");
+            // One backoff step between the two attempts.
+            assert!(
+                started.elapsed() >= BACKOFF_FIRST,
+                "{scheme}: {:?}",
+                started.elapsed()
+            );
+        }
+    }
 }
