@@ -226,24 +226,26 @@ async fn work(lane: Arc<Lane>, hooks: Vec<HookConfig>, state: Arc<OpsState>) {
             lane.wake.notified().await;
             continue;
         };
+        let Some(to) = queued.item.record.to else {
+            continue;
+        };
+        let instance = queued.item.record.instance.as_deref().unwrap_or_default();
+        let wanted: Vec<&HookConfig> = hooks.iter().filter(|hook| hook.wants(to)).collect();
         let env = match hook_env(&queued) {
             Ok(env) => env,
-            Err(name) => {
+            Err(variable) => {
                 tracing::error!(
-                    variable = name,
+                    instance,
+                    variable,
                     "hook environment would hold a NUL byte; hooks not run"
                 );
-                for _ in &hooks {
+                for _ in &wanted {
                     state.notify_metrics.hook_ran(HookResult::Failed);
                 }
                 continue;
             }
         };
-        let Some(to) = queued.item.record.to else {
-            continue;
-        };
-        for hook in hooks.iter().filter(|hook| hook.wants(to)) {
-            let instance = queued.item.record.instance.as_deref().unwrap_or_default();
+        for hook in wanted {
             let result = run_hook(hook, &env, instance).await;
             state.notify_metrics.hook_ran(result);
         }
