@@ -193,7 +193,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         let bus = EventBus::new(1024);
         let (status_tx, status_rx) = watch::channel(StatusSnapshot::default());
         let (commands_tx, commands_rx) = mpsc::channel(OPERATOR_QUEUE);
-        let _ops = ops::start(&loaded.config.global, &bus, status_rx, commands_tx)
+        let _ops = ops::start(&loaded.config, &bus, status_rx, commands_tx)
             .await
             .context("start the operations interface")?;
         daemon::run(options, loaded.config, bus, status_tx, commands_rx).await

@@ -654,3 +654,362 @@ fn malformed_control_requests_get_errors_and_the_daemon_keeps_serving() {
     assert!(served.contains("\"Master\""));
     assert!(r1.log().contains("operations interface ready"));
 }
+
+/// The value of the unlabelled-but-`result` series `name{result="<result>"}`.
+fn result_value(samples: &[Sample], name: &str, result: &str) -> Option<f64> {
+    samples
+        .iter()
+        .find(|s| s.name == name && s.labels == [("result".to_owned(), result.to_owned())])
+        .map(|s| s.value)
+}
+
+/// A directory for a test's scripts and their output, removed on drop.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new(ns: &NetNs) -> Self {
+        let dir = std::env::temp_dir().join(format!("xvrrp-hooks-{}", ns.name()));
+        let _fresh = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Self(dir)
+    }
+
+    /// Writes an executable `/bin/sh` script.
+    fn script(&self, name: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt as _;
+        let path = self.0.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}")).expect("write script");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _gone = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn hooks_see_every_transition_in_order_and_a_hung_one_is_killed() {
+    let Some((_serial, pair)) =
+        Pair::for_test("hooks_see_every_transition_in_order_and_a_hung_one_is_killed")
+    else {
+        return;
+    };
+    let scratch = ScratchDir::new(pair.ns(1));
+    let log = scratch.0.join("slow.log");
+    let hung_pid = scratch.0.join("hung.pid");
+    // Slower than the transitions it hears about: they queue behind it.
+    let slow = scratch.script(
+        "slow.sh",
+        &format!(
+            "echo \"begin $XVRRP_FROM $XVRRP_TO\" >> {log}\nsleep 0.4\n\
+             echo \"end $XVRRP_FROM $XVRRP_TO $XVRRP_COLLAPSED $XVRRP_INSTANCE $XVRRP_VRID \
+             $XVRRP_INTERFACE $XVRRP_FAMILY peer=$XVRRP_PEER\" >> {log}\n\
+             echo slow hook saw \"$XVRRP_TO\"\n",
+            log = log.display()
+        ),
+    );
+    let hung = scratch.script(
+        "hung.sh",
+        &format!("echo $$ > {}\nexec sleep 60\n", hung_pid.display()),
+    );
+    let hooks = format!(
+        "\n[[instance.hook]]\ncommand = [\"{}\"]\n\
+         \n[[instance.hook]]\ncommand = [\"{}\", \"fixed-arg\"]\ntimeout_ms = 500\nstates = [\"Master\"]\n",
+        slow.display(),
+        hung.display()
+    );
+    let spec1 = RouterSpec::new(200);
+    let spec2 = RouterSpec::new(100);
+    let bpffs = |node: usize| format!("/sys/fs/bpf/xvrrp-test-{}", pair.ns(node).name());
+    let r1 = pair.start(0, "xvrrp", &spec1, "");
+    let r2_config = spec2
+        .config(&bpffs(1))
+        .replacen("[global]\n", "[global]\nmetrics = true\n", 1)
+        + &hooks;
+    let mut r2 = Daemon::start(pair.ns(1), "xvrrp", &r2_config, Path::new(&bpffs(1)));
+    wait_status(&r2.control_socket(), "r2 following r1", |s| {
+        s["state"] == "Backup" && s["master"]["address"] == R1
+    });
+    // Takeover, then r1 back: it preempts. r2 goes Backup -> Master -> Backup while its
+    // hooks are still busy with earlier transitions.
+    r1.signal(libc::SIGKILL);
+    drop(r1);
+    wait_status(&r2.control_socket(), "r2 Master", |s| {
+        s["state"] == "Master"
+    });
+    let _r1 = pair.start(0, "xvrrp-again", &spec1, "");
+    wait_status(&r2.control_socket(), "r2 Backup again", |s| {
+        s["state"] == "Backup" && s["master"]["address"] == R1
+    });
+
+    // Every transition r2 recorded, in order, is what the slow hook heard, in order.
+    let (_, text, _) = cli(&r2.control_socket(), &["events", "--json"]);
+    let recorded: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|r| r["kind"] == "transition")
+        .map(|r| {
+            (
+                r["from"].as_str().unwrap().to_owned(),
+                r["to"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(recorded.len() >= 3, "{recorded:?}");
+    // 0.4 s per transition, plus the hung hook's 0.5 s, plus slack for a loaded machine.
+    let heard = wait::until(
+        "the slow hook to finish the last transition",
+        Duration::from_secs(15),
+        Duration::from_millis(100),
+        || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let ends = text.lines().filter(|l| l.starts_with("end ")).count();
+            (ends == recorded.len()).then_some(text)
+        },
+    );
+    let lines: Vec<&str> = heard.lines().collect();
+    for (index, (from, to)) in recorded.iter().enumerate() {
+        // Never two runs at once: each begin is followed by its own end.
+        assert_eq!(lines[2 * index], format!("begin {from} {to}"), "{heard}");
+        assert!(
+            lines[2 * index + 1].starts_with(&format!("end {from} {to} 0 lan 51 eth0 IPv4 peer=")),
+            "{heard}"
+        );
+    }
+    assert!(recorded.last().is_some_and(|(_, to)| to == "Backup"));
+    assert!(
+        heard.contains(&format!("end Backup Master 0 lan 51 eth0 IPv4 peer={R1}")),
+        "{heard}"
+    );
+    r2.wait_for_log("slow hook saw", Duration::from_secs(2));
+
+    // The hung hook ran once (on the takeover), was killed at its timeout, and counted.
+    let pid: i32 = std::fs::read_to_string(&hung_pid)
+        .expect("the hung hook ran")
+        .trim()
+        .parse()
+        .expect("pid");
+    r2.wait_for_log("hook killed at its timeout", Duration::from_secs(2));
+    wait::until(
+        "the hung hook's process to be gone",
+        Duration::from_secs(2),
+        Duration::from_millis(50),
+        || {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            (comm.trim() != "sleep").then_some(())
+        },
+    );
+    assert!(r2.is_running(), "the daemon must outlive its hooks");
+    let metrics = parse_exposition(&scrape(pair.ns(1), "127.0.0.1:9568"));
+    assert_eq!(
+        result_value(&metrics, "xvrrp_hook_runs_total", "timeout"),
+        Some(1.0)
+    );
+    assert_eq!(
+        result_value(&metrics, "xvrrp_hook_runs_total", "failed"),
+        Some(0.0)
+    );
+    assert_eq!(
+        result_value(&metrics, "xvrrp_hook_runs_total", "ok"),
+        Some(recorded.len() as f64)
+    );
+}
+
+/// What the webhook sink received: every request's status answered and body.
+#[derive(Default)]
+struct SinkLog {
+    answered: Vec<(u16, String)>,
+}
+
+/// An event record without `at_ms`: each consumer of the bus stamps its copy when it reads it.
+fn record_without_time(json: &str) -> Value {
+    let mut record: Value = serde_json::from_str(json).expect("event record JSON");
+    record.as_object_mut().expect("an object").remove("at_ms");
+    record
+}
+
+/// A POST sink on 127.0.0.1 inside `ns`: answers 500 to the first `failures` requests, then
+/// 200. Runs on its own thread until the test ends (the listener goes with the namespace).
+fn webhook_sink(ns: &NetNs, failures: usize) -> (u16, std::sync::Arc<std::sync::Mutex<SinkLog>>) {
+    let listener = {
+        let _inside = ns.enter();
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind the sink")
+    };
+    let port = listener.local_addr().expect("sink address").port();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(SinkLog::default()));
+    let shared = std::sync::Arc::clone(&log);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _bounded = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let Some(body) = read_post(&mut stream) else {
+                continue;
+            };
+            let mut log = shared.lock().unwrap();
+            let status = if log.answered.len() < failures {
+                500
+            } else {
+                200
+            };
+            log.answered.push((status, body));
+            drop(log);
+            let reason = if status == 200 {
+                "OK"
+            } else {
+                "Internal Server Error"
+            };
+            let _gone = stream.write_all(
+                format!(
+                    "HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    (port, log)
+}
+
+/// The body of one HTTP/1.1 POST with a Content-Length.
+fn read_post(stream: &mut TcpStream) -> Option<String> {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    if !line.starts_with("POST /hook ") {
+        return None;
+    }
+    let mut length = 0;
+    loop {
+        line.clear();
+        reader.read_line(&mut line).ok()?;
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().ok()?;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    String::from_utf8(body).ok()
+}
+
+#[test]
+fn webhook_retries_until_the_receiver_recovers_and_counts_what_overflows() {
+    let Some((_serial, pair)) =
+        Pair::for_test("webhook_retries_until_the_receiver_recovers_and_counts_what_overflows")
+    else {
+        return;
+    };
+    // Three failures: the first record is delivered on its fourth attempt, 0.5 + 1 + 2 s of
+    // backoff later; meanwhile only two records fit the queue.
+    let (port, sink) = webhook_sink(pair.ns(0), 3);
+    let bpffs = format!("/sys/fs/bpf/xvrrp-test-{}", pair.ns(0).name());
+    let config =
+        RouterSpec::new(200)
+            .config(&bpffs)
+            .replacen("[global]\n", "[global]\nmetrics = true\n", 1)
+            + &format!(
+                "\n[global.webhook]\nurl = \"http://127.0.0.1:{port}/hook\"\n\
+             timeout_ms = 2000\nretries = 5\nqueue = 2\n"
+            );
+    let r1 = Daemon::start(pair.ns(0), "xvrrp", &config, Path::new(&bpffs));
+    wait_status(&r1.control_socket(), "r1 Master", |s| {
+        s["state"] == "Master"
+    });
+    let reloads = |socket: &Path| {
+        let (_, text, _) = cli(socket, &["events", "--json"]);
+        text.lines()
+            .filter(|l| l.contains(r#""kind":"reloaded""#))
+            .count()
+    };
+    for sent in 1..=5 {
+        r1.signal(libc::SIGHUP);
+        wait::until("the reload", SETTLE, Duration::from_millis(20), || {
+            (reloads(&r1.control_socket()) >= sent).then_some(())
+        });
+    }
+    let (_, text, _) = cli(&r1.control_socket(), &["events", "--json"]);
+    let events: Vec<Value> = text.lines().map(record_without_time).collect();
+    assert!(events.len() >= 7, "{text}");
+    let delivered = |sink: &SinkLog| {
+        sink.answered
+            .iter()
+            .filter(|(status, _)| *status == 200)
+            .count()
+    };
+    assert!(
+        delivered(&sink.lock().unwrap()) < 3,
+        "the receiver was still failing while the events happened"
+    );
+    // Backoff 0.5 + 1 + 2 s, then the queued records; with slack for a loaded machine.
+    let metrics = wait::until(
+        "the webhook to deliver what it kept",
+        Duration::from_secs(15),
+        Duration::from_millis(100),
+        || {
+            let metrics = parse_exposition(&scrape(pair.ns(0), "127.0.0.1:9568"));
+            let ok = result_value(&metrics, "xvrrp_webhook_deliveries_total", "ok")?;
+            let dropped = result_value(&metrics, "xvrrp_webhook_deliveries_total", "dropped")?;
+            (ok + dropped >= events.len() as f64).then_some(metrics)
+        },
+    );
+    let value = |result| result_value(&metrics, "xvrrp_webhook_deliveries_total", result).unwrap();
+    let answered = std::mem::take(&mut sink.lock().unwrap().answered);
+    let failed_attempts: Vec<_> = answered.iter().take(3).collect();
+    // The first record (r1's start) was retried until it got through.
+    assert!(
+        failed_attempts
+            .iter()
+            .all(|(status, body)| *status == 500 && *body == answered[3].1)
+    );
+    assert_eq!(
+        record_without_time(&answered[3].1),
+        events[0],
+        "the webhook posts the journal's record"
+    );
+    assert_eq!(value("failed"), 0.0);
+    assert!(value("dropped") >= 1.0, "queue 2 must have overflowed");
+    let bodies: Vec<Value> = answered
+        .iter()
+        .filter(|(status, _)| *status == 200)
+        .map(|(_, body)| record_without_time(body))
+        .collect();
+    assert_eq!(bodies.len() as f64, value("ok"));
+    assert_eq!(value("ok") + value("dropped"), events.len() as f64);
+    // In order, and each one of the recorded events.
+    let positions: Vec<usize> = bodies
+        .iter()
+        .map(|body| {
+            events
+                .iter()
+                .position(|e| e == body)
+                .expect("a recorded event")
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|pair| pair[0] < pair[1]),
+        "{positions:?}"
+    );
+
+    // Recovered: the next event goes out at once.
+    r1.signal(libc::SIGHUP);
+    wait::until(
+        "the next event delivered",
+        SETTLE,
+        Duration::from_millis(50),
+        || {
+            sink.lock()
+                .unwrap()
+                .answered
+                .iter()
+                .any(|(status, body)| *status == 200 && body.contains(r#""kind":"reloaded""#))
+                .then_some(())
+        },
+    );
+}

@@ -311,6 +311,46 @@ pub enum ConfigErrorKind {
     /// `metrics_listen` without `metrics = true`.
     #[error("metrics_listen has no effect without metrics = true")]
     MetricsListenWithoutMetrics,
+    /// A hook without a program.
+    #[error("hook command is empty; it starts with the program's absolute path")]
+    EmptyHookCommand,
+    /// A hook program given by a relative path or a bare name.
+    #[error(
+        "hook program {program:?} must be an absolute path (hooks run without a shell or a \
+         PATH search)"
+    )]
+    RelativeHookProgram {
+        /// The configured program.
+        program: String,
+    },
+    /// A hook program that cannot run on this host (it may be meant for another).
+    #[error("hook program {program:?} {reason}")]
+    UnusableHookProgram {
+        /// The configured program.
+        program: String,
+        /// "does not exist on this host", "is not an executable file".
+        reason: &'static str,
+    },
+    /// A NUL byte, which no program argument can hold.
+    #[error("hook command argument {index} contains a NUL byte")]
+    NulInHookCommand {
+        /// 0 for the program, 1.. for the arguments.
+        index: usize,
+    },
+    /// A state name that is not one.
+    #[error("states: {value:?} is not a state (Initialize, Backup or Master)")]
+    UnknownState {
+        /// The configured text.
+        value: String,
+    },
+    /// A webhook URL the client cannot post to.
+    #[error("webhook url {url:?} {reason}")]
+    InvalidWebhookUrl {
+        /// The configured URL.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A path that must not depend on the working directory.
     #[error("{field} {path:?} must be an absolute path")]
     RelativePath {

@@ -15,6 +15,15 @@
 //! # metrics = false                    # Prometheus /metrics over HTTP
 //! # metrics_listen = "127.0.0.1:9568"
 //!
+//! [[global.hook]]                      # run on every instance's transitions (any number)
+//! command = ["/usr/local/bin/on-vrrp", "--site", "a"]   # absolute program, fixed arguments
+//! timeout_ms = 10000                   # killed beyond this; default 10000
+//! states = ["Master", "Backup"]        # only transitions to these; default all
+//!
+//! [global.webhook]                     # POST every event record as JSON
+//! url = "https://alerts.example.net/vrrp"
+//! # timeout_ms = 5000, retries = 3, queue = 100
+//!
 //! [[instance]]
 //! name = "lan-v4"                      # 1..=32 of A-Z a-z 0-9 . _ -, unique
 //! interface = "eth0"
@@ -28,6 +37,9 @@
 //! track = [{ interface = "eth1", weight = 50 }]  # priority - weight while eth1 is down
 //! allowed_peers = []                   # advert sources accepted; empty = any
 //! group = "lan-v4"                     # metrics label of the redundancy group; default: name
+//!
+//! [[instance.hook]]                    # this instance's own hooks, same keys as global ones
+//! command = ["/usr/local/bin/lan-v4-changed"]
 //! ```
 //!
 //! Unknown keys are errors, so a typo never silently falls back to a default. [`load`] reports
@@ -39,6 +51,7 @@ mod error;
 mod host;
 mod validate;
 
+use std::collections::BTreeMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -48,7 +61,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 pub use crate::proto::AddressFamily;
-use crate::proto::{Centiseconds, OWNER_PRIORITY};
+use crate::proto::{Centiseconds, OWNER_PRIORITY, State};
 pub use error::{ConfigError, ConfigErrorKind, Location, Severity, UnusableReason};
 pub use host::{HostInterfaces, InterfaceAddress, SystemInterfaces};
 
@@ -87,6 +100,51 @@ pub struct GlobalConfig {
     pub journal_max_bytes: u64,
     /// Where `/metrics` listens; `None`: metrics are off.
     pub metrics_listen: Option<SocketAddr>,
+    /// What the operations layer runs or posts on events. Per-instance hooks are here too, so
+    /// that a reload that changes them is told they wait for a restart like the rest.
+    pub notify: NotifyConfig,
+}
+
+/// Hooks and the webhook (`[[global.hook]]`, `[[instance.hook]]`, `[global.webhook]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotifyConfig {
+    /// Run on the transitions of every instance, before the instance's own.
+    pub hooks: Vec<HookConfig>,
+    /// Each instance's own hooks, by instance name (instances without any are absent).
+    pub instance_hooks: BTreeMap<String, Vec<HookConfig>>,
+    /// Where event records are posted, if anywhere.
+    pub webhook: Option<WebhookConfig>,
+}
+
+/// An executable run on transitions, without a shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookConfig {
+    /// The absolute program path, then its fixed arguments (no NUL in any).
+    pub command: Vec<String>,
+    /// Killed, with its process group, when it runs longer.
+    pub timeout: Duration,
+    /// Run only on transitions to these states; empty: every transition.
+    pub states: Vec<State>,
+}
+
+impl HookConfig {
+    /// Whether a transition to `to` runs this hook.
+    pub fn wants(&self, to: State) -> bool {
+        self.states.is_empty() || self.states.contains(&to)
+    }
+}
+
+/// HTTP(S) POST of every event record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookConfig {
+    /// An `http://` or `https://` URL.
+    pub url: String,
+    /// Limit of one attempt (connect, send, response headers).
+    pub timeout: Duration,
+    /// Attempts after the first failed one, with backoff.
+    pub retries: u32,
+    /// Records waiting for delivery; more are dropped and counted.
+    pub queue: usize,
 }
 
 impl Default for GlobalConfig {
@@ -98,6 +156,7 @@ impl Default for GlobalConfig {
             journal: PathBuf::from(DEFAULT_JOURNAL),
             journal_max_bytes: DEFAULT_JOURNAL_MAX_BYTES,
             metrics_listen: None,
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -265,6 +324,26 @@ struct RawGlobal {
     journal_max_bytes: Option<Spanned<i64>>,
     metrics: Option<bool>,
     metrics_listen: Option<Spanned<String>>,
+    #[serde(default)]
+    hook: Vec<Spanned<RawHook>>,
+    webhook: Option<Spanned<RawWebhook>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHook {
+    command: Spanned<Vec<Spanned<String>>>,
+    timeout_ms: Option<Spanned<i64>>,
+    states: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhook {
+    url: Spanned<String>,
+    timeout_ms: Option<Spanned<i64>>,
+    retries: Option<Spanned<i64>>,
+    queue: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -283,6 +362,8 @@ struct RawInstance {
     #[serde(default)]
     allowed_peers: Vec<Spanned<String>>,
     group: Option<Spanned<String>>,
+    #[serde(default)]
+    hook: Vec<Spanned<RawHook>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
-use crate::proto::Centiseconds;
+use crate::proto::{Centiseconds, State};
 
 /// The host the tests pretend to run on.
 fn fake_host(name: &str) -> io::Result<Option<Vec<InterfaceAddress>>> {
@@ -75,7 +75,7 @@ const CASES: &[Case] = &[
         expected: &[
             "error: test.toml:5: unknown field `prio`, expected one of `name`, `interface`, \
              `vrid`, `priority`, `advert_interval_ms`, `preempt`, `preempt_delay_ms`, \
-             `accept_mode`, `virtual_addresses`, `track`, `allowed_peers`, `group`",
+             `accept_mode`, `virtual_addresses`, `track`, `allowed_peers`, `group`, `hook`",
         ],
     },
     Case {
@@ -394,6 +394,40 @@ const CASES: &[Case] = &[
             r#"warning: test.toml:6: instance "lan": preempt_delay_ms has no effect with preempt = false"#,
         ],
     },
+    Case {
+        name: "hook and webhook problems",
+        toml: &[
+            "[[global.hook]]",
+            r#"command = ["notify.sh", "a"]"#,
+            "timeout_ms = 0",
+            r#"states = ["master"]"#,
+            "[[global.hook]]",
+            "command = []",
+            "[global.webhook]",
+            r#"url = "ftp://example.net/""#,
+            "retries = 11",
+            "[[instance]]",
+            r#"name = "lan""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+            "[[instance.hook]]",
+            r#"command = ["/nonexistent/hook", "nul\u0000"]"#,
+            "[[instance.hook]]",
+            r#"command = ["/"]"#,
+        ],
+        expected: &[
+            r#"error: test.toml:2: hook program "notify.sh" must be an absolute path (hooks run without a shell or a PATH search)"#,
+            "error: test.toml:3: hook.timeout_ms 0 is out of range 10..=600000",
+            r#"error: test.toml:4: states: "master" is not a state (Initialize, Backup or Master)"#,
+            "error: test.toml:6: hook command is empty; it starts with the program's absolute path",
+            r#"error: test.toml:8: webhook url "ftp://example.net/" must start with http:// or https://"#,
+            "error: test.toml:9: webhook.retries 11 is out of range 0..=10",
+            r#"warning: test.toml:16: instance "lan": hook program "/nonexistent/hook" does not exist on this host"#,
+            r#"error: test.toml:16: instance "lan": hook command argument 1 contains a NUL byte"#,
+            r#"warning: test.toml:18: instance "lan": hook program "/" is not an executable file"#,
+        ],
+    },
 ];
 
 #[test]
@@ -460,6 +494,7 @@ fn defaults_fill_every_optional_key() {
             journal: "/var/lib/xvrrp/events.jsonl".into(),
             journal_max_bytes: 1 << 20,
             metrics_listen: None,
+            notify: NotifyConfig::default(),
         }
     );
     assert_eq!(
@@ -560,6 +595,72 @@ fn every_key_maps_to_its_typed_field() {
 }
 
 #[test]
+fn hooks_and_the_webhook_map_to_the_notify_config() {
+    let loaded = load_text(
+        &[
+            "[[global.hook]]",
+            r#"command = ["/bin/sh", "-c", "exit 0"]"#,
+            "[[global.hook]]",
+            r#"command = ["/bin/true"]"#,
+            "timeout_ms = 2500",
+            r#"states = ["Master", "Backup", "Master"]"#,
+            "[global.webhook]",
+            r#"url = "https://alerts.example.net/vrrp""#,
+            "timeout_ms = 1000",
+            "retries = 0",
+            "queue = 7",
+            "[[instance]]",
+            r#"name = "lan""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+            "[[instance.hook]]",
+            r#"command = ["/bin/true", "lan"]"#,
+            "[[instance]]",
+            r#"name = "quiet""#,
+            r#"interface = "eth0""#,
+            "vrid = 2",
+            r#"virtual_addresses = ["192.0.2.3"]"#,
+        ],
+        Mode::Run,
+    )
+    .expect("valid");
+    assert_eq!(rendered(&Ok(loaded.clone())), Vec::<String>::new());
+    let notify = loaded.config.global.notify;
+    let hook = |command: &[&str], timeout_ms: u64, states: Vec<State>| HookConfig {
+        command: command.iter().map(|arg| (*arg).to_owned()).collect(),
+        timeout: Duration::from_millis(timeout_ms),
+        states,
+    };
+    assert_eq!(
+        notify.hooks,
+        [
+            hook(&["/bin/sh", "-c", "exit 0"], 10_000, Vec::new()),
+            hook(&["/bin/true"], 2500, vec![State::Master, State::Backup]),
+        ]
+    );
+    assert_eq!(
+        notify.instance_hooks.into_iter().collect::<Vec<_>>(),
+        [(
+            "lan".to_owned(),
+            vec![hook(&["/bin/true", "lan"], 10_000, Vec::new())]
+        )]
+    );
+    assert_eq!(
+        notify.webhook,
+        Some(WebhookConfig {
+            url: "https://alerts.example.net/vrrp".to_owned(),
+            timeout: Duration::from_secs(1),
+            retries: 0,
+            queue: 7,
+        })
+    );
+    assert!(notify.hooks[1].wants(State::Backup));
+    assert!(!notify.hooks[1].wants(State::Initialize));
+    assert!(notify.hooks[0].wants(State::Initialize));
+}
+
+#[test]
 fn the_owner_of_its_addresses_may_use_priority_255() {
     let loaded = load_text(
         &[
@@ -654,8 +755,12 @@ fn every_example_configuration_is_valid() {
             continue;
         }
         match load(&path, &fake_host, Mode::Run) {
+            // Hook scripts in examples are site-specific: only their absence may be warned of.
             Ok(loaded) => assert!(
-                loaded.warnings.is_empty(),
+                loaded.warnings.iter().all(|warning| matches!(
+                    warning.kind,
+                    ConfigErrorKind::UnusableHookProgram { .. }
+                )),
                 "{}: {:?}",
                 path.display(),
                 loaded.warnings
@@ -668,6 +773,7 @@ fn every_example_configuration_is_valid() {
     assert_eq!(
         checked,
         [
+            "hooks.toml",
             "no-preempt.toml",
             "owner.toml",
             "two-routers-r1.toml",

@@ -1,6 +1,8 @@
 //! Semantic checks: from the parsed file model to a [`Config`], collecting every problem.
 
-use std::collections::HashMap;
+mod notify;
+
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -14,8 +16,8 @@ use crate::proto::Centiseconds;
 use vrrp_common::consts::{IPV4_HEADER_LEN, IPV6_HEADER_LEN, VRRP_HEADER_LEN};
 
 use super::{
-    AddressFamily, Config, DEFAULT_PRIORITY, GlobalConfig, InstanceConfig, LoadError, Loaded, Mode,
-    OWNER_PRIORITY, RawFile, RawGlobal, RawInstance, TrackedInterface,
+    AddressFamily, Config, DEFAULT_PRIORITY, GlobalConfig, HookConfig, InstanceConfig, LoadError,
+    Loaded, Mode, NotifyConfig, OWNER_PRIORITY, RawFile, RawGlobal, RawInstance, TrackedInterface,
 };
 
 /// Linux IFNAMSIZ (16) minus the terminating NUL.
@@ -90,6 +92,8 @@ struct Validator<'a> {
 struct Checked<'r> {
     config: InstanceConfig,
     raw: &'r RawInstance,
+    /// Its own hooks, which live in [`NotifyConfig`].
+    hooks: Vec<HookConfig>,
 }
 
 impl Validator<'_> {
@@ -127,7 +131,7 @@ impl Validator<'_> {
     }
 
     fn file(&mut self, raw: &RawFile) -> Option<Config> {
-        let global = self.global(&raw.global);
+        let mut global = self.global(&raw.global);
         if raw.instances.is_empty() {
             self.push(
                 Severity::Error,
@@ -144,7 +148,16 @@ impl Validator<'_> {
             .collect();
         self.unique_names(raw);
         self.unique_routers_and_addresses(&checked);
-        let instances: Vec<InstanceConfig> = checked.into_iter().map(|c| c.config).collect();
+        let mut instances = Vec::with_capacity(checked.len());
+        for Checked { config, hooks, .. } in checked {
+            if !hooks.is_empty() {
+                global
+                    .notify
+                    .instance_hooks
+                    .insert(config.name.clone(), hooks);
+            }
+            instances.push(config);
+        }
         (instances.len() == raw.instances.len()).then_some(Config { global, instances })
     }
 
@@ -169,6 +182,11 @@ impl Validator<'_> {
                 .and_then(|value| u64::try_from(value).ok())
                 .unwrap_or(defaults.journal_max_bytes),
             metrics_listen: self.metrics_listen(raw),
+            notify: NotifyConfig {
+                hooks: self.hooks(None, &raw.hook),
+                instance_hooks: BTreeMap::new(),
+                webhook: self.webhook(raw.webhook.as_ref()),
+            },
         }
     }
 
@@ -292,6 +310,7 @@ impl Validator<'_> {
         let track = self.track(name, raw);
         let allowed_peers = self.allowed_peers(name, raw, family);
         let group = self.group(name, raw);
+        let hooks = self.hooks(Some(name), &raw.hook);
 
         if self.error_count() > errors_before {
             return None;
@@ -312,7 +331,7 @@ impl Validator<'_> {
             allowed_peers,
             group,
         };
-        Some(Checked { config, raw })
+        Some(Checked { config, raw, hooks })
     }
 
     /// The redundancy group label: as configured, or the instance name.
@@ -758,7 +777,7 @@ impl Validator<'_> {
     fn unique_routers_and_addresses(&mut self, checked: &[Checked<'_>]) {
         let mut routers: HashMap<(&str, u8, AddressFamily), &str> = HashMap::new();
         let mut owners: HashMap<(Option<&str>, IpAddr), &str> = HashMap::new();
-        for Checked { config, raw } in checked {
+        for Checked { config, raw, .. } in checked {
             let key = (config.interface.as_str(), config.vrid, config.family);
             if let Some(other) = routers.insert(key, &config.name) {
                 self.push(

@@ -18,7 +18,7 @@ mod lifecycle;
 mod links;
 mod rate_limit;
 mod reload;
-mod retry;
+pub(crate) mod retry;
 mod runtime;
 mod schedule;
 mod snapshot;

@@ -109,7 +109,7 @@ impl Daemon {
             tracing::warn!("{warning}");
         }
         if loaded.config.global != self.global {
-            tracing::warn!("changes to [global] take effect at the next restart");
+            tracing::warn!("changes to [global] and to hooks take effect at the next restart");
         }
         match self.apply(loaded.config).await {
             Ok((changed, removed)) => {

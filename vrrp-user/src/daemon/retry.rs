@@ -1,15 +1,23 @@
 //! When to retry a step that failed (a virtual address install, an instance start): soon at
 //! first, twice as late after each further failure, capped, so a persistent failure costs a
 //! few netlink requests a second at most and never spins the loop. The daemon keeps the
-//! schedule next to what failed and wakes up for it; nothing here sleeps.
+//! schedule next to what failed and wakes up for it; nothing here sleeps. The webhook of the
+//! operations layer paces its retries with the same schedule.
 
 use std::time::{Duration, Instant};
 
 /// How soon to retry: `first` after the first failure, doubling up to `max`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Backoff {
+pub(crate) struct Backoff {
     first: Duration,
     max: Duration,
+}
+
+impl Backoff {
+    /// `first` after the first failure, doubling up to `max`.
+    pub(crate) const fn new(first: Duration, max: Duration) -> Self {
+        Self { first, max }
+    }
 }
 
 /// Virtual address installs, refreshes and removals: a transient netlink failure (ENOBUFS, a
@@ -29,7 +37,7 @@ pub(super) const START: Backoff = Backoff {
 
 /// The retry due after the latest of `failures` consecutive failures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Retry {
+pub(crate) struct Retry {
     failures: u32,
     due: Instant,
 }
@@ -37,7 +45,7 @@ pub(super) struct Retry {
 impl Retry {
     /// The `backoff` schedule after a failure at `now`, following `previous` (None: the first
     /// failure).
-    pub(super) fn after_failure(backoff: Backoff, previous: Option<Self>, now: Instant) -> Self {
+    pub(crate) fn after_failure(backoff: Backoff, previous: Option<Self>, now: Instant) -> Self {
         let failures = previous.map_or(1, |retry| retry.failures.saturating_add(1));
         // 2^(failures - 1) times the first delay; the exponent is capped before it overflows.
         let factor = 1_u32 << (failures - 1).min(16);
@@ -49,7 +57,7 @@ impl Retry {
     }
 
     /// When to try again.
-    pub(super) fn due(self) -> Instant {
+    pub(crate) fn due(self) -> Instant {
         self.due
     }
 

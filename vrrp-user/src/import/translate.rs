@@ -44,6 +44,16 @@ pub(super) struct Instance {
     virtual_addresses: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     track: Vec<Track>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hook: Vec<Hook>,
+}
+
+/// An `[[instance.hook]]` from a keepalived notify script.
+#[derive(Debug, Serialize)]
+struct Hook {
+    command: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    states: Vec<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -149,6 +159,7 @@ fn instance(
     let mut version = globals.version;
     let mut addresses: Vec<(IpAddr, Location)> = Vec::new();
     let mut tracked: Vec<(String, Option<i64>, Location)> = Vec::new();
+    let mut hooks = Vec::new();
     for setting in &block.block {
         let first = setting.args.first().map(String::as_str);
         let at = &setting.at;
@@ -227,10 +238,9 @@ fn instance(
                     setting.keyword
                 ),
             ),
-            (keyword, _) if keyword.starts_with("notify") => note(
-                at,
-                format!("{keyword} not translated: xvrrp has no notify scripts yet"),
-            ),
+            (keyword, _) if keyword.starts_with("notify") => {
+                hooks.extend(notify_hook(setting, note));
+            }
             ("track_script", _) => note(
                 at,
                 "track_script not translated: xvrrp tracks interfaces only".to_owned(),
@@ -281,7 +291,74 @@ fn instance(
         accept_mode,
         virtual_addresses: ordered_addresses(addresses, &block.at, note),
         track,
+        hook: hooks,
     })
+}
+
+/// keepalived's `notify*` scripts as a hook on the matching transitions. keepalived splits
+/// the quoted script line into words and runs it without a shell, as xvrrp does; what an
+/// xvrrp hook cannot reproduce is noted.
+fn notify_hook(setting: &Statement, note: &mut impl FnMut(&Location, String)) -> Option<Hook> {
+    let keyword = setting.keyword.as_str();
+    let at = &setting.at;
+    let states: Vec<&'static str> = match keyword {
+        "notify_master" => vec!["Master"],
+        "notify_backup" => vec!["Backup"],
+        "notify_fault" | "notify_stop" => vec!["Initialize"],
+        "notify" => Vec::new(),
+        other => {
+            note(at, format!("{other} not translated"));
+            return None;
+        }
+    };
+    let Some((script, run_as)) = setting.args.split_first() else {
+        note(at, format!("{keyword} without a script; skipped"));
+        return None;
+    };
+    let command: Vec<String> = script.split_whitespace().map(str::to_owned).collect();
+    if !command
+        .first()
+        .is_some_and(|program| program.starts_with('/'))
+    {
+        note(
+            at,
+            format!("{keyword} {script:?} not translated: xvrrp hooks need an absolute path"),
+        );
+        return None;
+    }
+    if !run_as.is_empty() {
+        note(
+            at,
+            format!(
+                "{keyword}: user/group {} not translated: hooks run as the daemon's user",
+                run_as.join(" ")
+            ),
+        );
+    }
+    match keyword {
+        "notify" => note(
+            at,
+            "notify: translated to a hook on every transition, but keepalived appends the \
+             arguments INSTANCE <name> <MASTER|BACKUP|FAULT|STOP> <priority> and xvrrp appends \
+             none: the script must read XVRRP_INSTANCE and XVRRP_TO \
+             (Initialize|Backup|Master) from its environment instead"
+                .to_owned(),
+        ),
+        "notify_fault" => note(
+            at,
+            "notify_fault: translated to a hook on transitions to Initialize, xvrrp's state \
+             while the interface is down (it has no FAULT); it also runs when the instance stops"
+                .to_owned(),
+        ),
+        "notify_stop" => note(
+            at,
+            "notify_stop: translated to a hook on transitions to Initialize, which also happen \
+             while the interface is down (keepalived's FAULT)"
+                .to_owned(),
+        ),
+        _ => {}
+    }
+    Some(Hook { command, states })
 }
 
 /// keepalived instance names may hold characters xvrrp names do not.

@@ -177,6 +177,113 @@ impl EventMetrics {
     }
 }
 
+/// Outcomes of hooks and webhook deliveries, counted by their tasks.
+#[derive(Debug, Clone)]
+pub(crate) struct NotifyMetrics {
+    hook_runs: Family<ResultLabels, Counter>,
+    hook_collapsed: Counter,
+    webhook_deliveries: Family<ResultLabels, Counter>,
+}
+
+/// How a hook run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HookResult {
+    /// Exit status 0.
+    Ok,
+    /// Could not start, a non-zero exit or a signal.
+    Failed,
+    /// Killed at its timeout.
+    Timeout,
+}
+
+/// What became of an event record meant for the webhook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WebhookResult {
+    /// Answered with a 2xx status.
+    Ok,
+    /// Every attempt failed.
+    Failed,
+    /// The queue was full (or the bus had dropped it before the webhook saw it).
+    Dropped,
+}
+
+impl Default for NotifyMetrics {
+    fn default() -> Self {
+        let metrics = Self {
+            hook_runs: Family::default(),
+            hook_collapsed: Counter::default(),
+            webhook_deliveries: Family::default(),
+        };
+        // Every result from zero, so that increase() sees the first failure.
+        for result in ["ok", "failed", "timeout"] {
+            metrics
+                .hook_runs
+                .get_or_create(&result_labels(result))
+                .inc_by(0);
+        }
+        for result in ["ok", "failed", "dropped"] {
+            metrics
+                .webhook_deliveries
+                .get_or_create(&result_labels(result))
+                .inc_by(0);
+        }
+        metrics
+    }
+}
+
+fn result_labels(result: &str) -> ResultLabels {
+    ResultLabels {
+        result: result.to_owned(),
+    }
+}
+
+impl NotifyMetrics {
+    /// Counts a finished hook run.
+    pub(crate) fn hook_ran(&self, result: HookResult) {
+        let label = match result {
+            HookResult::Ok => "ok",
+            HookResult::Failed => "failed",
+            HookResult::Timeout => "timeout",
+        };
+        self.hook_runs.get_or_create(&result_labels(label)).inc();
+    }
+
+    /// Counts transitions collapsed in a hook queue.
+    pub(crate) fn hook_collapsed(&self, count: u64) {
+        self.hook_collapsed.inc_by(count);
+    }
+
+    /// Counts `count` records that met `result`.
+    pub(crate) fn webhook(&self, result: WebhookResult, count: u64) {
+        let label = match result {
+            WebhookResult::Ok => "ok",
+            WebhookResult::Failed => "failed",
+            WebhookResult::Dropped => "dropped",
+        };
+        self.webhook_deliveries
+            .get_or_create(&result_labels(label))
+            .inc_by(count);
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "hook_runs",
+            "Hook runs by result (ok, failed, timeout)",
+            self.hook_runs.clone(),
+        );
+        registry.register(
+            "hook_transitions_collapsed",
+            "Transitions a slow hook was not told about (the newest one is always delivered)",
+            self.hook_collapsed.clone(),
+        );
+        registry.register(
+            "webhook_deliveries",
+            "Event records for the webhook by outcome (ok, failed after retries, dropped)",
+            self.webhook_deliveries.clone(),
+        );
+    }
+}
+
 /// The exposition for `state` now.
 pub(crate) fn exposition(state: &OpsState) -> String {
     let mut registry = Registry::with_prefix("xvrrp");
@@ -198,6 +305,7 @@ pub(crate) fn exposition(state: &OpsState) -> String {
         "Warning events raised (rate-limited per instance and kind, as logged)",
         state.event_metrics.warnings.clone(),
     );
+    state.notify_metrics.register(&mut registry);
     let control: Family<ResultLabels, Counter> = Family::default();
     control
         .get_or_create(&ResultLabels {

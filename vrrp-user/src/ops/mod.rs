@@ -1,5 +1,6 @@
 //! The operations layer: what lets an operator watch a running daemon — the control socket
-//! (`xvrrp status`, `xvrrp events`), the event journal and the Prometheus endpoint.
+//! (`xvrrp status`, `xvrrp events`), the event journal, the Prometheus endpoint, and the hooks
+//! and webhook that tell other systems about transitions.
 //!
 //! It lives beside the event loop, not in it: it reads the [`StatusSnapshot`] the loop
 //! publishes on a `watch` channel and subscribes to the [`EventBus`]. Every client connection
@@ -9,14 +10,17 @@
 pub mod client;
 mod control;
 mod event_log;
+mod hook_queue;
+mod hooks;
 pub mod journal;
 pub mod metrics;
 pub mod operator;
 pub mod protocol;
 pub mod status;
 pub mod time;
+mod webhook;
 
-use std::{io, net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{collections::BTreeMap, io, net::SocketAddr, path::PathBuf, sync::Arc};
 
 use tokio::{
     net::TcpListener,
@@ -32,7 +36,7 @@ pub use metrics::DEFAULT_METRICS_LISTEN;
 use status::StatusSnapshot;
 
 use crate::{
-    config::GlobalConfig,
+    config::Config,
     daemon::{
         commands::OperatorRequest,
         events::{DaemonEvent, EventBus},
@@ -40,7 +44,7 @@ use crate::{
     ops::{
         event_log::EventLog,
         journal::{EventKind, EventRecord, Journal, read_history},
-        metrics::EventMetrics,
+        metrics::{EventMetrics, NotifyMetrics},
         time::unix_ms_now,
     },
 };
@@ -85,6 +89,8 @@ pub(crate) struct OpsState {
     pub(crate) control: ControlCounters,
     /// Operator commands into the event loop.
     pub(crate) commands: mpsc::Sender<OperatorRequest>,
+    /// Hook and webhook outcomes.
+    pub(crate) notify_metrics: NotifyMetrics,
     /// Daemon start, Unix milliseconds: transitions before it belong to an earlier run.
     pub(crate) started_at_ms: u64,
 }
@@ -104,16 +110,17 @@ impl Drop for Ops {
     }
 }
 
-/// Starts the operations layer for `global`: loads the journal's history, binds the control
-/// socket and, if configured, the metrics endpoint, and starts recording `bus`'s events.
-/// Operator commands go to the event loop on `commands`. Call it before the event loop starts,
-/// so it sees the first transitions.
+/// Starts the operations layer for `config`: loads the journal's history, binds the control
+/// socket and, if configured, the metrics endpoint, starts recording `bus`'s events and
+/// feeding them to the hooks and the webhook. Operator commands go to the event loop on
+/// `commands`. Call it before the event loop starts, so it sees the first transitions.
 pub async fn start(
-    global: &GlobalConfig,
+    config: &Config,
     bus: &EventBus,
     status: watch::Receiver<StatusSnapshot>,
     commands: mpsc::Sender<OperatorRequest>,
 ) -> Result<Ops, OpsError> {
+    let global = &config.global;
     let (history, skipped) = read_history(&global.journal, EVENTS_IN_MEMORY);
     if skipped > 0 {
         tracing::warn!(
@@ -134,6 +141,7 @@ pub async fn start(
         event_metrics: EventMetrics::default(),
         control: ControlCounters::default(),
         commands,
+        notify_metrics: NotifyMetrics::default(),
         started_at_ms: unix_ms_now(),
     });
     let listener = control::bind(&global.control_socket)?;
@@ -151,6 +159,28 @@ pub async fn start(
             .map_err(|source| OpsError::Metrics { listen, source })?;
         tracing::info!(%listen, "serving Prometheus metrics at /metrics");
         tasks.push(tokio::spawn(metrics::serve(listener, Arc::clone(&state))));
+    }
+    let notify = &global.notify;
+    if hooks::any_hooks(notify) {
+        let families: BTreeMap<_, _> = config
+            .instances
+            .iter()
+            .map(|instance| (instance.name.clone(), instance.family))
+            .collect();
+        tasks.push(tokio::spawn(hooks::run(
+            bus.subscribe(),
+            notify.clone(),
+            families,
+            Arc::clone(&state),
+        )));
+    }
+    if let Some(webhook) = &notify.webhook {
+        tracing::info!(url = webhook.url, "posting events to the webhook");
+        tasks.push(tokio::spawn(webhook::run(
+            bus.subscribe(),
+            webhook.clone(),
+            Arc::clone(&state),
+        )));
     }
     tracing::info!(
         socket = %global.control_socket.display(),
