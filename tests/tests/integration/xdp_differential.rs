@@ -15,7 +15,7 @@ use proptest::{
     test_runner::{Config, TestRunner},
 };
 use vrrp_common::{
-    advert::{Advert, DecodeError},
+    advert::{Advert, ChecksumStyle, DecodeError},
     checksum::{ipv4_pseudo_header_checksum, ipv6_pseudo_header_checksum},
     counters::Counter,
     maps::{AddressFamily, Role},
@@ -237,6 +237,8 @@ fn xdp_and_codec_agree_on_every_verdict() {
                 master_interval_cs: 100,
                 owner: false,
                 heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
+                checksum_style: ChecksumStyle::Rfc9568,
+                peers_listed: false,
             };
             xdp.dataplane.set_instance(family, vrid, &settings).unwrap();
         }

@@ -7,7 +7,7 @@ use std::{
 };
 
 use vrrp_common::{
-    advert::{Advert as DecodedAdvert, IpContext},
+    advert::{Advert as DecodedAdvert, ChecksumStyle, IpContext},
     counters::Counter,
     event::ring_footprint,
     maps::{AddressFamily, EVENTS_RING_BYTES, Role},
@@ -63,6 +63,8 @@ fn configure(xdp: &mut XdpUnderTest, role: Role, accept: bool) {
                     master_interval_cs: 100,
                     owner: false,
                     heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
+                    checksum_style: ChecksumStyle::Rfc9568,
+                    peers_listed: false,
                 },
             )
             .unwrap();
@@ -797,6 +799,8 @@ fn heartbeat_staleness_is_per_instance_and_spares_the_owner() {
                     master_interval_cs: 100,
                     owner,
                     heartbeat_timeout,
+                    checksum_style: ChecksumStyle::Rfc9568,
+                    peers_listed: false,
                 },
             )
             .unwrap();
@@ -938,6 +942,8 @@ fn a_burst_from_255_vrids_in_both_families_fits_the_ring_unread() {
                 master_interval_cs: 100,
                 owner: false,
                 heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
+                checksum_style: ChecksumStyle::Rfc9568,
+                peers_listed: false,
             };
             xdp.dataplane.set_instance(family, vrid, &settings).unwrap();
         }

@@ -11,10 +11,13 @@ use toml::Spanned;
 use super::error::{ConfigError, ConfigErrorKind, Location, Severity, UnusableReason};
 use super::host::{HostInterfaces, InterfaceAddress, OncePerInterface};
 use crate::proto::Centiseconds;
-use vrrp_common::consts::{IPV4_HEADER_LEN, IPV6_HEADER_LEN, VRRP_HEADER_LEN};
+use vrrp_common::{
+    consts::{IPV4_HEADER_LEN, IPV6_HEADER_LEN, VRRP_HEADER_LEN},
+    maps::MAX_PEERS_PER_INSTANCE,
+};
 
 use super::{
-    AddressFamily, Config, DEFAULT_PRIORITY, GlobalConfig, InstanceConfig, LoadError, Loaded, Mode,
+    AddressFamily, ChecksumStyle, Config, DEFAULT_PRIORITY, GlobalConfig, InstanceConfig, LoadError, Loaded, Mode,
     OWNER_PRIORITY, RawFile, RawGlobal, RawInstance, TrackedInterface,
 };
 
@@ -291,6 +294,7 @@ impl Validator<'_> {
         }
         let track = self.track(name, raw);
         let allowed_peers = self.allowed_peers(name, raw, family);
+        let ipv4_checksum = self.ipv4_checksum(name, raw, family);
         let group = self.group(name, raw);
 
         if self.error_count() > errors_before {
@@ -310,6 +314,7 @@ impl Validator<'_> {
             virtual_addresses,
             track,
             allowed_peers,
+            ipv4_checksum,
             group,
         };
         Some(Checked { config, raw })
@@ -725,7 +730,49 @@ impl Validator<'_> {
                 peers.push(address);
             }
         }
+        if raw.allowed_peers.len() > MAX_PEERS_PER_INSTANCE {
+            self.push(
+                Severity::Error,
+                raw.allowed_peers.first().map(Spanned::span),
+                Some(instance),
+                Some(FIELD),
+                ConfigErrorKind::TooManyPeers {
+                    count: raw.allowed_peers.len(),
+                    max: MAX_PEERS_PER_INSTANCE,
+                },
+            );
+        }
         peers
+    }
+
+    /// The checksum style: IPv4 only, one of the named styles; RFC 9568 unless configured.
+    fn ipv4_checksum(
+        &mut self,
+        instance: &str,
+        raw: &RawInstance,
+        family: Option<AddressFamily>,
+    ) -> ChecksumStyle {
+        const FIELD: &str = "ipv4_checksum";
+        let Some(text) = raw.ipv4_checksum.as_ref() else {
+            return ChecksumStyle::Rfc9568;
+        };
+        let kind = match ChecksumStyle::from_name(text.get_ref()) {
+            None => ConfigErrorKind::UnknownChecksumStyle {
+                value: text.get_ref().clone(),
+            },
+            Some(_) if family == Some(AddressFamily::Ipv6) => {
+                ConfigErrorKind::ChecksumStyleOnIpv6
+            }
+            Some(style) => return style,
+        };
+        self.push(
+            Severity::Error,
+            Some(text.span()),
+            Some(instance),
+            Some(FIELD),
+            kind,
+        );
+        ChecksumStyle::Rfc9568
     }
 
     /// Instance names are unique; checked on every instance, valid or not.

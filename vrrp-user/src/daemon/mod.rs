@@ -20,6 +20,7 @@ mod reload;
 mod retry;
 mod runtime;
 mod schedule;
+mod screening;
 mod snapshot;
 mod vips;
 

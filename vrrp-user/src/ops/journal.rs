@@ -208,7 +208,9 @@ fn warning_source(warning: &Warning) -> IpAddr {
         Warning::AddressListMismatch { source, .. }
         | Warning::IntervalMismatch { source, .. }
         | Warning::OwnerReceivedAdvert { source, .. }
-        | Warning::DualOwner { source } => *source,
+        | Warning::DualOwner { source }
+        | Warning::ChecksumOtherStyle { source, .. }
+        | Warning::PeerNotAllowed { source } => *source,
     }
 }
 

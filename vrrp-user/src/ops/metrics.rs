@@ -45,7 +45,7 @@ const MAX_SCRAPERS: usize = 8;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
 /// The interface counters that count invalid adverts, with their `reason` label.
-const INVALID_ADVERT_REASONS: [(DataplaneCounter, &str); 7] = [
+const INVALID_ADVERT_REASONS: [(DataplaneCounter, &str); 9] = [
     (DataplaneCounter::InvalidTtl, "ttl"),
     (DataplaneCounter::InvalidVersion, "version"),
     (DataplaneCounter::InvalidType, "type"),
@@ -53,6 +53,15 @@ const INVALID_ADVERT_REASONS: [(DataplaneCounter, &str); 7] = [
     (DataplaneCounter::InvalidChecksum, "checksum"),
     (DataplaneCounter::UnknownVrid, "unknown_vrid"),
     (DataplaneCounter::ZeroInterval, "zero_interval"),
+    (DataplaneCounter::ChecksumOtherStyle, "checksum_other_style"),
+    (DataplaneCounter::PeerNotAllowed, "peer_not_allowed"),
+];
+
+/// The data-plane counters of an instance that count its discarded adverts, with their
+/// `reason` label in `vrrp_advert_errors`.
+const INSTANCE_DISCARD_REASONS: [(DataplaneCounter, &str); 2] = [
+    (DataplaneCounter::ChecksumOtherStyle, "checksum_other_style"),
+    (DataplaneCounter::PeerNotAllowed, "peer_not_allowed"),
 ];
 
 /// The labels of every per-instance series.
@@ -263,10 +272,15 @@ fn register_snapshot(registry: &mut Registry, snapshot: &StatusSnapshot) {
         zero_sent
             .get_or_create(&labels)
             .inc_by(c.priority_zero_sent);
+        let discarded = INSTANCE_DISCARD_REASONS
+            .map(|(counter, reason)| (reason, counted(counter.name())));
         for (reason, value) in [
             ("interval_mismatch", c.interval_mismatch),
             ("address_list_mismatch", c.address_list_mismatch),
-        ] {
+        ]
+        .into_iter()
+        .chain(discarded)
+        {
             errors
                 .get_or_create(&InstanceReasonLabels {
                     instance: labels.clone(),
