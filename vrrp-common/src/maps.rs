@@ -93,9 +93,10 @@ pub const MAX_VIPS: u32 = 1024;
 /// Peers one virtual router may list (`allowed_peers`).
 pub const MAX_PEERS_PER_INSTANCE: usize = 16;
 
-/// Capacity of [`PEERS_MAP`]: every instance with its most peers. A bound, not an allocation
-/// (the map is not preallocated).
-pub const MAX_PEERS: u32 = MAX_INSTANCES * MAX_PEERS_PER_INSTANCE as u32;
+/// Capacity of [`PEERS_MAP`]: allowed peers of all instances on one interface together (the
+/// configuration is checked against it). Without preallocation only the hash buckets, 16 bytes
+/// each, are allocated up front; entries as they are added.
+pub const MAX_PEERS: u32 = 1024;
 
 /// Size of the [`EVENTS_MAP`] ring buffer in bytes (a power of two, a multiple of the page size).
 /// Records are sized to their message, so one advert per VRID in both families (510) takes

@@ -301,6 +301,17 @@ pub enum ConfigErrorKind {
         /// The limit (`vrrp_common::maps::MAX_PEERS_PER_INSTANCE`).
         max: usize,
     },
+    /// More allowed peers on one interface than its data plane holds.
+    #[error(
+        "the instances on {interface} list more than {max} allowed_peers together, the most \
+         its data plane holds"
+    )]
+    TooManyPeersOnInterface {
+        /// The interface.
+        interface: String,
+        /// The limit (`vrrp_common::maps::MAX_PEERS`).
+        max: usize,
+    },
     /// An `ipv4_checksum` value that is not one of the styles.
     #[error(
         "ipv4_checksum {value:?} is not one of \"rfc9568\", \"without-pseudo-header\", \"accept-both\""

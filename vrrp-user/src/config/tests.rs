@@ -825,3 +825,31 @@ fn each_ipv4_checksum_style_loads_by_its_name() {
         assert_eq!(loaded.config.instances[0].ipv4_checksum, style);
     }
 }
+
+#[test]
+fn the_allowed_peers_of_one_interface_fit_its_data_plane() {
+    // 65 instances of 16 peers: 1040, over the 1024 one interface holds.
+    let peers: Vec<String> = (1..=16).map(|n| format!("\"192.0.2.{n}\"")).collect();
+    let instance = |vrid: u32| {
+        [
+            "[[instance]]".to_owned(),
+            format!("name = \"vr{vrid}\""),
+            r#"interface = "eth0""#.to_owned(),
+            format!("vrid = {vrid}"),
+            format!("virtual_addresses = [\"198.51.100.{vrid}\"]"),
+            format!("allowed_peers = [{}]", peers.join(", ")),
+        ]
+    };
+    let lines: Vec<String> = (1..=65).flat_map(instance).collect();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let rendered = rendered(&load_text(&lines, Mode::Check));
+    assert_eq!(rendered.len(), 1, "{rendered:?}");
+    assert!(
+        rendered[0].contains(
+            r#"instance "vr65": the instances on eth0 list more than 1024 allowed_peers together"#
+        ),
+        "{rendered:?}"
+    );
+    let fits: Vec<&str> = lines[..64 * 6].to_vec();
+    assert!(load_text(&fits, Mode::Check).is_ok());
+}

@@ -13,7 +13,7 @@ use super::host::{HostInterfaces, InterfaceAddress, OncePerInterface};
 use crate::proto::Centiseconds;
 use vrrp_common::{
     consts::{IPV4_HEADER_LEN, IPV6_HEADER_LEN, VRRP_HEADER_LEN},
-    maps::MAX_PEERS_PER_INSTANCE,
+    maps::{MAX_PEERS, MAX_PEERS_PER_INSTANCE},
 };
 
 use super::{
@@ -147,6 +147,7 @@ impl Validator<'_> {
             .collect();
         self.unique_names(raw);
         self.unique_routers_and_addresses(&checked);
+        self.peers_per_interface(&checked);
         let instances: Vec<InstanceConfig> = checked.into_iter().map(|c| c.config).collect();
         (instances.len() == raw.instances.len()).then_some(Config { global, instances })
     }
@@ -845,6 +846,29 @@ impl Validator<'_> {
                         owners.insert((link, address), &config.name);
                     }
                 }
+            }
+        }
+    }
+}
+
+impl Validator<'_> {
+    /// The data plane holds [`MAX_PEERS`] allowed peers per interface, all instances together.
+    fn peers_per_interface(&mut self, checked: &[Checked<'_>]) {
+        let mut listed: HashMap<&str, usize> = HashMap::new();
+        for Checked { config, raw } in checked {
+            let count = listed.entry(config.interface.as_str()).or_insert(0);
+            *count += config.allowed_peers.len();
+            if *count > MAX_PEERS as usize && !config.allowed_peers.is_empty() {
+                self.push(
+                    Severity::Error,
+                    raw.allowed_peers.first().map(Spanned::span),
+                    Some(&config.name),
+                    Some("allowed_peers"),
+                    ConfigErrorKind::TooManyPeersOnInterface {
+                        interface: config.interface.clone(),
+                        max: MAX_PEERS as usize,
+                    },
+                );
             }
         }
     }
