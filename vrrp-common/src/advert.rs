@@ -827,11 +827,18 @@ pub fn encode_ipv4_with(
         ttl: VRRP_TTL,
     };
     let pseudo_header = style.sends_pseudo_header();
-    encode(buf, params, &context, pseudo_header, addresses.len(), |list| {
-        for (slot, address) in list.chunks_exact_mut(4).zip(addresses) {
-            slot.copy_from_slice(&address.octets());
-        }
-    })
+    encode(
+        buf,
+        params,
+        &context,
+        pseudo_header,
+        addresses.len(),
+        |list| {
+            for (slot, address) in list.chunks_exact_mut(4).zip(addresses) {
+                slot.copy_from_slice(&address.octets());
+            }
+        },
+    )
 }
 
 /// Encodes a VRRPv3 advert sent from `source` to `destination` over IPv6 into `buf`, with its

@@ -15,7 +15,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use common::assert_bytes_eq;
 use vrrp_common::{
-    advert::{Advert, AdvertParams, ChecksumStyle, DecodeError, IpContext, encode_ipv4, encode_ipv6},
+    advert::{
+        Advert, AdvertParams, ChecksumStyle, DecodeError, IpContext, encode_ipv4, encode_ipv6,
+    },
     checksum::ipv6_pseudo_header_checksum,
     consts::{ALL_NODES_V6, IPPROTO_ICMPV6, VRRP_GROUP_V4, VRRP_GROUP_V6},
     frames::{
@@ -303,12 +305,14 @@ fn our_ipv4_advert_frame_in_each_style_matches_its_golden_frame() {
     for (style, golden) in [
         (ChecksumStyle::Rfc9568, &KEEPALIVED_V4_ADVERT),
         (ChecksumStyle::AcceptBoth, &KEEPALIVED_V4_ADVERT),
-        (ChecksumStyle::WithoutPseudoHeader, &WITHOUT_PSEUDO_HEADER_V4_ADVERT),
+        (
+            ChecksumStyle::WithoutPseudoHeader,
+            &WITHOUT_PSEUDO_HEADER_V4_ADVERT,
+        ),
     ] {
         let mut buf = [0; 128];
-        let len =
-            build_ipv4_advert_with(&mut buf, &params, KEEPALIVED_SOURCE_V4, &VIPS_V4, style)
-                .unwrap();
+        let len = build_ipv4_advert_with(&mut buf, &params, KEEPALIVED_SOURCE_V4, &VIPS_V4, style)
+            .unwrap();
         // Identification and the IPv4 header checksum differ, as in the test above.
         assert_equal_except(&buf[..len], golden, &[18, 19, 24, 25]);
     }

@@ -182,7 +182,7 @@ fn handle(ctx: &impl Frame, ip: &AdvertIp) -> Result<u32, Malformed> {
             instance: key,
             addr_be: ip.source,
         };
-        if XVRRP_PEERS.get_ptr(&peer).is_none() {
+        if XVRRP_PEERS.get_ptr(peer).is_none() {
             count_instance(&key, Counter::PeerNotAllowed);
             deliver_sample(ctx, ip, &key, Sample::PeerNotAllowed);
             return Ok(xdp_action::XDP_DROP);

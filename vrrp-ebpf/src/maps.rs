@@ -11,8 +11,8 @@ use vrrp_common::{
     counters::{Counter, InstanceCounters},
     event::{AdvertEvent, MESSAGE_CAPACITY},
     maps::{
-        Control, EVENTS_RING_BYTES, INSTANCE_SLOTS, Instance, InstanceKey, MAX_INSTANCES, MAX_PEERS,
-        MAX_VIPS, PeerEntry, PeerKey, RoleEntry, Vip4Key, Vip6Key, VipTarget,
+        Control, EVENTS_RING_BYTES, INSTANCE_SLOTS, Instance, InstanceKey, MAX_INSTANCES,
+        MAX_PEERS, MAX_VIPS, PeerEntry, PeerKey, RoleEntry, Vip4Key, Vip6Key, VipTarget,
     },
 };
 

@@ -75,9 +75,12 @@ impl Bench {
     /// Waits until r1 advertises (checked in `style`) and returns when it did.
     fn wait_advertising(&self, style: ChecksumStyle, timeout: Duration) -> Instant {
         self.capture.clear();
-        wait::until("r1 to advertise as Master", timeout, Duration::from_millis(10), || {
-            r1_adverts(&self.capture.frames(), style).first().copied()
-        })
+        wait::until(
+            "r1 to advertise as Master",
+            timeout,
+            Duration::from_millis(10),
+            || r1_adverts(&self.capture.frames(), style).first().copied(),
+        )
     }
 
     /// Sends three winning adverts from `source` 25 ms apart, then waits three intervals;
@@ -210,8 +213,7 @@ fn an_advert_without_the_pseudo_header_is_discarded_counted_and_the_fix_is_named
 
 #[test]
 fn without_pseudo_header_is_what_the_instance_sends_and_takes() {
-    let Some(bench) =
-        Bench::for_test("without_pseudo_header_is_what_the_instance_sends_and_takes")
+    let Some(bench) = Bench::for_test("without_pseudo_header_is_what_the_instance_sends_and_takes")
     else {
         return;
     };
@@ -234,7 +236,10 @@ fn without_pseudo_header_is_what_the_instance_sends_and_takes() {
     );
     // An RFC 9568 peer is now the other style: discarded, counted, named.
     let adverts = bench.probe(PROBE, true, style);
-    assert!(stayed_master(adverts), "r1 took an RFC 9568 advert: {adverts}");
+    assert!(
+        stayed_master(adverts),
+        "r1 took an RFC 9568 advert: {adverts}"
+    );
     wait_counter(&r1, "checksum_other_style", 3);
     let warnings = wait_warnings(&r1, PROBE);
     assert!(
@@ -296,6 +301,9 @@ fn allowed_peers_are_enforced_in_the_data_plane_and_follow_a_reload() {
     r1.signal(libc::SIGHUP);
     r1.wait_for_log("configuration reloaded", Duration::from_secs(3));
     let adverts = bench.probe(PROBE, true, style);
-    assert!(yielded(adverts), "r1 ignored a peer listed by the reload: {adverts}");
+    assert!(
+        yielded(adverts),
+        "r1 ignored a peer listed by the reload: {adverts}"
+    );
     assert_eq!(lan_status(&r1)["dataplane"]["peer_not_allowed"], 3);
 }

@@ -113,7 +113,16 @@ fn case() -> impl Strategy<Value = Case> {
     (fields, mutations).prop_map(
         |(
             (ipv6, ttl, version, kind, vrid, addresses, interval_cs),
-            (count, trailing, ip_len_delta, checksum_error, truncate, padding, listed, pseudo_header),
+            (
+                count,
+                trailing,
+                ip_len_delta,
+                checksum_error,
+                truncate,
+                padding,
+                listed,
+                pseudo_header,
+            ),
         )| Case {
             ipv6,
             ttl,

@@ -1032,7 +1032,10 @@ fn adverts_from_peers_not_listed_are_dropped_counted_and_sampled() {
     }
     let after = xdp.dataplane.counters().unwrap();
     let sampled = after.get(Counter::AdvertsToUserspace) - before.get(Counter::AdvertsToUserspace);
-    assert_eq!(after.get(Counter::PeerNotAllowed) - before.get(Counter::PeerNotAllowed), 5);
+    assert_eq!(
+        after.get(Counter::PeerNotAllowed) - before.get(Counter::PeerNotAllowed),
+        5
+    );
     let cpus = aya::util::nr_cpus().unwrap() as u64;
     assert!((1..=cpus).contains(&sampled), "{sampled} samples");
     let mut records = 0;
@@ -1050,6 +1053,12 @@ fn adverts_from_peers_not_listed_are_dropped_counted_and_sampled() {
     let before = xdp.dataplane.counters().unwrap();
     assert_eq!(xdp.run(&listed).action, XDP_DROP);
     let after = xdp.dataplane.counters().unwrap();
-    assert_eq!(after.get(Counter::PeerNotAllowed) - before.get(Counter::PeerNotAllowed), 1);
-    assert_eq!(after.get(Counter::AdvertsAbsorbed), before.get(Counter::AdvertsAbsorbed));
+    assert_eq!(
+        after.get(Counter::PeerNotAllowed) - before.get(Counter::PeerNotAllowed),
+        1
+    );
+    assert_eq!(
+        after.get(Counter::AdvertsAbsorbed),
+        before.get(Counter::AdvertsAbsorbed)
+    );
 }

@@ -17,8 +17,8 @@ use vrrp_common::{
 };
 
 use super::{
-    AddressFamily, ChecksumStyle, Config, DEFAULT_PRIORITY, GlobalConfig, InstanceConfig, LoadError, Loaded, Mode,
-    OWNER_PRIORITY, RawFile, RawGlobal, RawInstance, TrackedInterface,
+    AddressFamily, ChecksumStyle, Config, DEFAULT_PRIORITY, GlobalConfig, InstanceConfig,
+    LoadError, Loaded, Mode, OWNER_PRIORITY, RawFile, RawGlobal, RawInstance, TrackedInterface,
 };
 
 /// Linux IFNAMSIZ (16) minus the terminating NUL.
@@ -761,9 +761,7 @@ impl Validator<'_> {
             None => ConfigErrorKind::UnknownChecksumStyle {
                 value: text.get_ref().clone(),
             },
-            Some(_) if family == Some(AddressFamily::Ipv6) => {
-                ConfigErrorKind::ChecksumStyleOnIpv6
-            }
+            Some(_) if family == Some(AddressFamily::Ipv6) => ConfigErrorKind::ChecksumStyleOnIpv6,
             Some(style) => return style,
         };
         self.push(

@@ -289,11 +289,12 @@ impl VrrpInterface {
             },
             _ => return Err(NotFed::Undecodable("mixed address families".to_owned())),
         };
-        let advert =
-            Advert::decode_message_with(&punted.message, context, style).map_err(|err| match err {
+        let advert = Advert::decode_message_with(&punted.message, context, style).map_err(
+            |err| match err {
                 DecodeError::ChecksumOtherStyle { sender } => NotFed::OtherChecksumStyle { sender },
                 err => NotFed::Undecodable(err.to_string()),
-            })?;
+            },
+        )?;
         let max_advert_interval = Centiseconds::new(advert.max_advert_interval_cs())
             .map_err(|err| NotFed::Undecodable(err.to_string()))?;
         Ok(Received {
@@ -355,7 +356,11 @@ impl VrrpInterface {
         for address in &instance.config.virtual_addresses {
             self.dataplane.add_vip(*address, instance.config.vrid)?;
         }
-        self.add_peers(instance.family(), instance.config.vrid, &instance.config.allowed_peers)
+        self.add_peers(
+            instance.family(),
+            instance.config.vrid,
+            &instance.config.allowed_peers,
+        )
     }
 
     /// Lets the data plane accept adverts from `peers` for (`family`, `vrid`). Before the

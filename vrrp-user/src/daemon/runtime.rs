@@ -457,7 +457,12 @@ impl Daemon {
 
     /// Whether a warning of `kind` about `subject` may be logged now: at most once per
     /// [`WARNING_INTERVAL`].
-    pub(super) fn first_in_interval(&mut self, subject: String, kind: &'static str, now: Instant) -> bool {
+    pub(super) fn first_in_interval(
+        &mut self,
+        subject: String,
+        kind: &'static str,
+        now: Instant,
+    ) -> bool {
         self.warnings.allow((subject, kind), now)
     }
 

@@ -272,8 +272,8 @@ fn register_snapshot(registry: &mut Registry, snapshot: &StatusSnapshot) {
         zero_sent
             .get_or_create(&labels)
             .inc_by(c.priority_zero_sent);
-        let discarded = INSTANCE_DISCARD_REASONS
-            .map(|(counter, reason)| (reason, counted(counter.name())));
+        let discarded =
+            INSTANCE_DISCARD_REASONS.map(|(counter, reason)| (reason, counted(counter.name())));
         for (reason, value) in [
             ("interval_mismatch", c.interval_mismatch),
             ("address_list_mismatch", c.address_list_mismatch),
