@@ -356,38 +356,31 @@ impl VrrpInterface {
         for address in &instance.config.virtual_addresses {
             self.dataplane.add_vip(*address, instance.config.vrid)?;
         }
-        self.add_peers(
+        self.set_peers(
             instance.family(),
             instance.config.vrid,
             &instance.config.allowed_peers,
+            true,
         )
     }
 
-    /// Lets the data plane accept adverts from `peers` for (`family`, `vrid`). Before the
-    /// instance record lists peers, so no listed peer is ever refused.
-    pub(crate) fn add_peers(
+    /// Makes the data plane accept (`accept`) or stop accepting adverts from `peers` for
+    /// (`family`, `vrid`). Peers are added before the instance record lists them and removed
+    /// after, so no listed peer is ever refused.
+    pub(crate) fn set_peers(
         &mut self,
         family: AddressFamily,
         vrid: u8,
         peers: &[IpAddr],
+        accept: bool,
     ) -> Result<()> {
-        for peer in peers {
-            self.dataplane
-                .add_peer(contract_family(family), vrid, *peer)?;
-        }
-        Ok(())
-    }
-
-    /// Stops accepting `peers` for (`family`, `vrid`), after the record no longer needs them.
-    pub(crate) fn remove_peers(
-        &mut self,
-        family: AddressFamily,
-        vrid: u8,
-        peers: &[IpAddr],
-    ) -> Result<()> {
-        for peer in peers {
-            self.dataplane
-                .remove_peer(contract_family(family), vrid, *peer)?;
+        let family = contract_family(family);
+        for &peer in peers {
+            if accept {
+                self.dataplane.add_peer(family, vrid, peer)?;
+            } else {
+                self.dataplane.remove_peer(family, vrid, peer)?;
+            }
         }
         Ok(())
     }
@@ -424,7 +417,7 @@ impl VrrpInterface {
         {
             tracing::warn!(interface = self.info.name, error = %err, "removing instance from XDP");
         }
-        if let Err(err) = self.remove_peers(family, vrid, &instance.config.allowed_peers) {
+        if let Err(err) = self.set_peers(family, vrid, &instance.config.allowed_peers, false) {
             tracing::warn!(interface = self.info.name, error = %err, "removing peers from XDP");
         }
         self.written.retain(|(f, v, _)| (*f, *v) != (family, vrid));

@@ -11,12 +11,7 @@
 
 use std::{net::IpAddr, time::Instant};
 
-use super::{
-    events::DaemonEvent,
-    interface::{NotFed, VrrpInterface},
-    runtime::Daemon,
-    schedule::InstanceId,
-};
+use super::{events::DaemonEvent, interface::NotFed, runtime::Daemon, schedule::InstanceId};
 use crate::{
     config::{ChecksumStyle, InstanceConfig},
     dataplane::DeliveredAdvert,
@@ -92,7 +87,7 @@ impl Daemon {
     pub(super) fn add_new_peers(&mut self, index: usize, new: &InstanceConfig) {
         let old = &self.instances[index].config;
         let added = difference(&new.allowed_peers, &old.allowed_peers);
-        self.update_peers(new, &added, VrrpInterface::add_peers);
+        self.update_peers(new, &added, true);
     }
 
     /// After instance `index` was reconfigured from `old`: the data plane forgets the peers
@@ -100,22 +95,17 @@ impl Daemon {
     pub(super) fn remove_old_peers(&mut self, index: usize, old: &InstanceConfig) {
         let new = self.instances[index].config.clone();
         let gone = difference(&old.allowed_peers, &new.allowed_peers);
-        self.update_peers(&new, &gone, VrrpInterface::remove_peers);
+        self.update_peers(&new, &gone, false);
     }
 
-    fn update_peers(
-        &mut self,
-        config: &InstanceConfig,
-        peers: &[IpAddr],
-        update: fn(&mut VrrpInterface, AddressFamily, u8, &[IpAddr]) -> anyhow::Result<()>,
-    ) {
+    fn update_peers(&mut self, config: &InstanceConfig, peers: &[IpAddr], accept: bool) {
         if peers.is_empty() {
             return;
         }
         let Some(interface) = self.interfaces.get_mut(&config.interface) else {
             return;
         };
-        if let Err(err) = update(interface, config.family, config.vrid, peers) {
+        if let Err(err) = interface.set_peers(config.family, config.vrid, peers, accept) {
             // A BPF map write on our own maps: fails only when a map is full.
             tracing::error!(
                 instance = config.name,
