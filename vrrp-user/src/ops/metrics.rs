@@ -437,3 +437,59 @@ fn respond(request: &Request<Incoming>, state: &OpsState) -> Response<Full<Bytes
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::ops::status::{InterfaceStatus, tests::wide_instance};
+
+    /// The exposition line of `metric` whose labels include `label`.
+    fn value(text: &str, metric: &str, label: &str) -> Option<u64> {
+        text.lines()
+            .find(|line| line.starts_with(&format!("{metric}{{")) && line.contains(label))
+            .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+    }
+
+    #[test]
+    fn adverts_discarded_for_the_checksum_style_or_the_peer_are_errors_by_reason() {
+        let counters = BTreeMap::from([
+            ("checksum_other_style".to_owned(), 3),
+            ("peer_not_allowed".to_owned(), 2),
+        ]);
+        let snapshot = StatusSnapshot {
+            instances: vec![InstanceStatus {
+                dataplane: counters.clone(),
+                ..wide_instance(1)
+            }],
+            interfaces: vec![InterfaceStatus {
+                name: "eth0".to_owned(),
+                ingress_hook: "tc".to_owned(),
+                dataplane: counters,
+            }],
+            ..StatusSnapshot::default()
+        };
+        let mut registry = Registry::with_prefix("xvrrp");
+        register_snapshot(&mut registry, &snapshot);
+        let mut text = String::new();
+        encode(&mut text, &registry).unwrap();
+        for (metric, reason, expected) in [
+            ("xvrrp_vrrp_advert_errors_total", "checksum_other_style", 3),
+            ("xvrrp_vrrp_advert_errors_total", "peer_not_allowed", 2),
+            (
+                "xvrrp_interface_advert_errors_total",
+                "checksum_other_style",
+                3,
+            ),
+            ("xvrrp_interface_advert_errors_total", "peer_not_allowed", 2),
+        ] {
+            let label = format!("reason=\"{reason}\"");
+            assert_eq!(
+                value(&text, metric, &label),
+                Some(expected),
+                "{metric} {reason}"
+            );
+        }
+    }
+}

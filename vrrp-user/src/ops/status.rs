@@ -457,13 +457,13 @@ fn pieces(word: &str, width: usize) -> Vec<&str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::net::Ipv6Addr;
 
     use super::*;
     use crate::ops::journal::EventKind;
 
-    fn wide_instance(index: u16) -> InstanceStatus {
+    pub(crate) fn wide_instance(index: u16) -> InstanceStatus {
         InstanceStatus {
             name: format!("customer-{index:03}-very-long-name-x"),
             group: "a-group-name-that-is-also-quite-long-0123456789".to_owned(),
