@@ -12,7 +12,10 @@ use std::{
     time::Duration,
 };
 
-use vrrp_common::maps::{AddressFamily, Role};
+use vrrp_common::{
+    advert::ChecksumStyle,
+    maps::{AddressFamily, Role},
+};
 use vrrp_tests::{
     netns::NetNs,
     privilege::require_root,
@@ -99,6 +102,8 @@ impl Path {
                             master_interval_cs: 100,
                             owner: false,
                             heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
+                            checksum_style: ChecksumStyle::Rfc9568,
+                            peers_listed: false,
                         },
                     )
                     .expect("configure");

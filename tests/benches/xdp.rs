@@ -8,7 +8,10 @@ use std::{
     time::Duration,
 };
 
-use vrrp_common::maps::{AddressFamily, Role};
+use vrrp_common::{
+    advert::ChecksumStyle,
+    maps::{AddressFamily, Role},
+};
 use vrrp_tests::xdp::TEST_HEARTBEAT_TIMEOUT;
 use vrrp_tests::{
     frames::{self, Advert, HOST_MAC, arp_request, echo_v4},
@@ -57,6 +60,8 @@ fn configure(xdp: &mut XdpUnderTest, role: Role) {
                 master_interval_cs: 100,
                 owner: false,
                 heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
+                checksum_style: ChecksumStyle::Rfc9568,
+                peers_listed: false,
             },
         )
         .expect("write the instance");

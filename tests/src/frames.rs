@@ -161,6 +161,9 @@ pub struct Advert {
     pub ttl: u8,
     /// Added to the correct checksum (0 keeps it valid).
     pub checksum_error: u16,
+    /// The checksum covers the pseudo-header (RFC 9568) or the message alone (Cisco IOS-XE,
+    /// Arista EOS, `ipv4_checksum = "without-pseudo-header"`; IPv4).
+    pub pseudo_header: bool,
 }
 
 impl Advert {
@@ -175,6 +178,7 @@ impl Advert {
             interval_cs: 100,
             ttl: 255,
             checksum_error: 0,
+            pseudo_header: true,
         }
     }
 
@@ -188,6 +192,7 @@ impl Advert {
         message.extend_from_slice(&(self.interval_cs & 0x0fff).to_be_bytes());
         message.extend_from_slice(&[0, 0]);
         message.extend_from_slice(addresses);
+        let pseudo: &[u8] = if self.pseudo_header { pseudo } else { &[] };
         let checksum =
             internet_checksum(&[pseudo, &message].concat()).wrapping_add(self.checksum_error);
         message[6..8].copy_from_slice(&checksum.to_be_bytes());

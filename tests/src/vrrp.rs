@@ -7,7 +7,7 @@ use std::{
 };
 
 use vrrp_common::{
-    advert::Advert,
+    advert::{Advert, ChecksumStyle},
     consts::{ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, ETHERTYPE_IPV6},
 };
 
@@ -66,6 +66,8 @@ pub struct RouterSpec {
     pub track: Option<(&'static str, u8)>,
     /// IPv4 or IPv6.
     pub family: Family,
+    /// More lines of the instance table (`allowed_peers = [...]`, `ipv4_checksum = "..."`).
+    pub instance_extra: String,
 }
 
 impl RouterSpec {
@@ -79,6 +81,7 @@ impl RouterSpec {
             accept_mode: false,
             track: None,
             family: Family::V4,
+            instance_extra: String::new(),
         }
     }
 
@@ -129,8 +132,13 @@ impl RouterSpec {
         format!(
             "\n[[instance]]\nname = \"{name}\"\ninterface = \"eth0\"\n\
              vrid = {vrid}\npriority = {}\nadvert_interval_ms = {}\npreempt = {}\n\
-             preempt_delay_ms = {}\naccept_mode = {}\nvirtual_addresses = [{addresses}]\n{track}",
-            self.priority, self.interval_ms, self.preempt, self.preempt_delay_ms, self.accept_mode,
+             preempt_delay_ms = {}\naccept_mode = {}\nvirtual_addresses = [{addresses}]\n{track}{}\n",
+            self.priority,
+            self.interval_ms,
+            self.preempt,
+            self.preempt_delay_ms,
+            self.accept_mode,
+            self.instance_extra,
         )
     }
 }
@@ -156,6 +164,11 @@ pub struct SeenAdvert {
 
 /// Every valid VRRPv3 advert among `frames`, in capture order.
 pub fn adverts(frames: &[Captured]) -> Vec<SeenAdvert> {
+    adverts_with(frames, ChecksumStyle::Rfc9568)
+}
+
+/// [`adverts`] for an observer whose IPv4 checksums are checked in `style`.
+pub fn adverts_with(frames: &[Captured], style: ChecksumStyle) -> Vec<SeenAdvert> {
     frames
         .iter()
         .filter_map(|frame| {
@@ -163,7 +176,7 @@ pub fn adverts(frames: &[Captured]) -> Vec<SeenAdvert> {
             let ethertype = u16::from_be_bytes([*data.get(12)?, *data.get(13)?]);
             let packet = data.get(ETHERNET_HEADER_LEN..)?;
             let advert = match ethertype {
-                ETHERTYPE_IPV4 => Advert::decode_ipv4_packet(packet).ok()?,
+                ETHERTYPE_IPV4 => Advert::decode_ipv4_packet_with(packet, style).ok()?,
                 ETHERTYPE_IPV6 => Advert::decode_ipv6_packet(packet).ok()?,
                 _ => return None,
             };

@@ -26,6 +26,92 @@ use crate::{
     wire::{Ipv4Header, Ipv6Header, VrrpHeader, header, header_mut},
 };
 
+/// Which VRRP checksum an instance sends and accepts. RFC 9568 §5.2.8 sums the IPv4 (or IPv6)
+/// pseudo-header with the message; several IPv4 implementations sum the message alone, as
+/// VRRPv2 did (Cisco IOS-XE, Arista EOS, keepalived's `v3_checksum_as_v2`, FRR with
+/// `checksum-with-ipv4-pseudoheader` off; docs/INTEROP.md). Each side then discards the
+/// other's adverts. IPv6 has only the RFC style: every implementation includes its
+/// pseudo-header, and [`check_header`] treats IPv6 as [`Self::Rfc9568`] whatever it is given.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ChecksumStyle {
+    /// Pseudo-header included (RFC 9568 §5.2.8), sent and required.
+    #[default]
+    Rfc9568 = 0,
+    /// The VRRP message alone, sent and required (IPv4 only).
+    WithoutPseudoHeader = 1,
+    /// Sends [`Self::Rfc9568`] and accepts either style: for migrating a mixed group.
+    AcceptBoth = 2,
+}
+
+impl ChecksumStyle {
+    /// Every style, for parsing and tests.
+    pub const ALL: [Self; 3] = [Self::Rfc9568, Self::WithoutPseudoHeader, Self::AcceptBoth];
+
+    /// The style stored as `value` (`Instance::checksum_style`), if valid.
+    pub const fn from_u8(value: u8) -> Option<Self> {
+        match value {
+            0 => Some(Self::Rfc9568),
+            1 => Some(Self::WithoutPseudoHeader),
+            2 => Some(Self::AcceptBoth),
+            _ => None,
+        }
+    }
+
+    /// The configuration value (`ipv4_checksum = "…"`), also used in logs.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Rfc9568 => "rfc9568",
+            Self::WithoutPseudoHeader => "without-pseudo-header",
+            Self::AcceptBoth => "accept-both",
+        }
+    }
+
+    /// The style named `name` ([`Self::name`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|style| style.name() == name)
+    }
+
+    /// Whether sent adverts include the pseudo-header in their checksum.
+    pub const fn sends_pseudo_header(self) -> bool {
+        !matches!(self, Self::WithoutPseudoHeader)
+    }
+}
+
+/// The two halves of a VRRP checksum, each a folded one's complement sum
+/// ([`Checksum::folded`]): the pseudo-header, and the whole message with its checksum field.
+/// Kept apart so one pass over the message verifies it in either [`ChecksumStyle`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageSums {
+    /// Sum of the IPv4 / IPv6 pseudo-header.
+    pub pseudo_header: u16,
+    /// Sum of the message, checksum field included.
+    pub message: u16,
+}
+
+impl MessageSums {
+    /// The sums of `message` received in `context`.
+    pub fn of(context: &IpContext, message: &[u8]) -> Self {
+        Self {
+            pseudo_header: context.pseudo_header(message.len()).folded(),
+            message: Checksum::new().add_bytes(message).folded(),
+        }
+    }
+
+    /// The checksum over everything in the style that does (`with_pseudo_header`) or does not
+    /// include the pseudo-header: 0 when the message verifies in that style.
+    #[inline(always)]
+    pub fn residue(&self, with_pseudo_header: bool) -> u16 {
+        if with_pseudo_header {
+            let sum = u32::from(self.pseudo_header) + u32::from(self.message);
+            // One fold suffices for the sum of two 16-bit values.
+            !(((sum & 0xffff) + (sum >> 16)) as u16)
+        } else {
+            !self.message
+        }
+    }
+}
+
 /// Where [`check_header`] gets the checksum of the message it checks: summed from the frame in
 /// the XDP program, from the received bytes in the codec. A trait rather than a closure so the
 /// XDP program's sum is inlined (the verifier rejects the call frame a closure becomes).
@@ -33,9 +119,8 @@ pub trait MessageChecksum {
     /// Why the sum could not be taken (the XDP program's own failure), or a [`Discard`].
     type Error: From<Discard>;
 
-    /// The checksum over the pseudo-header and the whole message, field included
-    /// ([`Checksum::finish`]): 0 when the message verifies (RFC 9568 §5.2.8).
-    fn residue(self) -> Result<u16, Self::Error>;
+    /// The sums of the pseudo-header and of the whole message, field included.
+    fn sums(self) -> Result<MessageSums, Self::Error>;
 }
 
 /// The codec's [`MessageChecksum`]: the received message in its IP context.
@@ -47,8 +132,8 @@ struct ReceivedMessage<'a> {
 impl MessageChecksum for ReceivedMessage<'_> {
     type Error = DecodeError;
 
-    fn residue(self) -> Result<u16, DecodeError> {
-        Ok(self.context.checksum(self.message))
+    fn sums(self) -> Result<MessageSums, DecodeError> {
+        Ok(MessageSums::of(self.context, self.message))
     }
 }
 
@@ -93,6 +178,14 @@ pub enum Discard {
         /// Checksum the message should carry.
         expected: u16,
     },
+    /// The IPv4 checksum verifies only in the style the instance does not accept: the sender
+    /// includes (or leaves out) the pseudo-header where we do not. Discarded like a bad
+    /// checksum, but worth telling the operator which setting would interoperate.
+    ChecksumOtherStyle {
+        /// The sender's style: [`ChecksumStyle::Rfc9568`] or
+        /// [`ChecksumStyle::WithoutPseudoHeader`].
+        sender: ChecksumStyle,
+    },
     /// Max Adver Int is 0.
     ZeroInterval {
         /// VRID of the advert.
@@ -109,6 +202,7 @@ impl Discard {
             Self::BadType { .. } => Counter::InvalidType,
             Self::NoAddresses { .. } | Self::AddressCountMismatch { .. } => Counter::InvalidLength,
             Self::BadChecksum { .. } => Counter::InvalidChecksum,
+            Self::ChecksumOtherStyle { .. } => Counter::ChecksumOtherStyle,
             Self::ZeroInterval { .. } => Counter::ZeroInterval,
         }
     }
@@ -131,6 +225,7 @@ impl From<Discard> for DecodeError {
                 actual_len,
             },
             Discard::BadChecksum { received, expected } => Self::BadChecksum { received, expected },
+            Discard::ChecksumOtherStyle { sender } => Self::ChecksumOtherStyle { sender },
             Discard::ZeroInterval { vrid } => Self::ZeroInterval { vrid },
         }
     }
@@ -150,13 +245,16 @@ impl From<Discard> for DecodeError {
 /// 8 + 255 × 16 bytes and makes its length a multiple of 4.
 ///
 /// The checksum comes from `checksum`, asked only once the length is right (the XDP program may
-/// read that many bytes then).
+/// read that many bytes then), and must verify in `style` (the instance's; RFC 9568 for IPv6
+/// and for VRIDs not configured). An IPv4 message that verifies only in the other style is
+/// [`Discard::ChecksumOtherStyle`].
 #[inline(always)]
 pub fn check_header<C: MessageChecksum>(
     hop_limit: u8,
     header: &VrrpHeader,
     message_len: usize,
     family: AddressFamily,
+    style: ChecksumStyle,
     checksum: C,
 ) -> Result<(), C::Error> {
     if hop_limit != VRRP_TTL {
@@ -175,7 +273,7 @@ pub fn check_header<C: MessageChecksum>(
         .into());
     }
     check_length(header, message_len, family.address_len(), 0)?;
-    check_residue(header, checksum.residue()?)?;
+    check_checksum(header, family, style, &checksum.sums()?)?;
     if header.max_advert_interval() == 0 {
         return Err(Discard::ZeroInterval { vrid: header.vrid }.into());
     }
@@ -267,6 +365,12 @@ pub enum DecodeError {
         received: u16,
         /// Checksum the message should carry.
         expected: u16,
+    },
+    /// The IPv4 checksum verifies only in the style this instance does not accept.
+    #[error("the checksum verifies only in the {} style, which this instance does not accept", sender.name())]
+    ChecksumOtherStyle {
+        /// The sender's style.
+        sender: ChecksumStyle,
     },
     /// RFC 9568 §5.2.3: VRID 0 is never valid.
     #[error("VRID 0 is invalid")]
@@ -442,6 +546,24 @@ impl<'a> Advert<'a> {
     /// Decodes a VRRP message (the whole IP payload) received in `context`. A VRRPv2 message
     /// over IPv4 is reported as [`DecodeError::Version2`] when it decodes as one.
     pub fn decode_message(message: &'a [u8], context: IpContext) -> Result<Self, DecodeError> {
+        Self::decode_message_with(message, context, ChecksumStyle::Rfc9568)
+    }
+
+    /// [`Self::decode_ipv4_packet`] for an instance that accepts checksums in `style`.
+    pub fn decode_ipv4_packet_with(
+        packet: &'a [u8],
+        style: ChecksumStyle,
+    ) -> Result<Self, DecodeError> {
+        let (context, message) = ipv4_payload(packet)?;
+        Self::decode_message_with(message, context, style)
+    }
+
+    /// [`Self::decode_message`] for an instance that accepts checksums in `style`.
+    pub fn decode_message_with(
+        message: &'a [u8],
+        context: IpContext,
+        style: ChecksumStyle,
+    ) -> Result<Self, DecodeError> {
         let vrrp = header::<VrrpHeader>(message).ok_or(DecodeError::Truncated {
             needed: VRRP_HEADER_LEN,
             available: message.len(),
@@ -455,6 +577,7 @@ impl<'a> Advert<'a> {
             vrrp,
             message.len(),
             context.family(),
+            style,
             checksum,
         ) {
             Ok(()) => {}
@@ -671,7 +794,7 @@ impl ExactSizeIterator for Addresses<'_> {}
 impl FusedIterator for Addresses<'_> {}
 
 /// Encodes a VRRPv3 advert sent from `source` to `destination` over IPv4 into `buf`, with its
-/// checksum. Returns the message length.
+/// RFC 9568 checksum. Returns the message length.
 pub fn encode_ipv4(
     buf: &mut [u8],
     params: &AdvertParams,
@@ -679,16 +802,43 @@ pub fn encode_ipv4(
     destination: Ipv4Addr,
     addresses: &[Ipv4Addr],
 ) -> Result<usize, EncodeError> {
+    encode_ipv4_with(
+        buf,
+        params,
+        source,
+        destination,
+        addresses,
+        ChecksumStyle::Rfc9568,
+    )
+}
+
+/// [`encode_ipv4`] with the checksum `style` sends ([`ChecksumStyle::sends_pseudo_header`]).
+pub fn encode_ipv4_with(
+    buf: &mut [u8],
+    params: &AdvertParams,
+    source: Ipv4Addr,
+    destination: Ipv4Addr,
+    addresses: &[Ipv4Addr],
+    style: ChecksumStyle,
+) -> Result<usize, EncodeError> {
     let context = IpContext::V4 {
         source,
         destination,
         ttl: VRRP_TTL,
     };
-    encode(buf, params, &context, addresses.len(), |list| {
-        for (slot, address) in list.chunks_exact_mut(4).zip(addresses) {
-            slot.copy_from_slice(&address.octets());
-        }
-    })
+    let pseudo_header = style.sends_pseudo_header();
+    encode(
+        buf,
+        params,
+        &context,
+        pseudo_header,
+        addresses.len(),
+        |list| {
+            for (slot, address) in list.chunks_exact_mut(4).zip(addresses) {
+                slot.copy_from_slice(&address.octets());
+            }
+        },
+    )
 }
 
 /// Encodes a VRRPv3 advert sent from `source` to `destination` over IPv6 into `buf`, with its
@@ -706,7 +856,7 @@ pub fn encode_ipv6(
         destination: *destination,
         hop_limit: VRRP_TTL,
     };
-    encode(buf, params, &context, addresses.len(), |list| {
+    encode(buf, params, &context, true, addresses.len(), |list| {
         for (slot, address) in list.chunks_exact_mut(16).zip(addresses) {
             slot.copy_from_slice(&address.octets());
         }
@@ -714,11 +864,12 @@ pub fn encode_ipv6(
 }
 
 /// The family-independent part of encoding: validate, write the header, let `write_addresses`
-/// fill the list, then the checksum.
+/// fill the list, then the checksum (over the pseudo-header too if `pseudo_header`).
 fn encode(
     buf: &mut [u8],
     params: &AdvertParams,
     context: &IpContext,
+    pseudo_header: bool,
     count: usize,
     write_addresses: impl FnOnce(&mut [u8]),
 ) -> Result<usize, EncodeError> {
@@ -756,7 +907,11 @@ fn encode(
         reserved_interval_be: interval_cs.to_be_bytes(),
         checksum_be: [0; 2],
     };
-    let checksum = context.checksum(message);
+    let checksum = if pseudo_header {
+        context.checksum(message)
+    } else {
+        Checksum::new().add_bytes(message).finish()
+    };
     if let Some(vrrp) = header_mut::<VrrpHeader>(message) {
         vrrp.checksum_be = checksum.to_be_bytes();
     }
@@ -855,6 +1010,39 @@ fn check_length(
     Ok(())
 }
 
+/// Whether `sums` verify in `style` (RFC 9568 for IPv6); see [`check_header`].
+#[inline(always)]
+fn check_checksum(
+    header: &VrrpHeader,
+    family: AddressFamily,
+    style: ChecksumStyle,
+    sums: &MessageSums,
+) -> Result<(), Discard> {
+    let style = match family {
+        AddressFamily::Ipv4 => style,
+        AddressFamily::Ipv6 => ChecksumStyle::Rfc9568,
+    };
+    let with = sums.residue(true) == 0;
+    let without = sums.residue(false) == 0;
+    let accepted = match style {
+        ChecksumStyle::Rfc9568 => with,
+        ChecksumStyle::WithoutPseudoHeader => without,
+        ChecksumStyle::AcceptBoth => with || without,
+    };
+    if accepted {
+        return Ok(());
+    }
+    if family == AddressFamily::Ipv4 && (with || without) {
+        let sender = if with {
+            ChecksumStyle::Rfc9568
+        } else {
+            ChecksumStyle::WithoutPseudoHeader
+        };
+        return Err(Discard::ChecksumOtherStyle { sender });
+    }
+    check_residue(header, sums.residue(style.sends_pseudo_header()))
+}
+
 /// `BadChecksum` unless `residue` (the checksum over everything, field included) is 0. The
 /// report carries the value the field should hold: the field taken back out of the folded sum
 /// (one's complement subtraction is addition of the complement).
@@ -895,9 +1083,12 @@ mod tests {
     impl MessageChecksum for Fixed<'_> {
         type Error = Discard;
 
-        fn residue(self) -> Result<u16, Discard> {
+        fn sums(self) -> Result<MessageSums, Discard> {
             self.asked.set(true);
-            Ok(self.residue)
+            Ok(MessageSums {
+                pseudo_header: 0,
+                message: !self.residue,
+            })
         }
     }
 
@@ -907,7 +1098,14 @@ mod tests {
             residue,
             asked: &asked,
         };
-        check_header(ttl, header, len, AddressFamily::Ipv6, checksum)
+        check_header(
+            ttl,
+            header,
+            len,
+            AddressFamily::Ipv6,
+            ChecksumStyle::Rfc9568,
+            checksum,
+        )
     }
 
     fn check(header: &VrrpHeader, len: usize, residue: u16) -> Result<(), Discard> {
@@ -921,7 +1119,14 @@ mod tests {
             residue: 0,
             asked: &summed,
         };
-        let result = check_header(VRRP_TTL, &header(2, 100), 24, AddressFamily::Ipv4, checksum);
+        let result = check_header(
+            VRRP_TTL,
+            &header(2, 100),
+            24,
+            AddressFamily::Ipv4,
+            ChecksumStyle::Rfc9568,
+            checksum,
+        );
         assert_eq!(
             result,
             Err(Discard::AddressCountMismatch {
@@ -969,5 +1174,82 @@ mod tests {
             Err(Discard::ZeroInterval { vrid: 7 })
         );
         assert_eq!(check(&header(1, 100), 24, 0), Ok(()));
+    }
+
+    /// Sums whose pseudo-header part is not zero, so the two styles differ.
+    struct Sums(MessageSums);
+
+    impl MessageChecksum for Sums {
+        type Error = Discard;
+
+        fn sums(self) -> Result<MessageSums, Discard> {
+            Ok(self.0)
+        }
+    }
+
+    fn check_style(
+        family: AddressFamily,
+        style: ChecksumStyle,
+        message: u16,
+    ) -> Result<(), Discard> {
+        let sums = Sums(MessageSums {
+            pseudo_header: 0x1000,
+            message,
+        });
+        let len = 8 + family.address_len();
+        check_header(VRRP_TTL, &header(1, 100), len, family, style, sums)
+    }
+
+    #[test]
+    fn each_style_accepts_its_own_checksum_and_names_the_other() {
+        // 0x1000 + 0xefff folds to 0xffff: verifies with the pseudo-header; 0xffff alone
+        // verifies without it; 0x1234 in neither.
+        let (with, without, neither) = (0xefff, 0xffff, 0x1234);
+        let v4 = AddressFamily::Ipv4;
+        let other = |sender| Err(Discard::ChecksumOtherStyle { sender });
+        assert_eq!(check_style(v4, ChecksumStyle::Rfc9568, with), Ok(()));
+        assert_eq!(
+            check_style(v4, ChecksumStyle::Rfc9568, without),
+            other(ChecksumStyle::WithoutPseudoHeader)
+        );
+        assert_eq!(
+            check_style(v4, ChecksumStyle::WithoutPseudoHeader, without),
+            Ok(())
+        );
+        assert_eq!(
+            check_style(v4, ChecksumStyle::WithoutPseudoHeader, with),
+            other(ChecksumStyle::Rfc9568)
+        );
+        assert_eq!(check_style(v4, ChecksumStyle::AcceptBoth, with), Ok(()));
+        assert_eq!(check_style(v4, ChecksumStyle::AcceptBoth, without), Ok(()));
+        for style in ChecksumStyle::ALL {
+            assert_eq!(
+                check_style(v4, style, neither).unwrap_err().counter(),
+                Counter::InvalidChecksum
+            );
+        }
+        assert_eq!(
+            other(ChecksumStyle::Rfc9568).unwrap_err().counter(),
+            Counter::ChecksumOtherStyle
+        );
+        // IPv6 has only the RFC style, whatever the record says.
+        let v6 = AddressFamily::Ipv6;
+        for style in ChecksumStyle::ALL {
+            assert_eq!(check_style(v6, style, with), Ok(()));
+            assert_eq!(
+                check_style(v6, style, without).unwrap_err().counter(),
+                Counter::InvalidChecksum
+            );
+        }
+    }
+
+    #[test]
+    fn styles_round_trip_through_their_stored_value_and_name() {
+        for style in ChecksumStyle::ALL {
+            assert_eq!(ChecksumStyle::from_u8(style as u8), Some(style));
+            assert_eq!(ChecksumStyle::from_name(style.name()), Some(style));
+        }
+        assert_eq!(ChecksumStyle::from_u8(3), None);
+        assert_eq!(ChecksumStyle::from_name("rfc5798"), None);
     }
 }

@@ -69,15 +69,20 @@ impl Checksum {
             .add_u16(u16::from(next_header))
     }
 
-    /// The one's complement of the folded sum: the value for a checksum field.
-    pub fn finish(&self) -> u16 {
+    /// The sum folded to 16 bits (carries wrapped around), not complemented.
+    pub fn folded(&self) -> u16 {
         let mut sum = self.sum;
         // At most four folds bring 64 bits down to 16; bounded for the verifier.
         for _ in 0..4 {
             sum = (sum & 0xffff) + (sum >> 16);
         }
         // Truncation is exact: the loop leaves sum <= 0xffff.
-        !(sum as u16)
+        sum as u16
+    }
+
+    /// The one's complement of the folded sum: the value for a checksum field.
+    pub fn finish(&self) -> u16 {
+        !self.folded()
     }
 
     /// Whether a sum that included the checksum field verifies (finishes as zero).

@@ -51,11 +51,16 @@ pub enum Counter {
     /// ARP requests / Neighbor Solicitations for a VIP passed to the stack by a Master, which
     /// answers them (the egress program puts the virtual MAC on the answer).
     ResolutionPassedMaster = 19,
+    /// Discarded: an IPv4 checksum that verifies only in the style the instance does not
+    /// accept (with or without the pseudo-header; `ipv4_checksum`, docs/INTEROP.md).
+    ChecksumOtherStyle = 20,
+    /// Discarded: the source is not among the instance's `allowed_peers`.
+    PeerNotAllowed = 21,
 }
 
 impl Counter {
     /// Number of counters: the length of the stats array and of [`InstanceCounters`].
-    pub const COUNT: u32 = 20;
+    pub const COUNT: u32 = 22;
 
     /// All counters in index order, for export.
     pub const ALL: [Counter; Self::COUNT as usize] = [
@@ -79,6 +84,8 @@ impl Counter {
         Counter::RingBufFull,
         Counter::ParseErrors,
         Counter::ResolutionPassedMaster,
+        Counter::ChecksumOtherStyle,
+        Counter::PeerNotAllowed,
     ];
 
     /// Stable name for logs, metrics and the CLI.
@@ -104,6 +111,8 @@ impl Counter {
             Counter::RingBufFull => "ringbuf_full",
             Counter::ParseErrors => "parse_errors",
             Counter::ResolutionPassedMaster => "resolution_passed_master",
+            Counter::ChecksumOtherStyle => "checksum_other_style",
+            Counter::PeerNotAllowed => "peer_not_allowed",
         }
     }
 }

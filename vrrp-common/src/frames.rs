@@ -11,7 +11,7 @@
 use core::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::{
-    advert::{AdvertParams, EncodeError, encode_ipv4, encode_ipv6},
+    advert::{AdvertParams, ChecksumStyle, EncodeError, encode_ipv4_with, encode_ipv6},
     checksum::{internet_checksum, ipv6_pseudo_header_checksum},
     consts::{
         ALL_NODES_MAC_V6, ALL_NODES_V6, BROADCAST_MAC, ETHERNET_HEADER_LEN, ETHERTYPE_ARP,
@@ -44,16 +44,27 @@ pub const UNSOLICITED_NA_LEN: usize = ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + NA
 
 /// Builds an IPv4 advert frame: Ethernet from the virtual MAC to 01:00:5e:00:00:12, IPv4
 /// from `source` (the interface's primary address, RFC 9568 §5.1.1.1) to 224.0.0.18 with TTL
-/// 255 and protocol 112, then the VRRPv3 message.
+/// 255 and protocol 112, then the VRRPv3 message with its RFC 9568 checksum.
 pub fn build_ipv4_advert(
     buf: &mut [u8],
     params: &AdvertParams,
     source: Ipv4Addr,
     addresses: &[Ipv4Addr],
 ) -> Result<usize, EncodeError> {
+    build_ipv4_advert_with(buf, params, source, addresses, ChecksumStyle::Rfc9568)
+}
+
+/// [`build_ipv4_advert`] with the checksum `style` sends.
+pub fn build_ipv4_advert_with(
+    buf: &mut [u8],
+    params: &AdvertParams,
+    source: Ipv4Addr,
+    addresses: &[Ipv4Addr],
+    style: ChecksumStyle,
+) -> Result<usize, EncodeError> {
     const HEADERS: usize = ETHERNET_HEADER_LEN + IPV4_HEADER_LEN;
     let message_len = encode_after(buf, HEADERS, addresses.len() * 4, |rest| {
-        encode_ipv4(rest, params, source, VRRP_GROUP_V4, addresses)
+        encode_ipv4_with(rest, params, source, VRRP_GROUP_V4, addresses, style)
     })?;
     let frame_len = HEADERS + message_len;
     let (ethernet, ip) = split_headers::<[u8; IPV4_HEADER_LEN]>(buf, frame_len)?;

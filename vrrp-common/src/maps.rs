@@ -71,8 +71,14 @@ pub const EVENTS_MAP: &str = "XVRRP_EVENTS";
 /// Per-CPU scratch buffer the program sums VRRP messages in; internal, no userspace use.
 pub const SCRATCH_MAP: &str = "XVRRP_SCRATCH";
 
+/// Hash [`PeerKey`] -> [`PeerEntry`]: the advert sources a virtual router accepts, for the
+/// instances whose [`Instance::peers_listed`] is set (`allowed_peers`; later unicast peers).
+/// Created without preallocation, so its memory follows the peers configured, not
+/// [`MAX_PEERS`].
+pub const PEERS_MAP: &str = "XVRRP_PEERS";
+
 /// Every map the object defines, for pinning and teardown.
-pub const ALL_MAPS: [&str; 10] = [
+pub const ALL_MAPS: [&str; 11] = [
     STATS_MAP,
     INSTANCE_STATS_MAP,
     INSTANCES_MAP,
@@ -83,6 +89,7 @@ pub const ALL_MAPS: [&str; 10] = [
     CONTROL_MAP,
     EVENTS_MAP,
     SCRATCH_MAP,
+    PEERS_MAP,
 ];
 
 /// Capacity of [`INSTANCES_MAP`]: 255 VRIDs in each family.
@@ -94,6 +101,14 @@ pub const INSTANCE_SLOTS: u32 = 512;
 
 /// Capacity of each VIP map.
 pub const MAX_VIPS: u32 = 1024;
+
+/// Peers one virtual router may list (`allowed_peers`).
+pub const MAX_PEERS_PER_INSTANCE: usize = 16;
+
+/// Capacity of [`PEERS_MAP`]: allowed peers of all instances on one interface together (the
+/// configuration is checked against it). Without preallocation only the hash buckets, 16 bytes
+/// each, are allocated up front; entries as they are added.
+pub const MAX_PEERS: u32 = 1024;
 
 /// Size of the [`EVENTS_MAP`] ring buffer in bytes (a power of two, a multiple of the page size).
 /// Records are sized to their message, so one advert per VRID in both families (510) takes
@@ -236,8 +251,12 @@ pub struct Instance {
     /// Master_Down_Interval. Per instance, so a stall that is fatal for a 10 ms instance does
     /// not blackhole a 1 s one on the same interface.
     pub heartbeat_timeout_cs: u16,
-    /// Always 0.
-    pub _pad: [u8; 2],
+    /// `vrrp_common::advert::ChecksumStyle` as `u8`: the checksum adverts must carry (IPv4;
+    /// IPv6 is always RFC 9568).
+    pub checksum_style: u8,
+    /// 1 when only the sources listed in [`PEERS_MAP`] for this instance are accepted; the
+    /// others are dropped and counted (`peer_not_allowed`).
+    pub peers_listed: u8,
 }
 
 impl Instance {
@@ -248,6 +267,25 @@ impl Instance {
         now_ns.saturating_sub(control.heartbeat_ns)
             > self.heartbeat_timeout_cs as u64 * NS_PER_CENTISECOND
     }
+}
+
+/// Key of [`PEERS_MAP`]: one accepted advert source of one virtual router.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PeerKey {
+    /// The virtual router.
+    pub instance: InstanceKey,
+    /// The peer's address as adverts carry it in the IP source (network order; IPv4 in the
+    /// first 4 bytes, rest 0).
+    pub addr_be: [u8; 16],
+}
+
+/// Value of [`PEERS_MAP`]: the key is what matters.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerEntry {
+    /// Always 0.
+    pub _reserved: [u8; 4],
 }
 
 /// Nanoseconds in a centisecond.
@@ -320,6 +358,8 @@ const _: () = assert!(size_of::<Vip6Key>() == 16);
 const _: () = assert!(size_of::<VipTarget>() == 4);
 const _: () = assert!(size_of::<Control>() == 48);
 const _: () = assert!(size_of::<RoleEntry>() == 4);
+const _: () = assert!(size_of::<PeerKey>() == 24);
+const _: () = assert!(size_of::<PeerEntry>() == 4);
 
 #[cfg(feature = "user")]
 mod pod {
@@ -331,6 +371,8 @@ mod pod {
     unsafe impl aya::Pod for super::VipTarget {}
     unsafe impl aya::Pod for super::Control {}
     unsafe impl aya::Pod for super::RoleEntry {}
+    unsafe impl aya::Pod for super::PeerKey {}
+    unsafe impl aya::Pod for super::PeerEntry {}
 }
 
 #[cfg(test)]
@@ -354,7 +396,8 @@ mod tests {
             accept: 0,
             owner: 0,
             heartbeat_timeout_cs: 3,
-            _pad: [0; 2],
+            checksum_style: 0,
+            peers_listed: 0,
         };
         assert!(!instance.heartbeat_stale(&control, 1_030_000_000));
         assert!(instance.heartbeat_stale(&control, 1_030_000_001));

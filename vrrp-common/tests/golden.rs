@@ -15,10 +15,15 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use common::assert_bytes_eq;
 use vrrp_common::{
-    advert::{Advert, AdvertParams, IpContext, encode_ipv4, encode_ipv6},
+    advert::{
+        Advert, AdvertParams, ChecksumStyle, DecodeError, IpContext, encode_ipv4, encode_ipv6,
+    },
     checksum::ipv6_pseudo_header_checksum,
     consts::{ALL_NODES_V6, IPPROTO_ICMPV6, VRRP_GROUP_V4, VRRP_GROUP_V6},
-    frames::{build_gratuitous_arp, build_ipv4_advert, build_ipv6_advert, build_unsolicited_na},
+    frames::{
+        build_gratuitous_arp, build_ipv4_advert, build_ipv4_advert_with, build_ipv6_advert,
+        build_unsolicited_na,
+    },
 };
 
 /// IPv4 advert, VRID 51, priority 150, 100 cs, VIPs 192.0.2.100 and 192.0.2.101.
@@ -55,6 +60,19 @@ const KEEPALIVED_V6_RESIGN: [u8; 94] = [
     0x00, 0x00, 0x00, 0x00, 0x00, 0x12, 0x31, 0x34, 0x00, 0x02, 0x00, 0x64, 0xa1, 0xfc, 0xfe, 0x80,
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x20, 0x01,
     0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
+];
+
+/// [`KEEPALIVED_V4_ADVERT`] as a sender that leaves the IPv4 pseudo-header out of the VRRPv3
+/// checksum sends it (Cisco IOS-XE, Arista EOS, keepalived >= 2.2.8 with `v3_checksum_as_v2`,
+/// FRR without `checksum-with-ipv4-pseudoheader`; docs/INTEROP.md). Not a capture: Debian's
+/// keepalived 2.2.7 has no `v3_checksum_as_v2`. Only the checksum differs (bytes 40..42):
+/// 0xb39b is the one's complement of the sum of the eight words of the message with the field
+/// zero, 0x3133 + 0x9602 + 0x0064 + 0xc000 + 0x0264 + 0xc000 + 0x0265 = 0x24c62, folded 0x4c64.
+const WITHOUT_PSEUDO_HEADER_V4_ADVERT: [u8; 50] = [
+    0x01, 0x00, 0x5e, 0x00, 0x00, 0x12, 0x00, 0x00, 0x5e, 0x00, 0x01, 0x33, 0x08, 0x00, 0x45, 0xc0,
+    0x00, 0x24, 0x00, 0x01, 0x00, 0x00, 0xff, 0x70, 0x18, 0x95, 0xc0, 0x00, 0x02, 0x01, 0xe0, 0x00,
+    0x00, 0x12, 0x31, 0x33, 0x96, 0x02, 0x00, 0x64, 0xb3, 0x9b, 0xc0, 0x00, 0x02, 0x64, 0xc0, 0x00,
+    0x02, 0x65,
 ];
 
 /// Gratuitous ARP for 192.0.2.100 (keepalived puts the broadcast address in the target
@@ -246,5 +264,56 @@ fn our_neighbor_advertisement_matches_keepalived_but_for_the_router_flag() {
         // also changes the ICMPv6 checksum (bytes 56..58).
         assert_equal_except(&buf[..len], frame, &[56, 57, 58]);
         assert_eq!(buf[58], 0xa0);
+    }
+}
+
+#[test]
+fn each_ipv4_checksum_style_accepts_its_golden_frame_and_names_the_other() {
+    let rfc = &KEEPALIVED_V4_ADVERT[ETHERNET..];
+    let without = &WITHOUT_PSEUDO_HEADER_V4_ADVERT[ETHERNET..];
+    let decode = |packet, style| Advert::decode_ipv4_packet_with(packet, style).map(|_| ());
+    let other = |sender| Err(DecodeError::ChecksumOtherStyle { sender });
+    assert_eq!(decode(rfc, ChecksumStyle::Rfc9568), Ok(()));
+    assert_eq!(
+        decode(rfc, ChecksumStyle::WithoutPseudoHeader),
+        other(ChecksumStyle::Rfc9568)
+    );
+    assert_eq!(decode(rfc, ChecksumStyle::AcceptBoth), Ok(()));
+    assert_eq!(decode(without, ChecksumStyle::WithoutPseudoHeader), Ok(()));
+    assert_eq!(
+        decode(without, ChecksumStyle::Rfc9568),
+        other(ChecksumStyle::WithoutPseudoHeader)
+    );
+    assert_eq!(decode(without, ChecksumStyle::AcceptBoth), Ok(()));
+    // The default decoder is RFC 9568.
+    assert_eq!(
+        Advert::decode_ipv4_packet(without).map(|_| ()),
+        other(ChecksumStyle::WithoutPseudoHeader)
+    );
+    let advert = Advert::decode_ipv4_packet_with(without, ChecksumStyle::AcceptBoth).unwrap();
+    assert_eq!(advert.checksum(), 0xb39b);
+    assert!(advert.addresses().eq(VIPS_V4.map(IpAddr::V4)));
+}
+
+#[test]
+fn our_ipv4_advert_frame_in_each_style_matches_its_golden_frame() {
+    let params = AdvertParams {
+        vrid: 51,
+        priority: 150,
+        max_advert_interval_cs: 100,
+    };
+    for (style, golden) in [
+        (ChecksumStyle::Rfc9568, &KEEPALIVED_V4_ADVERT),
+        (ChecksumStyle::AcceptBoth, &KEEPALIVED_V4_ADVERT),
+        (
+            ChecksumStyle::WithoutPseudoHeader,
+            &WITHOUT_PSEUDO_HEADER_V4_ADVERT,
+        ),
+    ] {
+        let mut buf = [0; 128];
+        let len = build_ipv4_advert_with(&mut buf, &params, KEEPALIVED_SOURCE_V4, &VIPS_V4, style)
+            .unwrap();
+        // Identification and the IPv4 header checksum differ, as in the test above.
+        assert_equal_except(&buf[..len], golden, &[18, 19, 24, 25]);
     }
 }

@@ -8,21 +8,21 @@ use aya_ebpf::{
     helpers::{bpf_ktime_get_coarse_ns, bpf_ktime_get_ns},
 };
 use vrrp_common::{
-    advert::{Discard, MessageChecksum, check_header},
+    advert::{ChecksumStyle, Discard, MessageChecksum, MessageSums, check_header},
     consts::{
         ETHERNET_HEADER_LEN, IPPROTO_VRRP, IPV4_HEADER_LEN, IPV6_HEADER_LEN, VRRP_HEADER_LEN,
         VRRP_VERSION_2,
     },
     counters::Counter,
     event::{AdvertEvent, MESSAGE_CAPACITY, record_len},
-    maps::{AddressFamily, InstanceKey, Role},
+    maps::{AddressFamily, InstanceKey, PeerKey, Role},
     wire::{Ipv4Header, Ipv6Header, VrrpHeader},
 };
 
 use crate::{
     checksum::{add_bytes, add_frame, fold},
     instance,
-    maps::{XVRRP_EVENTS, XVRRP_INSTANCES, XVRRP_LAST_SEEN, XVRRP_SCRATCH},
+    maps::{XVRRP_EVENTS, XVRRP_INSTANCES, XVRRP_LAST_SEEN, XVRRP_PEERS, XVRRP_SCRATCH},
     parse::{Frame, Malformed, read},
     stats::{count, count_instance},
 };
@@ -111,8 +111,8 @@ impl<C: Frame> MessageChecksum for InFrame<'_, C> {
     type Error = Rejected;
 
     #[inline(always)]
-    fn residue(self) -> Result<u16, Rejected> {
-        checksum_residue(self.ctx, self.ip).map_err(Rejected::Malformed)
+    fn sums(self) -> Result<MessageSums, Rejected> {
+        checksum_sums(self.ctx, self.ip).map_err(Rejected::Malformed)
     }
 }
 
@@ -125,11 +125,22 @@ fn handle(ctx: &impl Frame, ip: &AdvertIp) -> Result<u32, Malformed> {
         return drop_as(Counter::InvalidLength);
     }
     let header = read::<VrrpHeader>(ctx, ip.offset)?;
+    let key = instance::key(ctx, ip.family, header.vrid);
+    // Looked up before the header check: the instance's checksum style is part of it. An
+    // unconfigured VRID is checked as RFC 9568 and counted as unknown afterwards (§7.1 order).
+    let stored = XVRRP_INSTANCES.get_ptr(key);
+    let style = match stored {
+        // SAFETY: a successful hash lookup; one plain byte of the value.
+        Some(stored) => ChecksumStyle::from_u8(unsafe { (*stored).checksum_style })
+            .unwrap_or(ChecksumStyle::Rfc9568),
+        None => ChecksumStyle::Rfc9568,
+    };
     match check_header(
         ip.hop_limit,
         &header,
         ip.len,
         ip.family,
+        style,
         InFrame { ctx, ip },
     ) {
         Ok(()) => {}
@@ -143,21 +154,40 @@ fn handle(ctx: &impl Frame, ip: &AdvertIp) -> Result<u32, Malformed> {
                 }
             ) && ip.family == AddressFamily::Ipv4
             {
-                deliver(ctx, ip, &instance::key(ctx, ip.family, header.vrid));
+                deliver(ctx, ip, &key);
+            }
+            // A peer using the other checksum style: the daemon names it and the setting that
+            // would interoperate, from a sample.
+            if let Discard::ChecksumOtherStyle { .. } = discard
+                && stored.is_some()
+            {
+                count_instance(&key, Counter::ChecksumOtherStyle);
+                deliver_sample(ctx, ip, &key, Sample::OtherChecksumStyle);
+                return Ok(xdp_action::XDP_DROP);
             }
             return drop_as(discard.counter());
         }
         Err(Rejected::Malformed(malformed)) => return Err(malformed),
     }
     let interval_cs = header.max_advert_interval();
-    let vrid = header.vrid;
     let priority = header.priority;
-    let key = instance::key(ctx, ip.family, vrid);
-    let Some(stored) = XVRRP_INSTANCES.get_ptr(key) else {
+    let Some(stored) = stored else {
         return drop_as(Counter::UnknownVrid);
     };
     // SAFETY: a successful hash lookup; the fields are plain integers.
     let current = unsafe { *stored };
+    // Only listed peers: one more hash lookup, paid only by instances that list peers.
+    if current.peers_listed != 0 {
+        let peer = PeerKey {
+            instance: key,
+            addr_be: ip.source,
+        };
+        if XVRRP_PEERS.get_ptr(peer).is_none() {
+            count_instance(&key, Counter::PeerNotAllowed);
+            deliver_sample(ctx, ip, &key, Sample::PeerNotAllowed);
+            return Ok(xdp_action::XDP_DROP);
+        }
+    }
     // Routine: a Backup hearing the Master it already knows, unchanged. Only the timestamp
     // matters to the daemon (it restarts Master_Down_Timer from it, RFC 5798 §6.4.2), so stamp
     // it in place and never wake userspace.
@@ -181,15 +211,15 @@ fn handle(ctx: &impl Frame, ip: &AdvertIp) -> Result<u32, Malformed> {
     Ok(xdp_action::XDP_DROP)
 }
 
-/// RFC 9568 §5.2.8: the checksum over the IPv4 / IPv6 pseudo-header and the VRRP message,
-/// field included; 0 when it verifies. `check_header` has bounded `ip.len` (8 + 4n or 8 + 16n,
-/// n <= 255) before this reads the frame.
+/// RFC 9568 §5.2.8: the sums of the IPv4 / IPv6 pseudo-header and of the VRRP message, field
+/// included, apart (`check_header` verifies them in the instance's style). `check_header` has
+/// bounded `ip.len` (8 + 4n or 8 + 16n, n <= 255) before this reads the frame.
 #[inline(always)]
-fn checksum_residue(ctx: &impl Frame, ip: &AdvertIp) -> Result<u16, Malformed> {
+fn checksum_sums(ctx: &impl Frame, ip: &AdvertIp) -> Result<MessageSums, Malformed> {
     // Upper-layer length and protocol, as the pseudo-header carries them (RFC 8200 §8.1 for
     // IPv6; the IPv4 layout sums the same).
-    let mut sum = ip.len as u64 + u64::from(IPPROTO_VRRP);
-    sum = match ip.family {
+    let sum = ip.len as u64 + u64::from(IPPROTO_VRRP);
+    let pseudo_header = match ip.family {
         AddressFamily::Ipv4 => {
             let mut addresses = [0; 8];
             addresses[..4].copy_from_slice(&ip.source[..4]);
@@ -200,14 +230,17 @@ fn checksum_residue(ctx: &impl Frame, ip: &AdvertIp) -> Result<u16, Malformed> {
     };
     // Common sizes (one or two addresses) are summed straight from the frame: a constant-size
     // read is far cheaper than copying into the scratch buffer and calling the helper.
-    let sum = match ip.len {
-        12 => add_exact::<12>(ctx, sum, ip.offset)?,
-        16 => add_exact::<16>(ctx, sum, ip.offset)?,
-        24 => add_exact::<24>(ctx, sum, ip.offset)?,
-        40 => add_exact::<40>(ctx, sum, ip.offset)?,
-        _ => add_frame(ctx, sum, ip.offset, ip.len)?,
+    let message = match ip.len {
+        12 => add_exact::<12>(ctx, 0, ip.offset)?,
+        16 => add_exact::<16>(ctx, 0, ip.offset)?,
+        24 => add_exact::<24>(ctx, 0, ip.offset)?,
+        40 => add_exact::<40>(ctx, 0, ip.offset)?,
+        _ => add_frame(ctx, 0, ip.offset, ip.len)?,
     };
-    Ok(!fold(sum))
+    Ok(MessageSums {
+        pseudo_header: fold(pseudo_header),
+        message: fold(message),
+    })
 }
 
 /// Adds the `N` frame bytes at `offset` to `sum`.
@@ -219,6 +252,40 @@ fn add_exact<const N: usize>(ctx: &impl Frame, sum: u64, offset: usize) -> Resul
 /// Least time between two "ring buffer full" log lines of one CPU: a burst from 255 VRIDs
 /// must not flood the log ring too (`ringbuf_full` counts every loss).
 const RING_FULL_LOG_INTERVAL_NS: u64 = 1_000_000_000;
+
+/// Least time between two sampled discarded adverts of one kind from one CPU: the daemon needs
+/// one to name the peer (its warning is rate-limited per peer anyway); the counters count all.
+const SAMPLE_INTERVAL_NS: u64 = 1_000_000_000;
+
+/// Discarded adverts the daemon sees a sample of.
+#[derive(Clone, Copy)]
+enum Sample {
+    /// The checksum verifies only in the style the instance does not accept.
+    OtherChecksumStyle,
+    /// The source is not among the instance's listed peers.
+    PeerNotAllowed,
+}
+
+/// [`deliver`], at most once per [`SAMPLE_INTERVAL_NS`] per CPU and kind of sample.
+#[inline(always)]
+fn deliver_sample(ctx: &impl Frame, ip: &AdvertIp, key: &InstanceKey, sample: Sample) {
+    let Some(scratch) = XVRRP_SCRATCH.get_ptr_mut(0) else {
+        return;
+    };
+    // SAFETY: bpf_ktime_get_ns has no preconditions; `scratch` is this CPU's Scratch.
+    unsafe {
+        let now = bpf_ktime_get_ns();
+        let last = match sample {
+            Sample::OtherChecksumStyle => &mut (*scratch).other_style_sampled_ns,
+            Sample::PeerNotAllowed => &mut (*scratch).peer_refused_sampled_ns,
+        };
+        if now.saturating_sub(*last) < SAMPLE_INTERVAL_NS {
+            return;
+        }
+        *last = now;
+    }
+    deliver(ctx, ip, key);
+}
 
 /// Copies the advert to the ring buffer for the daemon, in a record sized to the message
 /// (staged in the per-CPU scratch, then `bpf_ringbuf_output` at its real length); a full ring

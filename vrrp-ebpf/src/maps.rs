@@ -3,6 +3,7 @@
 //! those constants; `#[btf_map(name = …)]` needs a literal, so keep both in sync).
 
 use aya_ebpf::{
+    bindings::BPF_F_NO_PREALLOC,
     btf_maps::{Array, HashMap, PerCpuArray, RingBuf},
     macros::btf_map,
 };
@@ -11,7 +12,8 @@ use vrrp_common::{
     event::{AdvertEvent, MESSAGE_CAPACITY},
     maps::{
         Control, EVENTS_RING_BYTES, INSTANCE_SLOTS, Instance, InstanceKey, LAST_SEEN_MAP_FLAGS,
-        MAX_INSTANCES, MAX_VIPS, RoleEntry, Vip4Key, Vip6Key, VipTarget,
+        MAX_INSTANCES, MAX_PEERS, MAX_VIPS, PeerEntry, PeerKey, RoleEntry, Vip4Key, Vip6Key,
+        VipTarget,
     },
 };
 
@@ -38,6 +40,16 @@ pub(crate) static XVRRP_LAST_SEEN: Array<u64, { INSTANCE_SLOTS as usize }, LAST_
 #[btf_map(name = "XVRRP_INSTANCES")]
 pub(crate) static XVRRP_INSTANCES: HashMap<InstanceKey, Instance, { MAX_INSTANCES as usize }> =
     HashMap::new();
+
+/// The advert sources instances that list peers accept (`PEERS_MAP`). Not preallocated
+/// (`BPF_F_NO_PREALLOC`): its memory follows the peers configured.
+#[btf_map(name = "XVRRP_PEERS")]
+pub(crate) static XVRRP_PEERS: HashMap<
+    PeerKey,
+    PeerEntry,
+    { MAX_PEERS as usize },
+    { BPF_F_NO_PREALLOC as usize },
+> = HashMap::new();
 
 /// IPv4 virtual addresses (`VIPS4_MAP`).
 #[btf_map(name = "XVRRP_VIPS4")]
@@ -66,6 +78,10 @@ pub(crate) struct Scratch {
     pub(crate) message: [u8; MESSAGE_CAPACITY],
     /// CLOCK_MONOTONIC ns of this CPU's last "ring buffer full" log line.
     pub(crate) ring_full_logged_ns: u64,
+    /// CLOCK_MONOTONIC ns of this CPU's last sampled advert in the other checksum style.
+    pub(crate) other_style_sampled_ns: u64,
+    /// CLOCK_MONOTONIC ns of this CPU's last sampled advert from a peer not listed.
+    pub(crate) peer_refused_sampled_ns: u64,
 }
 
 const _: () = assert!(core::mem::offset_of!(Scratch, message) == size_of::<AdvertEvent>());

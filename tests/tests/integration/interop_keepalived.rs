@@ -1,8 +1,10 @@
 //! xvrrp and a real keepalived (Debian 2.2.x, `vrrp_version 3`) on one LAN: each elects the
 //! right Master, for IPv4 and IPv6, whichever has the higher priority, and the survivor takes
-//! over when the Master dies.
+//! over when the Master dies; the IPv4 checksum settings that do and do not match keepalived's.
 
 use std::{path::Path, time::Duration};
+
+use vrrp_common::advert::ChecksumStyle;
 
 use vrrp_tests::{
     capture::Capture,
@@ -10,7 +12,7 @@ use vrrp_tests::{
     keepalived::Keepalived,
     lab::{LAN_IF, Lab},
     privilege::require_root,
-    vrrp::{Family, RouterSpec, adverts_from, serial},
+    vrrp::{Family, RouterSpec, adverts_from, adverts_with, serial},
     wait,
 };
 
@@ -49,10 +51,12 @@ impl InteropLab {
         }
     }
 
-    fn start_xvrrp(&self, family: Family, priority: u8) -> (Daemon, RouterSpec) {
+    /// xvrrp with `extra` lines in its instance table.
+    fn start_xvrrp(&self, family: Family, priority: u8, extra: &str) -> (Daemon, RouterSpec) {
         let spec = RouterSpec {
             family,
             interval_ms: INTERVAL_MS,
+            instance_extra: extra.to_owned(),
             ..RouterSpec::new(priority)
         };
         let ns = &self.lab.nodes[self.xvrrp].ns;
@@ -104,7 +108,7 @@ fn xvrrp_higher_priority_wins_and_keepalived_takes_over(family: Family) {
         lab.source(lab.keepalived, family),
     );
     let _keepalived = lab.start_keepalived(family, 100);
-    let (xvrrp, _) = lab.start_xvrrp(family, 200);
+    let (xvrrp, _) = lab.start_xvrrp(family, 200, "");
     lab.assert_sole_master(&xv_source, &ka_source, STARTUP * 2);
     xvrrp.signal(libc::SIGKILL);
     // keepalived's Master_Down_Interval at priority 100 and 100 ms: 360.9 ms.
@@ -117,7 +121,8 @@ fn xvrrp_higher_priority_wins_and_keepalived_takes_over(family: Family) {
     );
 }
 
-fn keepalived_higher_priority_wins_and_xvrrp_takes_over(family: Family) {
+/// `extra`: more of xvrrp's instance settings (they must interoperate with keepalived's default).
+fn keepalived_higher_priority_wins_and_xvrrp_takes_over(family: Family, extra: &str) {
     let _serial = serial();
     let lab = InteropLab::new();
     let (xv_source, ka_source) = (
@@ -131,7 +136,7 @@ fn keepalived_higher_priority_wins_and_xvrrp_takes_over(family: Family) {
         Duration::from_millis(20),
         || (!adverts_from(&lab.capture.frames(), &ka_source).is_empty()).then_some(()),
     );
-    let (_xvrrp, spec) = lab.start_xvrrp(family, 100);
+    let (_xvrrp, spec) = lab.start_xvrrp(family, 100, extra);
     lab.assert_sole_master(&ka_source, &xv_source, STARTUP);
     keepalived.kill();
     let takeover = wait::until(
@@ -166,7 +171,7 @@ fn interop_ipv4_xvrrp_master_keepalived_backup() {
 #[test]
 fn interop_ipv4_keepalived_master_xvrrp_backup() {
     if require_root("interop_ipv4_keepalived_master_xvrrp_backup") {
-        keepalived_higher_priority_wins_and_xvrrp_takes_over(Family::V4);
+        keepalived_higher_priority_wins_and_xvrrp_takes_over(Family::V4, "");
     }
 }
 
@@ -180,6 +185,66 @@ fn interop_ipv6_xvrrp_master_keepalived_backup() {
 #[test]
 fn interop_ipv6_keepalived_master_xvrrp_backup() {
     if require_root("interop_ipv6_keepalived_master_xvrrp_backup") {
-        keepalived_higher_priority_wins_and_xvrrp_takes_over(Family::V6);
+        keepalived_higher_priority_wins_and_xvrrp_takes_over(Family::V6, "");
     }
+}
+
+/// keepalived 2.2.7 includes the IPv4 pseudo-header (its `v3_checksum_as_v2` came later), so
+/// `accept-both` (which sends RFC 9568) interoperates with it both ways.
+#[test]
+fn interop_ipv4_keepalived_master_xvrrp_accept_both_backup() {
+    if require_root("interop_ipv4_keepalived_master_xvrrp_accept_both_backup") {
+        keepalived_higher_priority_wins_and_xvrrp_takes_over(
+            Family::V4,
+            r#"ipv4_checksum = "accept-both""#,
+        );
+    }
+}
+
+/// The failure `ipv4_checksum` exists for, against a real peer: xvrrp set to leave the
+/// pseudo-header out discards keepalived's RFC 9568 adverts, so both are Master, and xvrrp's
+/// warning names keepalived and the setting that would interoperate.
+#[test]
+fn interop_ipv4_checksum_mismatch_with_keepalived_is_named() {
+    if !require_root("interop_ipv4_checksum_mismatch_with_keepalived_is_named") {
+        return;
+    }
+    let _serial = serial();
+    let lab = InteropLab::new();
+    let (xv_source, ka_source) = (
+        lab.source(lab.xvrrp, Family::V4),
+        lab.source(lab.keepalived, Family::V4),
+    );
+    let _keepalived = lab.start_keepalived(Family::V4, 200);
+    wait::until(
+        "keepalived to become Master",
+        STARTUP * 2,
+        Duration::from_millis(20),
+        || (!adverts_from(&lab.capture.frames(), &ka_source).is_empty()).then_some(()),
+    );
+    let (xvrrp, _) = lab.start_xvrrp(
+        Family::V4,
+        100,
+        r#"ipv4_checksum = "without-pseudo-header""#,
+    );
+    xvrrp.wait_for_log(
+        &format!(
+            r#"advert from {ka_source} discarded: its VRRPv3 checksum is computed with the IPv4 pseudo-header"#
+        ),
+        STARTUP * 2,
+    );
+    xvrrp.wait_for_log(r#"set ipv4_checksum = \"rfc9568\""#, Duration::from_secs(1));
+    // Deaf to keepalived, xvrrp takes over too: two Masters on the wire.
+    wait::until(
+        "xvrrp to advertise as a second Master",
+        STARTUP,
+        Duration::from_millis(20),
+        || {
+            let frames = lab.capture.frames();
+            let ours = adverts_with(&frames, ChecksumStyle::WithoutPseudoHeader)
+                .into_iter()
+                .any(|advert| advert.source.to_string() == xv_source);
+            (ours && !adverts_from(&frames, &ka_source).is_empty()).then_some(())
+        },
+    );
 }

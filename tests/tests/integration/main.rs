@@ -1,6 +1,7 @@
 //! Root-only integration tests on the real kernel, each in its own network namespaces.
 //! One binary (`cargo xtask test` runs it); each module is a suite.
 
+mod advert_filters;
 mod daemon;
 mod drills;
 mod interop_keepalived;

@@ -3,7 +3,10 @@
 
 use std::{net::IpAddr, process::Command, time::Duration};
 
-use vrrp_common::maps::{ALL_MAPS, AddressFamily, INSTANCES_MAP, Role};
+use vrrp_common::{
+    advert::ChecksumStyle,
+    maps::{ALL_MAPS, AddressFamily, INSTANCES_MAP, Role},
+};
 use vrrp_tests::xdp::TEST_HEARTBEAT_TIMEOUT;
 use vrrp_tests::{
     lab::{LAN_IF, Lab},
@@ -50,6 +53,8 @@ fn attach_pins_every_map_and_detach_removes_the_pins() {
                 master_interval_cs: 100,
                 owner: false,
                 heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
+                checksum_style: ChecksumStyle::Rfc9568,
+                peers_listed: false,
             },
         )
         .unwrap();

@@ -1,8 +1,9 @@
 //! The XDP program and the codec must agree on every advert: random frames, most of them
-//! mutations of valid ones (TTL, version, type, count, address list, IP length, checksum,
-//! truncation, VRID, interval), go through `BPF_PROG_TEST_RUN` and through
-//! `Advert::decode_ipv{4,6}_packet`; the program's counter must be the codec's discard reason,
-//! and what it delivers must be exactly what the codec accepts.
+//! mutations of valid ones (TTL, version, type, count, address list, IP length, checksum and
+//! its style, truncation, VRID, interval), go through `BPF_PROG_TEST_RUN` and through
+//! `Advert::decode_ipv4_packet_with` / `decode_ipv6_packet` with the VRID's checksum style;
+//! the program's counter must be the codec's discard reason, and what it delivers must be
+//! exactly what the codec accepts.
 
 use std::{
     cell::RefCell,
@@ -15,8 +16,8 @@ use proptest::{
     test_runner::{Config, TestRunner},
 };
 use vrrp_common::{
-    advert::{Advert, DecodeError},
-    checksum::{ipv4_pseudo_header_checksum, ipv6_pseudo_header_checksum},
+    advert::{Advert, ChecksumStyle, DecodeError},
+    checksum::{internet_checksum, ipv4_pseudo_header_checksum, ipv6_pseudo_header_checksum},
     counters::Counter,
     maps::{AddressFamily, Role},
 };
@@ -31,8 +32,25 @@ use vrrp_user::dataplane::{AdvertEvents, InstanceSettings};
 const XDP_DROP: u32 = 1;
 const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
 const PEER4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
-/// VRIDs configured (Master, so every valid advert for them is delivered); 3 and 0 are not.
-const CONFIGURED: [u8; 2] = [1, 2];
+/// VRIDs configured (Master, so every valid advert for them is delivered), each with its IPv4
+/// checksum style; 3 and 0 are not (checked as RFC 9568).
+const CONFIGURED: [(u8, ChecksumStyle); 3] = [
+    (1, ChecksumStyle::Rfc9568),
+    (2, ChecksumStyle::WithoutPseudoHeader),
+    (4, ChecksumStyle::AcceptBoth),
+];
+
+/// The checksum style VRID `vrid` accepts.
+fn style_of(vrid: u8) -> ChecksumStyle {
+    CONFIGURED
+        .into_iter()
+        .find(|(configured, _)| *configured == vrid)
+        .map_or(ChecksumStyle::Rfc9568, |(_, style)| style)
+}
+
+fn configured(vrid: u8) -> bool {
+    CONFIGURED.iter().any(|(configured, _)| *configured == vrid)
+}
 
 fn peer6() -> Ipv6Addr {
     "fe80::2".parse().unwrap()
@@ -54,6 +72,8 @@ struct Case {
     trailing: usize,
     /// Added to the IP length field (clamped so the IP header itself stays intact).
     ip_len_delta: i32,
+    /// The sender sums the pseudo-header into the checksum (RFC 9568) or not.
+    pseudo_header: bool,
     /// XORed into the correct checksum.
     checksum_error: u16,
     /// Bytes cut from the end of the frame (never into the IP header).
@@ -76,7 +96,7 @@ fn case() -> impl Strategy<Value = Case> {
         mostly(255u8, any::<u8>()),
         mostly(3u8, 0u8..16),
         mostly(1u8, 0u8..16),
-        prop_oneof![4 => 1u8..=2, 1 => Just(0u8), 1 => Just(3u8)],
+        prop_oneof![6 => prop::sample::select(vec![1u8, 2, 4]), 1 => Just(0u8), 1 => Just(3u8)],
         1usize..=4,
         mostly(100u16, prop_oneof![Just(0u16), 1u16..=0x0fff]),
     );
@@ -88,11 +108,21 @@ fn case() -> impl Strategy<Value = Case> {
         mostly(0usize, 1usize..=12),
         mostly(0usize, 1usize..=20),
         mostly(None, (0usize..=5).prop_map(Some)),
+        any::<bool>(),
     );
     (fields, mutations).prop_map(
         |(
             (ipv6, ttl, version, kind, vrid, addresses, interval_cs),
-            (count, trailing, ip_len_delta, checksum_error, truncate, padding, listed),
+            (
+                count,
+                trailing,
+                ip_len_delta,
+                checksum_error,
+                truncate,
+                padding,
+                listed,
+                pseudo_header,
+            ),
         )| Case {
             ipv6,
             ttl,
@@ -105,6 +135,7 @@ fn case() -> impl Strategy<Value = Case> {
             addresses: listed.unwrap_or(addresses),
             trailing,
             ip_len_delta,
+            pseudo_header,
             checksum_error,
             truncate,
             padding,
@@ -122,7 +153,9 @@ impl Case {
             message.push(0x20 + index as u8);
         }
         message.extend(std::iter::repeat_n(0xee, self.trailing));
-        let checksum = if self.ipv6 {
+        let checksum = if !self.pseudo_header {
+            internet_checksum(&message)
+        } else if self.ipv6 {
             ipv6_pseudo_header_checksum(&peer6(), &VRRP_GROUP_V6, 112, &message)
         } else {
             ipv4_pseudo_header_checksum(PEER4, VRRP_GROUP_V4, 112, &message)
@@ -148,7 +181,7 @@ impl Case {
 /// The counter the XDP program must bump for what the codec says about the same packet.
 fn expected_counter(decoded: &Result<Advert<'_>, DecodeError>) -> Counter {
     match decoded {
-        Ok(advert) if CONFIGURED.contains(&advert.vrid()) => Counter::AdvertsToUserspace,
+        Ok(advert) if configured(advert.vrid()) => Counter::AdvertsToUserspace,
         // The codec cannot know the configuration; VRID 0 is never configured.
         Ok(_) | Err(DecodeError::ZeroVrid) => Counter::UnknownVrid,
         Err(DecodeError::Truncated { .. })
@@ -160,6 +193,7 @@ fn expected_counter(decoded: &Result<Advert<'_>, DecodeError>) -> Counter {
         }
         Err(DecodeError::BadType { .. }) => Counter::InvalidType,
         Err(DecodeError::BadChecksum { .. }) => Counter::InvalidChecksum,
+        Err(DecodeError::ChecksumOtherStyle { .. }) => Counter::ChecksumOtherStyle,
         Err(DecodeError::ZeroInterval { .. }) => Counter::ZeroInterval,
         Err(error @ DecodeError::WrongFamily { .. })
         | Err(error @ DecodeError::BadIpv4HeaderLength { .. })
@@ -179,7 +213,7 @@ fn agree(
     let decoded = if case.ipv6 {
         Advert::decode_ipv6_packet(&frame[14..])
     } else {
-        Advert::decode_ipv4_packet(&frame[14..])
+        Advert::decode_ipv4_packet_with(&frame[14..], style_of(case.vrid))
     };
     let expected = expected_counter(&decoded);
     let before = xdp.dataplane.counters().unwrap();
@@ -193,8 +227,23 @@ fn agree(
         .collect();
     // A VRRPv2 advert over IPv4 is also handed up, for the daemon to report the peer.
     let version2_report = !case.ipv6 && case.version == 2 && expected == Counter::InvalidVersion;
+    // One advert in the other checksum style per second and CPU is handed up as a sample, for
+    // the daemon to name the peer and the setting.
+    let other_style_sample = expected == Counter::ChecksumOtherStyle && configured(case.vrid);
     let delivered = events.try_next();
-    if version2_report {
+    if other_style_sample && delivered.is_some() {
+        prop_assert_eq!(
+            &moved,
+            &[Counter::AdvertsToUserspace, Counter::ChecksumOtherStyle],
+            "codec: {:?}",
+            decoded
+        );
+        let message_len = usize::from(u16::from_be_bytes([frame[16], frame[17]])) - 20;
+        prop_assert_eq!(
+            delivered.map(|advert| advert.message),
+            Some(frame[34..34 + message_len].to_vec())
+        );
+    } else if version2_report {
         prop_assert_eq!(
             &moved,
             &[Counter::AdvertsToUserspace, Counter::InvalidVersion],
@@ -224,7 +273,7 @@ fn xdp_and_codec_agree_on_every_verdict() {
     let _runtime = runtime.enter();
     let mut xdp = XdpUnderTest::new();
     let events = xdp.dataplane.take_events().unwrap();
-    for vrid in CONFIGURED {
+    for (vrid, checksum_style) in CONFIGURED {
         for (family, master_address) in [
             (AddressFamily::Ipv4, PEER4.into()),
             (AddressFamily::Ipv6, peer6().into()),
@@ -237,6 +286,8 @@ fn xdp_and_codec_agree_on_every_verdict() {
                 master_interval_cs: 100,
                 owner: false,
                 heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
+                checksum_style,
+                peers_listed: false,
             };
             xdp.dataplane.set_instance(family, vrid, &settings).unwrap();
         }
@@ -267,6 +318,7 @@ fn xdp_and_codec_agree_on_every_verdict() {
         Counter::InvalidVersion,
         Counter::InvalidType,
         Counter::InvalidChecksum,
+        Counter::ChecksumOtherStyle,
         Counter::ZeroInterval,
     ] {
         assert!(

@@ -7,7 +7,7 @@ use std::{
 };
 
 use vrrp_common::{
-    advert::{Advert as DecodedAdvert, IpContext},
+    advert::{Advert as DecodedAdvert, ChecksumStyle, IpContext},
     counters::Counter,
     event::ring_footprint,
     maps::{AddressFamily, EVENTS_RING_BYTES, Role},
@@ -63,6 +63,8 @@ fn configure(xdp: &mut XdpUnderTest, role: Role, accept: bool) {
                     master_interval_cs: 100,
                     owner: false,
                     heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
+                    checksum_style: ChecksumStyle::Rfc9568,
+                    peers_listed: false,
                 },
             )
             .unwrap();
@@ -797,6 +799,8 @@ fn heartbeat_staleness_is_per_instance_and_spares_the_owner() {
                     master_interval_cs: 100,
                     owner,
                     heartbeat_timeout,
+                    checksum_style: ChecksumStyle::Rfc9568,
+                    peers_listed: false,
                 },
             )
             .unwrap();
@@ -938,6 +942,8 @@ fn a_burst_from_255_vrids_in_both_families_fits_the_ring_unread() {
                 master_interval_cs: 100,
                 owner: false,
                 heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
+                checksum_style: ChecksumStyle::Rfc9568,
+                peers_listed: false,
             };
             xdp.dataplane.set_instance(family, vrid, &settings).unwrap();
         }
@@ -975,4 +981,84 @@ fn a_burst_from_255_vrids_in_both_families_fits_the_ring_unread() {
     assert_eq!(events.malformed_records(), 0);
     assert_eq!(received.len(), 510);
     assert_eq!(received, sent, "records differ from the adverts sent");
+}
+
+#[test]
+fn adverts_from_peers_not_listed_are_dropped_counted_and_sampled() {
+    if !require_root("adverts_from_peers_not_listed_are_dropped_counted_and_sampled") {
+        return;
+    }
+    let runtime = io_runtime();
+    let _runtime = runtime.enter();
+    let mut xdp = XdpUnderTest::new();
+    let mut events = xdp.dataplane.take_events().unwrap();
+    let family = AddressFamily::Ipv4;
+    xdp.dataplane
+        .add_peer(family, VRID, IpAddr::V4(PEER4))
+        .unwrap();
+    xdp.dataplane
+        .set_instance(
+            family,
+            VRID,
+            &InstanceSettings {
+                role: Role::Backup,
+                accept: false,
+                master_address: IpAddr::V4(PEER4),
+                master_priority: 200,
+                master_interval_cs: 100,
+                owner: false,
+                heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
+                checksum_style: ChecksumStyle::Rfc9568,
+                peers_listed: true,
+            },
+        )
+        .unwrap();
+    // The listed peer is absorbed as routine, as without a list.
+    let listed = Advert::new(VRID, 200).frame_v4(PEER_MAC, PEER4, &[VIP4]);
+    expect(
+        &mut xdp,
+        "listed peer",
+        &listed,
+        XDP_DROP,
+        &[(Counter::AdvertsReceived, 1), (Counter::AdvertsAbsorbed, 1)],
+    );
+    // Another source: dropped and counted, every time; a sample (at most one per second and
+    // CPU) reaches the ring buffer so the daemon can name it.
+    let stranger = Ipv4Addr::new(192, 0, 2, 3);
+    let refused = Advert::new(VRID, 254).frame_v4(PEER_MAC, stranger, &[VIP4]);
+    let before = xdp.dataplane.counters().unwrap();
+    for _ in 0..5 {
+        assert_eq!(xdp.run(&refused).action, XDP_DROP);
+    }
+    let after = xdp.dataplane.counters().unwrap();
+    let sampled = after.get(Counter::AdvertsToUserspace) - before.get(Counter::AdvertsToUserspace);
+    assert_eq!(
+        after.get(Counter::PeerNotAllowed) - before.get(Counter::PeerNotAllowed),
+        5
+    );
+    let cpus = aya::util::nr_cpus().unwrap() as u64;
+    assert!((1..=cpus).contains(&sampled), "{sampled} samples");
+    let mut records = 0;
+    while let Some(record) = events.try_next() {
+        assert_eq!(record.source, IpAddr::V4(stranger));
+        records += 1;
+    }
+    assert_eq!(records, sampled);
+    let instance = xdp.dataplane.instance_counters(family, VRID).unwrap();
+    assert_eq!(instance.get(Counter::PeerNotAllowed), 5);
+    // Unlisted, the former peer is refused too.
+    xdp.dataplane
+        .remove_peer(family, VRID, IpAddr::V4(PEER4))
+        .unwrap();
+    let before = xdp.dataplane.counters().unwrap();
+    assert_eq!(xdp.run(&listed).action, XDP_DROP);
+    let after = xdp.dataplane.counters().unwrap();
+    assert_eq!(
+        after.get(Counter::PeerNotAllowed) - before.get(Counter::PeerNotAllowed),
+        1
+    );
+    assert_eq!(
+        after.get(Counter::AdvertsAbsorbed),
+        before.get(Counter::AdvertsAbsorbed)
+    );
 }

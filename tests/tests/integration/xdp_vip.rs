@@ -7,6 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use vrrp_common::{
+    advert::ChecksumStyle,
     counters::Counter,
     maps::{AddressFamily, Role},
 };
@@ -98,6 +99,8 @@ fn host_pings_the_vips(mode: XdpAttachMode, expected: IngressHook) {
                     master_interval_cs: 100,
                     owner: false,
                     heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
+                    checksum_style: ChecksumStyle::Rfc9568,
+                    peers_listed: false,
                 },
             )
             .unwrap();
@@ -165,6 +168,8 @@ fn host_pings_the_vips(mode: XdpAttachMode, expected: IngressHook) {
                 master_interval_cs: 100,
                 owner: false,
                 heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
+                checksum_style: ChecksumStyle::Rfc9568,
+                peers_listed: false,
             },
         )
         .unwrap();

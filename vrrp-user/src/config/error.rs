@@ -293,6 +293,39 @@ pub enum ConfigErrorKind {
         /// The configured peer.
         address: IpAddr,
     },
+    /// More allowed peers than the data plane holds per instance.
+    #[error("allowed_peers lists {count} peers; at most {max} are supported")]
+    TooManyPeers {
+        /// Peers configured.
+        count: usize,
+        /// The limit (`vrrp_common::maps::MAX_PEERS_PER_INSTANCE`).
+        max: usize,
+    },
+    /// More allowed peers on one interface than its data plane holds.
+    #[error(
+        "the instances on {interface} list more than {max} allowed_peers together, the most \
+         its data plane holds"
+    )]
+    TooManyPeersOnInterface {
+        /// The interface.
+        interface: String,
+        /// The limit (`vrrp_common::maps::MAX_PEERS`).
+        max: usize,
+    },
+    /// An `ipv4_checksum` value that is not one of the styles.
+    #[error(
+        "ipv4_checksum {value:?} is not one of \"rfc9568\", \"without-pseudo-header\", \"accept-both\""
+    )]
+    UnknownChecksumStyle {
+        /// The configured text.
+        value: String,
+    },
+    /// `ipv4_checksum` on an IPv6 instance.
+    #[error(
+        "ipv4_checksum applies to IPv4 instances only: every VRRPv3 implementation includes the \
+         IPv6 pseudo-header (RFC 9568 §5.2.8)"
+    )]
+    ChecksumStyleOnIpv6,
     /// A preemption delay that cannot take effect.
     #[error("preempt_delay_ms has no effect with preempt = false")]
     PreemptDelayWithoutPreempt,

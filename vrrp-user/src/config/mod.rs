@@ -35,7 +35,9 @@
 //! accept_mode = false                  # default false
 //! virtual_addresses = ["192.0.2.1"]    # one family; IPv6 starts with a fe80::/10 address
 //! track = [{ interface = "eth1", weight = 50 }]  # priority - weight while eth1 is down
-//! allowed_peers = []                   # advert sources accepted; empty = any
+//! allowed_peers = []                   # advert sources accepted (at most 16); empty = any
+//! ipv4_checksum = "rfc9568"            # or "without-pseudo-header" (Cisco, Arista) or
+//!                                      # "accept-both" (sends RFC 9568); IPv4 only
 //! group = "lan-v4"                     # metrics label of the redundancy group; default: name
 //!
 //! [[instance.hook]]                    # this instance's own hooks, same keys as global ones
@@ -59,6 +61,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
+pub use vrrp_common::advert::ChecksumStyle;
 
 pub use crate::proto::AddressFamily;
 use crate::proto::{Centiseconds, OWNER_PRIORITY, State};
@@ -200,8 +203,10 @@ pub struct InstanceConfig {
     pub virtual_addresses: Vec<IpAddr>,
     /// Interfaces whose link state lowers the priority.
     pub track: Vec<TrackedInterface>,
-    /// Advert sources accepted; empty accepts any.
+    /// Advert sources accepted; empty accepts any. Enforced in the data plane.
     pub allowed_peers: Vec<IpAddr>,
+    /// The VRRPv3 checksum sent and accepted (IPv4; always RFC 9568 for IPv6).
+    pub ipv4_checksum: ChecksumStyle,
     /// The redundancy group, a metrics label shared by the routers that back each other up
     /// (the instance name unless configured).
     pub group: String,
@@ -361,6 +366,7 @@ struct RawInstance {
     track: Option<Spanned<Vec<Spanned<RawTrack>>>>,
     #[serde(default)]
     allowed_peers: Vec<Spanned<String>>,
+    ipv4_checksum: Option<Spanned<String>>,
     group: Option<Spanned<String>>,
     #[serde(default)]
     hook: Vec<Spanned<RawHook>>,

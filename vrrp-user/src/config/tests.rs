@@ -75,7 +75,7 @@ const CASES: &[Case] = &[
         expected: &[
             "error: test.toml:5: unknown field `prio`, expected one of `name`, `interface`, \
              `vrid`, `priority`, `advert_interval_ms`, `preempt`, `preempt_delay_ms`, \
-             `accept_mode`, `virtual_addresses`, `track`, `allowed_peers`, `group`, `hook`",
+             `accept_mode`, `virtual_addresses`, `track`, `allowed_peers`, `ipv4_checksum`, `group`, `hook`",
         ],
     },
     Case {
@@ -380,6 +380,47 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "at most 16 allowed peers",
+        toml: &[
+            "[[instance]]",
+            r#"name = "v4""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+            r#"allowed_peers = ["192.0.2.10", "192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.14", "192.0.2.15", "192.0.2.16", "192.0.2.17", "192.0.2.18", "192.0.2.19", "192.0.2.20", "192.0.2.21", "192.0.2.22", "192.0.2.23", "192.0.2.24", "192.0.2.25", "192.0.2.26"]"#,
+        ],
+        expected: &[
+            r#"error: test.toml:6: instance "v4": allowed_peers lists 17 peers; at most 16 are supported"#,
+        ],
+    },
+    Case {
+        name: "ipv4 checksum styles",
+        toml: &[
+            "[[instance]]",
+            r#"name = "cisco""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+            r#"ipv4_checksum = "without-pseudo-header""#,
+            "[[instance]]",
+            r#"name = "typo""#,
+            r#"interface = "eth0""#,
+            "vrid = 2",
+            r#"virtual_addresses = ["192.0.2.2"]"#,
+            r#"ipv4_checksum = "v2""#,
+            "[[instance]]",
+            r#"name = "v6""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["fe80::1"]"#,
+            r#"ipv4_checksum = "accept-both""#,
+        ],
+        expected: &[
+            r#"error: test.toml:12: instance "typo": ipv4_checksum "v2" is not one of "rfc9568", "without-pseudo-header", "accept-both""#,
+            r#"error: test.toml:18: instance "v6": ipv4_checksum applies to IPv4 instances only: every VRRPv3 implementation includes the IPv6 pseudo-header (RFC 9568 §5.2.8)"#,
+        ],
+    },
+    Case {
         name: "a delay without preemption is only a warning",
         toml: &[
             "[[instance]]",
@@ -512,6 +553,7 @@ fn defaults_fill_every_optional_key() {
             virtual_addresses: vec![IpAddr::from([192, 0, 2, 1])],
             track: Vec::new(),
             allowed_peers: Vec::new(),
+            ipv4_checksum: ChecksumStyle::Rfc9568,
             group: "lan".into(),
         }]
     );
@@ -592,6 +634,7 @@ fn every_key_maps_to_its_typed_field() {
         instance.allowed_peers,
         ["fe80::3".parse::<IpAddr>().unwrap()]
     );
+    assert_eq!(instance.ipv4_checksum, ChecksumStyle::Rfc9568);
 }
 
 #[test]
@@ -702,6 +745,7 @@ fn effective_priority_subtracts_down_links_and_stays_at_least_one() {
             },
         ],
         allowed_peers: Vec::new(),
+        ipv4_checksum: ChecksumStyle::Rfc9568,
     };
     assert_eq!(instance.effective_priority(|_| true), 200);
     assert_eq!(instance.effective_priority(|name| name != "eth1"), 80);
@@ -866,4 +910,52 @@ fn a_link_local_virtual_address_is_unique_per_interface() {
              address of instance \"a\""
         ]
     );
+}
+
+#[test]
+fn each_ipv4_checksum_style_loads_by_its_name() {
+    for style in ChecksumStyle::ALL {
+        let value = format!("ipv4_checksum = {:?}", style.name());
+        let loaded = load_text(
+            &[
+                "[[instance]]",
+                r#"name = "lan""#,
+                r#"interface = "eth0""#,
+                "vrid = 1",
+                r#"virtual_addresses = ["192.0.2.1"]"#,
+                &value,
+            ],
+            Mode::Run,
+        )
+        .expect("valid");
+        assert_eq!(loaded.config.instances[0].ipv4_checksum, style);
+    }
+}
+
+#[test]
+fn the_allowed_peers_of_one_interface_fit_its_data_plane() {
+    // 65 instances of 16 peers: 1040, over the 1024 one interface holds.
+    let peers: Vec<String> = (1..=16).map(|n| format!("\"192.0.2.{n}\"")).collect();
+    let instance = |vrid: u32| {
+        [
+            "[[instance]]".to_owned(),
+            format!("name = \"vr{vrid}\""),
+            r#"interface = "eth0""#.to_owned(),
+            format!("vrid = {vrid}"),
+            format!("virtual_addresses = [\"198.51.100.{vrid}\"]"),
+            format!("allowed_peers = [{}]", peers.join(", ")),
+        ]
+    };
+    let lines: Vec<String> = (1..=65).flat_map(instance).collect();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let rendered = rendered(&load_text(&lines, Mode::Check));
+    assert_eq!(rendered.len(), 1, "{rendered:?}");
+    assert!(
+        rendered[0].contains(
+            r#"instance "vr65": the instances on eth0 list more than 1024 allowed_peers together"#
+        ),
+        "{rendered:?}"
+    );
+    let fits: Vec<&str> = lines[..64 * 6].to_vec();
+    assert!(load_text(&fits, Mode::Check).is_ok());
 }

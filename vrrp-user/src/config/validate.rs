@@ -13,11 +13,15 @@ use toml::Spanned;
 use super::error::{ConfigError, ConfigErrorKind, Location, Severity, UnusableReason};
 use super::host::{HostInterfaces, InterfaceAddress, OncePerInterface};
 use crate::proto::Centiseconds;
-use vrrp_common::consts::{IPV4_HEADER_LEN, IPV6_HEADER_LEN, VRRP_HEADER_LEN};
+use vrrp_common::{
+    consts::{IPV4_HEADER_LEN, IPV6_HEADER_LEN, VRRP_HEADER_LEN},
+    maps::{MAX_PEERS, MAX_PEERS_PER_INSTANCE},
+};
 
 use super::{
-    AddressFamily, Config, DEFAULT_PRIORITY, GlobalConfig, HookConfig, InstanceConfig, LoadError,
-    Loaded, Mode, NotifyConfig, OWNER_PRIORITY, RawFile, RawGlobal, RawInstance, TrackedInterface,
+    AddressFamily, ChecksumStyle, Config, DEFAULT_PRIORITY, GlobalConfig, HookConfig,
+    InstanceConfig, LoadError, Loaded, Mode, NotifyConfig, OWNER_PRIORITY, RawFile, RawGlobal,
+    RawInstance, TrackedInterface,
 };
 
 /// Linux IFNAMSIZ (16) minus the terminating NUL.
@@ -148,6 +152,7 @@ impl Validator<'_> {
             .collect();
         self.unique_names(raw);
         self.unique_routers_and_addresses(&checked);
+        self.peers_per_interface(&checked);
         let mut instances = Vec::with_capacity(checked.len());
         for Checked { config, hooks, .. } in checked {
             if !hooks.is_empty() {
@@ -309,6 +314,7 @@ impl Validator<'_> {
         }
         let track = self.track(name, raw);
         let allowed_peers = self.allowed_peers(name, raw, family);
+        let ipv4_checksum = self.ipv4_checksum(name, raw, family);
         let group = self.group(name, raw);
         let hooks = self.hooks(Some(name), &raw.hook);
 
@@ -329,6 +335,7 @@ impl Validator<'_> {
             virtual_addresses,
             track,
             allowed_peers,
+            ipv4_checksum,
             group,
         };
         Some(Checked { config, raw, hooks })
@@ -744,7 +751,47 @@ impl Validator<'_> {
                 peers.push(address);
             }
         }
+        if raw.allowed_peers.len() > MAX_PEERS_PER_INSTANCE {
+            self.push(
+                Severity::Error,
+                raw.allowed_peers.first().map(Spanned::span),
+                Some(instance),
+                Some(FIELD),
+                ConfigErrorKind::TooManyPeers {
+                    count: raw.allowed_peers.len(),
+                    max: MAX_PEERS_PER_INSTANCE,
+                },
+            );
+        }
         peers
+    }
+
+    /// The checksum style: IPv4 only, one of the named styles; RFC 9568 unless configured.
+    fn ipv4_checksum(
+        &mut self,
+        instance: &str,
+        raw: &RawInstance,
+        family: Option<AddressFamily>,
+    ) -> ChecksumStyle {
+        const FIELD: &str = "ipv4_checksum";
+        let Some(text) = raw.ipv4_checksum.as_ref() else {
+            return ChecksumStyle::Rfc9568;
+        };
+        let kind = match ChecksumStyle::from_name(text.get_ref()) {
+            None => ConfigErrorKind::UnknownChecksumStyle {
+                value: text.get_ref().clone(),
+            },
+            Some(_) if family == Some(AddressFamily::Ipv6) => ConfigErrorKind::ChecksumStyleOnIpv6,
+            Some(style) => return style,
+        };
+        self.push(
+            Severity::Error,
+            Some(text.span()),
+            Some(instance),
+            Some(FIELD),
+            kind,
+        );
+        ChecksumStyle::Rfc9568
     }
 
     /// Instance names are unique; checked on every instance, valid or not.
@@ -817,6 +864,29 @@ impl Validator<'_> {
                         owners.insert((link, address), &config.name);
                     }
                 }
+            }
+        }
+    }
+}
+
+impl Validator<'_> {
+    /// The data plane holds [`MAX_PEERS`] allowed peers per interface, all instances together.
+    fn peers_per_interface(&mut self, checked: &[Checked<'_>]) {
+        let mut listed: HashMap<&str, usize> = HashMap::new();
+        for Checked { config, raw, .. } in checked {
+            let count = listed.entry(config.interface.as_str()).or_insert(0);
+            *count += config.allowed_peers.len();
+            if *count > MAX_PEERS as usize && !config.allowed_peers.is_empty() {
+                self.push(
+                    Severity::Error,
+                    raw.allowed_peers.first().map(Spanned::span),
+                    Some(&config.name),
+                    Some("allowed_peers"),
+                    ConfigErrorKind::TooManyPeersOnInterface {
+                        interface: config.interface.clone(),
+                        max: MAX_PEERS as usize,
+                    },
+                );
             }
         }
     }

@@ -11,9 +11,11 @@ use std::{
 use anyhow::{Context as _, Result};
 use tokio::sync::mpsc;
 use vrrp_common::{
-    advert::{Advert, AdvertParams, AdvertV2, IpContext},
+    advert::{Advert, AdvertParams, AdvertV2, ChecksumStyle, DecodeError, IpContext},
     consts::{VRRP_GROUP_MAC_V4, VRRP_GROUP_MAC_V6, VRRP_TTL},
-    frames::{build_gratuitous_arp, build_ipv4_advert, build_ipv6_advert, build_unsolicited_na},
+    frames::{
+        build_gratuitous_arp, build_ipv4_advert_with, build_ipv6_advert, build_unsolicited_na,
+    },
     maps::{self as contract, Role},
 };
 
@@ -37,8 +39,6 @@ const MAX_FRAME: usize = 14 + 40 + 8 + 255 * 16;
 
 /// A decoded punted advert, ready for the state machine.
 pub(crate) struct Received {
-    pub(crate) family: AddressFamily,
-    pub(crate) vrid: u8,
     pub(crate) advert: ReceivedAdvert,
 }
 
@@ -46,6 +46,9 @@ pub(crate) struct Received {
 pub(crate) enum NotFed {
     /// A VRRP version 2 peer: reported, not processed (we speak version 3).
     Version2 { source: IpAddr, vrid: u8 },
+    /// An IPv4 advert whose checksum verifies only in the style the instance does not accept
+    /// (sampled by the data plane, which discards and counts them all).
+    OtherChecksumStyle { sender: ChecksumStyle },
     /// The codec rejected it (the XDP program validated it, so this is a contract bug).
     Undecodable(String),
 }
@@ -56,6 +59,9 @@ impl NotFed {
     pub(crate) fn rate_limit_key(&self, interface: &str, source: IpAddr) -> (String, &'static str) {
         match self {
             Self::Version2 { .. } => (format!("{interface} {source}"), "version2_peer"),
+            Self::OtherChecksumStyle { .. } => {
+                (format!("{interface} {source}"), "checksum_other_style")
+            }
             Self::Undecodable(_) => (interface.to_owned(), "undecodable_advert"),
         }
     }
@@ -71,6 +77,12 @@ impl NotFed {
             Self::Undecodable(reason) => DaemonEvent::UndecodableAdvert {
                 interface: interface.to_owned(),
                 reason,
+            },
+            // Reported per instance by the driver (it knows the instance); reaching this means
+            // the VRID went away meanwhile, and the codec's words are all there is to say.
+            Self::OtherChecksumStyle { sender, .. } => DaemonEvent::UndecodableAdvert {
+                interface: interface.to_owned(),
+                reason: DecodeError::ChecksumOtherStyle { sender }.to_string(),
             },
         }
     }
@@ -243,8 +255,12 @@ impl VrrpInterface {
         self.dataplane.ingress_hook()
     }
 
-    /// Decodes a punted advert with the codec.
-    pub(crate) fn decode(&self, punted: &DeliveredAdvert) -> Result<Received, NotFed> {
+    /// Decodes a punted advert with the codec, accepting checksums in `style` (the instance's).
+    pub(crate) fn decode(
+        &self,
+        punted: &DeliveredAdvert,
+        style: ChecksumStyle,
+    ) -> Result<Received, NotFed> {
         let version = punted.message.first().map_or(0, |byte| byte >> 4);
         if version == 2 {
             let v2 = AdvertV2::decode_message(&punted.message, VRRP_TTL)
@@ -267,13 +283,15 @@ impl VrrpInterface {
             },
             _ => return Err(NotFed::Undecodable("mixed address families".to_owned())),
         };
-        let advert = Advert::decode_message(&punted.message, context)
-            .map_err(|err| NotFed::Undecodable(err.to_string()))?;
+        let advert = Advert::decode_message_with(&punted.message, context, style).map_err(
+            |err| match err {
+                DecodeError::ChecksumOtherStyle { sender } => NotFed::OtherChecksumStyle { sender },
+                err => NotFed::Undecodable(err.to_string()),
+            },
+        )?;
         let max_advert_interval = Centiseconds::new(advert.max_advert_interval_cs())
             .map_err(|err| NotFed::Undecodable(err.to_string()))?;
         Ok(Received {
-            family: AddressFamily::of(punted.source),
-            vrid: advert.vrid(),
             advert: ReceivedAdvert {
                 source: punted.source,
                 priority: advert.priority(),
@@ -295,7 +313,8 @@ impl VrrpInterface {
         let len = match config.primary_address {
             IpAddr::V4(source) => {
                 let addresses: Vec<Ipv4Addr> = v4_addresses(&config.virtual_addresses);
-                build_ipv4_advert(&mut frame, &params, source, &addresses)
+                let style = instance.config.ipv4_checksum;
+                build_ipv4_advert_with(&mut frame, &params, source, &addresses, style)
             }
             IpAddr::V6(source) => {
                 let addresses: Vec<Ipv6Addr> = v6_addresses(&config.virtual_addresses);
@@ -326,10 +345,36 @@ impl VrrpInterface {
         Ok(())
     }
 
-    /// Registers `instance`'s virtual addresses with the XDP program.
+    /// Registers `instance`'s virtual addresses and allowed peers with the XDP program.
     pub(crate) fn register_instance(&mut self, instance: &Instance) -> Result<()> {
         for address in &instance.config.virtual_addresses {
             self.dataplane.add_vip(*address, instance.config.vrid)?;
+        }
+        self.set_peers(
+            instance.family(),
+            instance.config.vrid,
+            &instance.config.allowed_peers,
+            true,
+        )
+    }
+
+    /// Makes the data plane accept (`accept`) or stop accepting adverts from `peers` for
+    /// (`family`, `vrid`). Peers are added before the instance record lists them and removed
+    /// after, so no listed peer is ever refused.
+    pub(crate) fn set_peers(
+        &mut self,
+        family: AddressFamily,
+        vrid: u8,
+        peers: &[IpAddr],
+        accept: bool,
+    ) -> Result<()> {
+        let family = contract_family(family);
+        for &peer in peers {
+            if accept {
+                self.dataplane.add_peer(family, vrid, peer)?;
+            } else {
+                self.dataplane.remove_peer(family, vrid, peer)?;
+            }
         }
         Ok(())
     }
@@ -365,6 +410,9 @@ impl VrrpInterface {
             .remove_instance(contract_family(family), vrid)
         {
             tracing::warn!(interface = self.info.name, error = %err, "removing instance from XDP");
+        }
+        if let Err(err) = self.set_peers(family, vrid, &instance.config.allowed_peers, false) {
+            tracing::warn!(interface = self.info.name, error = %err, "removing peers from XDP");
         }
         self.written.remove(&(family, vrid));
         self.set_vmac_filter(family, vrid, false).await;
@@ -407,6 +455,8 @@ impl VrrpInterface {
             master_interval_cs: master_interval.get(),
             owner: instance.config.is_owner(),
             heartbeat_timeout: heartbeat_timeout(&instance.config),
+            checksum_style: instance.config.ipv4_checksum,
+            peers_listed: !instance.config.allowed_peers.is_empty(),
         };
         let family = instance.family();
         let vrid = config.vrid;

@@ -279,11 +279,12 @@ impl Daemon {
                 "changing the virtual addresses failed"
             );
         }
+        self.add_new_peers(index, &new);
         let now = Instant::now();
         self.instances[index]
             .router
             .handle_event(Event::ConfigChanged(router_config(&new, primary)), now);
-        self.instances[index].config = new;
+        let old = std::mem::replace(&mut self.instances[index].config, new);
         // The state machine resets to the configured priority; tracking may still lower it.
         let instance = &self.instances[index];
         let tracked = instance.tracked_priority();
@@ -293,6 +294,7 @@ impl Daemon {
                 .handle_event(Event::PriorityChanged(tracked), now);
         }
         self.drive(index, now).await;
+        self.remove_old_peers(index, &old);
     }
 
     /// A reload changed instance `index`'s virtual addresses in place: addresses no longer
@@ -506,7 +508,7 @@ pub(super) mod tests {
     use std::{net::Ipv4Addr, time::Duration};
 
     use super::*;
-    use crate::config::TrackedInterface;
+    use crate::config::{ChecksumStyle, TrackedInterface};
 
     pub(in crate::daemon) fn instance_config(name: &str, vrid: u8, priority: u8) -> InstanceConfig {
         InstanceConfig {
@@ -522,6 +524,7 @@ pub(super) mod tests {
             virtual_addresses: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))],
             track: Vec::<TrackedInterface>::new(),
             allowed_peers: Vec::new(),
+            ipv4_checksum: ChecksumStyle::Rfc9568,
             group: name.to_owned(),
         }
     }

@@ -21,6 +21,7 @@ mod reload;
 pub(crate) mod retry;
 mod runtime;
 mod schedule;
+mod screening;
 mod snapshot;
 mod stamps;
 mod vips;

@@ -292,7 +292,7 @@ impl Daemon {
     }
 
     /// Where instance `id` is in `self.instances`.
-    fn position(&mut self, id: InstanceId) -> Option<usize> {
+    pub(super) fn position(&mut self, id: InstanceId) -> Option<usize> {
         let Self {
             schedule,
             instances,
@@ -330,6 +330,8 @@ impl Daemon {
     }
 
     async fn on_punted_advert(&mut self, punted: DeliveredAdvert) {
+        let index = self.punted_instance(&punted);
+        let style = self.checksum_style(index);
         let Some(interface) = self
             .interfaces
             .values()
@@ -337,37 +339,18 @@ impl Daemon {
         else {
             return;
         };
-        let received = match interface.decode(&punted) {
+        let received = match interface.decode(&punted, style) {
             Ok(received) => received,
             Err(problem) => {
-                let (subject, kind) = problem.rate_limit_key(&interface.info.name, punted.source);
-                let event = problem.into_event(&interface.info.name);
-                if self.first_in_interval(subject, kind, Instant::now()) {
-                    self.bus.publish(event);
-                }
+                let name = interface.info.name.clone();
+                self.report_not_fed(&name, index, problem, punted.source);
                 return;
             }
         };
-        let id = InstanceId {
-            ifindex: punted.ifindex,
-            family: received.family,
-            vrid: received.vrid,
-        };
-        let Some(index) = self.position(id) else {
+        let Some(index) = index else {
             return;
         };
-        let instance = &self.instances[index];
-        if !instance.config.allowed_peers.is_empty()
-            && !instance
-                .config
-                .allowed_peers
-                .contains(&received.advert.source)
-        {
-            tracing::debug!(
-                instance = instance.config.name,
-                source = %received.advert.source,
-                "advert from a peer not in allowed_peers ignored"
-            );
+        if !self.peer_allowed(index, received.advert.source) {
             return;
         }
         let at = instant_from_monotonic(punted.received);
@@ -505,7 +488,12 @@ impl Daemon {
 
     /// Whether a warning of `kind` about `subject` may be logged now: at most once per
     /// [`WARNING_INTERVAL`].
-    fn first_in_interval(&mut self, subject: String, kind: &'static str, now: Instant) -> bool {
+    pub(super) fn first_in_interval(
+        &mut self,
+        subject: String,
+        kind: &'static str,
+        now: Instant,
+    ) -> bool {
         self.warnings.allow((subject, kind), now)
     }
 

@@ -5,11 +5,13 @@ use std::{net::IpAddr, time::Duration};
 
 use aya::maps::{Array, HashMap, MapData, MapError, PerCpuArray, PerCpuValues};
 use vrrp_common::{
+    advert::ChecksumStyle,
     consts::{virtual_mac_v4, virtual_mac_v6},
     counters::InstanceCounters,
     maps::{
         AddressFamily, CONTROL_MAP, Control, INSTANCE_STATS_MAP, INSTANCES_MAP, Instance,
-        InstanceKey, ROLES_MAP, Role, RoleEntry, VIPS4_MAP, VIPS6_MAP, Vip4Key, Vip6Key, VipTarget,
+        InstanceKey, PEERS_MAP, PeerEntry, PeerKey, ROLES_MAP, Role, RoleEntry, VIPS4_MAP,
+        VIPS6_MAP, Vip4Key, Vip6Key, VipTarget,
     },
 };
 
@@ -34,6 +36,10 @@ pub struct InstanceSettings {
     /// Without a heartbeat for this long the instance stops acting as Master (rounded up to
     /// centiseconds; see `Instance::heartbeat_timeout_cs`).
     pub heartbeat_timeout: Duration,
+    /// The checksum adverts must carry (IPv4).
+    pub checksum_style: ChecksumStyle,
+    /// Only the peers added with [`Dataplane::add_peer`] are accepted (`allowed_peers`).
+    pub peers_listed: bool,
 }
 
 /// The virtual MAC of (`family`, `vrid`) (RFC 5798 §7.3), from the codec's constants.
@@ -152,7 +158,8 @@ impl Dataplane {
                 settings.heartbeat_timeout.as_millis().div_ceil(10),
             )
             .unwrap_or(u16::MAX),
-            _pad: [0; 2],
+            checksum_style: settings.checksum_style as u8,
+            peers_listed: u8::from(settings.peers_listed),
         };
         let ifname = self.ifname.clone();
         self.hash_map::<InstanceKey, Instance>(INSTANCES_MAP)?
@@ -218,6 +225,41 @@ impl Dataplane {
     /// last wrote it. A Backup restarts its Master_Down_Timer from this (RFC 5798 §6.4.2).
     pub fn master_last_seen(&self, family: AddressFamily, vrid: u8) -> Duration {
         self.last_seen.get(self.instance_key(family, vrid).slot())
+    }
+
+    /// Accepts adverts from `peer` for virtual router (`family`, `vrid`) once its settings list
+    /// peers ([`InstanceSettings::peers_listed`]); add them before setting that.
+    pub fn add_peer(
+        &mut self,
+        family: AddressFamily,
+        vrid: u8,
+        peer: IpAddr,
+    ) -> Result<(), DataplaneError> {
+        let key = self.peer_key(family, vrid, peer);
+        let ifname = self.ifname.clone();
+        self.hash_map::<PeerKey, PeerEntry>(PEERS_MAP)?
+            .insert(key, PeerEntry { _reserved: [0; 4] }, 0)
+            .map_err(|source| DataplaneError::map(&ifname, "write", PEERS_MAP, source))
+    }
+
+    /// Stops accepting `peer` for (`family`, `vrid`) (no error if it was not there).
+    pub fn remove_peer(
+        &mut self,
+        family: AddressFamily,
+        vrid: u8,
+        peer: IpAddr,
+    ) -> Result<(), DataplaneError> {
+        let key = self.peer_key(family, vrid, peer);
+        let ifname = self.ifname.clone();
+        ignore_missing(self.hash_map::<PeerKey, PeerEntry>(PEERS_MAP)?.remove(&key))
+            .map_err(|source| DataplaneError::map(&ifname, "remove from", PEERS_MAP, source))
+    }
+
+    fn peer_key(&self, family: AddressFamily, vrid: u8, peer: IpAddr) -> PeerKey {
+        PeerKey {
+            instance: self.instance_key(family, vrid),
+            addr_be: address_bytes(peer),
+        }
     }
 
     /// Makes `address` a VIP of virtual router `vrid` (of the address's family): the program

@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 
 use serde::Serialize;
+use vrrp_common::advert::ChecksumStyle;
 
 use super::parse::{Location, Statement};
 
@@ -44,6 +45,8 @@ pub(super) struct Instance {
     virtual_addresses: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     track: Vec<Track>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipv4_checksum: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     hook: Vec<Hook>,
 }
@@ -114,6 +117,8 @@ struct Globals {
     strict: bool,
     /// `vrrp_version` (keepalived's default is 2).
     version: u8,
+    /// `v3_checksum_as_v2`: VRRPv3 over IPv4 without the pseudo-header in the checksum.
+    checksum_as_v2: bool,
 }
 
 impl Globals {
@@ -121,6 +126,7 @@ impl Globals {
         let mut globals = Self {
             strict: false,
             version: 2,
+            checksum_as_v2: false,
         };
         for statement in tree.iter().filter(|s| s.keyword == "global_defs") {
             for setting in &statement.block {
@@ -131,6 +137,12 @@ impl Globals {
                             .args
                             .first()
                             .map_or(2, |v| if v == "3" { 3 } else { 2 });
+                    }
+                    // keepalived.conf(5): `v3_checksum_as_v2 [<BOOL>]`, no argument is true.
+                    "v3_checksum_as_v2" => {
+                        globals.checksum_as_v2 = setting.args.first().is_none_or(|value| {
+                            matches!(value.as_str(), "true" | "yes" | "on" | "1")
+                        });
                     }
                     other => note(&setting.at, format!("global_defs {other} not translated")),
                 }
@@ -280,6 +292,21 @@ fn instance(
         .into_iter()
         .filter_map(|(tracked, weight, at)| track(tracked, weight, priority, &at, note))
         .collect();
+    let virtual_addresses = ordered_addresses(addresses, &block.at, note);
+    // keepalived applies it to VRRPv3 over IPv4 only, as xvrrp's setting does.
+    let ipv4 = virtual_addresses
+        .first()
+        .is_some_and(|address| address.parse::<std::net::Ipv4Addr>().is_ok());
+    let ipv4_checksum = (globals.checksum_as_v2 && ipv4).then(|| {
+        note(
+            &block.at,
+            format!(
+                "vrrp_instance {name}: ipv4_checksum = \"without-pseudo-header\" from \
+                 v3_checksum_as_v2 (docs/INTEROP.md)"
+            ),
+        );
+        ChecksumStyle::WithoutPseudoHeader.name()
+    });
     Some(Instance {
         name,
         interface,
@@ -289,8 +316,9 @@ fn instance(
         preempt,
         preempt_delay_ms,
         accept_mode,
-        virtual_addresses: ordered_addresses(addresses, &block.at, note),
+        virtual_addresses,
         track,
+        ipv4_checksum,
         hook: hooks,
     })
 }

@@ -232,7 +232,9 @@ fn warning_source(warning: &Warning) -> Option<IpAddr> {
         Warning::AddressListMismatch { source, .. }
         | Warning::IntervalMismatch { source, .. }
         | Warning::OwnerReceivedAdvert { source, .. }
-        | Warning::DualOwner { source } => Some(*source),
+        | Warning::DualOwner { source }
+        | Warning::ChecksumOtherStyle { source, .. }
+        | Warning::PeerNotAllowed { source } => Some(*source),
         Warning::DemotedWithoutMaster { last_master } => *last_master,
     }
 }

@@ -45,7 +45,7 @@ const MAX_SCRAPERS: usize = 8;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
 /// The interface counters that count invalid adverts, with their `reason` label.
-const INVALID_ADVERT_REASONS: [(DataplaneCounter, &str); 7] = [
+const INVALID_ADVERT_REASONS: [(DataplaneCounter, &str); 9] = [
     (DataplaneCounter::InvalidTtl, "ttl"),
     (DataplaneCounter::InvalidVersion, "version"),
     (DataplaneCounter::InvalidType, "type"),
@@ -53,6 +53,15 @@ const INVALID_ADVERT_REASONS: [(DataplaneCounter, &str); 7] = [
     (DataplaneCounter::InvalidChecksum, "checksum"),
     (DataplaneCounter::UnknownVrid, "unknown_vrid"),
     (DataplaneCounter::ZeroInterval, "zero_interval"),
+    (DataplaneCounter::ChecksumOtherStyle, "checksum_other_style"),
+    (DataplaneCounter::PeerNotAllowed, "peer_not_allowed"),
+];
+
+/// The data-plane counters of an instance that count its discarded adverts, with their
+/// `reason` label in `vrrp_advert_errors`.
+const INSTANCE_DISCARD_REASONS: [(DataplaneCounter, &str); 2] = [
+    (DataplaneCounter::ChecksumOtherStyle, "checksum_other_style"),
+    (DataplaneCounter::PeerNotAllowed, "peer_not_allowed"),
 ];
 
 /// The labels of every per-instance series.
@@ -371,10 +380,15 @@ fn register_snapshot(registry: &mut Registry, snapshot: &StatusSnapshot) {
         zero_sent
             .get_or_create(&labels)
             .inc_by(c.priority_zero_sent);
+        let discarded =
+            INSTANCE_DISCARD_REASONS.map(|(counter, reason)| (reason, counted(counter.name())));
         for (reason, value) in [
             ("interval_mismatch", c.interval_mismatch),
             ("address_list_mismatch", c.address_list_mismatch),
-        ] {
+        ]
+        .into_iter()
+        .chain(discarded)
+        {
             errors
                 .get_or_create(&InstanceReasonLabels {
                     instance: labels.clone(),
@@ -530,4 +544,60 @@ fn respond(request: &Request<Incoming>, state: &OpsState) -> Response<Full<Bytes
         );
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::ops::status::{InterfaceStatus, tests::wide_instance};
+
+    /// The exposition line of `metric` whose labels include `label`.
+    fn value(text: &str, metric: &str, label: &str) -> Option<u64> {
+        text.lines()
+            .find(|line| line.starts_with(&format!("{metric}{{")) && line.contains(label))
+            .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+    }
+
+    #[test]
+    fn adverts_discarded_for_the_checksum_style_or_the_peer_are_errors_by_reason() {
+        let counters = BTreeMap::from([
+            ("checksum_other_style".to_owned(), 3),
+            ("peer_not_allowed".to_owned(), 2),
+        ]);
+        let snapshot = StatusSnapshot {
+            instances: vec![InstanceStatus {
+                dataplane: counters.clone(),
+                ..wide_instance(1)
+            }],
+            interfaces: vec![InterfaceStatus {
+                name: "eth0".to_owned(),
+                ingress_hook: "tc".to_owned(),
+                dataplane: counters,
+            }],
+            ..StatusSnapshot::default()
+        };
+        let mut registry = Registry::with_prefix("xvrrp");
+        register_snapshot(&mut registry, &snapshot);
+        let mut text = String::new();
+        encode(&mut text, &registry).unwrap();
+        for (metric, reason, expected) in [
+            ("xvrrp_vrrp_advert_errors_total", "checksum_other_style", 3),
+            ("xvrrp_vrrp_advert_errors_total", "peer_not_allowed", 2),
+            (
+                "xvrrp_interface_advert_errors_total",
+                "checksum_other_style",
+                3,
+            ),
+            ("xvrrp_interface_advert_errors_total", "peer_not_allowed", 2),
+        ] {
+            let label = format!("reason=\"{reason}\"");
+            assert_eq!(
+                value(&text, metric, &label),
+                Some(expected),
+                "{metric} {reason}"
+            );
+        }
+    }
 }

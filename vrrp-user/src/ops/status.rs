@@ -289,6 +289,19 @@ fn render_instance(
             c.interval_mismatch, c.address_list_mismatch
         ),
     );
+    let (other_style, not_allowed) = (
+        dataplane("checksum_other_style"),
+        dataplane("peer_not_allowed"),
+    );
+    if other_style + not_allowed > 0 {
+        lines.field(
+            "  Discarded adverts",
+            &format!(
+                "checksum in the other style {other_style} (see ipv4_checksum), peer not in \
+                 allowed_peers {not_allowed}"
+            ),
+        );
+    }
     lines.field(
         "  Transitions",
         &format!(
@@ -361,7 +374,7 @@ fn master_text(master: Option<&MasterStatus>) -> String {
 
 /// The interface counters that mean an advert was discarded, nonzero ones only.
 fn interface_invalid(counters: &BTreeMap<String, u64>) -> String {
-    const INVALID: [(&str, &str); 7] = [
+    const INVALID: [(&str, &str); 9] = [
         ("invalid_ttl", "TTL"),
         ("invalid_version", "version"),
         ("invalid_type", "type"),
@@ -369,6 +382,8 @@ fn interface_invalid(counters: &BTreeMap<String, u64>) -> String {
         ("invalid_checksum", "checksum"),
         ("unknown_vrid", "unknown VRID"),
         ("zero_interval", "zero interval"),
+        ("checksum_other_style", "checksum in the other style"),
+        ("peer_not_allowed", "peer not allowed"),
     ];
     INVALID
         .iter()
@@ -486,13 +501,13 @@ fn pieces(word: &str, width: usize) -> Vec<&str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::net::Ipv6Addr;
 
     use super::*;
     use crate::ops::journal::EventKind;
 
-    fn wide_instance(index: u16) -> InstanceStatus {
+    pub(crate) fn wide_instance(index: u16) -> InstanceStatus {
         InstanceStatus {
             name: format!("customer-{index:03}-very-long-name-x"),
             group: "a-group-name-that-is-also-quite-long-0123456789".to_owned(),

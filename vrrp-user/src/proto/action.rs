@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::timing::Centiseconds;
+use vrrp_common::advert::ChecksumStyle;
 
 /// The RFC 9568 §6.4 states. RFC 9568 calls Master "Active"; xvrrp keeps the RFC 5798 names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -242,7 +243,9 @@ impl fmt::Display for TransitionReason {
     }
 }
 
-/// RFC 9568 §7.1 and §8.3.2 conditions that SHOULD be logged. The advert is still processed.
+/// RFC 9568 §7.1 and §8.3.2 conditions that SHOULD be logged. The advert is still processed,
+/// except for the two the driver raises about adverts the data plane discarded
+/// ([`Self::ChecksumOtherStyle`], [`Self::PeerNotAllowed`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Warning {
     /// The advertised addresses differ from the configured virtual addresses (§7.1, MAY check).
@@ -281,6 +284,47 @@ pub enum Warning {
         /// The Master it followed last, if any.
         last_master: Option<IpAddr>,
     },
+    /// An IPv4 advert whose checksum verifies only in the other style (§5.2.8: with or without
+    /// the pseudo-header), discarded: a peer this instance cannot interoperate with as set.
+    ChecksumOtherStyle {
+        /// Sender of the advert.
+        source: IpAddr,
+        /// The sender's style (`rfc9568` or `without-pseudo-header`), the setting that matches
+        /// it.
+        #[serde(with = "style_name")]
+        sender: ChecksumStyle,
+        /// This instance's `ipv4_checksum`.
+        #[serde(with = "style_name")]
+        configured: ChecksumStyle,
+    },
+    /// An advert from a source not in `allowed_peers`, discarded by the data plane (a sample;
+    /// `peer_not_allowed` counts them all).
+    PeerNotAllowed {
+        /// Sender of the advert.
+        source: IpAddr,
+    },
+}
+
+/// Serde for [`ChecksumStyle`] by its configuration name.
+mod style_name {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    use super::ChecksumStyle;
+
+    pub(super) fn serialize<S: Serializer>(
+        style: &ChecksumStyle,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(style.name())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<ChecksumStyle, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        ChecksumStyle::from_name(&name)
+            .ok_or_else(|| D::Error::custom(format!("unknown checksum style {name:?}")))
+    }
 }
 
 impl Warning {
@@ -292,6 +336,8 @@ impl Warning {
             Self::OwnerReceivedAdvert { .. } => "owner_received_advert",
             Self::DualOwner { .. } => "dual_owner",
             Self::DemotedWithoutMaster { .. } => "demoted_without_master",
+            Self::ChecksumOtherStyle { .. } => "checksum_other_style",
+            Self::PeerNotAllowed { .. } => "peer_not_allowed",
         }
     }
 }
@@ -343,6 +389,30 @@ impl fmt::Display for Warning {
             Self::DemotedWithoutMaster { .. } => f.write_str(
                 "demoted and no master heard for Master_Down_Interval: nobody serves the \
                  virtual addresses (xvrrp promote ends the demotion)",
+            ),
+            Self::ChecksumOtherStyle {
+                source,
+                sender,
+                configured,
+            } => {
+                let how = if sender.sends_pseudo_header() {
+                    "with"
+                } else {
+                    "without"
+                };
+                write!(
+                    f,
+                    "advert from {source} discarded: its VRRPv3 checksum is computed {how} the \
+                     IPv4 pseudo-header, which ipv4_checksum = \"{}\" does not accept; set \
+                     ipv4_checksum = \"{}\" to interoperate (\"accept-both\" while migrating)",
+                    configured.name(),
+                    sender.name()
+                )
+            }
+            Self::PeerNotAllowed { source } => write!(
+                f,
+                "advert from {source} discarded: not in allowed_peers (counted as \
+                 peer_not_allowed)"
             ),
         }
     }
