@@ -9,7 +9,7 @@ use tracing_subscriber::{EnvFilter, fmt};
 use vrrp_user::{
     cli::{Cli, Command, EventsArgs, RunArgs, StatusArgs},
     config::{self, LogFormat, Mode, SystemInterfaces, check},
-    daemon::{self, events::EventBus},
+    daemon::{self, capabilities, events::EventBus},
     import,
     ops::{
         self,
@@ -139,8 +139,31 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         let _ops = ops::start(&loaded.config.global, &bus, status_rx)
             .await
             .context("start the operations interface")?;
+        drop_unneeded_capabilities();
         daemon::run(options, loaded.config, bus, status_tx).await
     })
+}
+
+/// Logs what [`capabilities::drop_unneeded_capabilities`] did; a refusal is not fatal (a
+/// supervisor that withheld CAP_SETPCAP has normally limited the bounding set itself).
+fn drop_unneeded_capabilities() {
+    let kept: Vec<&str> = capabilities::KEPT_CAPABILITIES
+        .iter()
+        .map(|(_, name)| *name)
+        .collect();
+    match capabilities::drop_unneeded_capabilities() {
+        Ok(outcome) => tracing::info!(
+            dropped = outcome.dropped,
+            bounding_set = format!("{:016x}", outcome.bounding_set),
+            kept = kept.join(","),
+            "capability bounding set reduced to what the daemon uses"
+        ),
+        Err(error) => tracing::warn!(
+            error = format!("{:#}", anyhow::Error::from(error)),
+            kept = kept.join(","),
+            "could not reduce the capability bounding set"
+        ),
+    }
 }
 
 fn init_logging(format: LogFormat) {

@@ -9,6 +9,7 @@
 //! Configurations are applied in `reload`, instances come and go with their interfaces in
 //! `lifecycle` and `links`.
 
+pub mod capabilities;
 mod clock;
 pub mod events;
 mod instance;
