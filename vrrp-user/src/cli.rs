@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
-    config::{DEFAULT_CONTROL_SOCKET, LogFormat},
+    config::{DEFAULT_CONFIG, DEFAULT_CONTROL_SOCKET, LogFormat},
     dataplane::XdpAttachMode,
 };
 
@@ -39,6 +39,33 @@ pub enum Command {
     Status(StatusArgs),
     /// Show state transitions and warnings, from the journal and live.
     Events(EventsArgs),
+    /// Export the virtual routers (interfaces, VRIDs, addresses, MACs, priorities, modes) and,
+    /// when the daemon answers, who is Master: Markdown for network documentation, or JSON.
+    Plan(PlanArgs),
+}
+
+/// Output format of `xvrrp plan`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    /// Tables ready to paste into network documentation.
+    #[default]
+    Markdown,
+    /// The plan as one JSON object (schema in docs/OPERATIONS.md).
+    Json,
+}
+
+/// Arguments of `xvrrp plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Markdown)]
+    pub format: PlanFormat,
+    /// The configuration file (TOML).
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+    /// The daemon's control socket; default: the configuration's `[global] control_socket`.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
 }
 
 /// The daemon's control socket.
@@ -176,6 +203,28 @@ mod tests {
         assert!(args.follow && !args.json);
         assert_eq!(args.since.as_deref(), Some("15m"));
         assert_eq!(args.socket.socket, PathBuf::from(DEFAULT_CONTROL_SOCKET));
+    }
+
+    #[test]
+    fn plan_defaults_to_markdown_of_the_installed_configuration() {
+        let cli = Cli::try_parse_from(["xvrrp", "plan"]).unwrap();
+        let Command::Plan(args) = cli.command else {
+            panic!("expected plan");
+        };
+        assert_eq!(args.format, PlanFormat::Markdown);
+        assert_eq!(args.config, PathBuf::from(DEFAULT_CONFIG));
+        assert_eq!(args.socket, None);
+        let cli = Cli::try_parse_from([
+            "xvrrp", "plan", "--format", "json", "--config", "r1.toml", "--socket", "/x.sock",
+        ])
+        .unwrap();
+        let Command::Plan(args) = cli.command else {
+            panic!("expected plan");
+        };
+        assert_eq!(args.format, PlanFormat::Json);
+        assert_eq!(args.config, PathBuf::from("r1.toml"));
+        assert_eq!(args.socket, Some(PathBuf::from("/x.sock")));
+        assert!(Cli::try_parse_from(["xvrrp", "plan", "--format", "html"]).is_err());
     }
 
     #[test]

@@ -7,13 +7,14 @@ use clap::Parser as _;
 use tokio::sync::watch;
 use tracing_subscriber::{EnvFilter, fmt};
 use vrrp_user::{
-    cli::{Cli, Command, EventsArgs, RunArgs, StatusArgs},
+    cli::{Cli, Command, EventsArgs, PlanArgs, PlanFormat, RunArgs, StatusArgs},
     config::{self, LogFormat, Mode, SystemInterfaces, check},
     daemon::{self, capabilities, events::EventBus},
     import,
     ops::{
         self,
         client::Client,
+        plan::{self, Plan},
         protocol::{Request, ResponseBody},
         status::{self, StatusSnapshot},
         time::{parse_since, unix_ms_now},
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
         },
         Command::Status(args) => report(show_status(&args)),
         Command::Events(args) => report(show_events(&args)),
+        Command::Plan(args) => report(show_plan(&args)),
     }
 }
 
@@ -69,20 +71,59 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
 }
 
 fn show_status(args: &StatusArgs) -> anyhow::Result<()> {
-    let mut client = Client::connect(&args.socket.socket)?;
-    client.send(&Request::Status {
-        instance: args.instance.clone(),
-    })?;
-    let context = || match &args.instance {
+    let report = fetch_status(&args.socket.socket, args.instance.clone())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", status::render(&report, unix_ms_now()));
+    }
+    Ok(())
+}
+
+/// The daemon's answer to `status` (of `instance`, or of all).
+fn fetch_status(
+    socket: &std::path::Path,
+    instance: Option<String>,
+) -> anyhow::Result<Box<status::StatusReport>> {
+    let context = || match &instance {
         Some(instance) => format!("status of instance {instance}"),
         None => "status".to_owned(),
     };
+    let mut client = Client::connect(socket)?;
+    client.send(&Request::Status {
+        instance: instance.clone(),
+    })?;
     match client.next_body().with_context(context)? {
-        Some(ResponseBody::Status(report)) if args.json => {
-            println!("{}", serde_json::to_string_pretty(&report)?);
-        }
-        Some(ResponseBody::Status(report)) => print!("{}", status::render(&report, unix_ms_now())),
+        Some(ResponseBody::Status(report)) => Ok(report),
         other => anyhow::bail!("{}: unexpected answer {other:?}", context()),
+    }
+}
+
+fn show_plan(args: &PlanArgs) -> anyhow::Result<()> {
+    // As `check-config` does: the plan may be made on another host than the routers'.
+    let loaded = config::load(&args.config, &SystemInterfaces, Mode::Check)
+        .with_context(|| format!("configuration {}", args.config.display()))?;
+    let socket = args
+        .socket
+        .clone()
+        .unwrap_or_else(|| loaded.config.global.control_socket.clone());
+    let status = fetch_status(&socket, None);
+    let unreachable = status
+        .as_ref()
+        .map_err(|error| (socket.display().to_string(), error.root_cause().to_string()));
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty());
+    let plan = Plan::new(
+        &loaded.config,
+        &args.config.display().to_string(),
+        host,
+        unreachable.map(|report| &**report),
+    );
+    match args.format {
+        PlanFormat::Markdown => print!("{}", plan::render_markdown(&plan)),
+        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
     }
     Ok(())
 }

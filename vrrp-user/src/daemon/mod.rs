@@ -24,4 +24,5 @@ mod schedule;
 mod snapshot;
 mod vips;
 
+pub(crate) use interface::contract_family;
 pub use runtime::{RunOptions, run};

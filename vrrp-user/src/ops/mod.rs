@@ -11,6 +11,7 @@ mod control;
 mod event_log;
 pub mod journal;
 pub mod metrics;
+pub mod plan;
 pub mod protocol;
 pub mod status;
 pub mod time;
