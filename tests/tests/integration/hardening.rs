@@ -2,14 +2,13 @@
 //! (elects, reloads, attaches a new interface) with only the capabilities the systemd unit
 //! gives it.
 
-use std::{fs, path::Path, sync::MutexGuard, time::Duration};
+use std::{fs, path::Path, time::Duration};
 
 use serde_json::Value;
 use vrrp_tests::{
     daemon::{Daemon, xvrrp_binary},
-    lab::Lab,
-    privilege::require_root,
-    vrrp::{RouterSpec, serial},
+    lab::{Lab, two_routers},
+    vrrp::RouterSpec,
     wait,
 };
 use vrrp_user::daemon::capabilities::kept_mask;
@@ -25,17 +24,6 @@ const UNIT: &str = concat!(
 /// CAP_SYS_MODULE, CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_SYS_PTRACE: never needed, so never
 /// kept.
 const NEVER_KEPT: [u8; 4] = [16, 21, 1, 19];
-
-fn lab_for_test(test: &str) -> Option<(MutexGuard<'static, ()>, Lab)> {
-    if !require_root(test) {
-        return None;
-    }
-    let serial = serial();
-    let mut lab = Lab::new();
-    lab.add_node("r1", 1);
-    lab.add_node("r2", 2);
-    Some((serial, lab))
-}
 
 fn bpffs_of(lab: &Lab, node: usize) -> String {
     format!("/sys/fs/bpf/xvrrp-test-{}", lab.nodes[node].ns.name())
@@ -97,7 +85,7 @@ fn unit_capabilities() -> Vec<String> {
 #[test]
 fn a_root_daemon_keeps_only_the_capabilities_it_uses_in_its_bounding_set() {
     let Some((_serial, lab)) =
-        lab_for_test("a_root_daemon_keeps_only_the_capabilities_it_uses_in_its_bounding_set")
+        two_routers("a_root_daemon_keeps_only_the_capabilities_it_uses_in_its_bounding_set")
     else {
         return;
     };
@@ -139,7 +127,7 @@ fn a_root_daemon_keeps_only_the_capabilities_it_uses_in_its_bounding_set() {
 
 #[test]
 fn a_pair_with_only_the_units_capabilities_elects_reloads_and_attaches_a_new_interface() {
-    let Some((_serial, lab)) = lab_for_test(
+    let Some((_serial, lab)) = two_routers(
         "a_pair_with_only_the_units_capabilities_elects_reloads_and_attaches_a_new_interface",
     ) else {
         return;
@@ -173,20 +161,7 @@ fn a_pair_with_only_the_units_capabilities_elects_reloads_and_attaches_a_new_int
     // A reload that raises r2 above r1 (preemption) and adds a virtual router on an interface
     // that did not exist at start: the data plane attaches there with the same capabilities.
     let r2_ns = &lab.nodes[1].ns;
-    r2_ns.run(&[
-        "ip",
-        "link",
-        "add",
-        "wan0",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "wan0-peer",
-    ]);
-    r2_ns.run(&["ip", "addr", "add", "198.51.100.2/24", "dev", "wan0"]);
-    r2_ns.run(&["ip", "link", "set", "wan0-peer", "up"]);
-    r2_ns.run(&["ip", "link", "set", "wan0", "up"]);
+    r2_ns.add_lone_veth("wan0", "198.51.100.2/24");
     let config = fs::read_to_string(r2.config_path()).expect("read r2's config");
     let reloaded = config.replace("priority = 100", "priority = 250")
         + "\n[[instance]]\nname = \"wan\"\ninterface = \"wan0\"\nvrid = 7\n\

@@ -16,10 +16,9 @@ use std::{
 use serde_json::Value;
 use vrrp_tests::{
     daemon::{Daemon, xvrrp_binary},
-    lab::Lab,
+    lab::{Lab, two_routers},
     netns::NetNs,
-    privilege::require_root,
-    vrrp::{RouterSpec, VIP4, serial},
+    vrrp::{RouterSpec, VIP4},
     wait,
 };
 use vrrp_user::ops::READ_TIMEOUT;
@@ -36,13 +35,7 @@ struct Pair {
 
 impl Pair {
     fn for_test(test: &str) -> Option<(MutexGuard<'static, ()>, Self)> {
-        if !require_root(test) {
-            return None;
-        }
-        let serial = serial();
-        let mut lab = Lab::new();
-        lab.add_node("r1", 1);
-        lab.add_node("r2", 2);
+        let (serial, lab) = two_routers(test)?;
         Some((serial, Self { lab }))
     }
 
