@@ -97,6 +97,33 @@ impl Daemon {
         Self::spawn(&xvrrp_binary(), ns, name, config, bpffs, &launcher)
     }
 
+    /// Like [`Self::start`], but with only `capabilities` (names as in capabilities(7), e.g.
+    /// `CAP_NET_RAW`) in its bounding set, hence in its permitted and effective sets: how the
+    /// systemd unit's `CapabilityBoundingSet` runs it. The UID stays 0.
+    pub fn start_with_capabilities(
+        ns: &NetNs,
+        name: &str,
+        config: &str,
+        bpffs: &Path,
+        capabilities: &[&str],
+    ) -> Self {
+        let kept: String = capabilities
+            .iter()
+            .map(|cap| format!(",+{}", cap.trim_start_matches("CAP_").to_lowercase()))
+            .collect();
+        let mut launcher = nsenter(ns).to_vec();
+        launcher.extend(
+            [
+                "setpriv",
+                &format!("--bounding-set=-all{kept}"),
+                "--inh-caps=-all",
+                "--",
+            ]
+            .map(str::to_owned),
+        );
+        Self::spawn(&xvrrp_binary(), ns, name, config, bpffs, &launcher)
+    }
+
     fn spawn(
         binary: &Path,
         ns: &NetNs,

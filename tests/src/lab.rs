@@ -142,3 +142,16 @@ impl Default for Lab {
         Self::new()
     }
 }
+
+/// For a test that runs a pair: the root check (`None`: skipped, loudly), the serial lock
+/// (hold it for the whole test) and a lab with r1 (192.0.2.1) and r2 (192.0.2.2).
+pub fn two_routers(test: &str) -> Option<(std::sync::MutexGuard<'static, ()>, Lab)> {
+    if !crate::privilege::require_root(test) {
+        return None;
+    }
+    let serial = crate::vrrp::serial();
+    let mut lab = Lab::new();
+    lab.add_node("r1", 1);
+    lab.add_node("r2", 2);
+    Some((serial, lab))
+}

@@ -47,6 +47,19 @@ impl NetNs {
         run_ok(&mut self.command(argv))
     }
 
+    /// Adds an interface `name` with `address` (CIDR), up, whose carrier comes from a veth peer
+    /// `<name>-peer` in the same namespace: an interface a test can create after a daemon
+    /// started.
+    pub fn add_lone_veth(&self, name: &str, address: &str) {
+        let peer = format!("{name}-peer");
+        self.run(&[
+            "ip", "link", "add", name, "type", "veth", "peer", "name", &peer,
+        ]);
+        self.run(&["ip", "addr", "add", address, "dev", name]);
+        self.run(&["ip", "link", "set", &peer, "up"]);
+        self.run(&["ip", "link", "set", name, "up"]);
+    }
+
     /// Moves the calling thread into this namespace until the guard is dropped. Only this thread
     /// changes namespace; the test harness runs each test on its own thread.
     pub fn enter(&self) -> EnteredNetNs {

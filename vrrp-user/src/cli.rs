@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
 use crate::{
-    config::{DEFAULT_CONTROL_SOCKET, LogFormat},
+    config::{DEFAULT_CONFIG, DEFAULT_CONTROL_SOCKET, LogFormat},
     dataplane::XdpAttachMode,
 };
 
@@ -51,6 +51,9 @@ pub enum Command {
     /// Switch over to the best Backup and back, and report how long there was no Master each
     /// way (needs preempt on; every wait is bounded).
     Drill(InstanceArgs),
+    /// Export the virtual routers (interfaces, VRIDs, addresses, MACs, priorities, modes) and,
+    /// when the daemon answers, who is Master: Markdown for network documentation, or JSON.
+    Plan(PlanArgs),
 }
 
 /// Arguments of the commands that act on one instance.
@@ -78,6 +81,30 @@ pub struct PriorityArgs {
     /// Drop the override: back to the configured priority (with tracking).
     #[arg(long)]
     pub reset: bool,
+}
+
+/// Output format of `xvrrp plan`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    /// Tables ready to paste into network documentation.
+    #[default]
+    Markdown,
+    /// The plan as one JSON object (schema in docs/OPERATIONS.md).
+    Json,
+}
+
+/// Arguments of `xvrrp plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Markdown)]
+    pub format: PlanFormat,
+    /// The configuration file (TOML).
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+    /// The daemon's control socket; default: the configuration's `[global] control_socket`.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
 }
 
 /// The daemon's control socket.
@@ -265,6 +292,28 @@ mod tests {
         ] {
             assert!(Cli::try_parse_from(bad).is_err(), "{bad:?} parsed");
         }
+    }
+
+    #[test]
+    fn plan_defaults_to_markdown_of_the_installed_configuration() {
+        let cli = Cli::try_parse_from(["xvrrp", "plan"]).unwrap();
+        let Command::Plan(args) = cli.command else {
+            panic!("expected plan");
+        };
+        assert_eq!(args.format, PlanFormat::Markdown);
+        assert_eq!(args.config, PathBuf::from(DEFAULT_CONFIG));
+        assert_eq!(args.socket, None);
+        let cli = Cli::try_parse_from([
+            "xvrrp", "plan", "--format", "json", "--config", "r1.toml", "--socket", "/x.sock",
+        ])
+        .unwrap();
+        let Command::Plan(args) = cli.command else {
+            panic!("expected plan");
+        };
+        assert_eq!(args.format, PlanFormat::Json);
+        assert_eq!(args.config, PathBuf::from("r1.toml"));
+        assert_eq!(args.socket, Some(PathBuf::from("/x.sock")));
+        assert!(Cli::try_parse_from(["xvrrp", "plan", "--format", "html"]).is_err());
     }
 
     #[test]

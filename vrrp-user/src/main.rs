@@ -7,13 +7,17 @@ use clap::Parser as _;
 use tokio::sync::{mpsc, watch};
 use tracing_subscriber::{EnvFilter, fmt};
 use vrrp_user::{
-    cli::{Cli, Command, EventsArgs, InstanceArgs, PriorityArgs, RunArgs, StatusArgs},
+    cli::{
+        Cli, Command, EventsArgs, InstanceArgs, PlanArgs, PlanFormat, PriorityArgs, RunArgs,
+        StatusArgs,
+    },
     config::{self, LogFormat, Mode, SystemInterfaces, check},
-    daemon::{self, events::EventBus},
+    daemon::{self, capabilities, events::EventBus},
     import,
     ops::{
         self,
         client::Client,
+        plan::{self, Plan},
         protocol::{Request, ResponseBody},
         status::{self, StatusSnapshot},
         time::{parse_since, unix_ms_now},
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         Command::Promote(args) => report(operate(&args, promote(&args))),
         Command::Priority(args) => report(operate(&args.target, priority(&args))),
         Command::Drill(args) => report(operate(&args, drill(&args))),
+        Command::Plan(args) => report(show_plan(&args)),
     }
 }
 
@@ -122,20 +127,59 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
 }
 
 fn show_status(args: &StatusArgs) -> anyhow::Result<()> {
-    let mut client = Client::connect(&args.socket.socket)?;
-    client.send(&Request::Status {
-        instance: args.instance.clone(),
-    })?;
-    let context = || match &args.instance {
+    let report = fetch_status(&args.socket.socket, args.instance.clone())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", status::render(&report, unix_ms_now()));
+    }
+    Ok(())
+}
+
+/// The daemon's answer to `status` (of `instance`, or of all).
+fn fetch_status(
+    socket: &std::path::Path,
+    instance: Option<String>,
+) -> anyhow::Result<Box<status::StatusReport>> {
+    let context = || match &instance {
         Some(instance) => format!("status of instance {instance}"),
         None => "status".to_owned(),
     };
+    let mut client = Client::connect(socket)?;
+    client.send(&Request::Status {
+        instance: instance.clone(),
+    })?;
     match client.next_body().with_context(context)? {
-        Some(ResponseBody::Status(report)) if args.json => {
-            println!("{}", serde_json::to_string_pretty(&report)?);
-        }
-        Some(ResponseBody::Status(report)) => print!("{}", status::render(&report, unix_ms_now())),
+        Some(ResponseBody::Status(report)) => Ok(report),
         other => anyhow::bail!("{}: unexpected answer {other:?}", context()),
+    }
+}
+
+fn show_plan(args: &PlanArgs) -> anyhow::Result<()> {
+    // As `check-config` does: the plan may be made on another host than the routers'.
+    let loaded = config::load(&args.config, &SystemInterfaces, Mode::Check)
+        .with_context(|| format!("configuration {}", args.config.display()))?;
+    let socket = args
+        .socket
+        .clone()
+        .unwrap_or_else(|| loaded.config.global.control_socket.clone());
+    let status = fetch_status(&socket, None);
+    let unreachable = status
+        .as_ref()
+        .map_err(|error| (socket.display().to_string(), error.root_cause().to_string()));
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty());
+    let plan = Plan::new(
+        &loaded.config,
+        &args.config.display().to_string(),
+        host,
+        unreachable.map(|report| &**report),
+    );
+    match args.format {
+        PlanFormat::Markdown => print!("{}", plan::render_markdown(&plan)),
+        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
     }
     Ok(())
 }
@@ -196,8 +240,31 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         let _ops = ops::start(&loaded.config, &bus, status_rx, commands_tx)
             .await
             .context("start the operations interface")?;
+        drop_unneeded_capabilities();
         daemon::run(options, loaded.config, bus, status_tx, commands_rx).await
     })
+}
+
+/// Logs what [`capabilities::drop_unneeded_capabilities`] did; a refusal is not fatal (a
+/// supervisor that withheld CAP_SETPCAP has normally limited the bounding set itself).
+fn drop_unneeded_capabilities() {
+    let kept: Vec<&str> = capabilities::KEPT_CAPABILITIES
+        .iter()
+        .map(|(_, name)| *name)
+        .collect();
+    match capabilities::drop_unneeded_capabilities() {
+        Ok(outcome) => tracing::info!(
+            dropped = outcome.dropped,
+            bounding_set = format!("{:016x}", outcome.bounding_set),
+            kept = kept.join(","),
+            "capability bounding set reduced to what the daemon uses"
+        ),
+        Err(error) => tracing::warn!(
+            error = format!("{:#}", anyhow::Error::from(error)),
+            kept = kept.join(","),
+            "could not reduce the capability bounding set"
+        ),
+    }
 }
 
 fn init_logging(format: LogFormat) {

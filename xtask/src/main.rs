@@ -5,6 +5,8 @@ mod build_ebpf;
 mod demo;
 mod exec;
 mod lint;
+mod package;
+mod package_test;
 mod setup;
 mod test;
 
@@ -32,6 +34,12 @@ enum Task {
     Demo,
     /// Build the XDP object (always optimised: unoptimised BPF fails the verifier).
     BuildEbpf,
+    /// Build the Debian package (target/debian/xvrrp_<version>_<arch>.deb) of the release daemon.
+    Package {
+        /// Then install it with dpkg, check it and purge it (root; `cargo xtask test` does).
+        #[arg(long)]
+        check: bool,
+    },
     /// rustfmt check and clippy (host crates and the XDP crate for its BPF target).
     Lint,
     /// Run a benchmark (root) and write docs/BENCHMARKS.md.
@@ -40,7 +48,8 @@ enum Task {
         #[arg(value_enum)]
         which: bench::Bench,
     },
-    /// setup, build-ebpf, lint, then every test including the root-only namespace suites.
+    /// setup, build-ebpf, lint, the package test, then every test including the root-only
+    /// namespace suites.
     Test {
         /// Skip the tests that need root/CAP_BPF; each says loudly that it was skipped.
         #[arg(long)]
@@ -67,6 +76,13 @@ fn main() -> Result<()> {
         Task::BuildEbpf => {
             let object = build_ebpf::build_ebpf(&workspace)?;
             eprintln!("built {}", object.display());
+            Ok(())
+        }
+        Task::Package { check } => {
+            let deb = package::package(&workspace)?;
+            if check {
+                package_test::test_package(&deb)?;
+            }
             Ok(())
         }
         Task::Lint => lint::lint(&workspace),

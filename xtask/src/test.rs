@@ -1,7 +1,8 @@
 //! `cargo xtask test`: the one command CI and developers run.
 //!
 //! setup (fast when done) -> build the XDP object -> lints -> the alert rules' promtool tests
-//! -> every test in the workspace, including the root-only namespace suites in `tests/`.
+//! -> the Debian package, installed, checked and purged -> every test in the workspace,
+//! including the root-only namespace suites in `tests/`.
 
 use std::{path::Path, process::Command};
 
@@ -11,6 +12,8 @@ use crate::{
     build_ebpf::build_ebpf,
     exec::{is_root, probe, run},
     lint::lint,
+    package::{build_deb, release_build},
+    package_test::test_package,
     setup::setup,
 };
 
@@ -37,12 +40,14 @@ pub(crate) fn test(workspace: &Path, options: &TestOptions) -> Result<()> {
     build_ebpf(workspace)?;
     lint(workspace)?;
     // The scale test runs the optimised daemon, as deployed (the others the debug one, which
-    // `cargo test` builds).
-    run(Command::new("cargo")
-        .current_dir(workspace)
-        .args(["build", "--locked", "--release"])
-        .args(["--package", "vrrp-user", "--bin", "xvrrp"]))?;
+    // `cargo test` builds); the package ships it.
+    run(&mut release_build(workspace))?;
     test_alert_rules(workspace)?;
+    if options.unprivileged {
+        eprintln!("SKIPPED package test: installing the package with dpkg needs root");
+    } else {
+        test_package(&build_deb(workspace)?)?;
+    }
     let mut cmd = Command::new("cargo");
     cmd.current_dir(workspace)
         .args([

@@ -8,7 +8,7 @@ use std::{
 
 use vrrp_tests::{
     capture::Capture,
-    daemon::Daemon,
+    daemon::{Daemon, xvrrp_binary},
     failover::{Failover, millis},
     lab::{LAN_IF, Lab},
     netns::NetNs,
@@ -104,22 +104,20 @@ fn who_is_master(capture: &Capture, routers: &[&Router<'_>]) -> String {
         .join("\n")
 }
 
-fn transitions(daemon: &Daemon) -> String {
-    daemon
-        .log()
+/// `$ xvrrp <args>` against `daemon`'s control socket, and what it printed, indented.
+fn xvrrp(daemon: &Daemon, args: &[&str]) -> String {
+    let out = std::process::Command::new(xvrrp_binary())
+        .args(args)
+        .arg("--socket")
+        .arg(daemon.control_socket())
+        .output()
+        .expect("run xvrrp");
+    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    let shown: Vec<String> = text
         .lines()
-        .filter(|line| line.contains("state change"))
-        .filter_map(|line| {
-            let value: serde_json::Value = serde_json::from_str(line).ok()?;
-            Some(format!(
-                "  {} {}: {}",
-                value["timestamp"].as_str()?,
-                value["instance"].as_str()?,
-                value["message"].as_str()?
-            ))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .map(|line| format!("  {line}").trim_end().to_owned())
+        .collect();
+    format!("  $ xvrrp {}\n{}", args.join(" "), shown.join("\n"))
 }
 
 fn main() {
@@ -173,6 +171,10 @@ fn main() {
         "\n== who is Master (read from the wire)\n{}",
         who_is_master(&capture, &[&router1, &router2])
     );
+    println!(
+        "\n== what r1's daemon says (xvrrp status asks it over its control socket)\n{}",
+        xvrrp(&daemon1, &["status", "lan-v4"])
+    );
 
     println!("\n== 1. the Master's daemon crashes (SIGKILL); the node stays on the LAN");
     println!("   its pinned data plane keeps forwarding until its heartbeat goes stale, then");
@@ -190,7 +192,11 @@ fn main() {
         "\n== who is Master now\n{}",
         who_is_master(&capture, &[&router1, &router2])
     );
-    println!("\n== r2's event log\n{}", transitions(&daemon2));
+    println!(
+        "\n== r2's view after the takeover\n{}\n{}",
+        xvrrp(&daemon2, &["status", "lan-v4"]),
+        xvrrp(&daemon2, &["events"])
+    );
 
     println!("\n== 2. restart r1: it preempts (priority 200 > 100)");
     drop(daemon1);
@@ -209,7 +215,7 @@ fn main() {
         },
     );
     println!("{}", who_is_master(&capture, &[&router1, &router2]));
-    println!("\n== r1's event log\n{}", transitions(&daemon1));
+    println!("\n== r1's events\n{}", xvrrp(&daemon1, &["events"]));
 
     println!("\n== 3. the Master node dies (daemon killed and its switch port cut at once)");
     let port = lab.nodes[r1].switch_port.clone();
@@ -228,6 +234,10 @@ fn main() {
     println!(
         "\n== who is Master now\n{}",
         who_is_master(&capture, &[&router1, &router2])
+    );
+    println!(
+        "\n== r2's events: both takeovers and the preemption\n{}",
+        xvrrp(&daemon2, &["events"])
     );
     drop((daemon1, daemon2, capture));
     drop(lab);

@@ -1280,20 +1280,7 @@ fn a_reload_that_fails_to_attach_a_new_interface_changes_nothing() {
     );
     // eth1 exists (validation passes) but its data plane cannot be attached: a pinned map
     // sits where its pin directory must go, and the attach refuses to remove it.
-    ns.run(&[
-        "ip",
-        "link",
-        "add",
-        "eth1",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth1-peer",
-    ]);
-    ns.run(&["ip", "addr", "add", "198.51.100.1/24", "dev", "eth1"]);
-    ns.run(&["ip", "link", "set", "eth1-peer", "up"]);
-    ns.run(&["ip", "link", "set", "eth1", "up"]);
+    ns.add_lone_veth("eth1", "198.51.100.1/24");
     let blocker = format!("{bpffs}/eth1");
     vrrp_tests::netns::run_ok(std::process::Command::new("bpftool").args([
         "map", "create", &blocker, "type", "array", "key", "4", "value", "4", "entries", "1",

@@ -4,6 +4,7 @@
 mod advert_filters;
 mod daemon;
 mod drills;
+mod hardening;
 mod interop_keepalived;
 mod operations;
 mod scale;

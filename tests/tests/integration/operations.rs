@@ -16,10 +16,9 @@ use std::{
 use serde_json::Value;
 use vrrp_tests::{
     daemon::{Daemon, xvrrp_binary},
-    lab::Lab,
+    lab::{Lab, two_routers},
     netns::NetNs,
-    privilege::require_root,
-    vrrp::{RouterSpec, VIP4, serial},
+    vrrp::{RouterSpec, VIP4},
     wait,
 };
 use vrrp_user::ops::READ_TIMEOUT;
@@ -36,13 +35,7 @@ pub(crate) struct Pair {
 
 impl Pair {
     pub(crate) fn for_test(test: &str) -> Option<(MutexGuard<'static, ()>, Self)> {
-        if !require_root(test) {
-            return None;
-        }
-        let serial = serial();
-        let mut lab = Lab::new();
-        lab.add_node("r1", 1);
-        lab.add_node("r2", 2);
+        let (serial, lab) = two_routers(test)?;
         Some((serial, Self { lab }))
     }
 
@@ -221,6 +214,77 @@ impl Drop for Follower {
         let _already_gone = self.child.kill();
         let _reaped = self.child.wait();
     }
+}
+
+/// `xvrrp plan --config <config> <args>` (the socket from the configuration): exit success
+/// and stdout.
+fn plan(config: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(xvrrp_binary())
+        .arg("plan")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("run xvrrp plan");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn plan_of_a_live_pair_shows_the_master_then_says_when_the_daemon_is_gone() {
+    let Some((_serial, pair)) =
+        Pair::for_test("plan_of_a_live_pair_shows_the_master_then_says_when_the_daemon_is_gone")
+    else {
+        return;
+    };
+    let _r1 = pair.start(0, "xvrrp", &RouterSpec::new(200), "");
+    let mut r2 = pair.start(1, "xvrrp", &RouterSpec::new(100), "");
+    wait_status(&r2.control_socket(), "r2 following r1", |s| {
+        s["state"] == "Backup" && s["master"]["address"] == R1 && s["master"]["priority"] == 200
+    });
+    let config = r2.config_path();
+    let (ok, json) = plan(&config, &["--format", "json"]);
+    assert!(ok, "{json}");
+    let json: Value = serde_json::from_str(&json).expect("plan JSON");
+    let planned = &json["instances"][0];
+    assert_eq!(planned["name"], "lan");
+    assert_eq!(planned["vrid"], 51);
+    assert_eq!(planned["virtual_mac"], "00:00:5e:00:01:33");
+    assert_eq!(planned["virtual_addresses"], serde_json::json!([VIP4]));
+    assert_eq!(planned["priority"], 100);
+    let live = &json["daemon"]["running"];
+    assert_eq!(live["pid"], r2.pid(), "{json}");
+    assert_eq!(live["instances"][0]["state"], "Backup");
+    assert_eq!(live["instances"][0]["master"]["address"], R1);
+    assert_eq!(live["instances"][0]["master"]["priority"], 200);
+
+    let (ok, markdown) = plan(&config, &[]);
+    assert!(ok, "{markdown}");
+    assert!(
+        markdown.contains(&format!(
+            "| lan | eth0 | IPv4 | 51 | `00:00:5e:00:01:33` | {VIP4} | 100 | 100 ms | yes | no | \
+             none | any | lan |"
+        )),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains(&format!("| lan | Backup | 100 | {R1} | 200 | ")),
+        "{markdown}"
+    );
+
+    // Without a daemon: said so, and the configured part is still there.
+    r2.signal(libc::SIGTERM);
+    assert_eq!(r2.wait_exit(Duration::from_secs(5)), Some(0));
+    let (ok, markdown) = plan(&config, &[]);
+    assert!(ok, "{markdown}");
+    assert!(markdown.contains("Daemon: not reachable at"), "{markdown}");
+    assert!(
+        markdown.contains("| lan | eth0 | IPv4 | 51 |"),
+        "{markdown}"
+    );
+    assert!(!markdown.contains("## Live state"), "{markdown}");
 }
 
 #[test]

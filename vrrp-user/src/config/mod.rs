@@ -68,6 +68,8 @@ use crate::proto::{Centiseconds, OWNER_PRIORITY, State};
 pub use error::{ConfigError, ConfigErrorKind, Location, Severity, UnusableReason};
 pub use host::{HostInterfaces, InterfaceAddress, SystemInterfaces};
 
+/// The configuration file the packaged systemd unit runs with (the default of `xvrrp plan`).
+pub const DEFAULT_CONFIG: &str = "/etc/xvrrp/xvrrp.toml";
 /// Where the XDP maps are pinned unless `[global] bpffs` says otherwise.
 pub const DEFAULT_BPFFS: &str = "/sys/fs/bpf/xvrrp";
 /// The control socket path unless `[global] control_socket` says otherwise.

@@ -821,7 +821,8 @@ fn every_example_configuration_is_valid() {
             "no-preempt.toml",
             "owner.toml",
             "two-routers-r1.toml",
-            "two-routers-r2.toml"
+            "two-routers-r2.toml",
+            "xvrrp.toml"
         ]
     );
 }

@@ -9,6 +9,7 @@
 //! Configurations are applied in `reload`, instances come and go with their interfaces in
 //! `lifecycle` and `links`, operators' commands arrive in `commands`.
 
+pub mod capabilities;
 mod clock;
 pub mod commands;
 pub mod events;
@@ -26,4 +27,5 @@ mod snapshot;
 mod stamps;
 mod vips;
 
+pub(crate) use interface::contract_family;
 pub use runtime::{RunOptions, run};

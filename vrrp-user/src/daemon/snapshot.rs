@@ -16,7 +16,9 @@ use super::{
 use crate::{
     dataplane::{CounterValues, IngressHook, PinVisibility, virtual_mac},
     ops::{
-        status::{InstanceStatus, InterfaceStatus, MasterStatus, StatusSnapshot, TrackedDown},
+        status::{
+            InstanceStatus, InterfaceStatus, MasterStatus, StatusSnapshot, TrackedDown, mac_text,
+        },
         time::unix_ms_now,
     },
     proto::State,
@@ -97,7 +99,7 @@ fn instance_status(
         vrid: config.vrid,
         state: status.state,
         virtual_addresses: config.virtual_addresses.clone(),
-        virtual_mac: format_mac(virtual_mac(contract_family(config.family), config.vrid)),
+        virtual_mac: mac_text(virtual_mac(contract_family(config.family), config.vrid)),
         configured_priority: config.priority,
         effective_priority: status.priority,
         tracked_down: instance
@@ -139,10 +141,6 @@ fn hook_name(hook: IngressHook) -> &'static str {
         IngressHook::GenericXdp => "generic_xdp",
         IngressHook::Tc => "tc",
     }
-}
-
-fn format_mac(mac: [u8; 6]) -> String {
-    mac.map(|byte| format!("{byte:02x}")).join(":")
 }
 
 fn millis(duration: std::time::Duration) -> u64 {

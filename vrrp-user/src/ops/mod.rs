@@ -15,6 +15,7 @@ mod hooks;
 pub mod journal;
 pub mod metrics;
 pub mod operator;
+pub mod plan;
 pub mod protocol;
 pub mod status;
 pub mod time;

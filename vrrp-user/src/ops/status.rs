@@ -339,16 +339,22 @@ fn priority_text(instance: &InstanceStatus) -> String {
         .iter()
         .map(|set| format!("override {} by {}", set.priority, set.by))
         .chain(
-            instance
-                .tracked_down
-                .iter()
-                .map(|down| format!("{} down -{}", down.interface, down.weight)),
+            (!instance.tracked_down.is_empty()).then(|| tracked_down_text(&instance.tracked_down)),
         )
         .collect();
     if !why.is_empty() {
         let _infallible = write!(text, ": {}", why.join(", "));
     }
     text
+}
+
+/// `eth1 down -50, eth2 down -20`: why the priority is lowered.
+pub(crate) fn tracked_down_text(tracked_down: &[TrackedDown]) -> String {
+    tracked_down
+        .iter()
+        .map(|down| format!("{} down -{}", down.interface, down.weight))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn master_text(master: Option<&MasterStatus>) -> String {
@@ -404,7 +410,12 @@ fn hook_label(hook: &str) -> &str {
     }
 }
 
-fn yes_no(value: bool) -> &'static str {
+/// `00:00:5e:00:01:33`: a MAC address as `status` and `plan` show it.
+pub fn mac_text(mac: [u8; 6]) -> String {
+    mac.map(|byte| format!("{byte:02x}")).join(":")
+}
+
+pub(crate) fn yes_no(value: bool) -> &'static str {
     if value { "yes" } else { "no" }
 }
 
