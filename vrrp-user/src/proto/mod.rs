@@ -62,6 +62,7 @@
 
 mod action;
 mod config;
+pub mod divergence;
 mod election;
 mod event;
 mod router;
@@ -70,6 +71,10 @@ pub mod timing;
 
 pub use action::{Action, RoutineAdvert, State, TransitionReason, Warning};
 pub use config::{AddressFamily, RouterConfig};
+pub use divergence::{
+    ActiveDivergence, ClearReason, DivergenceChange, DivergenceKind, Divergences, LocalView,
+    Sighting,
+};
 pub use election::{Contender, OWNER_PRIORITY, RESIGN_PRIORITY, compare_primary_addresses};
 pub use event::{Event, ReceivedAdvert};
 pub use router::{RouterCounters, RouterStatus, VirtualRouter};
