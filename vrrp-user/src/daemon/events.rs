@@ -6,7 +6,7 @@ use std::{net::IpAddr, time::Duration};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::proto::{State, Warning};
+use crate::proto::{ClearReason, DivergenceKind, State, Warning};
 
 /// Something an operator may want to see or alert on.
 #[derive(Clone, Debug, Serialize)]
@@ -47,6 +47,40 @@ pub enum DaemonEvent {
         source: IpAddr,
         /// Its VRID.
         vrid: u8,
+    },
+    /// A peer started to disagree with this router (see `proto::divergence`).
+    DivergenceRaised {
+        /// Instance name.
+        instance: String,
+        /// VRRP interface.
+        interface: String,
+        /// Virtual router id.
+        vrid: u8,
+        /// What it disagrees on.
+        kind: DivergenceKind,
+        /// The peer's address.
+        peer: IpAddr,
+        /// In words.
+        detail: String,
+    },
+    /// A divergence ended.
+    DivergenceCleared {
+        /// Instance name.
+        instance: String,
+        /// VRRP interface.
+        interface: String,
+        /// Virtual router id.
+        vrid: u8,
+        /// What it disagreed on.
+        kind: DivergenceKind,
+        /// The peer's address.
+        peer: IpAddr,
+        /// In words, as raised.
+        detail: String,
+        /// Why it ended.
+        reason: ClearReason,
+        /// How long it lasted.
+        lasted: Duration,
     },
     /// An advert the XDP program handed up does not decode: the kernel and the codec disagree
     /// (they share one header check, so this is a bug). Rate-limited per interface.
@@ -106,6 +140,43 @@ impl DaemonEvent {
                 %source,
                 vrid,
                 "VRRP version 2 advert from {source} on VRID {vrid}: xvrrp speaks version 3 only"
+            ),
+            Self::DivergenceRaised {
+                instance,
+                interface,
+                vrid,
+                kind,
+                peer,
+                detail,
+            } => tracing::warn!(
+                instance,
+                interface,
+                vrid,
+                kind = kind.name(),
+                %peer,
+                detail,
+                "divergence {kind} from {peer}: {detail}"
+            ),
+            Self::DivergenceCleared {
+                instance,
+                interface,
+                vrid,
+                kind,
+                peer,
+                detail,
+                reason,
+                lasted,
+            } => tracing::info!(
+                instance,
+                interface,
+                vrid,
+                kind = kind.name(),
+                %peer,
+                detail,
+                reason = reason.name(),
+                lasted_ms = u64::try_from(lasted.as_millis()).unwrap_or(u64::MAX),
+                "divergence {kind} from {peer} ended ({reason}) after {} ms",
+                lasted.as_millis()
             ),
             Self::UndecodableAdvert { interface, reason } => tracing::warn!(
                 interface,

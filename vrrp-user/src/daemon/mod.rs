@@ -10,6 +10,7 @@
 //! `lifecycle` and `links`.
 
 mod clock;
+mod divergence;
 pub mod events;
 mod instance;
 mod interface;

@@ -16,6 +16,7 @@ use tokio::{
 
 use super::{
     clock::instant_from_monotonic,
+    divergence::DivergenceWatch,
     events::{DaemonEvent, EventBus},
     instance::Instance,
     interface::VrrpInterface,
@@ -98,6 +99,7 @@ pub async fn run(
         status,
         status_stale: std::cell::Cell::new(false),
         pins,
+        divergences: DivergenceWatch::default(),
     };
     let started = daemon.apply(config).await;
     let result = match started {
@@ -137,6 +139,8 @@ pub(super) struct Daemon {
     status_stale: std::cell::Cell<bool>,
     /// Where the data plane's pins live (shown in `status`).
     pins: PinVisibility,
+    /// Disagreements with peers seen per instance (`divergence`).
+    pub(super) divergences: DivergenceWatch,
 }
 
 impl Daemon {
@@ -269,7 +273,7 @@ impl Daemon {
     }
 
     /// Where instance `id` is in `self.instances`.
-    fn position(&mut self, id: InstanceId) -> Option<usize> {
+    pub(super) fn position(&mut self, id: InstanceId) -> Option<usize> {
         let Self {
             schedule,
             instances,
@@ -313,7 +317,12 @@ impl Daemon {
             Ok(received) => received,
             Err(problem) => {
                 let (subject, kind) = problem.rate_limit_key(&interface.info.name, punted.source);
-                let event = problem.into_event(&interface.info.name);
+                let event = problem.to_event(&interface.info.name);
+                self.watch_not_fed(
+                    punted.ifindex,
+                    &problem,
+                    instant_from_monotonic(punted.received),
+                );
                 if self.first_in_interval(subject, kind, Instant::now()) {
                     self.bus.publish(event);
                 }
@@ -343,6 +352,7 @@ impl Daemon {
             return;
         }
         let at = instant_from_monotonic(punted.received);
+        self.watch_advert(index, &received.advert, at);
         self.instances[index]
             .router
             .handle_event(Event::Advert(received.advert), at);
@@ -387,10 +397,12 @@ impl Daemon {
 
     /// Operations-layer hook: replaces the status snapshot (cheap; never per advert).
     fn publish_status(&mut self) {
+        self.poll_divergences(Instant::now());
         self.status.send_replace(snapshot::build(
             &self.instances,
             &mut self.interfaces,
             &self.pins,
+            &self.divergences,
         ));
     }
 

@@ -9,13 +9,17 @@ use std::{
 
 use super::{
     clock::instant_from_monotonic,
+    divergence::DivergenceWatch,
     instance::Instance,
     interface::{VrrpInterface, contract_family},
 };
 use crate::{
     dataplane::{CounterValues, IngressHook, PinVisibility, virtual_mac},
     ops::{
-        status::{InstanceStatus, InterfaceStatus, MasterStatus, StatusSnapshot, TrackedDown},
+        status::{
+            DivergenceStatus, InstanceStatus, InterfaceStatus, MasterStatus, StatusSnapshot,
+            TrackedDown,
+        },
         time::unix_ms_now,
     },
     proto::State,
@@ -26,6 +30,7 @@ pub(crate) fn build(
     instances: &[Instance],
     interfaces: &mut BTreeMap<String, VrrpInterface>,
     pins: &PinVisibility,
+    divergences: &DivergenceWatch,
 ) -> StatusSnapshot {
     let now = Instant::now();
     let instances = instances
@@ -34,6 +39,7 @@ pub(crate) fn build(
             instance_status(
                 instance,
                 interfaces.get_mut(&instance.config.interface),
+                divergences,
                 now,
             )
         })
@@ -60,6 +66,7 @@ pub(crate) fn build(
 fn instance_status(
     instance: &Instance,
     mut interface: Option<&mut VrrpInterface>,
+    divergences: &DivergenceWatch,
     now: Instant,
 ) -> InstanceStatus {
     let config = &instance.config;
@@ -88,6 +95,7 @@ fn instance_status(
     });
     let dataplane = interface
         .and_then(|interface| interface.instance_counters(config.family, config.vrid).ok());
+    let (active, divergence_evictions) = divergences.active(&config.name, now);
     InstanceStatus {
         name: config.name.clone(),
         group: config.group.clone(),
@@ -117,6 +125,16 @@ fn instance_status(
         master,
         counters: status.counters,
         dataplane: named(dataplane),
+        divergences: active
+            .into_iter()
+            .map(|active| DivergenceStatus {
+                kind: active.kind,
+                peer: active.peer,
+                detail: active.detail,
+                for_ms: millis(active.for_),
+            })
+            .collect(),
+        divergence_evictions,
     }
 }
 

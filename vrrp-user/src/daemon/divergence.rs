@@ -1,0 +1,234 @@
+//! The event loop's side of divergence detection (`proto::divergence`): one `Divergences` per
+//! running instance, fed with the adverts that reach the daemon and with the kernel's stamp of
+//! the followed Master's absorbed adverts, its raises and clears published on the event bus.
+//!
+//! The stamp is read when another source's advert comes up (is the absorbed Master still
+//! advertising alongside it?) and at each poll while something is active (a condition carried
+//! by absorbed adverts stays true as long as the kernel keeps stamping them). Polls run with
+//! the status refresh, about once a second and after transitions; an instance that stops or
+//! goes away has its conditions cleared there.
+
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    time::{Duration, Instant},
+};
+
+use super::{
+    clock::instant_from_monotonic,
+    events::{DaemonEvent, EventBus},
+    instance::Instance,
+    interface::{NotFed, VrrpInterface},
+    runtime::Daemon,
+    schedule::InstanceId,
+};
+use crate::proto::{
+    AddressFamily, DivergenceChange, Divergences, LocalView, ReceivedAdvert, Sighting,
+};
+
+/// The divergences of every running instance, by instance name.
+#[derive(Default)]
+pub(super) struct DivergenceWatch {
+    watched: HashMap<String, Watched>,
+}
+
+/// One instance's tracker and the identity it was made for.
+struct Watched {
+    interface: String,
+    family: AddressFamily,
+    vrid: u8,
+    divergences: Divergences,
+}
+
+/// An active divergence, for the status snapshot.
+pub(super) struct Active {
+    pub(super) kind: crate::proto::DivergenceKind,
+    pub(super) peer: IpAddr,
+    pub(super) detail: String,
+    pub(super) for_: Duration,
+}
+
+impl DivergenceWatch {
+    /// What is active on instance `name` at `now`, and how many peers its table evicted.
+    pub(super) fn active(&self, name: &str, now: Instant) -> (Vec<Active>, u64) {
+        self.watched.get(name).map_or((Vec::new(), 0), |watched| {
+            let active = watched
+                .divergences
+                .active()
+                .map(|active| Active {
+                    kind: active.kind,
+                    peer: active.peer,
+                    detail: active.detail,
+                    for_: now.saturating_duration_since(active.since),
+                })
+                .collect();
+            (active, watched.divergences.evictions())
+        })
+    }
+
+    /// The tracker of `instance`; one made for another identity under the same name (a reload
+    /// changed its VRID, family or interface) is stopped first.
+    fn tracker(&mut self, instance: &Instance, now: Instant, bus: &EventBus) -> &mut Watched {
+        let name = &instance.config.name;
+        if let Some(mut stale) = self
+            .watched
+            .remove(name)
+            .filter(|watched| !watched.is_for(instance))
+        {
+            stale.divergences.stop(now);
+            publish(name, &mut stale, bus);
+        }
+        self.watched.entry(name.clone()).or_insert_with(|| Watched {
+            interface: instance.config.interface.clone(),
+            family: instance.config.family,
+            vrid: instance.config.vrid,
+            divergences: Divergences::new(),
+        })
+    }
+}
+
+impl Watched {
+    fn is_for(&self, instance: &Instance) -> bool {
+        let config = &instance.config;
+        self.interface == config.interface
+            && self.family == config.family
+            && self.vrid == config.vrid
+    }
+}
+
+impl Daemon {
+    /// Instance `index` is about to handle `advert`, received at `at`: what it says of the
+    /// peer, judged before the router changes what it follows.
+    pub(super) fn watch_advert(&mut self, index: usize, advert: &ReceivedAdvert, at: Instant) {
+        let instance = &self.instances[index];
+        let local = LocalView::of(&instance.router);
+        let absorbed = instance
+            .router
+            .routine_advert()
+            .filter(|routine| routine.source != advert.source)
+            .and_then(|routine| {
+                let interface = self.interfaces.get_mut(&instance.config.interface)?;
+                Some((routine, absorbed_at(interface, instance)?))
+            });
+        let watched = self.divergences.tracker(instance, at, &self.bus);
+        if let Some((routine, stamp)) = absorbed {
+            watched
+                .divergences
+                .observe(&local, Sighting::Absorbed(routine), stamp);
+        }
+        watched
+            .divergences
+            .observe(&local, Sighting::Advert(advert), at);
+        publish(&instance.config.name, watched, &self.bus);
+    }
+
+    /// A punted advert was not fed to a router: a VRRPv2 one counts as a divergence of the
+    /// instance with its VRID, if there is one.
+    pub(super) fn watch_not_fed(&mut self, ifindex: u32, problem: &NotFed, at: Instant) {
+        let NotFed::Version2 {
+            source,
+            vrid,
+            interval,
+        } = *problem
+        else {
+            return;
+        };
+        let id = InstanceId {
+            ifindex,
+            family: AddressFamily::of(source),
+            vrid,
+        };
+        let Some(index) = self.position(id) else {
+            return;
+        };
+        let instance = &self.instances[index];
+        let local = LocalView::of(&instance.router);
+        let watched = self.divergences.tracker(instance, at, &self.bus);
+        watched
+            .divergences
+            .observe(&local, Sighting::Version2 { source, interval }, at);
+        publish(&instance.config.name, watched, &self.bus);
+    }
+
+    /// Ends what timed out, no longer applies, or belongs to an instance that stopped or went
+    /// away. Reads the stamp of instances with something active, so absorbed Masters count as
+    /// heard.
+    pub(super) fn poll_divergences(&mut self, now: Instant) {
+        let Self {
+            divergences,
+            instances,
+            interfaces,
+            bus,
+            ..
+        } = self;
+        divergences.watched.retain(|name, watched| {
+            let running = instances
+                .iter()
+                .any(|instance| &instance.config.name == name && watched.is_for(instance));
+            if !running {
+                watched.divergences.stop(now);
+                publish(name, watched, bus);
+            }
+            running
+        });
+        for instance in instances.iter() {
+            let Some(watched) = divergences.watched.get_mut(&instance.config.name) else {
+                continue;
+            };
+            let local = LocalView::of(&instance.router);
+            if watched.divergences.any_active()
+                && let Some(routine) = instance.router.routine_advert()
+                && let Some(interface) = interfaces.get_mut(&instance.config.interface)
+                && let Some(stamp) = absorbed_at(interface, instance)
+            {
+                watched
+                    .divergences
+                    .observe(&local, Sighting::Absorbed(routine), stamp);
+            }
+            watched.divergences.poll(&local, now);
+            publish(&instance.config.name, watched, bus);
+        }
+    }
+}
+
+/// The kernel's newest absorbed advert for `instance`, if it absorbed one since the record
+/// was written.
+fn absorbed_at(interface: &mut VrrpInterface, instance: &Instance) -> Option<Instant> {
+    interface
+        .last_routine_advert(&instance.router)
+        .map(instant_from_monotonic)
+}
+
+/// Publishes what `watched` raised and cleared.
+fn publish(name: &str, watched: &mut Watched, bus: &EventBus) {
+    while let Some(change) = watched.divergences.poll_change() {
+        let (instance, interface, vrid) =
+            (name.to_owned(), watched.interface.clone(), watched.vrid);
+        bus.publish(match change {
+            DivergenceChange::Raised { kind, peer, detail } => DaemonEvent::DivergenceRaised {
+                instance,
+                interface,
+                vrid,
+                kind,
+                peer,
+                detail,
+            },
+            DivergenceChange::Cleared {
+                kind,
+                peer,
+                detail,
+                reason,
+                lasted,
+            } => DaemonEvent::DivergenceCleared {
+                instance,
+                interface,
+                vrid,
+                kind,
+                peer,
+                detail,
+                reason,
+                lasted,
+            },
+        });
+    }
+}
