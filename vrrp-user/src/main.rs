@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use tracing_subscriber::{EnvFilter, fmt};
 use vrrp_user::{
     cli::{Cli, Command, EventsArgs, RunArgs, StatusArgs},
-    config::{self, LogFormat, Mode, SystemInterfaces, check},
+    config::{self, LogFormat, Mode, SystemInterfaces, check, peer},
     daemon::{self, events::EventBus},
     import,
     ops::{
@@ -24,7 +24,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig(args) => {
-            let outcome = check::check_config(&args.path, &SystemInterfaces, args.json);
+            let outcome = match &args.peer {
+                Some(peer) => peer::check_peer(&args.path, peer, &SystemInterfaces, args.json),
+                None => check::check_config(&args.path, &SystemInterfaces, args.json),
+            };
             print!("{}", outcome.output);
             ExitCode::from(outcome.exit_code)
         }

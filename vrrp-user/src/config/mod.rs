@@ -37,6 +37,7 @@
 pub mod check;
 mod error;
 mod host;
+pub mod peer;
 mod validate;
 
 use std::io;
