@@ -2,6 +2,7 @@
 //! One binary (`cargo xtask test` runs it); each module is a suite.
 
 mod daemon;
+mod divergence;
 mod interop_keepalived;
 mod operations;
 mod scale;

@@ -26,16 +26,16 @@ use vrrp_user::ops::READ_TIMEOUT;
 
 const R1: &str = "192.0.2.1";
 /// Process start to a Backup following the Master, with room for a loaded machine.
-const SETTLE: Duration = Duration::from_secs(5);
+pub(super) const SETTLE: Duration = Duration::from_secs(5);
 /// Timer tolerance, as in the daemon suite.
 const TOLERANCE: Duration = Duration::from_millis(60);
 
-struct Pair {
-    lab: Lab,
+pub(super) struct Pair {
+    pub(super) lab: Lab,
 }
 
 impl Pair {
-    fn for_test(test: &str) -> Option<(MutexGuard<'static, ()>, Self)> {
+    pub(super) fn for_test(test: &str) -> Option<(MutexGuard<'static, ()>, Self)> {
         if !require_root(test) {
             return None;
         }
@@ -46,12 +46,18 @@ impl Pair {
         Some((serial, Self { lab }))
     }
 
-    fn ns(&self, node: usize) -> &NetNs {
+    pub(super) fn ns(&self, node: usize) -> &NetNs {
         &self.lab.nodes[node].ns
     }
 
     /// Starts node `node` (0 = r1, 1 = r2) with `spec`, `extra_global` added to `[global]`.
-    fn start(&self, node: usize, name: &str, spec: &RouterSpec, extra_global: &str) -> Daemon {
+    pub(super) fn start(
+        &self,
+        node: usize,
+        name: &str,
+        spec: &RouterSpec,
+        extra_global: &str,
+    ) -> Daemon {
         let ns = self.ns(node);
         let bpffs = format!("/sys/fs/bpf/xvrrp-test-{}", ns.name());
         let config =
@@ -62,7 +68,7 @@ impl Pair {
 }
 
 /// `xvrrp <args> --socket <socket>`: exit success and stdout.
-fn cli(socket: &Path, args: &[&str]) -> (bool, String, String) {
+pub(super) fn cli(socket: &Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(xvrrp_binary())
         .args(args)
         .arg("--socket")
@@ -77,7 +83,7 @@ fn cli(socket: &Path, args: &[&str]) -> (bool, String, String) {
 }
 
 /// `xvrrp status --json` of the instance `lan`, once the daemon answers.
-fn lan_status(socket: &Path) -> Option<Value> {
+pub(super) fn lan_status(socket: &Path) -> Option<Value> {
     let (ok, stdout, _) = cli(socket, &["status", "--json"]);
     let report: Value = serde_json::from_str(&stdout).ok().filter(|_| ok)?;
     report["snapshot"]["instances"]
@@ -88,7 +94,7 @@ fn lan_status(socket: &Path) -> Option<Value> {
 }
 
 /// Waits until `socket`'s instance satisfies `condition`, returning its status.
-fn wait_status(socket: &Path, what: &str, condition: impl Fn(&Value) -> bool) -> Value {
+pub(super) fn wait_status(socket: &Path, what: &str, condition: impl Fn(&Value) -> bool) -> Value {
     wait::until(what, SETTLE, Duration::from_millis(50), || {
         lan_status(socket).filter(|status| condition(status))
     })
@@ -330,7 +336,7 @@ fn journal_rotates_and_history_survives_a_restart() {
 }
 
 /// `GET /metrics` from inside `ns`.
-fn scrape(ns: &NetNs, address: &str) -> String {
+pub(super) fn scrape(ns: &NetNs, address: &str) -> String {
     let _inside = ns.enter();
     let mut stream = TcpStream::connect(address).expect("connect to /metrics");
     stream
@@ -349,7 +355,7 @@ fn scrape(ns: &NetNs, address: &str) -> String {
 
 /// One sample of the exposition: name, labels, value.
 #[derive(Debug)]
-struct Sample {
+pub(super) struct Sample {
     name: String,
     labels: Vec<(String, String)>,
     value: f64,
@@ -357,7 +363,7 @@ struct Sample {
 
 /// Parses the text exposition strictly enough to catch a broken line: every line is a
 /// comment (`# HELP`, `# TYPE`, `# EOF` last) or `name{label="value",...} number`.
-fn parse_exposition(text: &str) -> Vec<Sample> {
+pub(super) fn parse_exposition(text: &str) -> Vec<Sample> {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines.last(),
@@ -407,7 +413,7 @@ fn parse_exposition(text: &str) -> Vec<Sample> {
 }
 
 /// The value of `name` for instance `lan` (and `extra` labels).
-fn lan_value(samples: &[Sample], name: &str, extra: &[(&str, &str)]) -> Option<f64> {
+pub(super) fn lan_value(samples: &[Sample], name: &str, extra: &[(&str, &str)]) -> Option<f64> {
     samples
         .iter()
         .find(|s| {

@@ -70,11 +70,11 @@ impl DivergenceWatch {
     /// changed its VRID, family or interface) is stopped first.
     fn tracker(&mut self, instance: &Instance, now: Instant, bus: &EventBus) -> &mut Watched {
         let name = &instance.config.name;
-        if let Some(mut stale) = self
+        let stale = self
             .watched
-            .remove(name)
-            .filter(|watched| !watched.is_for(instance))
-        {
+            .get(name)
+            .is_some_and(|watched| !watched.is_for(instance));
+        if let Some(mut stale) = stale.then(|| self.watched.remove(name)).flatten() {
             stale.divergences.stop(now);
             publish(name, &mut stale, bus);
         }
