@@ -16,14 +16,15 @@ use std::{
 
 use super::{
     clock::instant_from_monotonic,
-    events::{DaemonEvent, EventBus},
+    events::{DaemonEvent, Divergence, EventBus},
     instance::Instance,
     interface::{NotFed, VrrpInterface},
     runtime::Daemon,
     schedule::InstanceId,
 };
 use crate::proto::{
-    AddressFamily, DivergenceChange, Divergences, LocalView, ReceivedAdvert, Sighting,
+    AddressFamily, DivergenceChange, DivergenceKind, Divergences, LocalView, ReceivedAdvert,
+    Sighting,
 };
 
 /// The divergences of every running instance, by instance name.
@@ -42,10 +43,10 @@ struct Watched {
 
 /// An active divergence, for the status snapshot.
 pub(super) struct Active {
-    pub(super) kind: crate::proto::DivergenceKind,
+    pub(super) kind: DivergenceKind,
     pub(super) peer: IpAddr,
     pub(super) detail: String,
-    pub(super) for_: Duration,
+    pub(super) age: Duration,
 }
 
 impl DivergenceWatch {
@@ -59,7 +60,7 @@ impl DivergenceWatch {
                     kind: active.kind,
                     peer: active.peer,
                     detail: active.detail,
-                    for_: now.saturating_duration_since(active.since),
+                    age: now.saturating_duration_since(active.since),
                 })
                 .collect();
             (active, watched.divergences.evictions())
@@ -202,17 +203,18 @@ fn absorbed_at(interface: &mut VrrpInterface, instance: &Instance) -> Option<Ins
 /// Publishes what `watched` raised and cleared.
 fn publish(name: &str, watched: &mut Watched, bus: &EventBus) {
     while let Some(change) = watched.divergences.poll_change() {
-        let (instance, interface, vrid) =
-            (name.to_owned(), watched.interface.clone(), watched.vrid);
+        let divergence = |kind, peer, detail| Divergence {
+            instance: name.to_owned(),
+            interface: watched.interface.clone(),
+            vrid: watched.vrid,
+            kind,
+            peer,
+            detail,
+        };
         bus.publish(match change {
-            DivergenceChange::Raised { kind, peer, detail } => DaemonEvent::DivergenceRaised {
-                instance,
-                interface,
-                vrid,
-                kind,
-                peer,
-                detail,
-            },
+            DivergenceChange::Raised { kind, peer, detail } => {
+                DaemonEvent::DivergenceRaised(divergence(kind, peer, detail))
+            }
             DivergenceChange::Cleared {
                 kind,
                 peer,
@@ -220,12 +222,7 @@ fn publish(name: &str, watched: &mut Watched, bus: &EventBus) {
                 reason,
                 lasted,
             } => DaemonEvent::DivergenceCleared {
-                instance,
-                interface,
-                vrid,
-                kind,
-                peer,
-                detail,
+                divergence: divergence(kind, peer, detail),
                 reason,
                 lasted,
             },

@@ -49,34 +49,12 @@ pub enum DaemonEvent {
         vrid: u8,
     },
     /// A peer started to disagree with this router (see `proto::divergence`).
-    DivergenceRaised {
-        /// Instance name.
-        instance: String,
-        /// VRRP interface.
-        interface: String,
-        /// Virtual router id.
-        vrid: u8,
-        /// What it disagrees on.
-        kind: DivergenceKind,
-        /// The peer's address.
-        peer: IpAddr,
-        /// In words.
-        detail: String,
-    },
+    DivergenceRaised(Divergence),
     /// A divergence ended.
     DivergenceCleared {
-        /// Instance name.
-        instance: String,
-        /// VRRP interface.
-        interface: String,
-        /// Virtual router id.
-        vrid: u8,
-        /// What it disagreed on.
-        kind: DivergenceKind,
-        /// The peer's address.
-        peer: IpAddr,
-        /// In words, as raised.
-        detail: String,
+        /// What it was.
+        #[serde(flatten)]
+        divergence: Divergence,
         /// Why it ended.
         reason: ClearReason,
         /// How long it lasted.
@@ -141,43 +119,41 @@ impl DaemonEvent {
                 vrid,
                 "VRRP version 2 advert from {source} on VRID {vrid}: xvrrp speaks version 3 only"
             ),
-            Self::DivergenceRaised {
-                instance,
-                interface,
-                vrid,
-                kind,
-                peer,
-                detail,
-            } => tracing::warn!(
-                instance,
-                interface,
-                vrid,
-                kind = kind.name(),
-                %peer,
-                detail,
-                "divergence {kind} from {peer}: {detail}"
-            ),
+            Self::DivergenceRaised(divergence) => {
+                let Divergence {
+                    kind, peer, detail, ..
+                } = divergence;
+                tracing::warn!(
+                    instance = divergence.instance,
+                    interface = divergence.interface,
+                    vrid = divergence.vrid,
+                    kind = kind.name(),
+                    %peer,
+                    detail,
+                    "divergence {kind} from {peer}: {detail}"
+                );
+            }
             Self::DivergenceCleared {
-                instance,
-                interface,
-                vrid,
-                kind,
-                peer,
-                detail,
+                divergence,
                 reason,
                 lasted,
-            } => tracing::info!(
-                instance,
-                interface,
-                vrid,
-                kind = kind.name(),
-                %peer,
-                detail,
-                reason = reason.name(),
-                lasted_ms = u64::try_from(lasted.as_millis()).unwrap_or(u64::MAX),
-                "divergence {kind} from {peer} ended ({reason}) after {} ms",
-                lasted.as_millis()
-            ),
+            } => {
+                let Divergence {
+                    kind, peer, detail, ..
+                } = divergence;
+                tracing::info!(
+                    instance = divergence.instance,
+                    interface = divergence.interface,
+                    vrid = divergence.vrid,
+                    kind = kind.name(),
+                    %peer,
+                    detail,
+                    reason = reason.name(),
+                    lasted_ms = u64::try_from(lasted.as_millis()).unwrap_or(u64::MAX),
+                    "divergence {kind} from {peer} ended ({reason}) after {} ms",
+                    lasted.as_millis()
+                );
+            }
             Self::UndecodableAdvert { interface, reason } => tracing::warn!(
                 interface,
                 reason,
@@ -194,6 +170,23 @@ impl DaemonEvent {
             }
         }
     }
+}
+
+/// Who disagrees with which instance on what (the payload of the divergence events).
+#[derive(Clone, Debug, Serialize)]
+pub struct Divergence {
+    /// Instance name.
+    pub instance: String,
+    /// VRRP interface.
+    pub interface: String,
+    /// Virtual router id.
+    pub vrid: u8,
+    /// What the peer disagrees on.
+    pub kind: DivergenceKind,
+    /// The peer's address.
+    pub peer: IpAddr,
+    /// In words.
+    pub detail: String,
 }
 
 /// Fan-out of [`DaemonEvent`]s: every event is logged, then offered to subscribers.

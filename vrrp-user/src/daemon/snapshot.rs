@@ -131,7 +131,7 @@ fn instance_status(
                 kind: active.kind,
                 peer: active.peer,
                 detail: active.detail,
-                for_ms: millis(active.for_),
+                for_ms: millis(active.age),
             })
             .collect(),
         divergence_evictions,

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{status::human_duration_ms, time::format_rfc3339};
 use crate::{
-    daemon::events::DaemonEvent,
+    daemon::events::{DaemonEvent, Divergence},
     proto::{DivergenceKind, State, Warning},
 };
 
@@ -128,40 +128,23 @@ impl EventRecord {
                 record.peer = Some(*source);
                 record.reason = Some("VRRP version 2 advert; xvrrp speaks version 3".to_owned());
             }
-            DaemonEvent::DivergenceRaised {
-                instance,
-                interface,
-                vrid,
-                kind,
-                peer,
-                detail,
-            } => {
+            DaemonEvent::DivergenceRaised(divergence) => {
                 record.kind = EventKind::DivergenceRaised;
-                record.instance = Some(instance.clone());
-                record.interface = Some(interface.clone());
-                record.vrid = Some(*vrid);
-                record.peer = Some(*peer);
-                record.divergence = Some(*kind);
-                record.reason = Some(format!("{kind}: {detail}"));
+                record.describe(divergence);
+                record.reason = Some(format!("{}: {}", divergence.kind, divergence.detail));
             }
             DaemonEvent::DivergenceCleared {
-                instance,
-                interface,
-                vrid,
-                kind,
-                peer,
-                detail,
+                divergence,
                 reason,
                 lasted,
             } => {
                 record.kind = EventKind::DivergenceCleared;
-                record.instance = Some(instance.clone());
-                record.interface = Some(interface.clone());
-                record.vrid = Some(*vrid);
-                record.peer = Some(*peer);
-                record.divergence = Some(*kind);
+                record.describe(divergence);
                 record.lasted_us = Some(micros(*lasted));
-                record.reason = Some(format!("{kind} ended ({reason}): {detail}"));
+                record.reason = Some(format!(
+                    "{} ended ({reason}): {}",
+                    divergence.kind, divergence.detail
+                ));
             }
             DaemonEvent::UndecodableAdvert { interface, reason } => {
                 record.kind = EventKind::UndecodableAdvert;
@@ -182,6 +165,15 @@ impl EventRecord {
             }
         }
         record
+    }
+
+    /// Who and what of a divergence event.
+    fn describe(&mut self, divergence: &Divergence) {
+        self.instance = Some(divergence.instance.clone());
+        self.interface = Some(divergence.interface.clone());
+        self.vrid = Some(divergence.vrid);
+        self.peer = Some(divergence.peer);
+        self.divergence = Some(divergence.kind);
     }
 
     /// A record of `kind` with nothing else set.
@@ -425,12 +417,14 @@ mod tests {
     fn a_divergence_end_reads_with_kind_peer_and_duration() {
         let record = EventRecord::from_event(
             &DaemonEvent::DivergenceCleared {
-                instance: "lan".to_owned(),
-                interface: "eth0".to_owned(),
-                vrid: 51,
-                kind: DivergenceKind::DualMaster,
-                peer: IpAddr::from([192, 0, 2, 9]),
-                detail: "192.0.2.9 advertises as Master while this router is Master".to_owned(),
+                divergence: Divergence {
+                    instance: "lan".to_owned(),
+                    interface: "eth0".to_owned(),
+                    vrid: 51,
+                    kind: DivergenceKind::DualMaster,
+                    peer: IpAddr::from([192, 0, 2, 9]),
+                    detail: "192.0.2.9 advertises as Master while this router is Master".to_owned(),
+                },
                 reason: crate::proto::ClearReason::PeerSilent,
                 lasted: Duration::from_millis(4_250),
             },

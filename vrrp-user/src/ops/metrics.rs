@@ -184,11 +184,11 @@ impl EventMetrics {
                     })
                     .inc();
             }
-            DaemonEvent::DivergenceRaised { instance, kind, .. } => {
+            DaemonEvent::DivergenceRaised(divergence) => {
                 self.divergences
                     .get_or_create(&WarningLabels {
-                        vrrp_instance: instance.clone(),
-                        kind: kind.name().to_owned(),
+                        vrrp_instance: divergence.instance.clone(),
+                        kind: divergence.kind.name().to_owned(),
                     })
                     .inc();
             }

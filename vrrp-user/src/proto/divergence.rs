@@ -795,6 +795,11 @@ mod tests {
         std::iter::from_fn(|| divergences.poll_change()).collect()
     }
 
+    /// What ended since the last drain: kind, peer, reason, duration.
+    fn ends(divergences: &mut Divergences) -> Vec<(DivergenceKind, IpAddr, ClearReason, Duration)> {
+        drain(divergences).iter().filter_map(cleared).collect()
+    }
+
     fn raised(kind: DivergenceKind, peer: &str) -> impl Fn(&DivergenceChange) -> bool {
         let peer = ip(peer);
         move |change| matches!(change, DivergenceChange::Raised { kind: k, peer: p, .. } if *k == kind && *p == peer)
@@ -872,7 +877,7 @@ mod tests {
         assert!(drain(&mut divergences).is_empty());
         view.virtual_addresses = vec![ip(VIP)];
         divergences.poll(&view, secs(t, 2.5));
-        let changes: Vec<_> = drain(&mut divergences).iter().filter_map(cleared).collect();
+        let changes = ends(&mut divergences);
         assert_eq!(
             changes,
             vec![(
@@ -911,7 +916,7 @@ mod tests {
             "7 s of silence is under 2 x 3.6 s"
         );
         divergences.poll(&view, secs(t, 28.0));
-        let changes: Vec<_> = drain(&mut divergences).iter().filter_map(cleared).collect();
+        let changes = ends(&mut divergences);
         assert_eq!(
             changes,
             vec![(
@@ -950,7 +955,7 @@ mod tests {
         );
         // This router steps down: the overlap ended when it was noticed.
         divergences.poll(&local(State::Backup, 150), secs(t, 4.0));
-        let changes: Vec<_> = drain(&mut divergences).iter().filter_map(cleared).collect();
+        let changes = ends(&mut divergences);
         assert_eq!(
             changes,
             vec![(
@@ -998,7 +1003,7 @@ mod tests {
             divergences.observe(&backup, Sighting::Absorbed(routine(A, 200)), now);
             divergences.poll(&backup, now);
         }
-        let ends: Vec<_> = drain(&mut divergences).iter().filter_map(cleared).collect();
+        let ends = ends(&mut divergences);
         let Some((DivergenceKind::DualMaster, _, ClearReason::PeerSilent, lasted)) =
             ends.first().copied()
         else {
@@ -1076,7 +1081,7 @@ mod tests {
         );
         assert!(drain(&mut divergences).is_empty());
         divergences.poll(&local(State::Backup, 90), secs(t, 3.0));
-        let changes: Vec<_> = drain(&mut divergences).iter().filter_map(cleared).collect();
+        let changes = ends(&mut divergences);
         assert_eq!(
             changes,
             vec![(
@@ -1105,7 +1110,7 @@ mod tests {
             &drain(&mut divergences)[0]
         ));
         divergences.observe(&backup, Sighting::Advert(&clean(A, 200)), secs(t, 1.0));
-        let changes: Vec<_> = drain(&mut divergences).iter().filter_map(cleared).collect();
+        let changes = ends(&mut divergences);
         assert_eq!(
             changes,
             vec![(
@@ -1144,7 +1149,7 @@ mod tests {
         divergences.observe(&backup, Sighting::Advert(&advert(A, 200, 300, &[])), t);
         assert_eq!(drain(&mut divergences).len(), 2);
         divergences.poll(&local(State::Initialize, 100), secs(t, 2.0));
-        let changes: Vec<_> = drain(&mut divergences).iter().filter_map(cleared).collect();
+        let changes = ends(&mut divergences);
         assert_eq!(changes.len(), 2);
         assert!(
             changes.iter().all(
