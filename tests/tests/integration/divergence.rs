@@ -387,3 +387,47 @@ fn an_equal_priority_tie_is_raised_and_ends_when_the_peer_falls_silent() {
     );
     wait_status(&socket, "r1 Master again", |s| s["state"] == "Master");
 }
+
+#[test]
+fn a_second_owner_is_raised_and_ends_when_it_falls_silent() {
+    let Some((_serial, pair)) =
+        Pair::for_test("a_second_owner_is_raised_and_ends_when_it_falls_silent")
+    else {
+        return;
+    };
+    // r1 owns the virtual address: it is configured on its interface.
+    pair.ns(0)
+        .run(&["ip", "addr", "add", &format!("{VIP4}/24"), "dev", LAN_IF]);
+    let r1 = pair.start(0, "xvrrp", &RouterSpec::new(255), "");
+    let socket = r1.control_socket();
+    wait_status(&socket, "r1 Master as owner", |s| s["state"] == "Master");
+    inject(
+        probe_ns(&pair),
+        LAN_IF,
+        &adverts(PROBE, PROBE_MAC, 255, 10, &[VIP4], 10),
+        SPACING,
+    );
+    let raised = wait_divergence(&socket, "divergence_raised", "dual_owner", PROBE, RAISE);
+    assert!(
+        raised["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("also claims address ownership"),
+        "{raised}"
+    );
+    let cleared = wait_cleared(
+        &socket,
+        "dual_owner",
+        PROBE,
+        "peer_silent",
+        Duration::from_secs(10),
+    );
+    let lasted = lasted(&cleared);
+    assert!(
+        lasted >= Duration::from_millis(850) && lasted <= Duration::from_secs(5),
+        "lasted {lasted:?}"
+    );
+    wait_status(&socket, "r1 Master once the other owner is gone", |s| {
+        s["state"] == "Master"
+    });
+}
