@@ -71,24 +71,40 @@ impl DivergenceWatch {
     /// changed its VRID, family or interface) is stopped first.
     fn tracker(&mut self, instance: &Instance, now: Instant, bus: &EventBus) -> &mut Watched {
         let name = &instance.config.name;
-        let stale = self
+        match self
             .watched
             .get(name)
-            .is_some_and(|watched| !watched.is_for(instance));
-        if let Some(mut stale) = stale.then(|| self.watched.remove(name)).flatten() {
-            stale.divergences.stop(now);
-            publish(name, &mut stale, bus);
+            .map(|watched| watched.is_for(instance))
+        {
+            Some(true) => {}
+            Some(false) => {
+                if let Some(mut stale) = self.watched.remove(name) {
+                    stale.divergences.stop(now);
+                    publish(name, &mut stale, bus);
+                }
+                self.watched.insert(name.clone(), Watched::new(instance));
+            }
+            // Per advert: the name is cloned only for a new tracker.
+            None => {
+                self.watched.insert(name.clone(), Watched::new(instance));
+            }
         }
-        self.watched.entry(name.clone()).or_insert_with(|| Watched {
-            interface: instance.config.interface.clone(),
-            family: instance.config.family,
-            vrid: instance.config.vrid,
-            divergences: Divergences::new(),
-        })
+        self.watched
+            .get_mut(name)
+            .expect("inserted or kept just above")
     }
 }
 
 impl Watched {
+    fn new(instance: &Instance) -> Self {
+        Self {
+            interface: instance.config.interface.clone(),
+            family: instance.config.family,
+            vrid: instance.config.vrid,
+            divergences: Divergences::new(),
+        }
+    }
+
     fn is_for(&self, instance: &Instance) -> bool {
         let config = &instance.config;
         self.interface == config.interface
