@@ -431,3 +431,51 @@ fn a_second_owner_is_raised_and_ends_when_it_falls_silent() {
         s["state"] == "Master"
     });
 }
+
+#[test]
+fn a_fixed_address_list_is_noticed_although_the_kernel_absorbs_it() {
+    let Some((_serial, pair)) =
+        Pair::for_test("a_fixed_address_list_is_noticed_although_the_kernel_absorbs_it")
+    else {
+        return;
+    };
+    let r1 = pair.start(0, "xvrrp", &RouterSpec::new(100), "");
+    let socket = r1.control_socket();
+    wait_status(&socket, "r1 Master", |s| s["state"] == "Master");
+    // Same priority and interval throughout: only the address list changes, which the routine
+    // signature does not cover.
+    let mut frames = adverts(PROBE, PROBE_MAC, 200, 10, &["198.51.100.7"], 60);
+    frames.extend(adverts(PROBE, PROBE_MAC, 200, 10, &[VIP4], 150));
+    std::thread::scope(|scope| {
+        scope.spawn(|| inject(probe_ns(&pair), LAN_IF, &frames, SPACING));
+        wait_divergence(
+            &socket,
+            "divergence_raised",
+            "address_list_mismatch",
+            PROBE,
+            RAISE,
+        );
+        let following = wait_status(&socket, "r1 following the probe", |s| {
+            s["state"] == "Backup" && s["master"]["address"] == PROBE
+        });
+        let became = following["counters"]["became_master"].clone();
+        // Rechecked every 5 s: cleared at most about that long after the fix (at 6 s).
+        let cleared = wait_cleared(
+            &socket,
+            "address_list_mismatch",
+            PROBE,
+            "resolved",
+            Duration::from_secs(25),
+        );
+        let lasted = lasted(&cleared);
+        assert!(
+            lasted >= Duration::from_millis(5900) && lasted <= Duration::from_secs(20),
+            "lasted {lasted:?}"
+        );
+        // The rechecks withdrew the signature while the probe kept advertising: no takeover.
+        // (The snapshot is refreshed every second: wait for the one after the clear.)
+        let status = wait_status(&socket, "no divergence in status", |s| active(s).is_empty());
+        assert_eq!(status["state"], "Backup", "{status}");
+        assert_eq!(status["counters"]["became_master"], became, "{status}");
+    });
+}

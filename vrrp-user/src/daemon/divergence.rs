@@ -6,7 +6,9 @@
 //! advertising alongside it?) and at each poll while something is active (a condition carried
 //! by absorbed adverts stays true as long as the kernel keeps stamping them). Polls run with
 //! the status refresh, about once a second and after transitions; an instance that stops or
-//! goes away has its conditions cleared there.
+//! goes away has its conditions cleared there. The address list is not in the routine
+//! signature: while the followed Master's list is mismatched, its next advert is fetched again
+//! every [`RECHECK_PERIOD`] (`Event::RecheckMaster`), so a fixed list clears.
 
 use std::{
     collections::HashMap,
@@ -23,9 +25,13 @@ use super::{
     schedule::InstanceId,
 };
 use crate::proto::{
-    AddressFamily, DivergenceChange, DivergenceKind, Divergences, LocalView, ReceivedAdvert,
+    AddressFamily, DivergenceChange, DivergenceKind, Divergences, Event, LocalView, ReceivedAdvert,
     Sighting,
 };
+
+/// How often an absorbed Master's mismatched address list is rechecked: two map writes and one
+/// punted advert each time, only while the mismatch lasts.
+const RECHECK_PERIOD: Duration = Duration::from_secs(5);
 
 /// The divergences of every running instance, by instance name.
 #[derive(Default)]
@@ -39,6 +45,8 @@ struct Watched {
     family: AddressFamily,
     vrid: u8,
     divergences: Divergences,
+    /// When the followed Master's address list was last rechecked.
+    rechecked_at: Option<Instant>,
 }
 
 /// An active divergence, for the status snapshot.
@@ -102,6 +110,7 @@ impl Watched {
             family: instance.config.family,
             vrid: instance.config.vrid,
             divergences: Divergences::new(),
+            rechecked_at: None,
         }
     }
 
@@ -165,6 +174,49 @@ impl Daemon {
             .divergences
             .observe(&local, Sighting::Version2 { source, interval }, at);
         publish(&instance.config.name, watched, &self.bus);
+    }
+
+    /// Makes each followed Master whose address list is mismatched send its next advert to the
+    /// daemon again, at most every [`RECHECK_PERIOD`]: the kernel absorbs it otherwise, list
+    /// and all, so a list fixed on the Master would never be seen.
+    pub(super) async fn recheck_address_lists(&mut self, now: Instant) {
+        for index in 0..self.instances.len() {
+            let instance = &self.instances[index];
+            let Some(routine) = instance.router.routine_advert() else {
+                continue;
+            };
+            let Some(watched) = self.divergences.watched.get_mut(&instance.config.name) else {
+                continue;
+            };
+            let due = watched
+                .rechecked_at
+                .is_none_or(|at| now.saturating_duration_since(at) >= RECHECK_PERIOD);
+            if !due
+                || !watched
+                    .divergences
+                    .is_active(routine.source, DivergenceKind::AddressListMismatch)
+            {
+                continue;
+            }
+            // The router counts the stamp before it withdraws the signature: never without.
+            let Some(stamp) = self
+                .interfaces
+                .get_mut(&instance.config.interface)
+                .and_then(|interface| absorbed_at(interface, instance))
+            else {
+                continue;
+            };
+            watched.rechecked_at = Some(now);
+            let local = LocalView::of(&instance.router);
+            watched
+                .divergences
+                .observe(&local, Sighting::Absorbed(routine), stamp);
+            publish(&instance.config.name, watched, &self.bus);
+            self.instances[index]
+                .router
+                .handle_event(Event::RecheckMaster, stamp);
+            self.drive(index, now).await;
+        }
     }
 
     /// Ends what timed out, no longer applies, or belongs to an instance that stopped or went

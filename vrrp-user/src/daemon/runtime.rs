@@ -179,7 +179,10 @@ impl Daemon {
                     return Ok(());
                 }
                 _ = sighup.recv() => self.reload().await,
-                _ = status_refresh.tick() => self.publish_status(),
+                _ = status_refresh.tick() => {
+                    self.recheck_address_lists(Instant::now()).await;
+                    self.publish_status();
+                }
             }
         }
     }

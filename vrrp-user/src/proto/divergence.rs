@@ -14,9 +14,9 @@
 //! - Conditions on the priority or the interval stay true while the signature is absorbed: an
 //!   advert that changes either is not routine and reaches the router.
 //! - The address list is not in the signature. While the Master is absorbed, the list of its
-//!   last advert that reached the router is taken as still true; the driver may make the data
-//!   plane hand one advert up again to recheck it (`VirtualRouter` has no such switch: see
-//!   docs/OPERATIONS.md for how long a fixed list takes to clear).
+//!   last advert that reached the router is taken as still true; while it is mismatched the
+//!   driver rechecks it now and then with [`Event::RecheckMaster`](super::Event::RecheckMaster),
+//!   which makes the router take the Master's next advert from the ring instead.
 //! - The kernel's stamp says the Master still advertises that signature: the driver feeds it as
 //!   [`Sighting::Absorbed`] whenever it matters (another source advertising, and at each poll
 //!   while something is active), so silence is judged on real receive times.
@@ -62,8 +62,9 @@ pub const PEERS_PER_ROUTER: usize = 16;
 /// A peer is silent after this many of its Master_Down_Intervals without an advert: one would
 /// end a condition whenever the driver is late reading a queued advert.
 pub const SILENCE_FACTOR: u32 = 2;
-/// ... and never sooner than this (the driver polls about once a second).
-pub const SILENCE_FLOOR: Duration = Duration::from_secs(1);
+/// ... and never sooner than this: the driver polls about once a second, and an absorbed
+/// Master is heard through the stamp it reads then, so a few polls must pass.
+pub const SILENCE_FLOOR: Duration = Duration::from_secs(3);
 /// Consecutive overlapped adverts of one source that make it a concurrent Master.
 pub const CONFIRMING_ADVERTS: u8 = 2;
 /// Addresses of a peer's advert kept to describe a mismatch.
@@ -523,6 +524,13 @@ impl Divergences {
                 since: raised.since,
             })
         })
+    }
+
+    /// Whether `kind` is active for `peer`.
+    pub fn is_active(&self, peer: IpAddr, kind: DivergenceKind) -> bool {
+        self.peers
+            .iter()
+            .any(|candidate| candidate.source == peer && candidate.is_active(kind))
     }
 
     /// Whether anything is active.

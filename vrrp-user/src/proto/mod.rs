@@ -34,6 +34,10 @@
 //! Until the driver answers, `poll_timeout` keeps returning the due deadline; answer before
 //! sleeping.
 //!
+//! The signature does not carry the address list. [`Event::RecheckMaster`], fed with the
+//! kernel's newest stamp, counts that stamp and withdraws the signature until the followed
+//! Master's next advert is accepted, so the driver can see a list the kernel would absorb.
+//!
 //! # Decisions the RFC leaves open
 //!
 //! - **Timer arithmetic** is integer, truncated to whole microseconds (see [`timing`]).
