@@ -246,6 +246,30 @@ impl Advert {
     }
 }
 
+/// A VRRPv2 advert (RFC 3768 §5: authentication type 0, interval in seconds, checksum over the
+/// message alone, 8 bytes of authentication data) for `vrid` from `source` to 224.0.0.18.
+pub fn advert_v2_frame(
+    source_mac: [u8; 6],
+    source: Ipv4Addr,
+    vrid: u8,
+    priority: u8,
+    interval_s: u8,
+    addresses: &[Ipv4Addr],
+) -> Vec<u8> {
+    let count = u8::try_from(addresses.len()).expect("at most 255 addresses");
+    let mut message = vec![0x21, vrid, priority, count, 0, interval_s, 0, 0];
+    message.extend(addresses.iter().flat_map(|address| address.octets()));
+    message.extend_from_slice(&[0; 8]);
+    let checksum = internet_checksum(&message);
+    message[6..8].copy_from_slice(&checksum.to_be_bytes());
+    ethernet(
+        VRRP_MAC_V4,
+        source_mac,
+        ETHERTYPE_IPV4,
+        &ipv4(source, VRRP_GROUP_V4, 255, PROTO_VRRP, &message),
+    )
+}
+
 fn arp(
     opcode: u16,
     sender_mac: [u8; 6],

@@ -26,9 +26,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon.
     Run(RunArgs),
-    /// Validate a configuration file and print every problem.
+    /// Validate a configuration file and print every problem; with --peer, also compare it with
+    /// the other router's file.
     ///
-    /// Exit code 0: usable (warnings allowed); 1: errors; 2: the file cannot be read.
+    /// Exit code 0: usable (warnings allowed); 1: errors; 2: a file cannot be read.
     CheckConfig(CheckConfigArgs),
     /// Translate a keepalived.conf into an xvrrp configuration (TOML on stdout).
     ///
@@ -168,6 +169,10 @@ pub struct CheckConfigArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also compare with the peer router's file: what the two must agree on (VRIDs, virtual
+    /// addresses, owners) and what differs (intervals, tied priorities, preempt, accept mode).
+    #[arg(long, value_name = "OTHER")]
+    pub peer: Option<PathBuf>,
 }
 
 /// Arguments of `xvrrp import-keepalived`.
@@ -324,5 +329,13 @@ mod tests {
         };
         assert_eq!(args.path, PathBuf::from("x.toml"));
         assert!(args.json);
+        assert_eq!(args.peer, None);
+        let cli =
+            Cli::try_parse_from(["xvrrp", "check-config", "--peer", "r2.toml", "r1.toml"]).unwrap();
+        let Command::CheckConfig(args) = cli.command else {
+            panic!("expected check-config");
+        };
+        assert_eq!(args.peer, Some(PathBuf::from("r2.toml")));
+        assert_eq!(args.path, PathBuf::from("r1.toml"));
     }
 }

@@ -11,7 +11,7 @@ use vrrp_user::{
         Cli, Command, EventsArgs, InstanceArgs, PlanArgs, PlanFormat, PriorityArgs, RunArgs,
         StatusArgs,
     },
-    config::{self, LogFormat, Mode, SystemInterfaces, check},
+    config::{self, LogFormat, Mode, SystemInterfaces, check, peer},
     daemon::{self, capabilities, events::EventBus},
     import,
     ops::{
@@ -28,7 +28,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig(args) => {
-            let outcome = check::check_config(&args.path, &SystemInterfaces, args.json);
+            let outcome = match &args.peer {
+                Some(peer) => peer::check_peer(&args.path, peer, &SystemInterfaces, args.json),
+                None => check::check_config(&args.path, &SystemInterfaces, args.json),
+            };
             print!("{}", outcome.output);
             ExitCode::from(outcome.exit_code)
         }

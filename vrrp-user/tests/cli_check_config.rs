@@ -114,3 +114,68 @@ fn version_is_printed() {
         format!("xvrrp {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn a_peer_file_is_compared_and_disagreements_set_the_exit_code() {
+    // The two example routers are meant for each other.
+    let output = check_config(&[
+        "--peer",
+        &example("two-routers-r1.toml"),
+        &example("two-routers-r2.toml"),
+    ]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert_eq!(
+        text.lines().last(),
+        Some("ok: 2 instances paired with the peer, 0 warnings"),
+        "{text}"
+    );
+    // A peer with another address list and the same priority.
+    let ours = scratch_file(
+        "peer-ours.toml",
+        "[[instance]]\nname = \"lan\"\ninterface = \"lo\"\nvrid = 51\npriority = 150\n\
+         virtual_addresses = [\"192.0.2.100\"]\n",
+    );
+    let theirs = scratch_file(
+        "peer-theirs.toml",
+        "[[instance]]\nname = \"lan\"\ninterface = \"absent0\"\nvrid = 51\npriority = 150\n\
+         virtual_addresses = [\"192.0.2.101\"]\n",
+    );
+    let output = check_config(&["--peer", theirs.to_str().unwrap(), ours.to_str().unwrap()]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        !text.contains("absent0\" does not exist"),
+        "the peer's interfaces are another host's: {text}"
+    );
+    assert!(
+        text.contains(
+            "error: instance \"lan\" / peer \"lan\": virtual addresses differ: only here \
+             [192.0.2.100], only on the peer [192.0.2.101]\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("note: instance \"lan\" / peer \"lan\": interface lo here, absent0"),
+        "{text}"
+    );
+    assert!(text.ends_with("invalid: 1 error, 1 warning\n"), "{text}");
+    let output = check_config(&[
+        "--json",
+        "--peer",
+        theirs.to_str().unwrap(),
+        ours.to_str().unwrap(),
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(json["status"], "invalid");
+    let fields: Vec<&str> = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|finding| finding["field"].as_str().expect("field"))
+        .collect();
+    assert_eq!(fields, ["interface", "virtual_addresses", "priority"]);
+    let output = check_config(&["--peer", "/nonexistent/peer.toml", ours.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+}

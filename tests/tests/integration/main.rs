@@ -3,6 +3,7 @@
 
 mod advert_filters;
 mod daemon;
+mod divergence;
 mod drills;
 mod hardening;
 mod interop_keepalived;

@@ -25,12 +25,12 @@ use vrrp_user::ops::READ_TIMEOUT;
 
 const R1: &str = "192.0.2.1";
 /// Process start to a Backup following the Master, with room for a loaded machine.
-const SETTLE: Duration = Duration::from_secs(5);
+pub(super) const SETTLE: Duration = Duration::from_secs(5);
 /// Timer tolerance, as in the daemon suite.
 const TOLERANCE: Duration = Duration::from_millis(60);
 
 pub(crate) struct Pair {
-    lab: Lab,
+    pub(crate) lab: Lab,
 }
 
 impl Pair {
@@ -39,7 +39,7 @@ impl Pair {
         Some((serial, Self { lab }))
     }
 
-    fn ns(&self, node: usize) -> &NetNs {
+    pub(super) fn ns(&self, node: usize) -> &NetNs {
         &self.lab.nodes[node].ns
     }
 
@@ -400,7 +400,7 @@ fn journal_rotates_and_history_survives_a_restart() {
 }
 
 /// `GET /metrics` from inside `ns`.
-fn scrape(ns: &NetNs, address: &str) -> String {
+pub(super) fn scrape(ns: &NetNs, address: &str) -> String {
     let _inside = ns.enter();
     let mut stream = TcpStream::connect(address).expect("connect to /metrics");
     stream
@@ -419,7 +419,7 @@ fn scrape(ns: &NetNs, address: &str) -> String {
 
 /// One sample of the exposition: name, labels, value.
 #[derive(Debug)]
-struct Sample {
+pub(super) struct Sample {
     name: String,
     labels: Vec<(String, String)>,
     value: f64,
@@ -427,7 +427,7 @@ struct Sample {
 
 /// Parses the text exposition strictly enough to catch a broken line: every line is a
 /// comment (`# HELP`, `# TYPE`, `# EOF` last) or `name{label="value",...} number`.
-fn parse_exposition(text: &str) -> Vec<Sample> {
+pub(super) fn parse_exposition(text: &str) -> Vec<Sample> {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines.last(),
@@ -477,7 +477,7 @@ fn parse_exposition(text: &str) -> Vec<Sample> {
 }
 
 /// The value of `name` for instance `lan` (and `extra` labels).
-fn lan_value(samples: &[Sample], name: &str, extra: &[(&str, &str)]) -> Option<f64> {
+pub(super) fn lan_value(samples: &[Sample], name: &str, extra: &[(&str, &str)]) -> Option<f64> {
     samples
         .iter()
         .find(|s| {

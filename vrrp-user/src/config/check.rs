@@ -142,7 +142,7 @@ fn json_problems(problems: &[ConfigError]) -> Vec<JsonProblem<'_>> {
     problems.iter().map(JsonProblem::from).collect()
 }
 
-fn plural(count: usize, noun: &str) -> String {
+pub(super) fn plural(count: usize, noun: &str) -> String {
     if count == 1 {
         format!("1 {noun}")
     } else {
@@ -163,7 +163,7 @@ struct JsonReport<'a> {
 }
 
 #[derive(Serialize)]
-struct JsonProblem<'a> {
+pub(super) struct JsonProblem<'a> {
     severity: Severity,
     file: String,
     line: Option<usize>,

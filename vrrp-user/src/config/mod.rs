@@ -51,6 +51,7 @@
 pub mod check;
 mod error;
 mod host;
+pub mod peer;
 mod validate;
 
 use std::collections::BTreeMap;

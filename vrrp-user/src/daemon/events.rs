@@ -8,7 +8,7 @@ use tokio::sync::broadcast;
 
 use crate::{
     ops::protocol::Requester,
-    proto::{State, Warning},
+    proto::{ClearReason, DivergenceKind, State, Warning},
 };
 
 /// Something an operator may want to see or alert on.
@@ -50,6 +50,18 @@ pub enum DaemonEvent {
         source: IpAddr,
         /// Its VRID.
         vrid: u8,
+    },
+    /// A peer started to disagree with this router (see `proto::divergence`).
+    DivergenceRaised(Divergence),
+    /// A divergence ended.
+    DivergenceCleared {
+        /// What it was.
+        #[serde(flatten)]
+        divergence: Divergence,
+        /// Why it ended.
+        reason: ClearReason,
+        /// How long it lasted.
+        lasted: Duration,
     },
     /// An advert the XDP program handed up does not decode: the kernel and the codec disagree
     /// (they share one header check, so this is a bug). Rate-limited per interface.
@@ -124,6 +136,41 @@ impl DaemonEvent {
                 vrid,
                 "VRRP version 2 advert from {source} on VRID {vrid}: xvrrp speaks version 3 only"
             ),
+            Self::DivergenceRaised(divergence) => {
+                let Divergence {
+                    kind, peer, detail, ..
+                } = divergence;
+                tracing::warn!(
+                    instance = divergence.instance,
+                    interface = divergence.interface,
+                    vrid = divergence.vrid,
+                    kind = kind.name(),
+                    %peer,
+                    detail,
+                    "divergence {kind} from {peer}: {detail}"
+                );
+            }
+            Self::DivergenceCleared {
+                divergence,
+                reason,
+                lasted,
+            } => {
+                let Divergence {
+                    kind, peer, detail, ..
+                } = divergence;
+                tracing::info!(
+                    instance = divergence.instance,
+                    interface = divergence.interface,
+                    vrid = divergence.vrid,
+                    kind = kind.name(),
+                    %peer,
+                    detail,
+                    reason = reason.name(),
+                    lasted_ms = u64::try_from(lasted.as_millis()).unwrap_or(u64::MAX),
+                    "divergence {kind} from {peer} ended ({reason}) after {} ms",
+                    lasted.as_millis()
+                );
+            }
             Self::UndecodableAdvert { interface, reason } => tracing::warn!(
                 interface,
                 reason,
@@ -154,6 +201,23 @@ impl DaemonEvent {
             ),
         }
     }
+}
+
+/// Who disagrees with which instance on what (the payload of the divergence events).
+#[derive(Clone, Debug, Serialize)]
+pub struct Divergence {
+    /// Instance name.
+    pub instance: String,
+    /// VRRP interface.
+    pub interface: String,
+    /// Virtual router id.
+    pub vrid: u8,
+    /// What the peer disagrees on.
+    pub kind: DivergenceKind,
+    /// The peer's address.
+    pub peer: IpAddr,
+    /// In words.
+    pub detail: String,
 }
 
 /// Fan-out of [`DaemonEvent`]s: every event is logged, then offered to subscribers.

@@ -45,7 +45,12 @@ pub(crate) struct Received {
 /// Why a punted advert is not fed to a state machine.
 pub(crate) enum NotFed {
     /// A VRRP version 2 peer: reported, not processed (we speak version 3).
-    Version2 { source: IpAddr, vrid: u8 },
+    Version2 {
+        source: IpAddr,
+        vrid: u8,
+        /// Its advert interval (RFC 3768 counts whole seconds; 0 is read as 1).
+        interval: Centiseconds,
+    },
     /// An IPv4 advert whose checksum verifies only in the style the instance does not accept
     /// (sampled by the data plane, which discards and counts them all).
     OtherChecksumStyle { sender: ChecksumStyle },
@@ -67,16 +72,16 @@ impl NotFed {
     }
 
     /// The operator event for this.
-    pub(crate) fn into_event(self, interface: &str) -> DaemonEvent {
-        match self {
-            Self::Version2 { source, vrid } => DaemonEvent::Version2Peer {
+    pub(crate) fn to_event(&self, interface: &str) -> DaemonEvent {
+        match *self {
+            Self::Version2 { source, vrid, .. } => DaemonEvent::Version2Peer {
                 interface: interface.to_owned(),
                 source,
                 vrid,
             },
-            Self::Undecodable(reason) => DaemonEvent::UndecodableAdvert {
+            Self::Undecodable(ref reason) => DaemonEvent::UndecodableAdvert {
                 interface: interface.to_owned(),
-                reason,
+                reason: reason.clone(),
             },
             // Reported per instance by the driver (it knows the instance); reaching this means
             // the VRID went away meanwhile, and the codec's words are all there is to say.
@@ -265,9 +270,11 @@ impl VrrpInterface {
         if version == 2 {
             let v2 = AdvertV2::decode_message(&punted.message, VRRP_TTL)
                 .map_err(|err| NotFed::Undecodable(err.to_string()))?;
+            let seconds = u16::from(v2.advert_interval_seconds().max(1));
             return Err(NotFed::Version2 {
                 source: punted.source,
                 vrid: v2.vrid(),
+                interval: Centiseconds::new(seconds * 100).unwrap_or(Centiseconds::MAX),
             });
         }
         let context = match (punted.source, punted.destination) {
@@ -543,6 +550,7 @@ mod tests {
         let v2 = NotFed::Version2 {
             source: one,
             vrid: 1,
+            interval: Centiseconds::DEFAULT,
         };
         assert_ne!(
             v2.rate_limit_key("eth0", one),

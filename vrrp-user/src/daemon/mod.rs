@@ -12,6 +12,7 @@
 pub mod capabilities;
 mod clock;
 pub mod commands;
+mod divergence;
 pub mod events;
 mod instance;
 mod interface;

@@ -17,6 +17,7 @@ use tokio::{
 use super::{
     clock::instant_from_monotonic,
     commands::{Operator, OperatorRequest},
+    divergence::DivergenceWatch,
     events::{DaemonEvent, EventBus},
     instance::Instance,
     interface::VrrpInterface,
@@ -101,6 +102,7 @@ pub async fn run(
         status_stale: std::cell::Cell::new(false),
         pins,
         address_rereads: BTreeMap::new(),
+        divergences: DivergenceWatch::default(),
     };
     let started = daemon.apply(config).await;
     let mut operator = Operator::new(requests);
@@ -150,6 +152,8 @@ pub(super) struct Daemon {
     pins: PinVisibility,
     /// Links whose addresses changed, by kernel index, and when to read them again (`links`).
     pub(super) address_rereads: BTreeMap<u32, Instant>,
+    /// Disagreements with peers seen per instance (`divergence`).
+    pub(super) divergences: DivergenceWatch,
 }
 
 impl Daemon {
@@ -193,7 +197,10 @@ impl Daemon {
                 }
                 _ = sighup.recv() => self.reload().await,
                 input = operator.next() => self.on_operator_input(operator, input).await,
-                _ = status_refresh.tick() => self.publish_status(),
+                _ = status_refresh.tick() => {
+                    self.recheck_address_lists(Instant::now()).await;
+                    self.publish_status();
+                }
             }
         }
     }
@@ -343,6 +350,11 @@ impl Daemon {
             Ok(received) => received,
             Err(problem) => {
                 let name = interface.info.name.clone();
+                self.watch_not_fed(
+                    punted.ifindex,
+                    &problem,
+                    instant_from_monotonic(punted.received),
+                );
                 self.report_not_fed(&name, index, problem, punted.source);
                 return;
             }
@@ -354,6 +366,7 @@ impl Daemon {
             return;
         }
         let at = instant_from_monotonic(punted.received);
+        self.watch_advert(index, &received.advert, at);
         self.instances[index]
             .router
             .handle_event(Event::Advert(received.advert), at);
@@ -398,10 +411,12 @@ impl Daemon {
 
     /// Operations-layer hook: replaces the status snapshot (cheap; never per advert).
     pub(super) fn publish_status(&mut self) {
+        self.poll_divergences(Instant::now());
         self.status.send_replace(snapshot::build(
             &self.instances,
             &mut self.interfaces,
             &self.pins,
+            &self.divergences,
         ));
     }
 

@@ -57,7 +57,7 @@ impl Daemon {
             return;
         }
         let (subject, kind) = problem.rate_limit_key(interface, source);
-        let event = problem.into_event(interface);
+        let event = problem.to_event(interface);
         if self.first_in_interval(subject, kind, Instant::now()) {
             self.bus.publish(event);
         }

@@ -10,6 +10,7 @@ use std::{
 use super::{
     clock::instant_from_monotonic,
     commands::OperatorMarks,
+    divergence::DivergenceWatch,
     instance::Instance,
     interface::{VrrpInterface, contract_family},
 };
@@ -17,7 +18,8 @@ use crate::{
     dataplane::{CounterValues, IngressHook, PinVisibility, virtual_mac},
     ops::{
         status::{
-            InstanceStatus, InterfaceStatus, MasterStatus, StatusSnapshot, TrackedDown, mac_text,
+            DivergenceStatus, InstanceStatus, InterfaceStatus, MasterStatus, StatusSnapshot,
+            TrackedDown, mac_text,
         },
         time::unix_ms_now,
     },
@@ -29,6 +31,7 @@ pub(crate) fn build(
     instances: &[Instance],
     interfaces: &mut BTreeMap<String, VrrpInterface>,
     pins: &PinVisibility,
+    divergences: &DivergenceWatch,
 ) -> StatusSnapshot {
     let now = Instant::now();
     let instances = instances
@@ -37,6 +40,7 @@ pub(crate) fn build(
             instance_status(
                 instance,
                 interfaces.get_mut(&instance.config.interface),
+                divergences,
                 now,
             )
         })
@@ -63,6 +67,7 @@ pub(crate) fn build(
 fn instance_status(
     instance: &Instance,
     mut interface: Option<&mut VrrpInterface>,
+    divergences: &DivergenceWatch,
     now: Instant,
 ) -> InstanceStatus {
     let config = &instance.config;
@@ -91,6 +96,7 @@ fn instance_status(
     });
     let dataplane = interface
         .and_then(|interface| interface.instance_counters(config.family, config.vrid).ok());
+    let (active, divergence_evictions) = divergences.active(&config.name, now);
     InstanceStatus {
         name: config.name.clone(),
         group: config.group.clone(),
@@ -122,6 +128,16 @@ fn instance_status(
         master,
         counters: status.counters,
         dataplane: named(dataplane),
+        divergences: active
+            .into_iter()
+            .map(|active| DivergenceStatus {
+                kind: active.kind,
+                peer: active.peer,
+                detail: active.detail,
+                for_ms: millis(active.age),
+            })
+            .collect(),
+        divergence_evictions,
     }
 }
 

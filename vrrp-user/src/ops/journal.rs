@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{protocol::Requester, status::human_duration_ms, time::format_rfc3339};
 use crate::{
-    daemon::events::DaemonEvent,
-    proto::{State, Warning},
+    daemon::events::{DaemonEvent, Divergence},
+    proto::{DivergenceKind, State, Warning},
 };
 
 /// What kind of thing happened.
@@ -33,6 +33,10 @@ pub enum EventKind {
     Warning,
     /// A VRRP version 2 peer advertises on a configured VRID.
     Version2Peer,
+    /// A peer started to disagree with this router (`divergence` says on what).
+    DivergenceRaised,
+    /// A divergence ended (`lasted_us` says after how long, `reason` why).
+    DivergenceCleared,
     /// An advert the data plane handed up did not decode.
     UndecodableAdvert,
     /// The configuration was reloaded.
@@ -80,6 +84,12 @@ pub struct EventRecord {
     /// For an operator's command: who asked (absent when the daemon acted on its own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requester: Option<Requester>,
+    /// For a divergence: what the peer disagrees on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub divergence: Option<DivergenceKind>,
+    /// For a cleared divergence: how long it lasted, microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lasted_us: Option<u64>,
 }
 
 impl EventRecord {
@@ -123,6 +133,24 @@ impl EventRecord {
                 record.peer = Some(*source);
                 record.reason = Some("VRRP version 2 advert; xvrrp speaks version 3".to_owned());
             }
+            DaemonEvent::DivergenceRaised(divergence) => {
+                record.kind = EventKind::DivergenceRaised;
+                record.describe(divergence);
+                record.reason = Some(format!("{}: {}", divergence.kind, divergence.detail));
+            }
+            DaemonEvent::DivergenceCleared {
+                divergence,
+                reason,
+                lasted,
+            } => {
+                record.kind = EventKind::DivergenceCleared;
+                record.describe(divergence);
+                record.lasted_us = Some(micros(*lasted));
+                record.reason = Some(format!(
+                    "{} ended ({reason}): {}",
+                    divergence.kind, divergence.detail
+                ));
+            }
             DaemonEvent::UndecodableAdvert { interface, reason } => {
                 record.kind = EventKind::UndecodableAdvert;
                 record.interface = Some(interface.clone());
@@ -158,6 +186,15 @@ impl EventRecord {
         record
     }
 
+    /// Who and what of a divergence event.
+    fn describe(&mut self, divergence: &Divergence) {
+        self.instance = Some(divergence.instance.clone());
+        self.interface = Some(divergence.interface.clone());
+        self.vrid = Some(divergence.vrid);
+        self.peer = Some(divergence.peer);
+        self.divergence = Some(divergence.kind);
+    }
+
     /// A record of `kind` with nothing else set.
     pub fn empty(at_ms: u64, kind: EventKind) -> Self {
         Self {
@@ -172,6 +209,8 @@ impl EventRecord {
             peer: None,
             gap_us: None,
             requester: None,
+            divergence: None,
+            lasted_us: None,
         }
     }
 
@@ -196,6 +235,9 @@ impl EventRecord {
         if let Some(requester) = self.requester {
             text.push_str(&format!(", by {requester}"));
         }
+        if let Some(lasted) = self.lasted_us {
+            text.push_str(&format!(", lasted {}", human_duration_ms(lasted / 1000)));
+        }
         text
     }
 
@@ -219,6 +261,8 @@ fn kind_label(kind: EventKind) -> &'static str {
         EventKind::Transition => "transition",
         EventKind::Warning => "warning",
         EventKind::Version2Peer => "VRRPv2 peer",
+        EventKind::DivergenceRaised => "divergence",
+        EventKind::DivergenceCleared => "divergence ended",
         EventKind::UndecodableAdvert => "undecodable advert",
         EventKind::Reloaded => "reloaded",
         EventKind::ReloadRejected => "reload rejected",
@@ -393,6 +437,36 @@ mod tests {
         let json = serde_json::to_string(&record).unwrap();
         assert!(json.contains(r#""kind":"transition""#), "{json}");
         assert!(json.contains(r#""gap_us":321875"#), "{json}");
+        assert_eq!(serde_json::from_str::<EventRecord>(&json).unwrap(), record);
+    }
+
+    #[test]
+    fn a_divergence_end_reads_with_kind_peer_and_duration() {
+        let record = EventRecord::from_event(
+            &DaemonEvent::DivergenceCleared {
+                divergence: Divergence {
+                    instance: "lan".to_owned(),
+                    interface: "eth0".to_owned(),
+                    vrid: 51,
+                    kind: DivergenceKind::DualMaster,
+                    peer: IpAddr::from([192, 0, 2, 9]),
+                    detail: "192.0.2.9 advertises as Master while this router is Master".to_owned(),
+                },
+                reason: crate::proto::ClearReason::PeerSilent,
+                lasted: Duration::from_millis(4_250),
+            },
+            1_796_163_015_123,
+        );
+        assert_eq!(
+            record.line(),
+            "2026-12-01T22:10:15.123Z  lan  divergence ended: dual_master ended (peer_silent): \
+             192.0.2.9 advertises as Master while this router is Master, peer 192.0.2.9, \
+             lasted 4.25 s"
+        );
+        let json = serde_json::to_string(&record).unwrap();
+        assert!(json.contains(r#""kind":"divergence_cleared""#), "{json}");
+        assert!(json.contains(r#""divergence":"dual_master""#), "{json}");
+        assert!(json.contains(r#""lasted_us":4250000"#), "{json}");
         assert_eq!(serde_json::from_str::<EventRecord>(&json).unwrap(), record);
     }
 

@@ -33,7 +33,10 @@ use tokio::{net::TcpListener, sync::Semaphore, time::timeout};
 use vrrp_common::counters::Counter as DataplaneCounter;
 
 use super::{OpsState, protocol::ErrorCode, status::InstanceStatus, status::StatusSnapshot};
-use crate::{daemon::events::DaemonEvent, proto::State};
+use crate::{
+    daemon::events::DaemonEvent,
+    proto::{DivergenceKind, State},
+};
 
 /// Default listening address: loopback, on a port next to neither keepalived exporter (9165,
 /// 9650).
@@ -96,6 +99,13 @@ struct InstanceReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InstanceKindLabels {
+    #[prometheus(flatten)]
+    instance: InstanceLabels,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct InstanceCounterLabels {
     #[prometheus(flatten)]
     instance: InstanceLabels,
@@ -141,6 +151,7 @@ struct BuildLabels {
 pub struct EventMetrics {
     takeover_gap: Family<InstanceLabels, Histogram, fn() -> Histogram>,
     warnings: Family<WarningLabels, Counter>,
+    divergences: Family<WarningLabels, Counter>,
 }
 
 impl Default for EventMetrics {
@@ -148,6 +159,7 @@ impl Default for EventMetrics {
         Self {
             takeover_gap: Family::new_with_constructor(takeover_gap_histogram),
             warnings: Family::default(),
+            divergences: Family::default(),
         }
     }
 }
@@ -178,6 +190,14 @@ impl EventMetrics {
                     .get_or_create(&WarningLabels {
                         vrrp_instance: instance.clone(),
                         kind: warning.kind().to_owned(),
+                    })
+                    .inc();
+            }
+            DaemonEvent::DivergenceRaised(divergence) => {
+                self.divergences
+                    .get_or_create(&WarningLabels {
+                        vrrp_instance: divergence.instance.clone(),
+                        kind: divergence.kind.name().to_owned(),
                     })
                     .inc();
             }
@@ -305,6 +325,11 @@ pub(crate) fn exposition(state: &OpsState) -> String {
     );
     register_snapshot(&mut registry, &state.status.borrow());
     registry.register(
+        "divergence_warnings",
+        "Divergences raised (a peer disagreeing with this router), by instance and kind",
+        state.event_metrics.divergences.clone(),
+    );
+    registry.register(
         "takeover_gap_seconds",
         "Time from the previous Master's last advert to this router's takeover",
         state.event_metrics.takeover_gap.clone(),
@@ -352,8 +377,26 @@ fn register_snapshot(registry: &mut Registry, snapshot: &StatusSnapshot) {
     let zero_sent: Family<InstanceLabels, Counter> = Family::default();
     let errors: Family<InstanceReasonLabels, Counter> = Family::default();
     let dataplane: Family<InstanceCounterLabels, Counter> = Family::default();
+    let divergences: Family<InstanceKindLabels, Gauge> = Family::default();
+    let evictions: Family<InstanceLabels, Counter> = Family::default();
     for instance in &snapshot.instances {
         let labels = InstanceLabels::of(instance);
+        for kind in DivergenceKind::ALL {
+            let active = instance
+                .divergences
+                .iter()
+                .filter(|divergence| divergence.kind == kind)
+                .count();
+            divergences
+                .get_or_create(&InstanceKindLabels {
+                    instance: labels.clone(),
+                    kind: kind.name().to_owned(),
+                })
+                .set(i64::try_from(active).unwrap_or(i64::MAX));
+        }
+        evictions
+            .get_or_create(&labels)
+            .inc_by(instance.divergence_evictions);
         state.get_or_create(&labels).set(match instance.state {
             State::Initialize => 0,
             State::Backup => 1,
@@ -470,6 +513,16 @@ fn register_snapshot(registry: &mut Registry, snapshot: &StatusSnapshot) {
         "vrrp_advert_errors",
         "Adverts that disagree with this router's configuration, by reason",
         errors,
+    );
+    registry.register(
+        "divergence_active",
+        "Divergences active now (peers disagreeing with this router), by kind",
+        divergences,
+    );
+    registry.register(
+        "divergence_peer_evictions",
+        "Peers the divergence table forgot to make room for new sources",
+        evictions,
     );
     registry.register(
         "dataplane_instance_packets",

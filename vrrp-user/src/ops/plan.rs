@@ -439,6 +439,8 @@ virtual_addresses = ["198.51.100.1"]
             master: Some(master),
             counters: RouterCounters::default(),
             dataplane: std::collections::BTreeMap::new(),
+            divergences: Vec::new(),
+            divergence_evictions: 0,
         }
     }
 

@@ -11,7 +11,7 @@ use std::{collections::BTreeMap, fmt::Write as _, net::IpAddr};
 use serde::{Deserialize, Serialize};
 
 use super::{journal::EventRecord, protocol::Requester};
-use crate::proto::{RouterCounters, State};
+use crate::proto::{DivergenceKind, RouterCounters, State};
 
 /// What the event loop knows, at one moment.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +83,25 @@ pub struct InstanceStatus {
     /// The data plane's counters for this virtual router by stable name (docs/ARCHITECTURE.md),
     /// empty if they could not be read.
     pub dataplane: BTreeMap<String, u64>,
+    /// Disagreements with peers active now, by peer then kind.
+    #[serde(default)]
+    pub divergences: Vec<DivergenceStatus>,
+    /// Peers the divergence table forgot to make room for new sources.
+    #[serde(default)]
+    pub divergence_evictions: u64,
+}
+
+/// A divergence active now (docs/OPERATIONS.md lists the kinds).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DivergenceStatus {
+    /// What the peer disagrees on.
+    pub kind: DivergenceKind,
+    /// The peer's address.
+    pub peer: IpAddr,
+    /// In words.
+    pub detail: String,
+    /// How long it has been active, milliseconds.
+    pub for_ms: u64,
 }
 
 /// Who set an operator's state, and when.
@@ -309,6 +328,21 @@ fn render_instance(
             c.became_master, c.released_master
         ),
     );
+    if instance.divergences.is_empty() {
+        lines.field("  Divergences", "none");
+    }
+    for divergence in &instance.divergences {
+        lines.field(
+            "  Divergence",
+            &format!(
+                "{} from {} for {}: {}",
+                divergence.kind,
+                divergence.peer,
+                human_duration_ms(divergence.for_ms),
+                divergence.detail
+            ),
+        );
+    }
     if instance.dataplane.is_empty() {
         lines.field("  Data plane", "counters unreadable");
     } else {
@@ -586,6 +620,17 @@ pub(crate) mod tests {
                 .iter()
                 .map(|c| (c.name().to_owned(), u64::MAX / 4))
                 .collect(),
+            divergences: vec![DivergenceStatus {
+                kind: DivergenceKind::AddressListMismatch,
+                peer: IpAddr::V6(Ipv6Addr::new(
+                    0xfe80, 0, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xfffe,
+                )),
+                detail: "advertises [2001:db8:ffff:ffff:ffff:ffff:ffff:0, ... 20 in all], \
+                         [2001:db8:ffff:ffff:ffff:ffff:ffff:1] configured"
+                    .to_owned(),
+                for_ms: u64::MAX,
+            }],
+            divergence_evictions: u64::MAX,
         }
     }
 
@@ -610,6 +655,8 @@ pub(crate) mod tests {
                     peer: instance.master.as_ref().map(|m| m.address),
                     gap_us: Some(u64::MAX),
                     requester: None,
+                    divergence: None,
+                    lasted_us: None,
                 };
                 (instance.name.clone(), record)
             })
@@ -683,6 +730,13 @@ pub(crate) mod tests {
             "{text}"
         );
         assert!(text.contains("ingress hook generic XDP"), "{text}");
+        assert!(
+            text.contains("  Divergence          address_list_mismatch from fe80:0:ffff"),
+            "{text}"
+        );
+        report.snapshot.instances[0].divergences.clear();
+        let text = render(&report, 1_700_000_062_000);
+        assert!(text.contains("  Divergences         none"), "{text}");
     }
 
     #[test]

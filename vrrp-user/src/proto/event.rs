@@ -43,6 +43,13 @@ pub enum Event {
     /// A Backup that still publishes that signature treats it like receiving that advert then,
     /// if it is newer than what it last heard; otherwise it is ignored.
     AbsorbedAdvert,
+    /// The driver wants the followed Master's next advert to reach the router, to recheck
+    /// what the routine signature does not carry (its address list: see `divergence`). Fed
+    /// with the data plane's newest absorbed stamp as `now`, which first counts like
+    /// `AbsorbedAdvert` so the Master_Down_Timer runs from it; then the signature is withdrawn
+    /// until the next advert is accepted. Ignored unless a signature is published; never feed
+    /// it without a stamp (a due timer would no longer ask for one).
+    RecheckMaster,
     /// Answer to `Action::ReadAbsorbedStamp`: the data plane has no stamp to report (nothing
     /// absorbed since the signature was written, or the read failed).
     NoAbsorbedAdvert,

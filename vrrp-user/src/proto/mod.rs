@@ -34,6 +34,10 @@
 //! Until the driver answers, `poll_timeout` keeps returning the due deadline; answer before
 //! sleeping.
 //!
+//! The signature does not carry the address list. [`Event::RecheckMaster`], fed with the
+//! kernel's newest stamp, counts that stamp and withdraws the signature until the followed
+//! Master's next advert is accepted, so the driver can see a list the kernel would absorb.
+//!
 //! # Decisions the RFC leaves open
 //!
 //! - **Timer arithmetic** is integer, truncated to whole microseconds (see [`timing`]).
@@ -78,6 +82,7 @@
 mod action;
 mod command;
 mod config;
+pub mod divergence;
 mod drill;
 mod election;
 mod event;
@@ -88,6 +93,10 @@ pub mod timing;
 pub use action::{Action, RoutineAdvert, State, TransitionReason, Warning};
 pub use command::{Command, CommandRefused, Effect, InvalidOverridePriority, OverridePriority};
 pub use config::{AddressFamily, RouterConfig};
+pub use divergence::{
+    ActiveDivergence, ClearReason, DivergenceChange, DivergenceKind, Divergences, LocalView,
+    Sighting,
+};
 pub use drill::{
     DRILL_TOLERANCE, Drill, DrillOutcome, DrillProgress, DrillRefused, DrillReport, Switchback,
     Switchover,

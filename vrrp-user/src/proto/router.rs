@@ -162,6 +162,8 @@ pub struct VirtualRouter {
     published: (State, Option<RoutineAdvert>),
     /// The stamp check that must precede a takeover while a routine signature is published.
     stamp_check: StampCheck,
+    /// `RecheckMaster`: the signature is withdrawn until the next accepted advert.
+    rechecking: bool,
     /// When the Master was last heard (or Backup was entered), for transition reasons.
     master_heard_at: Option<Instant>,
     /// When the followed Master's first accepted advert arrived.
@@ -193,6 +195,7 @@ impl VirtualRouter {
             followed: None,
             published: (State::Initialize, None),
             stamp_check: StampCheck::NotAsked,
+            rechecking: false,
             master_heard_at: None,
             followed_since: None,
             peer_heard_at: None,
@@ -324,6 +327,7 @@ impl VirtualRouter {
             Event::ConfigChanged(config) => self.change_config(config, now),
             Event::AbsorbedAdvert => self.absorbed_stamp_reported(Some(now)),
             Event::NoAbsorbedAdvert => self.absorbed_stamp_reported(None),
+            Event::RecheckMaster => self.recheck_master(now),
         }
     }
 
@@ -394,6 +398,7 @@ impl VirtualRouter {
     fn transition(&mut self, to: State, reason: TransitionReason) {
         let from = self.state;
         self.state = to;
+        self.rechecking = false;
         self.push(Action::Transition { from, to, reason });
         self.publish_dataplane();
     }
@@ -404,7 +409,7 @@ impl VirtualRouter {
     fn routine(&self) -> Option<RoutineAdvert> {
         let master = self.followed?;
         let discardable = master.priority < self.priority && self.preempts();
-        (self.state == State::Backup && !discardable).then_some(master)
+        (self.state == State::Backup && !discardable && !self.rechecking).then_some(master)
     }
 
     /// Emits `SetDataplaneRole` if the role or the routine signature changed since the last one.
@@ -456,6 +461,18 @@ impl VirtualRouter {
         }
     }
 
+    /// `RecheckMaster` with the newest absorbed stamp: count it, then withdraw the signature so
+    /// the Master's next advert reaches the router (which publishes it again).
+    fn recheck_master(&mut self, stamp: Instant) {
+        let Some(master) = self.routine_advert() else {
+            return;
+        };
+        if self.master_heard_at.is_none_or(|heard| stamp > heard) {
+            self.accept_master(master, stamp);
+        }
+        self.rechecking = true;
+    }
+
     /// RFC 9568 §6.4.2 (new), Backup accepts an advert from `master` received at `at`: learn
     /// its interval, recompute Skew_Time and Master_Down_Interval, restart the timer.
     fn accept_master(&mut self, master: RoutineAdvert, at: Instant) {
@@ -466,6 +483,7 @@ impl VirtualRouter {
             self.followed_since = Some(at);
         }
         self.peer_heard_at = self.peer_heard_at.max(Some(at));
+        self.rechecking = false;
         self.master_adver_interval = master.max_advert_interval;
         self.timers
             .set(Timer::MasterDown, at, self.master_down_interval());

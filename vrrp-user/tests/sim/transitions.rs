@@ -941,6 +941,44 @@ fn backup_reads_the_absorbed_stamp_once_before_declaring_the_master_down() {
     );
 }
 
+#[test]
+fn a_recheck_hands_the_next_advert_up_without_risking_a_takeover() {
+    let base = std::time::Instant::now();
+    let mut router = backup_following_200(base);
+    let mdi = master_down_interval(100, cs(SECOND));
+    // Just before the deadline the driver asks for a recheck with the stamp of 2 s.
+    let stamp = base + secs(2);
+    router.handle_event(Event::RecheckMaster, stamp);
+    assert_eq!(
+        drain(&mut router),
+        vec![Action::SetDataplaneRole {
+            role: State::Backup,
+            routine: None
+        }]
+    );
+    assert_eq!(router.routine_advert(), None);
+    // The timer runs from the stamp: the old deadline does not take over unasked.
+    assert_eq!(router.poll_timeout(), Some(stamp + mdi));
+    router.handle_timeout(base + mdi);
+    assert_eq!(router.state(), State::Backup);
+    // The next advert comes up and is accepted: the signature is published again.
+    router.handle_event(Event::Advert(advert(2, 200, SECOND)), base + secs(3));
+    assert_eq!(
+        drain(&mut router),
+        vec![Action::SetDataplaneRole {
+            role: State::Backup,
+            routine: Some(routine(2, 200, SECOND))
+        }]
+    );
+    // Without a published signature a recheck does nothing.
+    let mut master = VirtualRouter::new(router_config(200, 1, cs(SECOND)));
+    master.handle_event(Event::Startup, base);
+    master.handle_timeout(base + secs(4));
+    drain(&mut master);
+    master.handle_event(Event::RecheckMaster, base + secs(4));
+    assert_eq!(drain(&mut master), vec![]);
+}
+
 /// The reasons of the transitions among `actions`.
 fn transition_reasons(actions: Vec<Action>) -> Vec<TransitionReason> {
     actions
