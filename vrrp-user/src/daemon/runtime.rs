@@ -31,7 +31,7 @@ use crate::{
     dataplane::{DeliveredAdvert, PinVisibility, XdpAttachMode, pin_visibility},
     net::interface::{InterfaceChange, watch_interfaces},
     ops::status::StatusSnapshot,
-    proto::{Action, Event, State, TransitionReason, Warning},
+    proto::{Action, Event, State, TransitionReason, Warning, late_receive_time},
 };
 
 /// How `xvrrp run` was invoked.
@@ -365,8 +365,14 @@ impl Daemon {
         if !self.peer_allowed(index, received.advert.source) {
             return;
         }
-        let at = instant_from_monotonic(punted.received);
-        self.watch_advert(index, &received.advert, at);
+        let received_at = instant_from_monotonic(punted.received);
+        self.watch_advert(index, &received.advert, received_at);
+        let at = late_receive_time(
+            received_at,
+            Instant::now(),
+            self.instances[index].router.status().priority,
+            received.advert.max_advert_interval,
+        );
         self.instances[index]
             .router
             .handle_event(Event::Advert(received.advert), at);

@@ -104,4 +104,6 @@ pub use drill::{
 pub use election::{Contender, OWNER_PRIORITY, RESIGN_PRIORITY, compare_primary_addresses};
 pub use event::{Event, ReceivedAdvert};
 pub use router::{RouterCounters, RouterStatus, Takeover, VirtualRouter};
-pub use timing::{Centiseconds, IntervalOutOfRange, master_down_interval, skew_time};
+pub use timing::{
+    Centiseconds, IntervalOutOfRange, late_receive_time, master_down_interval, skew_time,
+};

@@ -8,7 +8,7 @@
 //! microseconds** (error < 1 µs, always rounding down).
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -91,9 +91,44 @@ pub fn master_down_interval(priority: u8, master_adver_interval: Centiseconds) -
     master_adver_interval.as_duration() * 3 + skew_time(priority, master_adver_interval)
 }
 
+/// The receive time a driver that handles an advert late at `now` feeds for it: the advert's
+/// own `received`, but never so early that the Master_Down_Timer it starts
+/// (`master_down_interval` for this router's `priority` and the advert's interval) would end
+/// less than one advert interval after `now`. While the advert waited (the daemon was busy, e.g.
+/// a storm of 255 transitions), the data plane could not absorb and stamp the adverts that
+/// followed it: they wait in the ring behind it or, in an overflow, are lost. Without this, the
+/// daemon's own delay would count as the Master's silence and a late Backup would take over
+/// from a live Master. A Backup handling adverts on time (all but the last
+/// Master_Down_Interval minus one interval of delay) is unaffected.
+pub fn late_receive_time(
+    received: Instant,
+    now: Instant,
+    priority: u8,
+    advert_interval: Centiseconds,
+) -> Instant {
+    let slack = master_down_interval(priority, advert_interval)
+        .saturating_sub(advert_interval.as_duration());
+    now.checked_sub(slack)
+        .map_or(received, |earliest| received.max(earliest))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_late_advert_leaves_one_interval_to_hear_the_next() {
+        let received = Instant::now();
+        let interval = cs(1);
+        let down = master_down_interval(100, interval);
+        // On time: its own receive time.
+        let prompt = received + Duration::from_millis(5);
+        assert_eq!(late_receive_time(received, prompt, 100, interval), received);
+        // 60 ms late at 10 ms adverts: the timer ends one interval after now.
+        let late = received + Duration::from_millis(60);
+        let fed = late_receive_time(received, late, 100, interval);
+        assert_eq!(fed + down, late + interval.as_duration());
+    }
 
     fn cs(value: u16) -> Centiseconds {
         Centiseconds::new(value).expect("valid interval")
