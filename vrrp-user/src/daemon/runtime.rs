@@ -207,7 +207,7 @@ impl Daemon {
 
     /// The earliest state-machine deadline, address refresh, heartbeat refresh or sweep.
     fn next_deadline(&self) -> Instant {
-        let heartbeats = self
+        let per_interface = self
             .interfaces
             .values()
             .flat_map(|interface| [Some(interface.next_heartbeat()), interface.sweep_at])
@@ -215,7 +215,7 @@ impl Daemon {
         [self.schedule.adverts.next(), self.schedule.others.next()]
             .into_iter()
             .flatten()
-            .chain(heartbeats)
+            .chain(per_interface)
             .min()
             // Nothing scheduled (every instance in Initialize): wake up now and then anyway.
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(1))
