@@ -99,19 +99,25 @@ impl Daemon {
 
     /// Like [`Self::start`], but with only `capabilities` (names as in capabilities(7), e.g.
     /// `CAP_NET_RAW`) in its bounding set, hence in its permitted and effective sets: how the
-    /// systemd unit's `CapabilityBoundingSet` runs it. The UID stays 0.
+    /// systemd unit's `CapabilityBoundingSet` runs it; with `unit_limits`, also under the
+    /// unit's `LimitRTPRIO` (the given priority) and `LimitMEMLOCK=infinity` (raising them
+    /// needs CAP_SYS_RESOURCE: see [`can_raise_limits`]). The UID stays 0.
     pub fn start_with_capabilities(
         ns: &NetNs,
         name: &str,
         config: &str,
         bpffs: &Path,
         capabilities: &[&str],
+        unit_limits: Option<u8>,
     ) -> Self {
         let kept: String = capabilities
             .iter()
             .map(|cap| format!(",+{}", cap.trim_start_matches("CAP_").to_lowercase()))
             .collect();
         let mut launcher = nsenter(ns).to_vec();
+        if let Some(realtime_priority_limit) = unit_limits {
+            launcher.extend(unit_limits_launcher(realtime_priority_limit));
+        }
         launcher.extend(
             [
                 "setpriv",
@@ -259,4 +265,25 @@ impl Drop for Daemon {
         let _leftover = fs::remove_dir_all(&self.dir);
         let _clean_exit_removed_it = fs::remove_dir_all(&self.bpffs);
     }
+}
+
+/// `prlimit` setting the systemd unit's resource limits for the command after it.
+fn unit_limits_launcher(realtime_priority_limit: u8) -> [String; 4] {
+    [
+        "prlimit".to_owned(),
+        format!("--rtprio={realtime_priority_limit}"),
+        "--memlock=unlimited".to_owned(),
+        "--".to_owned(),
+    ]
+}
+
+/// Whether this process may raise resource limits as the systemd unit does (sandboxes without
+/// CAP_SYS_RESOURCE may not).
+pub fn can_raise_limits(realtime_priority_limit: u8) -> bool {
+    std::process::Command::new("prlimit")
+        .args(&unit_limits_launcher(realtime_priority_limit)[1..])
+        .arg("true")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Parser as _;
 use tokio::sync::{mpsc, watch};
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::{EnvFilter, fmt};
 use vrrp_user::{
     cli::{
@@ -12,7 +13,7 @@ use vrrp_user::{
         StatusArgs,
     },
     config::{self, LogFormat, Mode, SystemInterfaces, check, peer},
-    daemon::{self, capabilities, events::EventBus},
+    daemon::{self, capabilities, events::EventBus, realtime},
     import,
     ops::{
         self,
@@ -223,7 +224,7 @@ fn show_events(args: &EventsArgs) -> anyhow::Result<()> {
 
 fn run(args: &RunArgs) -> anyhow::Result<()> {
     let loaded = config::load(&args.config, &SystemInterfaces, Mode::Run)?;
-    init_logging(args.log_format.unwrap_or(loaded.config.global.log_format));
+    let _log_writer = init_logging(args.log_format.unwrap_or(loaded.config.global.log_format));
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
@@ -231,21 +232,32 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         config_path: args.config.clone(),
         xdp_mode: args.xdp_mode,
     };
-    // One thread: the daemon is one event loop; the kernel does the per-packet work.
+    // One thread for the protocol: the daemon is one event loop; the kernel does the per-packet
+    // work. It is this thread, so it gets the real-time priority before any other starts; the
+    // operations layer (journal, clients, hooks) gets a thread of its own, at normal priority.
+    realtime::apply_and_log(realtime::RealtimeRequest {
+        priority: loaded.config.global.realtime_priority,
+        lock_memory: loaded.config.global.lock_memory,
+    });
+    let bus = EventBus::new(1024);
+    let (status_tx, status_rx) = watch::channel(StatusSnapshot::default());
+    let (commands_tx, commands_rx) = mpsc::channel(OPERATOR_QUEUE);
+    let ops = ops::thread::spawn(&loaded.config, &bus, status_rx, commands_tx)
+        .context("start the operations interface")?;
+    drop_unneeded_capabilities();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("start the tokio runtime")?;
-    runtime.block_on(async {
-        let bus = EventBus::new(1024);
-        let (status_tx, status_rx) = watch::channel(StatusSnapshot::default());
-        let (commands_tx, commands_rx) = mpsc::channel(OPERATOR_QUEUE);
-        let _ops = ops::start(&loaded.config, &bus, status_rx, commands_tx)
-            .await
-            .context("start the operations interface")?;
-        drop_unneeded_capabilities();
-        daemon::run(options, loaded.config, bus, status_tx, commands_rx).await
-    })
+    let outcome = runtime.block_on(daemon::run(
+        options,
+        loaded.config,
+        bus,
+        status_tx,
+        commands_rx,
+    ));
+    ops.stop();
+    outcome
 }
 
 /// Logs what [`capabilities::drop_unneeded_capabilities`] did; a refusal is not fatal (a
@@ -270,11 +282,20 @@ fn drop_unneeded_capabilities() {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// Log lines go to stderr from a writer thread: a write that waits (a journald or pipe reader
+/// that is slow, a loaded disk behind a redirect) must not delay the event loop's adverts. The
+/// queue is not lossy: only a backlog of 128k lines would make the loop wait. Keep the guard
+/// until exit: dropping it flushes the queue.
+fn init_logging(format: LogFormat) -> WorkerGuard {
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("xvrrp-log")
+        .finish(std::io::stderr());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = fmt().with_env_filter(filter).with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }
+    guard
 }

@@ -6,7 +6,7 @@ use std::{fs, path::Path, time::Duration};
 
 use serde_json::Value;
 use vrrp_tests::{
-    daemon::{Daemon, xvrrp_binary},
+    daemon::{Daemon, can_raise_limits, xvrrp_binary},
     lab::{Lab, two_routers},
     vrrp::RouterSpec,
     wait,
@@ -72,14 +72,57 @@ fn wait_states(daemon: &Daemon, what: &str, wanted: &[(&str, &str)]) {
     });
 }
 
+/// The value of `setting=` in the shipped unit.
+fn unit_setting(setting: &str) -> String {
+    let unit = fs::read_to_string(UNIT).expect("read the systemd unit");
+    unit.lines()
+        .find_map(|line| line.strip_prefix(&format!("{setting}=")))
+        .unwrap_or_else(|| panic!("the unit sets {setting}"))
+        .to_owned()
+}
+
 /// `CapabilityBoundingSet=` of the shipped unit.
 fn unit_capabilities() -> Vec<String> {
-    let unit = fs::read_to_string(UNIT).expect("read the systemd unit");
-    let line = unit
+    unit_setting("CapabilityBoundingSet")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The scheduling policy and real-time priority of `pid`'s main thread (/proc/PID/stat fields
+/// 41 and 40, counted after the command name, which may contain spaces).
+fn scheduling(pid: u32) -> (i32, u32) {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc stat");
+    let after_name = &stat[stat.rfind(')').expect("stat has (comm)") + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // Field 3 (state) is after_name's first; rt_priority is field 40, policy 41.
+    let rt_priority = fields[40 - 3].parse().expect("rt_priority");
+    let policy = fields[41 - 3].parse().expect("policy");
+    (policy, rt_priority)
+}
+
+/// The daemon's event loop runs SCHED_FIFO at the default `realtime_priority` (10).
+fn assert_realtime(daemon: &Daemon) {
+    assert_eq!(
+        scheduling(daemon.pid()),
+        (libc::SCHED_FIFO, 10),
+        "the event loop is not SCHED_FIFO at the default priority 10\n{}",
+        daemon.log()
+    );
+    assert!(
+        daemon
+            .log()
+            .contains("real-time settings applied to the event loop"),
+        "{}",
+        daemon.log()
+    );
+    let status = fs::read_to_string(format!("/proc/{}/status", daemon.pid())).expect("status");
+    let locked_kb: u64 = status
         .lines()
-        .find_map(|line| line.strip_prefix("CapabilityBoundingSet="))
-        .expect("the unit sets CapabilityBoundingSet");
-    line.split_whitespace().map(str::to_owned).collect()
+        .find_map(|line| line.strip_prefix("VmLck:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmLck in /proc/PID/status");
+    assert!(locked_kb > 0, "lock_memory is on by default, VmLck is 0");
 }
 
 #[test]
@@ -117,6 +160,7 @@ fn a_root_daemon_keeps_only_the_capabilities_it_uses_in_its_bounding_set() {
         0,
         "ambient set not cleared"
     );
+    assert_realtime(&r1);
     assert!(
         r1.log()
             .contains("capability bounding set reduced to what the daemon uses"),
@@ -135,6 +179,17 @@ fn a_pair_with_only_the_units_capabilities_elects_reloads_and_attaches_a_new_int
     let capabilities = unit_capabilities();
     let capabilities: Vec<&str> = capabilities.iter().map(String::as_str).collect();
     assert!(!capabilities.contains(&"CAP_SYS_ADMIN"), "{capabilities:?}");
+    let realtime_priority_limit: u8 = unit_setting("LimitRTPRIO")
+        .parse()
+        .expect("LimitRTPRIO is a number");
+    let unit_limits = can_raise_limits(realtime_priority_limit).then_some(realtime_priority_limit);
+    if unit_limits.is_none() {
+        eprintln!(
+            "NOT TESTED here: the unit's LimitRTPRIO/LimitMEMLOCK path (this process lacks \
+             CAP_SYS_RESOURCE to raise them); checking instead that the daemon without them \
+             warns with the fix and works"
+        );
+    }
     let start = |node: usize, priority: u8| {
         let bpffs = bpffs_of(&lab, node);
         Daemon::start_with_capabilities(
@@ -143,6 +198,7 @@ fn a_pair_with_only_the_units_capabilities_elects_reloads_and_attaches_a_new_int
             &RouterSpec::new(priority).config(&bpffs),
             Path::new(&bpffs),
             &capabilities,
+            unit_limits,
         )
     };
     let r1 = start(0, 200);
@@ -154,9 +210,20 @@ fn a_pair_with_only_the_units_capabilities_elects_reloads_and_attaches_a_new_int
             .any(|(name, state, master)| name == "lan" && state == "Backup" && master == R1)
             .then_some(())
     });
-    // What the unit gave is all it has.
+    // What the unit gave is all it has, and the unit's LimitRTPRIO is what lets it run
+    // real-time without CAP_SYS_NICE.
     let effective = capability_mask(r2.pid(), "CapEff");
     assert_eq!(effective, kept_mask(), "CapEff {effective:016x}");
+    if unit_limits.is_some() {
+        assert_realtime(&r2);
+    } else {
+        assert!(
+            r2.log()
+                .contains("real-time setting refused: under CPU load adverts may be late"),
+            "{}",
+            r2.log()
+        );
+    }
 
     // A reload that raises r2 above r1 (preemption) and adds a virtual router on an interface
     // that did not exist at start: the data plane attaches there with the same capabilities.

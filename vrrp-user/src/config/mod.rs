@@ -79,6 +79,9 @@ pub const DEFAULT_CONTROL_SOCKET: &str = "/run/xvrrp.sock";
 pub const DEFAULT_JOURNAL: &str = "/var/lib/xvrrp/events.jsonl";
 /// Journal size before rotation unless `[global] journal_max_bytes` says otherwise.
 pub const DEFAULT_JOURNAL_MAX_BYTES: u64 = 1 << 20;
+/// SCHED_FIFO priority of the event loop by default: low in the real-time range, so that
+/// interrupt threads (priority 50 on PREEMPT_RT kernels) still come first.
+pub const DEFAULT_REALTIME_PRIORITY: u8 = 10;
 /// RFC 9568 §5.2.4: the default priority of a router that is not the address owner.
 pub const DEFAULT_PRIORITY: u8 = 100;
 
@@ -106,6 +109,10 @@ pub struct GlobalConfig {
     pub journal_max_bytes: u64,
     /// Where `/metrics` listens; `None`: metrics are off.
     pub metrics_listen: Option<SocketAddr>,
+    /// SCHED_FIFO priority of the event loop (`realtime_priority`, 0 in the file: `None`, off).
+    pub realtime_priority: Option<u8>,
+    /// Lock the daemon's memory (`lock_memory`).
+    pub lock_memory: bool,
     /// What the operations layer runs or posts on events. Per-instance hooks are here too, so
     /// that a reload that changes them is told they wait for a restart like the rest.
     pub notify: NotifyConfig,
@@ -162,6 +169,8 @@ impl Default for GlobalConfig {
             journal: PathBuf::from(DEFAULT_JOURNAL),
             journal_max_bytes: DEFAULT_JOURNAL_MAX_BYTES,
             metrics_listen: None,
+            realtime_priority: Some(DEFAULT_REALTIME_PRIORITY),
+            lock_memory: true,
             notify: NotifyConfig::default(),
         }
     }
@@ -332,6 +341,8 @@ struct RawGlobal {
     journal_max_bytes: Option<Spanned<i64>>,
     metrics: Option<bool>,
     metrics_listen: Option<Spanned<String>>,
+    realtime_priority: Option<Spanned<i64>>,
+    lock_memory: Option<bool>,
     #[serde(default)]
     hook: Vec<Spanned<RawHook>>,
     webhook: Option<Spanned<RawWebhook>>,

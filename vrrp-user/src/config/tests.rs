@@ -114,6 +114,7 @@ const CASES: &[Case] = &[
             "journal_max_bytes = 100",
             r#"metrics_listen = "localhost""#,
             "metrics = true",
+            "realtime_priority = 100",
             "[[instance]]",
             r#"name = "lan""#,
             r#"interface = "eth0""#,
@@ -125,7 +126,8 @@ const CASES: &[Case] = &[
             r#"error: test.toml:2: journal "events.jsonl" must be an absolute path"#,
             "error: test.toml:3: journal_max_bytes 100 is out of range 4096..=1073741824",
             r#"error: test.toml:4: metrics_listen "localhost" is not an address:port (e.g. "127.0.0.1:9568")"#,
-            r#"error: test.toml:11: instance "lan": group "cust a" must be 1..=32 characters from A-Z a-z 0-9 . _ -"#,
+            "error: test.toml:6: realtime_priority 100 is out of range 0..=99",
+            r#"error: test.toml:12: instance "lan": group "cust a" must be 1..=32 characters from A-Z a-z 0-9 . _ -"#,
         ],
     },
     Case {
@@ -535,6 +537,8 @@ fn defaults_fill_every_optional_key() {
             journal: "/var/lib/xvrrp/events.jsonl".into(),
             journal_max_bytes: 1 << 20,
             metrics_listen: None,
+            realtime_priority: Some(10),
+            lock_memory: true,
             notify: NotifyConfig::default(),
         }
     );
@@ -570,6 +574,8 @@ fn every_key_maps_to_its_typed_field() {
             r#"journal = "/var/log/xvrrp.jsonl""#,
             "journal_max_bytes = 65536",
             "metrics = true",
+            "realtime_priority = 0",
+            "lock_memory = false",
             "[[instance]]",
             r#"name = "lan-v6""#,
             r#"interface = "eth0""#,
@@ -592,6 +598,8 @@ fn every_key_maps_to_its_typed_field() {
         Path::new("/var/log/xvrrp.jsonl")
     );
     assert_eq!(loaded.config.global.journal_max_bytes, 65536);
+    assert_eq!(loaded.config.global.realtime_priority, None, "0 is off");
+    assert!(!loaded.config.global.lock_memory);
     assert_eq!(
         loaded.config.global.metrics_listen,
         Some(std::net::SocketAddr::from(([127, 0, 0, 1], 9568)))

@@ -35,6 +35,8 @@ const MAX_PREEMPT_DELAY_MS: i64 = 3_600_000;
 /// Journal rotation size: at least a few records, at most what a history read at start can
 /// afford.
 const JOURNAL_MAX_BYTES: (i64, i64) = (4096, 1 << 30);
+/// `realtime_priority`: 0 (off) or a SCHED_FIFO priority.
+const REALTIME_PRIORITY: (i64, i64) = (0, 99);
 
 /// Parses and validates `text`; see [`super::parse`].
 pub(super) fn validate(
@@ -187,6 +189,16 @@ impl Validator<'_> {
                 .and_then(|value| u64::try_from(value).ok())
                 .unwrap_or(defaults.journal_max_bytes),
             metrics_listen: self.metrics_listen(raw),
+            realtime_priority: match raw.realtime_priority.as_ref() {
+                None => defaults.realtime_priority,
+                Some(value) => {
+                    let (min, max) = REALTIME_PRIORITY;
+                    self.in_range(None, "realtime_priority", value, min, max)
+                        .and_then(|priority| u8::try_from(priority).ok())
+                        .and_then(|priority| (priority > 0).then_some(priority))
+                }
+            },
+            lock_memory: raw.lock_memory.unwrap_or(defaults.lock_memory),
             notify: NotifyConfig {
                 hooks: self.hooks(None, &raw.hook),
                 instance_hooks: BTreeMap::new(),

@@ -19,6 +19,7 @@ mod interface;
 mod lifecycle;
 mod links;
 mod rate_limit;
+pub mod realtime;
 mod reload;
 pub(crate) mod retry;
 mod runtime;

@@ -2,9 +2,10 @@
 //! (`xvrrp status`, `xvrrp events`), the event journal, the Prometheus endpoint, and the hooks
 //! and webhook that tell other systems about transitions.
 //!
-//! It lives beside the event loop, not in it: it reads the [`StatusSnapshot`] the loop
-//! publishes on a `watch` channel and subscribes to the [`EventBus`]. Every client connection
-//! and scrape is a task of its own with bounded reads, writes and counts, so nothing here can
+//! It lives beside the event loop, not in it: on a thread of its own ([`thread`]), it reads
+//! the [`StatusSnapshot`] the loop publishes on a `watch` channel and subscribes to the
+//! [`EventBus`]. Every client connection and scrape is a task of its own with bounded reads,
+//! writes and counts, and no file write here runs on the loop's thread, so nothing here can
 //! make the loop wait. docs/OPERATIONS.md documents the protocol, the JSON and the metrics.
 
 pub mod client;
@@ -18,6 +19,7 @@ pub mod operator;
 pub mod plan;
 pub mod protocol;
 pub mod status;
+pub mod thread;
 pub mod time;
 mod webhook;
 
