@@ -314,6 +314,13 @@ impl Validator<'_> {
         }
         let track = self.track(name, raw);
         let allowed_peers = self.allowed_peers(name, raw, family);
+        let own_addresses: Vec<IpAddr> = interface_addresses
+            .iter()
+            .flatten()
+            .map(|address| address.address)
+            .chain(virtual_addresses.iter().copied())
+            .collect();
+        let unicast_peers = self.unicast_peers(name, raw, family, &own_addresses, &allowed_peers);
         let ipv4_checksum = self.ipv4_checksum(name, raw, family);
         let group = self.group(name, raw);
         let hooks = self.hooks(Some(name), &raw.hook);
@@ -335,6 +342,8 @@ impl Validator<'_> {
             virtual_addresses,
             track,
             allowed_peers,
+            unicast_peers,
+            lan_announcements: raw.lan_announcements.unwrap_or(true),
             ipv4_checksum,
             group,
         };
@@ -721,44 +730,117 @@ impl Validator<'_> {
         raw: &RawInstance,
         family: Option<AddressFamily>,
     ) -> Vec<IpAddr> {
-        const FIELD: &str = "allowed_peers";
+        self.peer_list(instance, "allowed_peers", &raw.allowed_peers, family)
+            .into_iter()
+            .map(|(address, _)| address)
+            .collect()
+    }
+
+    /// `unicast_peers`: unicast addresses of the instance's family, each once, none of them
+    /// ours (the interface's addresses, when known, and the virtual addresses). IPv6 peers
+    /// may be global (adverts go to them routed on the link), but adverts still come from the
+    /// sender's link-local address (RFC 9568 §5.1.2.1), so a global one needs the peers'
+    /// link-local addresses in `allowed_peers`, or nothing would be heard.
+    fn unicast_peers(
+        &mut self,
+        instance: &str,
+        raw: &RawInstance,
+        family: Option<AddressFamily>,
+        own: &[IpAddr],
+        allowed_peers: &[IpAddr],
+    ) -> Vec<IpAddr> {
+        const FIELD: &str = "unicast_peers";
         let mut peers = Vec::new();
-        for text in &raw.allowed_peers {
-            let Some(address) = self.parse_address(instance, FIELD, text) else {
-                continue;
-            };
-            let span = Some(text.span());
-            let error = |validator: &mut Self, kind: ConfigErrorKind| {
-                validator.push(
-                    Severity::Error,
-                    span.clone(),
-                    Some(instance),
-                    Some(FIELD),
-                    kind,
-                );
-            };
-            if let Some(family) = family
-                && AddressFamily::of(address) != family
+        for (address, span) in self.peer_list(instance, FIELD, &raw.unicast_peers, family) {
+            let kind = if peers.contains(&address) {
+                ConfigErrorKind::RepeatedUnicastPeer { address }
+            } else if own.contains(&address) {
+                ConfigErrorKind::UnicastPeerIsOurs { address }
+            } else if matches!(address, IpAddr::V6(v6) if !v6.is_unicast_link_local())
+                && allowed_peers.is_empty()
             {
-                error(self, ConfigErrorKind::PeerFamily { address, family });
-            } else if !is_unicast(address) {
-                error(self, ConfigErrorKind::PeerNotUnicast { address });
-            } else if let IpAddr::V6(v6) = address
-                && !v6.is_unicast_link_local()
-            {
-                error(self, ConfigErrorKind::PeerNotLinkLocal { address });
+                ConfigErrorKind::GlobalUnicastPeerUnheard { address }
             } else {
                 peers.push(address);
-            }
-        }
-        if raw.allowed_peers.len() > MAX_PEERS_PER_INSTANCE {
+                continue;
+            };
             self.push(
                 Severity::Error,
-                raw.allowed_peers.first().map(Spanned::span),
+                Some(span),
+                Some(instance),
+                Some(FIELD),
+                kind,
+            );
+        }
+        let mut accepted = allowed_peers.to_vec();
+        accepted.extend(peers.iter().filter(|peer| !allowed_peers.contains(peer)));
+        if accepted.len() > MAX_PEERS_PER_INSTANCE && !peers.is_empty() {
+            self.push(
+                Severity::Error,
+                raw.unicast_peers.first().map(Spanned::span),
                 Some(instance),
                 Some(FIELD),
                 ConfigErrorKind::TooManyPeers {
-                    count: raw.allowed_peers.len(),
+                    field: "allowed_peers and unicast_peers",
+                    count: accepted.len(),
+                    max: MAX_PEERS_PER_INSTANCE,
+                },
+            );
+        }
+        peers
+    }
+
+    /// The addresses of peer list `field` (with their spans) that are of the instance's
+    /// `family` and could be the source of an advert; IPv6 ones of `allowed_peers` must be
+    /// link-local (RFC 9568 §5.1.2.1). At most [`MAX_PEERS_PER_INSTANCE`].
+    fn peer_list(
+        &mut self,
+        instance: &str,
+        field: &'static str,
+        list: &[Spanned<String>],
+        family: Option<AddressFamily>,
+    ) -> Vec<(IpAddr, Range<usize>)> {
+        let mut peers = Vec::new();
+        for text in list {
+            let Some(address) = self.parse_address(instance, field, text) else {
+                continue;
+            };
+            let kind = if let Some(family) = family
+                && AddressFamily::of(address) != family
+            {
+                ConfigErrorKind::PeerFamily {
+                    field,
+                    address,
+                    family,
+                }
+            } else if !is_unicast(address) {
+                ConfigErrorKind::PeerNotUnicast { field, address }
+            } else if let IpAddr::V6(v6) = address
+                && !v6.is_unicast_link_local()
+                && field == "allowed_peers"
+            {
+                ConfigErrorKind::PeerNotLinkLocal { address }
+            } else {
+                peers.push((address, text.span()));
+                continue;
+            };
+            self.push(
+                Severity::Error,
+                Some(text.span()),
+                Some(instance),
+                Some(field),
+                kind,
+            );
+        }
+        if list.len() > MAX_PEERS_PER_INSTANCE {
+            self.push(
+                Severity::Error,
+                list.first().map(Spanned::span),
+                Some(instance),
+                Some(field),
+                ConfigErrorKind::TooManyPeers {
+                    field,
+                    count: list.len(),
                     max: MAX_PEERS_PER_INSTANCE,
                 },
             );
@@ -875,11 +957,15 @@ impl Validator<'_> {
         let mut listed: HashMap<&str, usize> = HashMap::new();
         for Checked { config, raw, .. } in checked {
             let count = listed.entry(config.interface.as_str()).or_insert(0);
-            *count += config.allowed_peers.len();
-            if *count > MAX_PEERS as usize && !config.allowed_peers.is_empty() {
+            let accepted = config.accepted_peers().len();
+            *count += accepted;
+            if *count > MAX_PEERS as usize && accepted > 0 {
                 self.push(
                     Severity::Error,
-                    raw.allowed_peers.first().map(Spanned::span),
+                    raw.allowed_peers
+                        .first()
+                        .or(raw.unicast_peers.first())
+                        .map(Spanned::span),
                     Some(&config.name),
                     Some("allowed_peers"),
                     ConfigErrorKind::TooManyPeersOnInterface {
