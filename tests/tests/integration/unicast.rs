@@ -9,10 +9,14 @@ use std::{
     time::{Duration, Instant},
 };
 
+use vrrp_common::{
+    advert::{AdvertParams, ChecksumStyle},
+    frames::build_ipv4_advert_packet,
+};
 use vrrp_tests::{
     capture::{Capture, Captured, inject},
     daemon::Daemon,
-    frames::Advert as Fixture,
+    frames::ethernet,
     keepalived::Keepalived,
     lab::Lab,
     privilege::require_root,
@@ -34,8 +38,8 @@ const STRANGER_MAC: [u8; 6] = [2, 0, 0, 0, 0, 0x0a];
 /// ether type ARP, for counting gratuitous ARPs.
 const ETHERTYPE_ARP: [u8; 2] = [0x08, 0x06];
 
-/// Two routers (192.0.2.1 and .2) and a stranger (.10) on a bridge that drops IPv4 multicast
-/// from the routers' ports; a capture on each router's port.
+/// Two routers (192.0.2.1 and .2) and a stranger (.10) on a bridge that forwards no multicast
+/// to the routers; a capture on each router's port.
 struct UnicastLab {
     lab: Lab,
     captures: [Capture; 2],
@@ -48,23 +52,19 @@ impl UnicastLab {
         lab.add_node("uc2", 2);
         lab.add_node("uch", 10);
         let switch = &lab.switch;
+        // No multicast to the routers: the bridge floods none to their ports (224.0.0.18 is
+        // never snooped, so this flag alone decides).
         for node in &lab.nodes[..2] {
-            let port = node.switch_port.as_str();
-            switch.run(&["tc", "qdisc", "add", "dev", port, "clsact"]);
             switch.run(&[
-                "tc",
-                "filter",
-                "add",
-                "dev",
-                port,
-                "ingress",
-                "protocol",
                 "ip",
-                "flower",
-                "dst_ip",
-                "224.0.0.0/4",
-                "action",
-                "drop",
+                "link",
+                "set",
+                "dev",
+                &node.switch_port,
+                "type",
+                "bridge_slave",
+                "mcast_flood",
+                "off",
             ]);
         }
         let captures = [0, 1].map(|node| Capture::start(switch, &lab.nodes[node].switch_port));
@@ -164,14 +164,28 @@ impl UnicastLab {
             .count()
     }
 
-    /// Three winning multicast adverts from the unlisted stranger, 25 ms apart.
-    fn inject_stranger(&self) {
-        let advert = Fixture {
-            interval_cs: 10,
-            ..Fixture::new(VRID, 254)
+    /// Three winning adverts from the unlisted stranger to node `node`, unicast, 25 ms apart.
+    fn inject_stranger(&self, node: usize) {
+        let IpAddr::V4(destination) = self.address(node) else {
+            unreachable!("the lab's routers have IPv4 addresses");
+        };
+        let params = AdvertParams {
+            vrid: VRID,
+            priority: 254,
+            max_advert_interval_cs: 10,
         };
         let vip: Ipv4Addr = VIP4.parse().expect("VIP");
-        let frame = advert.frame_v4(STRANGER_MAC, STRANGER, &[vip]);
+        let mut packet = [0; 64];
+        let len = build_ipv4_advert_packet(
+            &mut packet,
+            &params,
+            STRANGER,
+            destination,
+            &[vip],
+            ChecksumStyle::Rfc9568,
+        )
+        .expect("advert fits");
+        let frame = ethernet(self.mac(node), STRANGER_MAC, 0x0800, &packet[..len]);
         inject(
             &self.lab.nodes[2].ns,
             "eth0",
@@ -199,7 +213,7 @@ fn unicast_peers_elect_and_fail_over_without_multicast() {
     );
 
     // A stranger's winning adverts reach r2 but are not from a listed peer: dropped, counted.
-    lab.inject_stranger();
+    lab.inject_stranger(1);
     assert!(wait_counter(&r2, "peer_not_allowed", 3) >= 3);
     assert_eq!(lan_status(&r2)["state"], "Backup", "{}", lan_status(&r2));
     assert!(lab.adverts_of(1).is_empty(), "r2 reacted to the stranger");
