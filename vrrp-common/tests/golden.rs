@@ -385,3 +385,45 @@ fn a_unicast_advert_summed_over_the_multicast_group_is_a_bad_checksum() {
         })
     );
 }
+
+/// keepalived 2.2.7 (`vrrp_version 3`, `unicast_src_ip 192.0.2.2`, `unicast_peer {
+/// 192.0.2.1 }`, VRID 51, priority 200, advert_int 0.10, VIP 192.0.2.100), captured on the
+/// switch port by `unicast_peers_interoperate_with_keepalived_unicast_peer`: from its
+/// interface's own MAC to the peer's, and its checksum 0xbfdb sums the unicast destination
+/// into the pseudo-header, as ours does.
+const KEEPALIVED_UNICAST_V4_ADVERT: [u8; 46] = [
+    0x1e, 0xd2, 0xbf, 0xc0, 0xe9, 0x97, 0x2a, 0x90, 0x95, 0xe1, 0x1c, 0xff, 0x08, 0x00, 0x45, 0xc0,
+    0x00, 0x20, 0x00, 0x06, 0x00, 0x00, 0xff, 0x70, 0x36, 0xa4, 0xc0, 0x00, 0x02, 0x02, 0xc0, 0x00,
+    0x02, 0x01, 0x31, 0x33, 0xc8, 0x01, 0x00, 0x0a, 0xbf, 0xdb, 0xc0, 0x00, 0x02, 0x64,
+];
+
+#[test]
+fn keepalived_unicast_advert_verifies_and_matches_ours_but_for_the_ip_identification() {
+    let packet = &KEEPALIVED_UNICAST_V4_ADVERT[ETHERNET..];
+    let advert = Advert::decode_ipv4_packet(packet).unwrap();
+    assert_eq!(
+        advert.context().destination(),
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))
+    );
+    assert_eq!(
+        (advert.priority(), advert.max_advert_interval_cs()),
+        (200, 10)
+    );
+    let params = AdvertParams {
+        vrid: 51,
+        priority: 200,
+        max_advert_interval_cs: 10,
+    };
+    let mut buf = [0; 64];
+    let len = build_ipv4_advert_packet(
+        &mut buf,
+        &params,
+        Ipv4Addr::new(192, 0, 2, 2),
+        Ipv4Addr::new(192, 0, 2, 1),
+        &[Ipv4Addr::new(192, 0, 2, 100)],
+        ChecksumStyle::Rfc9568,
+    )
+    .unwrap();
+    // Identification (the kernel fills in ours) and with it the IPv4 header checksum.
+    assert_equal_except(&buf[..len], packet, &[4, 5, 10, 11]);
+}
