@@ -42,11 +42,17 @@ const ETHERTYPE_ARP: [u8; 2] = [0x08, 0x06];
 /// to the routers; a capture on each router's port.
 struct UnicastLab {
     lab: Lab,
+    family: Family,
+    /// The routers' advert sources: IPv4 address, or link-local for IPv6.
+    addresses: [IpAddr; 2],
     captures: [Capture; 2],
 }
 
 impl UnicastLab {
-    fn new() -> Self {
+    /// For IPv4 the bridge floods no multicast to the routers. For IPv6 it must, or Neighbor
+    /// Discovery (solicited-node multicast) could not resolve the unicast peers; there the
+    /// captures show that no advert went to the group.
+    fn new(family: Family) -> Self {
         let mut lab = Lab::new();
         lab.add_node("uc1", 1);
         lab.add_node("uc2", 2);
@@ -54,7 +60,7 @@ impl UnicastLab {
         let switch = &lab.switch;
         // No multicast to the routers: the bridge floods none to their ports (224.0.0.18 is
         // never snooped, so this flag alone decides).
-        for node in &lab.nodes[..2] {
+        for node in lab.nodes[..2].iter().filter(|_| family == Family::V4) {
             switch.run(&[
                 "ip",
                 "link",
@@ -68,11 +74,24 @@ impl UnicastLab {
             ]);
         }
         let captures = [0, 1].map(|node| Capture::start(switch, &lab.nodes[node].switch_port));
-        Self { lab, captures }
+        let addresses = [0, 1].map(|node| {
+            let node = &lab.nodes[node];
+            let address = match family {
+                Family::V4 => node.ipv4.clone(),
+                Family::V6 => node.link_local(),
+            };
+            address.parse().expect("address")
+        });
+        Self {
+            lab,
+            family,
+            addresses,
+            captures,
+        }
     }
 
     fn address(&self, node: usize) -> IpAddr {
-        self.lab.nodes[node].ipv4.parse().expect("address")
+        self.addresses[node]
     }
 
     /// The adverts node `node` sent.
@@ -87,6 +106,7 @@ impl UnicastLab {
     /// xvrrp on node `node` at `priority`, its instance listing the other router.
     fn start_xvrrp(&self, node: usize, priority: u8, extra: &str) -> (Daemon, RouterSpec) {
         let spec = RouterSpec {
+            family: self.family,
             interval_ms: INTERVAL_MS,
             instance_extra: format!("unicast_peers = [\"{}\"]\n{extra}", self.address(1 - node)),
             ..RouterSpec::new(priority)
@@ -201,7 +221,7 @@ fn unicast_peers_elect_and_fail_over_without_multicast() {
         return;
     }
     let _serial = serial();
-    let lab = UnicastLab::new();
+    let lab = UnicastLab::new(Family::V4);
     let (r2, r2_spec) = lab.start_xvrrp(1, 100, "");
     // r1 announces nothing on the LAN: in a cloud a hook would move the address.
     let (r1, _) = lab.start_xvrrp(0, 200, "lan_announcements = false");
@@ -249,6 +269,40 @@ fn unicast_peers_elect_and_fail_over_without_multicast() {
     drop(r2);
 }
 
+/// IPv6 with link-local unicast peers: the raw IPv6 socket (header included, scoped to the
+/// interface) carries every advert, and the Backup takes over from a killed Master in time.
+#[test]
+fn ipv6_unicast_peers_elect_and_fail_over() {
+    if !require_root("ipv6_unicast_peers_elect_and_fail_over") {
+        return;
+    }
+    let _serial = serial();
+    let lab = UnicastLab::new(Family::V6);
+    let (_r2, r2_spec) = lab.start_xvrrp(1, 100, "");
+    let (r1, _) = lab.start_xvrrp(0, 200, "");
+    lab.assert_sole_master(0, STARTUP * 2);
+    lab.captures[1].clear();
+    r1.signal(libc::SIGKILL);
+    let takeover = lab.first_advert(1, "r2 to take over", STARTUP);
+    let last_r1 = lab
+        .adverts_of(0)
+        .last()
+        .map(|advert| advert.at)
+        .expect("r1 advertised");
+    let bound = r2_spec.master_down_interval();
+    assert!(
+        takeover - last_r1 <= bound + TOLERANCE,
+        "r2 took over {:?} after r1's last advert; bound {bound:?}",
+        takeover - last_r1
+    );
+    let sent = lab.adverts_of(1);
+    assert!(
+        sent.iter()
+            .all(|advert| advert.destination == lab.address(0)),
+        "{sent:?}"
+    );
+}
+
 /// keepalived 2.2.7 with `unicast_peer` (and `unicast_src_ip`, its own address) and
 /// `vrrp_version 3`: each elects the right Master over unicast only, the checksums verify both
 /// ways (both sum the unicast destination into the pseudo-header), and each takes over from
@@ -259,7 +313,7 @@ fn unicast_peers_interoperate_with_keepalived_unicast_peer() {
         return;
     }
     let _serial = serial();
-    let lab = UnicastLab::new();
+    let lab = UnicastLab::new(Family::V4);
     let keepalived_unicast = format!(
         "    unicast_src_ip {}\n    unicast_peer {{\n        {}\n    }}\n",
         lab.address(1),
