@@ -321,6 +321,17 @@ pub enum ConfigErrorKind {
         /// The configured peer.
         address: IpAddr,
     },
+    /// A unicast peer in none of the interface's subnets.
+    #[error(
+        "unicast_peers: {address} is in none of {interface}'s subnets; adverts reach only peers \
+         on the link (TTL 255, RFC 9568 §7.1)"
+    )]
+    UnicastPeerOffLink {
+        /// The configured peer.
+        address: IpAddr,
+        /// The instance's interface.
+        interface: String,
+    },
     /// A global IPv6 unicast peer whose adverts nothing would accept.
     #[error(
         "unicast_peers: {address} is global, but IPv6 adverts come from the sender's link-local \

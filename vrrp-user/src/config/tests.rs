@@ -408,6 +408,21 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "a unicast peer off the link is a warning",
+        toml: &[
+            "[[instance]]",
+            r#"name = "v6""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["fe80::1"]"#,
+            r#"allowed_peers = ["fe80::3"]"#,
+            r#"unicast_peers = ["2001:db8::3", "2001:db8:1::3", "fe80::3"]"#,
+        ],
+        expected: &[
+            r#"warning: test.toml:7: instance "v6": unicast_peers: 2001:db8:1::3 is in none of eth0's subnets; adverts reach only peers on the link (TTL 255, RFC 9568 §7.1)"#,
+        ],
+    },
+    Case {
         name: "allowed and unicast peers together hold at most 16",
         toml: &[
             "[[instance]]",

@@ -314,13 +314,14 @@ impl Validator<'_> {
         }
         let track = self.track(name, raw);
         let allowed_peers = self.allowed_peers(name, raw, family);
-        let own_addresses: Vec<IpAddr> = interface_addresses
-            .iter()
-            .flatten()
-            .map(|address| address.address)
-            .chain(virtual_addresses.iter().copied())
-            .collect();
-        let unicast_peers = self.unicast_peers(name, raw, family, &own_addresses, &allowed_peers);
+        let unicast_peers = self.unicast_peers(
+            name,
+            raw,
+            family,
+            interface_addresses.as_deref(),
+            &virtual_addresses,
+            &allowed_peers,
+        );
         let ipv4_checksum = self.ipv4_checksum(name, raw, family);
         let group = self.group(name, raw);
         let hooks = self.hooks(Some(name), &raw.hook);
@@ -740,16 +741,25 @@ impl Validator<'_> {
     /// ours (the interface's addresses, when known, and the virtual addresses). IPv6 peers
     /// may be global (adverts go to them routed on the link), but adverts still come from the
     /// sender's link-local address (RFC 9568 §5.1.2.1), so a global one needs the peers'
-    /// link-local addresses in `allowed_peers`, or nothing would be heard.
+    /// link-local addresses in `allowed_peers`, or nothing would be heard. A peer outside the
+    /// interface's subnets (when known) is a warning: adverts must reach it unrouted (TTL 255).
     fn unicast_peers(
         &mut self,
         instance: &str,
         raw: &RawInstance,
         family: Option<AddressFamily>,
-        own: &[IpAddr],
+        interface_addresses: Option<&[InterfaceAddress]>,
+        virtual_addresses: &[IpAddr],
         allowed_peers: &[IpAddr],
     ) -> Vec<IpAddr> {
         const FIELD: &str = "unicast_peers";
+        let own: Vec<IpAddr> = interface_addresses
+            .iter()
+            .copied()
+            .flatten()
+            .map(|address| address.address)
+            .chain(virtual_addresses.iter().copied())
+            .collect();
         let mut peers = Vec::new();
         for (address, span) in self.peer_list(instance, FIELD, &raw.unicast_peers, family) {
             let kind = if peers.contains(&address) {
@@ -761,6 +771,23 @@ impl Validator<'_> {
             {
                 ConfigErrorKind::GlobalUnicastPeerUnheard { address }
             } else {
+                if let Some(subnets) = interface_addresses
+                    && !is_link_local(address)
+                    && !subnets
+                        .iter()
+                        .any(|&subnet| subnet_host(address, subnet).is_some())
+                {
+                    self.push(
+                        Severity::Warning,
+                        Some(span),
+                        Some(instance),
+                        Some(FIELD),
+                        ConfigErrorKind::UnicastPeerOffLink {
+                            address,
+                            interface: raw.interface.get_ref().clone(),
+                        },
+                    );
+                }
                 peers.push(address);
                 continue;
             };
@@ -1008,26 +1035,41 @@ fn unusable_reason(
 /// bits one) address of `subnet`. Point-to-point prefixes (/31, /32, RFC 3021; /127, /128, RFC
 /// 6164) have no such addresses.
 fn subnet_edge(address: IpAddr, subnet: InterfaceAddress) -> Option<UnusableReason> {
-    let (address_bits, subnet_bits, width) = match (address, subnet.address) {
-        (IpAddr::V4(a), IpAddr::V4(s)) => (u128::from(u32::from(a)), u128::from(u32::from(s)), 32),
-        (IpAddr::V6(a), IpAddr::V6(s)) => (u128::from(a), u128::from(s), 128),
-        _ => return None,
-    };
-    let host_width = width - u32::from(subnet.prefix_len).min(width);
+    let (host, host_width, width) = subnet_host(address, subnet)?;
     if host_width < 2 {
         return None;
     }
     let host_mask = u128::MAX >> (128 - host_width);
-    if address_bits & !host_mask != subnet_bits & !host_mask {
-        return None;
-    }
-    let host = address_bits & host_mask;
     if host == 0 {
         Some(UnusableReason::NetworkAddress { subnet })
     } else if host == host_mask && width == 32 {
         Some(UnusableReason::SubnetBroadcast { subnet })
     } else {
         None
+    }
+}
+
+/// The host part of `address` in `subnet`, the host part's width and the address width, when
+/// `address` is in `subnet`.
+fn subnet_host(address: IpAddr, subnet: InterfaceAddress) -> Option<(u128, u32, u32)> {
+    let (address_bits, subnet_bits, width) = match (address, subnet.address) {
+        (IpAddr::V4(a), IpAddr::V4(s)) => (u128::from(u32::from(a)), u128::from(u32::from(s)), 32),
+        (IpAddr::V6(a), IpAddr::V6(s)) => (u128::from(a), u128::from(s), 128),
+        _ => return None,
+    };
+    let host_width = width - u32::from(subnet.prefix_len).min(width);
+    let host_mask = u128::MAX.checked_shr(128 - host_width).unwrap_or(0);
+    (address_bits & !host_mask == subnet_bits & !host_mask).then_some((
+        address_bits & host_mask,
+        host_width,
+        width,
+    ))
+}
+
+fn is_link_local(address: IpAddr) -> bool {
+    match address {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => v6.is_unicast_link_local(),
     }
 }
 
