@@ -22,11 +22,29 @@ impl Keepalived {
     /// Starts keepalived in `ns` with one VRRPv3 instance of `family` at `priority`, advertising
     /// every `interval_ms`, on `eth0`.
     pub fn start(ns: &NetNs, family: Family, priority: u8, interval_ms: u32) -> Self {
+        Self::start_with(ns, family, priority, interval_ms, "")
+    }
+
+    /// [`Self::start`] with `extra` lines in the instance block (e.g. `unicast_peer { ... }`).
+    pub fn start_with(
+        ns: &NetNs,
+        family: Family,
+        priority: u8,
+        interval_ms: u32,
+        extra: &str,
+    ) -> Self {
         let addresses = match family {
             Family::V4 => format!("{VIP4}/32"),
             Family::V6 => VIPS6.map(|a| format!("{a}/128")).join("\n        "),
         };
-        let instance = instance("lan", family.vrid(), priority, interval_ms, &addresses);
+        let instance = instance(
+            "lan",
+            family.vrid(),
+            priority,
+            interval_ms,
+            &addresses,
+            extra,
+        );
         Self::start_config(ns, &format!("{}{instance}", global(ns)))
     }
 
@@ -47,6 +65,7 @@ impl Keepalived {
                 priority,
                 interval_ms,
                 &address,
+                "",
             ));
             config
         });
@@ -122,13 +141,22 @@ fn global(ns: &NetNs) -> String {
     )
 }
 
-fn instance(name: &str, vrid: u8, priority: u8, interval_ms: u32, addresses: &str) -> String {
+/// One `vrrp_instance` block; `extra` lines (each indented, ending in a newline) go before
+/// its addresses.
+fn instance(
+    name: &str,
+    vrid: u8,
+    priority: u8,
+    interval_ms: u32,
+    addresses: &str,
+    extra: &str,
+) -> String {
     // keepalived takes the interval in seconds with two decimals for VRRPv3.
     let interval = format!("{}.{:02}", interval_ms / 1000, (interval_ms % 1000) / 10);
     format!(
         "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    \
-         virtual_router_id {vrid}\n    priority {priority}\n    advert_int {interval}\n    \
-         virtual_ipaddress {{\n        {addresses}\n    }}\n}}\n"
+         virtual_router_id {vrid}\n    priority {priority}\n    advert_int {interval}\n\
+         {extra}    virtual_ipaddress {{\n        {addresses}\n    }}\n}}\n"
     )
 }
 

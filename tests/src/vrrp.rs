@@ -154,6 +154,8 @@ pub struct SeenAdvert {
     pub at: Instant,
     /// IP source: the sender's primary address.
     pub source: IpAddr,
+    /// IP destination: the VRRP group, or a unicast peer.
+    pub destination: IpAddr,
     /// Ethernet source MAC.
     pub source_mac: [u8; 6],
     /// Advertised priority.
@@ -183,6 +185,7 @@ pub fn adverts_with(frames: &[Captured], style: ChecksumStyle) -> Vec<SeenAdvert
             Some(SeenAdvert {
                 at: frame.at,
                 source: advert.context().source(),
+                destination: advert.context().destination(),
                 source_mac: data.get(6..12)?.try_into().ok()?,
                 priority: advert.priority(),
                 vrid: advert.vrid(),

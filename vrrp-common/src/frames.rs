@@ -1,7 +1,9 @@
 //! Complete Ethernet frames a Master sends: adverts (RFC 9568 §5.1, §7.2, §7.3), gratuitous
 //! ARP (§6.4.1, §6.4.2, erratum 7949) and unsolicited Neighbor Advertisements (§6.4.1, §6.4.2).
 //! The daemon sends them on an AF_PACKET socket; the XDP program's in-place replies mirror
-//! their layout. Each builder writes into `buf` and returns the frame length.
+//! their layout. Adverts to unicast peers are IP packets without the link layer
+//! ([`build_ipv4_advert_packet`], [`build_ipv6_advert_packet`]), which the frame builders
+//! wrap. Each builder writes into `buf` and returns the frame (or packet) length.
 //!
 //! Frames are not padded to the 60-byte Ethernet minimum: the NIC or driver pads short frames.
 //! Advert IP headers carry DSCP CS6 (type of service 0xc0, "internetwork control") as keepalived
@@ -42,9 +44,8 @@ const NA_MESSAGE_LEN: usize =
 /// Length of an unsolicited Neighbor Advertisement frame.
 pub const UNSOLICITED_NA_LEN: usize = ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + NA_MESSAGE_LEN;
 
-/// Builds an IPv4 advert frame: Ethernet from the virtual MAC to 01:00:5e:00:00:12, IPv4
-/// from `source` (the interface's primary address, RFC 9568 §5.1.1.1) to 224.0.0.18 with TTL
-/// 255 and protocol 112, then the VRRPv3 message with its RFC 9568 checksum.
+/// Builds an IPv4 advert frame: Ethernet from the virtual MAC to 01:00:5e:00:00:12, then
+/// [`build_ipv4_advert_packet`] to 224.0.0.18 with its RFC 9568 checksum.
 pub fn build_ipv4_advert(
     buf: &mut [u8],
     params: &AdvertParams,
@@ -62,49 +63,105 @@ pub fn build_ipv4_advert_with(
     addresses: &[Ipv4Addr],
     style: ChecksumStyle,
 ) -> Result<usize, EncodeError> {
-    const HEADERS: usize = ETHERNET_HEADER_LEN + IPV4_HEADER_LEN;
-    let message_len = encode_after(buf, HEADERS, addresses.len() * 4, |rest| {
-        encode_ipv4_with(rest, params, source, VRRP_GROUP_V4, addresses, style)
-    })?;
-    let frame_len = HEADERS + message_len;
-    let (ethernet, ip) = split_headers::<[u8; IPV4_HEADER_LEN]>(buf, frame_len)?;
-    *ethernet = ethernet_header(
+    let header = ethernet_header(
         VRRP_GROUP_MAC_V4,
         virtual_mac_v4(params.vrid),
         ETHERTYPE_IPV4,
     );
-    write_ipv4_header(ip, source, VRRP_GROUP_V4, IPV4_HEADER_LEN + message_len);
-    Ok(frame_len)
+    after_ethernet(buf, header, |packet| {
+        build_ipv4_advert_packet(packet, params, source, VRRP_GROUP_V4, addresses, style)
+    })
 }
 
-/// Builds an IPv6 advert frame: Ethernet from the virtual MAC to 33:33:00:00:00:12, IPv6 from
-/// `source` (the interface's link-local address, RFC 9568 §5.1.2.1) to ff02::12 with hop limit
-/// 255 and next header 112, then the VRRPv3 message.
+/// Builds an IPv4 advert packet (no link layer): IPv4 from `source` (the interface's primary
+/// address, RFC 9568 §5.1.1.1) to `destination` (the VRRP group, or a unicast peer) with TTL
+/// 255 and protocol 112, then the VRRPv3 message, its checksum in `style` over a pseudo-header
+/// naming `destination` (RFC 9568 §5.2.8). Returns the packet length.
+pub fn build_ipv4_advert_packet(
+    buf: &mut [u8],
+    params: &AdvertParams,
+    source: Ipv4Addr,
+    destination: Ipv4Addr,
+    addresses: &[Ipv4Addr],
+    style: ChecksumStyle,
+) -> Result<usize, EncodeError> {
+    let message_len = encode_after(buf, IPV4_HEADER_LEN, addresses.len() * 4, |rest| {
+        encode_ipv4_with(rest, params, source, destination, addresses, style)
+    })?;
+    let packet_len = IPV4_HEADER_LEN + message_len;
+    let available = buf.len();
+    let ip = buf
+        .first_chunk_mut::<IPV4_HEADER_LEN>()
+        .ok_or(too_small(packet_len, available))?;
+    write_ipv4_header(ip, source, destination, packet_len);
+    Ok(packet_len)
+}
+
+/// Builds an IPv6 advert frame: Ethernet from the virtual MAC to 33:33:00:00:00:12, then
+/// [`build_ipv6_advert_packet`] to ff02::12.
 pub fn build_ipv6_advert(
     buf: &mut [u8],
     params: &AdvertParams,
     source: &Ipv6Addr,
     addresses: &[Ipv6Addr],
 ) -> Result<usize, EncodeError> {
-    const HEADERS: usize = ETHERNET_HEADER_LEN + IPV6_HEADER_LEN;
-    let message_len = encode_after(buf, HEADERS, addresses.len() * 16, |rest| {
-        encode_ipv6(rest, params, source, &VRRP_GROUP_V6, addresses)
-    })?;
-    let frame_len = HEADERS + message_len;
-    let (ethernet, ip) = split_headers(buf, frame_len)?;
-    *ethernet = ethernet_header(
+    let header = ethernet_header(
         VRRP_GROUP_MAC_V6,
         virtual_mac_v6(params.vrid),
         ETHERTYPE_IPV6,
     );
+    after_ethernet(buf, header, |packet| {
+        build_ipv6_advert_packet(packet, params, source, &VRRP_GROUP_V6, addresses)
+    })
+}
+
+/// Builds an IPv6 advert packet (no link layer): IPv6 from `source` (the interface's
+/// link-local address, RFC 9568 §5.1.2.1) to `destination` (the VRRP group, or a unicast
+/// peer) with hop limit 255 and next header 112, then the VRRPv3 message, its checksum over a
+/// pseudo-header naming `destination`. Returns the packet length.
+pub fn build_ipv6_advert_packet(
+    buf: &mut [u8],
+    params: &AdvertParams,
+    source: &Ipv6Addr,
+    destination: &Ipv6Addr,
+    addresses: &[Ipv6Addr],
+) -> Result<usize, EncodeError> {
+    let message_len = encode_after(buf, IPV6_HEADER_LEN, addresses.len() * 16, |rest| {
+        encode_ipv6(rest, params, source, destination, addresses)
+    })?;
+    let packet_len = IPV6_HEADER_LEN + message_len;
+    let available = buf.len();
+    let ip = header_mut::<Ipv6Header>(buf).ok_or(too_small(packet_len, available))?;
     *ip = ipv6_header(
         source,
-        &VRRP_GROUP_V6,
+        destination,
         IPPROTO_VRRP,
         TRAFFIC_CLASS_CS6,
         message_len,
     );
-    Ok(frame_len)
+    Ok(packet_len)
+}
+
+/// Writes the Ethernet `header`, then the packet `build` writes after it, reporting a short
+/// buffer in whole-frame terms. Returns the frame length.
+fn after_ethernet(
+    buf: &mut [u8],
+    header: EthernetHeader,
+    build: impl FnOnce(&mut [u8]) -> Result<usize, EncodeError>,
+) -> Result<usize, EncodeError> {
+    let available = buf.len();
+    let (ethernet, packet) = buf
+        .split_at_mut_checked(ETHERNET_HEADER_LEN)
+        .ok_or(too_small(ETHERNET_HEADER_LEN, available))?;
+    let packet_len = build(packet).map_err(|error| match error {
+        EncodeError::BufferTooSmall { needed, .. } => {
+            too_small(ETHERNET_HEADER_LEN + needed, available)
+        }
+        other => other,
+    })?;
+    *header_mut::<EthernetHeader>(ethernet).ok_or(too_small(ETHERNET_HEADER_LEN, available))? =
+        header;
+    Ok(ETHERNET_HEADER_LEN + packet_len)
 }
 
 /// Builds a gratuitous ARP for `vip` of virtual router `vrid`: a broadcast ARP request from the

@@ -21,8 +21,8 @@ use vrrp_common::{
     checksum::ipv6_pseudo_header_checksum,
     consts::{ALL_NODES_V6, IPPROTO_ICMPV6, VRRP_GROUP_V4, VRRP_GROUP_V6},
     frames::{
-        build_gratuitous_arp, build_ipv4_advert, build_ipv4_advert_with, build_ipv6_advert,
-        build_unsolicited_na,
+        build_gratuitous_arp, build_ipv4_advert, build_ipv4_advert_packet, build_ipv4_advert_with,
+        build_ipv6_advert, build_ipv6_advert_packet, build_unsolicited_na,
     },
 };
 
@@ -316,4 +316,114 @@ fn our_ipv4_advert_frame_in_each_style_matches_its_golden_frame() {
         // Identification and the IPv4 header checksum differ, as in the test above.
         assert_equal_except(&buf[..len], golden, &[18, 19, 24, 25]);
     }
+}
+
+/// The IPv4 packet (no link layer) of [`KEEPALIVED_V4_ADVERT`] sent as unicast to 192.0.2.2,
+/// identification 0 (the kernel picks one): the VRRP checksum 0x2f17 covers a pseudo-header
+/// naming 192.0.2.2 (RFC 9568 §5.2.8), where the multicast frame's 0x1107 names 224.0.0.18.
+/// Summed by hand (a Python one's complement sum), not by our code.
+const UNICAST_V4_ADVERT: [u8; 36] = [
+    0x45, 0xc0, 0x00, 0x24, 0x00, 0x00, 0x00, 0x00, 0xff, 0x70, 0x36, 0xa6, 0xc0, 0x00, 0x02, 0x01,
+    0xc0, 0x00, 0x02, 0x02, 0x31, 0x33, 0x96, 0x02, 0x00, 0x64, 0x2f, 0x17, 0xc0, 0x00, 0x02, 0x64,
+    0xc0, 0x00, 0x02, 0x65,
+];
+
+/// The IPv6 packet of [`KEEPALIVED_V6_ADVERT`] sent as unicast to fe80::2, flow label 0: the
+/// checksum 0x0c8e covers a pseudo-header naming fe80::2. Summed by hand as above.
+const UNICAST_V6_ADVERT: [u8; 80] = [
+    0x6c, 0x00, 0x00, 0x00, 0x00, 0x28, 0x70, 0xff, 0xfe, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xfe, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x31, 0x34, 0x96, 0x02, 0x00, 0x64, 0x0c, 0x8e,
+    0xfe, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
+];
+
+#[test]
+fn unicast_adverts_sum_the_peer_address_into_their_checksum() {
+    let peer_v4 = Ipv4Addr::new(192, 0, 2, 2);
+    let peer_v6 = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 2);
+    let mut buf = [0; 128];
+    let params = AdvertParams {
+        vrid: 51,
+        priority: 150,
+        max_advert_interval_cs: 100,
+    };
+    let len = build_ipv4_advert_packet(
+        &mut buf,
+        &params,
+        KEEPALIVED_SOURCE_V4,
+        peer_v4,
+        &VIPS_V4,
+        ChecksumStyle::Rfc9568,
+    )
+    .unwrap();
+    assert_bytes_eq(&buf[..len], &UNICAST_V4_ADVERT);
+    let params = AdvertParams { vrid: 52, ..params };
+    let len =
+        build_ipv6_advert_packet(&mut buf, &params, &KEEPALIVED_SOURCE_V6, &peer_v6, &VIPS_V6)
+            .unwrap();
+    // The flow label is ours to choose (0); the rest is the golden packet.
+    assert_bytes_eq(&buf[..len], &UNICAST_V6_ADVERT);
+
+    let advert = Advert::decode_ipv4_packet(&UNICAST_V4_ADVERT).unwrap();
+    assert_eq!(advert.context().destination(), IpAddr::V4(peer_v4));
+    assert_eq!(advert.checksum(), 0x2f17);
+    assert!(Advert::decode_ipv6_packet(&UNICAST_V6_ADVERT).is_ok());
+}
+
+#[test]
+fn a_unicast_advert_summed_over_the_multicast_group_is_a_bad_checksum() {
+    // The interop bug keepalived once had: the pseudo-header named 224.0.0.18 while the
+    // packet went to the peer. Such an advert is discarded like any bad checksum.
+    let mut packet = UNICAST_V4_ADVERT;
+    packet[26..28].copy_from_slice(&KEEPALIVED_V4_ADVERT[ETHERNET + 26..ETHERNET + 28]);
+    assert_eq!(
+        Advert::decode_ipv4_packet(&packet).map(|_| ()),
+        Err(DecodeError::BadChecksum {
+            received: 0x1107,
+            expected: 0x2f17,
+        })
+    );
+}
+
+/// keepalived 2.2.7 (`vrrp_version 3`, `unicast_src_ip 192.0.2.2`, `unicast_peer {
+/// 192.0.2.1 }`, VRID 51, priority 200, advert_int 0.10, VIP 192.0.2.100), captured on the
+/// switch port by `unicast_peers_interoperate_with_keepalived_unicast_peer`: from its
+/// interface's own MAC to the peer's, and its checksum 0xbfdb sums the unicast destination
+/// into the pseudo-header, as ours does.
+const KEEPALIVED_UNICAST_V4_ADVERT: [u8; 46] = [
+    0x1e, 0xd2, 0xbf, 0xc0, 0xe9, 0x97, 0x2a, 0x90, 0x95, 0xe1, 0x1c, 0xff, 0x08, 0x00, 0x45, 0xc0,
+    0x00, 0x20, 0x00, 0x06, 0x00, 0x00, 0xff, 0x70, 0x36, 0xa4, 0xc0, 0x00, 0x02, 0x02, 0xc0, 0x00,
+    0x02, 0x01, 0x31, 0x33, 0xc8, 0x01, 0x00, 0x0a, 0xbf, 0xdb, 0xc0, 0x00, 0x02, 0x64,
+];
+
+#[test]
+fn keepalived_unicast_advert_verifies_and_matches_ours_but_for_the_ip_identification() {
+    let packet = &KEEPALIVED_UNICAST_V4_ADVERT[ETHERNET..];
+    let advert = Advert::decode_ipv4_packet(packet).unwrap();
+    assert_eq!(
+        advert.context().destination(),
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))
+    );
+    assert_eq!(
+        (advert.priority(), advert.max_advert_interval_cs()),
+        (200, 10)
+    );
+    let params = AdvertParams {
+        vrid: 51,
+        priority: 200,
+        max_advert_interval_cs: 10,
+    };
+    let mut buf = [0; 64];
+    let len = build_ipv4_advert_packet(
+        &mut buf,
+        &params,
+        Ipv4Addr::new(192, 0, 2, 2),
+        Ipv4Addr::new(192, 0, 2, 1),
+        &[Ipv4Addr::new(192, 0, 2, 100)],
+        ChecksumStyle::Rfc9568,
+    )
+    .unwrap();
+    // Identification (the kernel fills in ours) and with it the IPv4 header checksum.
+    assert_equal_except(&buf[..len], packet, &[4, 5, 10, 11]);
 }

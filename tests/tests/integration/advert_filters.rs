@@ -126,7 +126,7 @@ fn yielded(adverts: usize) -> bool {
 }
 
 /// `xvrrp status --json` of instance `lan`.
-fn lan_status(daemon: &Daemon) -> Value {
+pub(crate) fn lan_status(daemon: &Daemon) -> Value {
     let out = Command::new(xvrrp_binary())
         .args(["status", "--json", "--socket"])
         .arg(daemon.control_socket())
@@ -142,7 +142,7 @@ fn lan_status(daemon: &Daemon) -> Value {
 
 /// The data-plane counter `name` of instance `lan`, once status shows at least `at_least`
 /// (the snapshot is refreshed every second).
-fn wait_counter(daemon: &Daemon, name: &str, at_least: u64) -> u64 {
+pub(crate) fn wait_counter(daemon: &Daemon, name: &str, at_least: u64) -> u64 {
     wait::until(
         &format!("{name} >= {at_least} in status"),
         Duration::from_secs(3),

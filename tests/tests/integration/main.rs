@@ -9,6 +9,7 @@ mod hardening;
 mod interop_keepalived;
 mod operations;
 mod scale;
+mod unicast;
 mod xdp_attach;
 mod xdp_differential;
 mod xdp_verdicts;

@@ -983,6 +983,27 @@ fn a_burst_from_255_vrids_in_both_families_fits_the_ring_unread() {
     assert_eq!(received, sent, "records differ from the adverts sent");
 }
 
+/// An advert for VRID with `priority` from `source` as unicast to `destination` at the
+/// router's MAC, built by the codec (the daemon's unicast sender).
+fn unicast_advert_v4(source: Ipv4Addr, destination: Ipv4Addr, priority: u8) -> Vec<u8> {
+    let params = vrrp_common::advert::AdvertParams {
+        vrid: VRID,
+        priority,
+        max_advert_interval_cs: 100,
+    };
+    let mut packet = [0; 64];
+    let len = vrrp_common::frames::build_ipv4_advert_packet(
+        &mut packet,
+        &params,
+        source,
+        destination,
+        &[VIP4],
+        ChecksumStyle::Rfc9568,
+    )
+    .unwrap();
+    frames::ethernet(ROUTER_MAC, PEER_MAC, 0x0800, &packet[..len])
+}
+
 #[test]
 fn adverts_from_peers_not_listed_are_dropped_counted_and_sampled() {
     if !require_root("adverts_from_peers_not_listed_are_dropped_counted_and_sampled") {
@@ -1022,6 +1043,16 @@ fn adverts_from_peers_not_listed_are_dropped_counted_and_sampled() {
         XDP_DROP,
         &[(Counter::AdvertsReceived, 1), (Counter::AdvertsAbsorbed, 1)],
     );
+    // The same advert as unicast to our address (`unicast_peers`): no destination check, the
+    // checksum sums the unicast destination; routine as well.
+    let unicast = unicast_advert_v4(PEER4, ROUTER4, 200);
+    expect(
+        &mut xdp,
+        "listed peer, unicast",
+        &unicast,
+        XDP_DROP,
+        &[(Counter::AdvertsReceived, 1), (Counter::AdvertsAbsorbed, 1)],
+    );
     // Another source: dropped and counted, every time; a sample (at most one per second and
     // CPU) reaches the ring buffer so the daemon can name it.
     let stranger = Ipv4Addr::new(192, 0, 2, 3);
@@ -1046,6 +1077,15 @@ fn adverts_from_peers_not_listed_are_dropped_counted_and_sampled() {
     assert_eq!(records, sampled);
     let instance = xdp.dataplane.instance_counters(family, VRID).unwrap();
     assert_eq!(instance.get(Counter::PeerNotAllowed), 5);
+    // Unicast from a source not listed: dropped like multicast from it.
+    let stranger_unicast = unicast_advert_v4(Ipv4Addr::new(192, 0, 2, 4), ROUTER4, 254);
+    let before = xdp.dataplane.counters().unwrap();
+    assert_eq!(xdp.run(&stranger_unicast).action, XDP_DROP);
+    let after = xdp.dataplane.counters().unwrap();
+    assert_eq!(
+        after.get(Counter::PeerNotAllowed) - before.get(Counter::PeerNotAllowed),
+        1
+    );
     // Unlisted, the former peer is refused too.
     xdp.dataplane
         .remove_peer(family, VRID, IpAddr::V4(PEER4))

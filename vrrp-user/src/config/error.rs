@@ -270,17 +270,21 @@ pub enum ConfigErrorKind {
         /// The interface.
         interface: String,
     },
-    /// An allowed peer of the other family.
-    #[error("allowed_peers: {address} is not {family} like the virtual addresses")]
+    /// A peer (`allowed_peers`, `unicast_peers`) of the other family.
+    #[error("{field}: {address} is not {family} like the virtual addresses")]
     PeerFamily {
+        /// The list it is in.
+        field: &'static str,
         /// The configured peer.
         address: IpAddr,
         /// The instance's family.
         family: AddressFamily,
     },
-    /// An allowed peer that can never be an advert source.
-    #[error("allowed_peers: {address} is not a unicast address")]
+    /// A peer that can never be an advert source.
+    #[error("{field}: {address} is not a unicast address")]
     PeerNotUnicast {
+        /// The list it is in.
+        field: &'static str,
         /// The configured peer.
         address: IpAddr,
     },
@@ -294,12 +298,48 @@ pub enum ConfigErrorKind {
         address: IpAddr,
     },
     /// More allowed peers than the data plane holds per instance.
-    #[error("allowed_peers lists {count} peers; at most {max} are supported")]
+    #[error("{field} lists {count} peers; at most {max} are supported")]
     TooManyPeers {
+        /// The list (or lists) counted.
+        field: &'static str,
         /// Peers configured.
         count: usize,
         /// The limit (`vrrp_common::maps::MAX_PEERS_PER_INSTANCE`).
         max: usize,
+    },
+    /// A unicast peer listed twice.
+    #[error("unicast_peers: {address} is listed twice")]
+    RepeatedUnicastPeer {
+        /// The configured peer.
+        address: IpAddr,
+    },
+    /// A unicast peer that is one of our own addresses (interface or virtual).
+    #[error(
+        "unicast_peers: {address} is an address of this router (its interface or a virtual address)"
+    )]
+    UnicastPeerIsOurs {
+        /// The configured peer.
+        address: IpAddr,
+    },
+    /// A unicast peer in none of the interface's subnets.
+    #[error(
+        "unicast_peers: {address} is in none of {interface}'s subnets; adverts reach only peers \
+         on the link (TTL 255, RFC 9568 §7.1)"
+    )]
+    UnicastPeerOffLink {
+        /// The configured peer.
+        address: IpAddr,
+        /// The instance's interface.
+        interface: String,
+    },
+    /// A global IPv6 unicast peer whose adverts nothing would accept.
+    #[error(
+        "unicast_peers: {address} is global, but IPv6 adverts come from the sender's link-local \
+         address (RFC 9568 §5.1.2.1): list the peers' link-local addresses in allowed_peers"
+    )]
+    GlobalUnicastPeerUnheard {
+        /// The configured peer.
+        address: IpAddr,
     },
     /// More allowed peers on one interface than its data plane holds.
     #[error(

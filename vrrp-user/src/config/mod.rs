@@ -36,6 +36,9 @@
 //! virtual_addresses = ["192.0.2.1"]    # one family; IPv6 starts with a fe80::/10 address
 //! track = [{ interface = "eth1", weight = 50 }]  # priority - weight while eth1 is down
 //! allowed_peers = []                   # advert sources accepted (at most 16); empty = any
+//! unicast_peers = []                   # send adverts to these instead of the multicast group;
+//!                                      # only they (and allowed_peers) are heard
+//! lan_announcements = true             # gratuitous ARP / unsolicited NA on becoming Master
 //! ipv4_checksum = "rfc9568"            # or "without-pseudo-header" (Cisco, Arista) or
 //!                                      # "accept-both" (sends RFC 9568); IPv4 only
 //! group = "lan-v4"                     # metrics label of the redundancy group; default: name
@@ -217,6 +220,12 @@ pub struct InstanceConfig {
     pub track: Vec<TrackedInterface>,
     /// Advert sources accepted; empty accepts any. Enforced in the data plane.
     pub allowed_peers: Vec<IpAddr>,
+    /// Where adverts go as unicast IP instead of the VRRP multicast group; empty: multicast.
+    /// Listing them also lists them as accepted sources ([`Self::accepted_peers`]).
+    pub unicast_peers: Vec<IpAddr>,
+    /// Whether a new Master announces its addresses on the LAN (gratuitous ARP, unsolicited
+    /// NA); off where a hook moves the address instead (clouds).
+    pub lan_announcements: bool,
     /// The VRRPv3 checksum sent and accepted (IPv4; always RFC 9568 for IPv6).
     pub ipv4_checksum: ChecksumStyle,
     /// The redundancy group, a metrics label shared by the routers that back each other up
@@ -225,6 +234,26 @@ pub struct InstanceConfig {
 }
 
 impl InstanceConfig {
+    /// The advert sources the instance accepts, `allowed_peers` then `unicast_peers` without
+    /// repeats; empty accepts any. The data plane and the daemon's screening enforce this list.
+    pub fn accepted_peers(&self) -> Vec<IpAddr> {
+        let mut peers = self.allowed_peers.clone();
+        for peer in &self.unicast_peers {
+            if !peers.contains(peer) {
+                peers.push(*peer);
+            }
+        }
+        peers
+    }
+
+    /// Whether adverts from `source` are accepted ([`Self::accepted_peers`]), without
+    /// building the list.
+    pub fn accepts_source(&self, source: IpAddr) -> bool {
+        (self.allowed_peers.is_empty() && self.unicast_peers.is_empty())
+            || self.allowed_peers.contains(&source)
+            || self.unicast_peers.contains(&source)
+    }
+
     /// True for the address owner (priority 255).
     pub fn is_owner(&self) -> bool {
         self.priority == OWNER_PRIORITY
@@ -380,6 +409,9 @@ struct RawInstance {
     track: Option<Spanned<Vec<Spanned<RawTrack>>>>,
     #[serde(default)]
     allowed_peers: Vec<Spanned<String>>,
+    #[serde(default)]
+    unicast_peers: Vec<Spanned<String>>,
+    lan_announcements: Option<bool>,
     ipv4_checksum: Option<Spanned<String>>,
     group: Option<Spanned<String>>,
     #[serde(default)]

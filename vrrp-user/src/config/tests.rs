@@ -75,7 +75,7 @@ const CASES: &[Case] = &[
         expected: &[
             "error: test.toml:5: unknown field `prio`, expected one of `name`, `interface`, \
              `vrid`, `priority`, `advert_interval_ms`, `preempt`, `preempt_delay_ms`, \
-             `accept_mode`, `virtual_addresses`, `track`, `allowed_peers`, `ipv4_checksum`, `group`, `hook`",
+             `accept_mode`, `virtual_addresses`, `track`, `allowed_peers`, `unicast_peers`, `lan_announcements`, `ipv4_checksum`, `group`, `hook`",
         ],
     },
     Case {
@@ -382,6 +382,64 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "unicast peers",
+        toml: &[
+            "[[instance]]",
+            r#"name = "v4""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+            r#"unicast_peers = ["192.0.2.3", "192.0.2.3", "192.0.2.2", "192.0.2.1", "224.0.0.18", "fe80::3", "peer"]"#,
+            "[[instance]]",
+            r#"name = "v6""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["fe80::1"]"#,
+            r#"unicast_peers = ["fe80::3", "2001:db8::3", "fe80::2", "ff02::12"]"#,
+        ],
+        expected: &[
+            r#"error: test.toml:6: instance "v4": unicast_peers: 224.0.0.18 is not a unicast address"#,
+            r#"error: test.toml:6: instance "v4": unicast_peers: fe80::3 is not IPv4 like the virtual addresses"#,
+            r#"error: test.toml:6: instance "v4": unicast_peers: "peer" is not an IP address"#,
+            r#"error: test.toml:6: instance "v4": unicast_peers: 192.0.2.3 is listed twice"#,
+            r#"error: test.toml:6: instance "v4": unicast_peers: 192.0.2.2 is an address of this router (its interface or a virtual address)"#,
+            r#"error: test.toml:6: instance "v4": unicast_peers: 192.0.2.1 is an address of this router (its interface or a virtual address)"#,
+            r#"error: test.toml:12: instance "v6": unicast_peers: ff02::12 is not a unicast address"#,
+            r#"error: test.toml:12: instance "v6": unicast_peers: 2001:db8::3 is global, but IPv6 adverts come from the sender's link-local address (RFC 9568 §5.1.2.1): list the peers' link-local addresses in allowed_peers"#,
+            r#"error: test.toml:12: instance "v6": unicast_peers: fe80::2 is an address of this router (its interface or a virtual address)"#,
+        ],
+    },
+    Case {
+        name: "a unicast peer off the link is a warning",
+        toml: &[
+            "[[instance]]",
+            r#"name = "v6""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["fe80::1"]"#,
+            r#"allowed_peers = ["fe80::3"]"#,
+            r#"unicast_peers = ["2001:db8::3", "2001:db8:1::3", "fe80::3"]"#,
+        ],
+        expected: &[
+            r#"warning: test.toml:7: instance "v6": unicast_peers: 2001:db8:1::3 is in none of eth0's subnets; adverts reach only peers on the link (TTL 255, RFC 9568 §7.1)"#,
+        ],
+    },
+    Case {
+        name: "allowed and unicast peers together hold at most 16",
+        toml: &[
+            "[[instance]]",
+            r#"name = "v4""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+            r#"allowed_peers = ["192.0.2.10", "192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.14", "192.0.2.15", "192.0.2.16", "192.0.2.17", "192.0.2.18", "192.0.2.19"]"#,
+            r#"unicast_peers = ["192.0.2.10", "192.0.2.20", "192.0.2.21", "192.0.2.22", "192.0.2.23", "192.0.2.24", "192.0.2.25", "192.0.2.26"]"#,
+        ],
+        expected: &[
+            r#"error: test.toml:7: instance "v4": allowed_peers and unicast_peers lists 17 peers; at most 16 are supported"#,
+        ],
+    },
+    Case {
         name: "at most 16 allowed peers",
         toml: &[
             "[[instance]]",
@@ -557,6 +615,8 @@ fn defaults_fill_every_optional_key() {
             virtual_addresses: vec![IpAddr::from([192, 0, 2, 1])],
             track: Vec::new(),
             allowed_peers: Vec::new(),
+            unicast_peers: Vec::new(),
+            lan_announcements: true,
             ipv4_checksum: ChecksumStyle::Rfc9568,
             group: "lan".into(),
         }]
@@ -588,6 +648,8 @@ fn every_key_maps_to_its_typed_field() {
             r#"virtual_addresses = ["fe80::1", "2001:db8::1"]"#,
             r#"track = [{ interface = "eth1", weight = 20 }, { interface = "eth2", weight = 254 }]"#,
             r#"allowed_peers = ["fe80::3"]"#,
+            r#"unicast_peers = ["fe80::4", "2001:db8::4"]"#,
+            "lan_announcements = false",
             r#"group = "cust-a.edge""#,
         ],
         Mode::Run,
@@ -642,6 +704,16 @@ fn every_key_maps_to_its_typed_field() {
         instance.allowed_peers,
         ["fe80::3".parse::<IpAddr>().unwrap()]
     );
+    let unicast: [IpAddr; 2] = ["fe80::4".parse().unwrap(), "2001:db8::4".parse().unwrap()];
+    assert_eq!(instance.unicast_peers, unicast);
+    assert_eq!(
+        instance.accepted_peers(),
+        ["fe80::3".parse::<IpAddr>().unwrap(), unicast[0], unicast[1]]
+    );
+    assert!(
+        instance.accepts_source(unicast[0]) && !instance.accepts_source("fe80::5".parse().unwrap())
+    );
+    assert!(!instance.lan_announcements);
     assert_eq!(instance.ipv4_checksum, ChecksumStyle::Rfc9568);
 }
 
@@ -753,6 +825,8 @@ fn effective_priority_subtracts_down_links_and_stays_at_least_one() {
             },
         ],
         allowed_peers: Vec::new(),
+        unicast_peers: Vec::new(),
+        lan_announcements: true,
         ipv4_checksum: ChecksumStyle::Rfc9568,
     };
     assert_eq!(instance.effective_priority(|_| true), 200);

@@ -326,6 +326,14 @@ impl Validator<'_> {
         }
         let track = self.track(name, raw);
         let allowed_peers = self.allowed_peers(name, raw, family);
+        let unicast_peers = self.unicast_peers(
+            name,
+            raw,
+            family,
+            interface_addresses.as_deref(),
+            &virtual_addresses,
+            &allowed_peers,
+        );
         let ipv4_checksum = self.ipv4_checksum(name, raw, family);
         let group = self.group(name, raw);
         let hooks = self.hooks(Some(name), &raw.hook);
@@ -347,6 +355,8 @@ impl Validator<'_> {
             virtual_addresses,
             track,
             allowed_peers,
+            unicast_peers,
+            lan_announcements: raw.lan_announcements.unwrap_or(true),
             ipv4_checksum,
             group,
         };
@@ -733,44 +743,143 @@ impl Validator<'_> {
         raw: &RawInstance,
         family: Option<AddressFamily>,
     ) -> Vec<IpAddr> {
-        const FIELD: &str = "allowed_peers";
+        self.peer_list(instance, "allowed_peers", &raw.allowed_peers, family)
+            .into_iter()
+            .map(|(address, _)| address)
+            .collect()
+    }
+
+    /// `unicast_peers`: unicast addresses of the instance's family, each once, none of them
+    /// ours (the interface's addresses, when known, and the virtual addresses). IPv6 peers
+    /// may be global (adverts go to them routed on the link), but adverts still come from the
+    /// sender's link-local address (RFC 9568 §5.1.2.1), so a global one needs the peers'
+    /// link-local addresses in `allowed_peers`, or nothing would be heard. A peer outside the
+    /// interface's subnets (when known) is a warning: adverts must reach it unrouted (TTL 255).
+    fn unicast_peers(
+        &mut self,
+        instance: &str,
+        raw: &RawInstance,
+        family: Option<AddressFamily>,
+        interface_addresses: Option<&[InterfaceAddress]>,
+        virtual_addresses: &[IpAddr],
+        allowed_peers: &[IpAddr],
+    ) -> Vec<IpAddr> {
+        const FIELD: &str = "unicast_peers";
+        let own: Vec<IpAddr> = interface_addresses
+            .iter()
+            .copied()
+            .flatten()
+            .map(|address| address.address)
+            .chain(virtual_addresses.iter().copied())
+            .collect();
         let mut peers = Vec::new();
-        for text in &raw.allowed_peers {
-            let Some(address) = self.parse_address(instance, FIELD, text) else {
+        for (address, span) in self.peer_list(instance, FIELD, &raw.unicast_peers, family) {
+            let kind = if peers.contains(&address) {
+                ConfigErrorKind::RepeatedUnicastPeer { address }
+            } else if own.contains(&address) {
+                ConfigErrorKind::UnicastPeerIsOurs { address }
+            } else if matches!(address, IpAddr::V6(v6) if !v6.is_unicast_link_local())
+                && allowed_peers.is_empty()
+            {
+                ConfigErrorKind::GlobalUnicastPeerUnheard { address }
+            } else {
+                if let Some(subnets) = interface_addresses
+                    && !is_link_local(address)
+                    && !subnets
+                        .iter()
+                        .any(|&subnet| subnet_host(address, subnet).is_some())
+                {
+                    self.push(
+                        Severity::Warning,
+                        Some(span),
+                        Some(instance),
+                        Some(FIELD),
+                        ConfigErrorKind::UnicastPeerOffLink {
+                            address,
+                            interface: raw.interface.get_ref().clone(),
+                        },
+                    );
+                }
+                peers.push(address);
                 continue;
             };
-            let span = Some(text.span());
-            let error = |validator: &mut Self, kind: ConfigErrorKind| {
-                validator.push(
-                    Severity::Error,
-                    span.clone(),
-                    Some(instance),
-                    Some(FIELD),
-                    kind,
-                );
-            };
-            if let Some(family) = family
-                && AddressFamily::of(address) != family
-            {
-                error(self, ConfigErrorKind::PeerFamily { address, family });
-            } else if !is_unicast(address) {
-                error(self, ConfigErrorKind::PeerNotUnicast { address });
-            } else if let IpAddr::V6(v6) = address
-                && !v6.is_unicast_link_local()
-            {
-                error(self, ConfigErrorKind::PeerNotLinkLocal { address });
-            } else {
-                peers.push(address);
-            }
-        }
-        if raw.allowed_peers.len() > MAX_PEERS_PER_INSTANCE {
             self.push(
                 Severity::Error,
-                raw.allowed_peers.first().map(Spanned::span),
+                Some(span),
+                Some(instance),
+                Some(FIELD),
+                kind,
+            );
+        }
+        let mut accepted = allowed_peers.to_vec();
+        accepted.extend(peers.iter().filter(|peer| !allowed_peers.contains(peer)));
+        if accepted.len() > MAX_PEERS_PER_INSTANCE && !peers.is_empty() {
+            self.push(
+                Severity::Error,
+                raw.unicast_peers.first().map(Spanned::span),
                 Some(instance),
                 Some(FIELD),
                 ConfigErrorKind::TooManyPeers {
-                    count: raw.allowed_peers.len(),
+                    field: "allowed_peers and unicast_peers",
+                    count: accepted.len(),
+                    max: MAX_PEERS_PER_INSTANCE,
+                },
+            );
+        }
+        peers
+    }
+
+    /// The addresses of peer list `field` (with their spans) that are of the instance's
+    /// `family` and could be the source of an advert; IPv6 ones of `allowed_peers` must be
+    /// link-local (RFC 9568 §5.1.2.1). At most [`MAX_PEERS_PER_INSTANCE`].
+    fn peer_list(
+        &mut self,
+        instance: &str,
+        field: &'static str,
+        list: &[Spanned<String>],
+        family: Option<AddressFamily>,
+    ) -> Vec<(IpAddr, Range<usize>)> {
+        let mut peers = Vec::new();
+        for text in list {
+            let Some(address) = self.parse_address(instance, field, text) else {
+                continue;
+            };
+            let kind = if let Some(family) = family
+                && AddressFamily::of(address) != family
+            {
+                ConfigErrorKind::PeerFamily {
+                    field,
+                    address,
+                    family,
+                }
+            } else if !is_unicast(address) {
+                ConfigErrorKind::PeerNotUnicast { field, address }
+            } else if let IpAddr::V6(v6) = address
+                && !v6.is_unicast_link_local()
+                && field == "allowed_peers"
+            {
+                ConfigErrorKind::PeerNotLinkLocal { address }
+            } else {
+                peers.push((address, text.span()));
+                continue;
+            };
+            self.push(
+                Severity::Error,
+                Some(text.span()),
+                Some(instance),
+                Some(field),
+                kind,
+            );
+        }
+        if list.len() > MAX_PEERS_PER_INSTANCE {
+            self.push(
+                Severity::Error,
+                list.first().map(Spanned::span),
+                Some(instance),
+                Some(field),
+                ConfigErrorKind::TooManyPeers {
+                    field,
+                    count: list.len(),
                     max: MAX_PEERS_PER_INSTANCE,
                 },
             );
@@ -887,11 +996,15 @@ impl Validator<'_> {
         let mut listed: HashMap<&str, usize> = HashMap::new();
         for Checked { config, raw, .. } in checked {
             let count = listed.entry(config.interface.as_str()).or_insert(0);
-            *count += config.allowed_peers.len();
-            if *count > MAX_PEERS as usize && !config.allowed_peers.is_empty() {
+            let accepted = config.accepted_peers().len();
+            *count += accepted;
+            if *count > MAX_PEERS as usize && accepted > 0 {
                 self.push(
                     Severity::Error,
-                    raw.allowed_peers.first().map(Spanned::span),
+                    raw.allowed_peers
+                        .first()
+                        .or(raw.unicast_peers.first())
+                        .map(Spanned::span),
                     Some(&config.name),
                     Some("allowed_peers"),
                     ConfigErrorKind::TooManyPeersOnInterface {
@@ -934,26 +1047,41 @@ fn unusable_reason(
 /// bits one) address of `subnet`. Point-to-point prefixes (/31, /32, RFC 3021; /127, /128, RFC
 /// 6164) have no such addresses.
 fn subnet_edge(address: IpAddr, subnet: InterfaceAddress) -> Option<UnusableReason> {
-    let (address_bits, subnet_bits, width) = match (address, subnet.address) {
-        (IpAddr::V4(a), IpAddr::V4(s)) => (u128::from(u32::from(a)), u128::from(u32::from(s)), 32),
-        (IpAddr::V6(a), IpAddr::V6(s)) => (u128::from(a), u128::from(s), 128),
-        _ => return None,
-    };
-    let host_width = width - u32::from(subnet.prefix_len).min(width);
+    let (host, host_width, width) = subnet_host(address, subnet)?;
     if host_width < 2 {
         return None;
     }
     let host_mask = u128::MAX >> (128 - host_width);
-    if address_bits & !host_mask != subnet_bits & !host_mask {
-        return None;
-    }
-    let host = address_bits & host_mask;
     if host == 0 {
         Some(UnusableReason::NetworkAddress { subnet })
     } else if host == host_mask && width == 32 {
         Some(UnusableReason::SubnetBroadcast { subnet })
     } else {
         None
+    }
+}
+
+/// The host part of `address` in `subnet`, the host part's width and the address width, when
+/// `address` is in `subnet`.
+fn subnet_host(address: IpAddr, subnet: InterfaceAddress) -> Option<(u128, u32, u32)> {
+    let (address_bits, subnet_bits, width) = match (address, subnet.address) {
+        (IpAddr::V4(a), IpAddr::V4(s)) => (u128::from(u32::from(a)), u128::from(u32::from(s)), 32),
+        (IpAddr::V6(a), IpAddr::V6(s)) => (u128::from(a), u128::from(s), 128),
+        _ => return None,
+    };
+    let host_width = width - u32::from(subnet.prefix_len).min(width);
+    let host_mask = u128::MAX.checked_shr(128 - host_width).unwrap_or(0);
+    (address_bits & !host_mask == subnet_bits & !host_mask).then_some((
+        address_bits & host_mask,
+        host_width,
+        width,
+    ))
+}
+
+fn is_link_local(address: IpAddr) -> bool {
+    match address {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => v6.is_unicast_link_local(),
     }
 }
 

@@ -14,7 +14,8 @@ use vrrp_common::{
     advert::{Advert, AdvertParams, AdvertV2, ChecksumStyle, DecodeError, IpContext},
     consts::{VRRP_GROUP_MAC_V4, VRRP_GROUP_MAC_V6, VRRP_TTL},
     frames::{
-        build_gratuitous_arp, build_ipv4_advert_with, build_ipv6_advert, build_unsolicited_na,
+        build_gratuitous_arp, build_ipv4_advert_packet, build_ipv4_advert_with, build_ipv6_advert,
+        build_ipv6_advert_packet, build_unsolicited_na,
     },
     maps::{self as contract, Role},
 };
@@ -29,7 +30,9 @@ use crate::{
         AttachOptions, CounterValues, Dataplane, DataplaneError, DeliveredAdvert, IngressHook,
         InstanceSettings, XdpAttachMode, add_vmac_filter, remove_vmac_filter, virtual_mac,
     },
-    net::{interface::InterfaceInfo, packet_socket::PacketSocket, sysctl},
+    net::{
+        interface::InterfaceInfo, packet_socket::PacketSocket, raw_ip_socket::RawIpSocket, sysctl,
+    },
     proto::{AddressFamily, Centiseconds, Event, ReceivedAdvert, State, VirtualRouter},
 };
 
@@ -96,8 +99,9 @@ impl NotFed {
 pub(crate) struct VrrpInterface {
     pub(crate) info: InterfaceInfo,
     socket: PacketSocket,
-    /// Families whose VRRP multicast MAC the socket joined.
-    joined: Vec<AddressFamily>,
+    /// Families whose VRRP multicast MAC the socket joined, each with its raw IP socket for
+    /// adverts to unicast peers.
+    joined: Vec<(AddressFamily, RawIpSocket)>,
     dataplane: Dataplane,
     /// The task forwarding the data plane's punted adverts; it holds the ring buffer, so it
     /// ends with the interface (an interface that comes and goes must not leak one per visit).
@@ -180,17 +184,18 @@ impl VrrpInterface {
 
     /// Joins the VRRP multicast MAC of each of `families` not joined yet, so NICs that filter
     /// multicast deliver those adverts to the data plane (also when a reload adds the first
-    /// instance of a family).
+    /// instance of a family), and opens the family's raw IP socket for `unicast_peers`.
     pub(crate) fn join_families(&mut self, families: &[AddressFamily]) -> Result<()> {
         for &family in families {
-            if self.joined.contains(&family) {
+            if self.joined.iter().any(|(joined, _)| *joined == family) {
                 continue;
             }
             self.socket.join_multicast(match family {
                 AddressFamily::Ipv4 => VRRP_GROUP_MAC_V4,
                 AddressFamily::Ipv6 => VRRP_GROUP_MAC_V6,
             })?;
-            self.joined.push(family);
+            let unicast = RawIpSocket::open(family, self.info.index, &self.info.name)?;
+            self.joined.push((family, unicast));
         }
         Ok(())
     }
@@ -308,7 +313,9 @@ impl VrrpInterface {
         })
     }
 
-    /// Sends one advert for `instance` with `priority`.
+    /// Sends one advert for `instance` with `priority`: to the VRRP multicast group, or as
+    /// unicast IP to each of its `unicast_peers` (every peer is tried; the first failure is
+    /// returned).
     pub(crate) fn send_advert(&self, instance: &Instance, priority: u8) -> Result<()> {
         let config = instance.router.config();
         let params = AdvertParams {
@@ -317,6 +324,25 @@ impl VrrpInterface {
             max_advert_interval_cs: config.advert_interval.get(),
         };
         let mut frame = [0_u8; MAX_FRAME];
+        let peers = &instance.config.unicast_peers;
+        if !peers.is_empty() {
+            let socket = self
+                .joined
+                .iter()
+                .find(|(family, _)| *family == config.family)
+                .map(|(_, socket)| socket)
+                .context("no raw IP socket for the family")?;
+            let mut first_error = None;
+            for &peer in peers {
+                let sent = build_advert_packet(&mut frame, instance, &params, peer)
+                    .and_then(|len| Ok(socket.send_to(&frame[..len], peer)?))
+                    .with_context(|| format!("to unicast peer {peer}"));
+                if let Err(err) = sent {
+                    first_error.get_or_insert(err);
+                }
+            }
+            return first_error.map_or(Ok(()), Err);
+        }
         let len = match config.primary_address {
             IpAddr::V4(source) => {
                 let addresses: Vec<Ipv4Addr> = v4_addresses(&config.virtual_addresses);
@@ -335,7 +361,11 @@ impl VrrpInterface {
 
     /// Announces every virtual address with the virtual MAC: gratuitous ARP (RFC 9568 §6.4.2,
     /// sender and target hardware address = vMAC, erratum 7949) or unsolicited NA (§8.2).
+    /// Nothing with `lan_announcements = false` (a hook moves the addresses instead).
     pub(crate) fn send_gratuitous(&self, instance: &Instance) -> Result<()> {
+        if !instance.config.lan_announcements {
+            return Ok(());
+        }
         let config = instance.router.config();
         let mut frame = [0_u8; 128];
         for address in &config.virtual_addresses {
@@ -360,7 +390,7 @@ impl VrrpInterface {
         self.set_peers(
             instance.family(),
             instance.config.vrid,
-            &instance.config.allowed_peers,
+            &instance.config.accepted_peers(),
             true,
         )
     }
@@ -418,7 +448,7 @@ impl VrrpInterface {
         {
             tracing::warn!(interface = self.info.name, error = %err, "removing instance from XDP");
         }
-        if let Err(err) = self.set_peers(family, vrid, &instance.config.allowed_peers, false) {
+        if let Err(err) = self.set_peers(family, vrid, &instance.config.accepted_peers(), false) {
             tracing::warn!(interface = self.info.name, error = %err, "removing peers from XDP");
         }
         self.written.remove(&(family, vrid));
@@ -463,7 +493,7 @@ impl VrrpInterface {
             owner: instance.config.is_owner(),
             heartbeat_timeout: heartbeat_timeout(&instance.config),
             checksum_style: instance.config.ipv4_checksum,
-            peers_listed: !instance.config.allowed_peers.is_empty(),
+            peers_listed: !instance.config.accepted_peers().is_empty(),
         };
         let family = instance.family();
         let vrid = config.vrid;
@@ -512,6 +542,30 @@ pub(crate) fn contract_family(family: AddressFamily) -> contract::AddressFamily 
         AddressFamily::Ipv4 => contract::AddressFamily::Ipv4,
         AddressFamily::Ipv6 => contract::AddressFamily::Ipv6,
     }
+}
+
+/// Builds into `buf` the IP packet of an advert of `instance` with `params` to unicast `peer`
+/// (same family as the instance; validated), its checksum over the peer's address.
+fn build_advert_packet(
+    buf: &mut [u8],
+    instance: &Instance,
+    params: &AdvertParams,
+    peer: IpAddr,
+) -> Result<usize> {
+    let config = instance.router.config();
+    match (config.primary_address, peer) {
+        (IpAddr::V4(source), IpAddr::V4(peer)) => {
+            let addresses = v4_addresses(&config.virtual_addresses);
+            let style = instance.config.ipv4_checksum;
+            build_ipv4_advert_packet(buf, params, source, peer, &addresses, style)
+        }
+        (IpAddr::V6(source), IpAddr::V6(peer)) => {
+            let addresses = v6_addresses(&config.virtual_addresses);
+            build_ipv6_advert_packet(buf, params, &source, &peer, &addresses)
+        }
+        _ => anyhow::bail!("peer {peer} is not of the instance's family"),
+    }
+    .map_err(|err| anyhow::anyhow!("build advert: {err}"))
 }
 
 fn v4_addresses(addresses: &[IpAddr]) -> Vec<Ipv4Addr> {

@@ -524,6 +524,8 @@ pub(super) mod tests {
             virtual_addresses: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))],
             track: Vec::<TrackedInterface>::new(),
             allowed_peers: Vec::new(),
+            unicast_peers: Vec::new(),
+            lan_announcements: true,
             ipv4_checksum: ChecksumStyle::Rfc9568,
             group: name.to_owned(),
         }

@@ -1,8 +1,9 @@
 //! What happens to a punted advert before a state machine sees it: which instance it is for
 //! (its checksum style decides how it decodes), how refused adverts are reported, and the
-//! `allowed_peers` check.
+//! `allowed_peers` check (`unicast_peers` are accepted sources too).
 //!
-//! The data plane discards adverts from sources not in `allowed_peers` and counts them
+//! The data plane discards adverts from sources not in `allowed_peers` or `unicast_peers`
+//! and counts them
 //! (`peer_not_allowed`); it hands the daemon a sample now and then, so the warning can name
 //! the source. The check here is therefore not dead code: it keeps those samples (and anything
 //! in flight across a reload that changed the list) away from the state machine. A reload
@@ -63,11 +64,11 @@ impl Daemon {
         }
     }
 
-    /// Whether instance `index` takes adverts from `source` (`allowed_peers`, empty: any).
-    /// A refused one is a warning, rate-limited per instance and source.
+    /// Whether instance `index` takes adverts from `source` (`allowed_peers` and
+    /// `unicast_peers`, both empty: any). A refused one is a warning, rate-limited per
+    /// instance and source.
     pub(super) fn peer_allowed(&mut self, index: usize, source: IpAddr) -> bool {
-        let peers = &self.instances[index].config.allowed_peers;
-        if peers.is_empty() || peers.contains(&source) {
+        if self.instances[index].config.accepts_source(source) {
             return true;
         }
         self.warn_about_peer(index, Warning::PeerNotAllowed { source }, source);
@@ -86,7 +87,7 @@ impl Daemon {
     /// data plane accepts the peers `new` adds, so none is refused once the record lists them.
     pub(super) fn add_new_peers(&mut self, index: usize, new: &InstanceConfig) {
         let old = &self.instances[index].config;
-        let added = difference(&new.allowed_peers, &old.allowed_peers);
+        let added = difference(&new.accepted_peers(), &old.accepted_peers());
         self.update_peers(new, &added, true);
     }
 
@@ -94,7 +95,7 @@ impl Daemon {
     /// the new configuration dropped.
     pub(super) fn remove_old_peers(&mut self, index: usize, old: &InstanceConfig) {
         let new = self.instances[index].config.clone();
-        let gone = difference(&old.allowed_peers, &new.allowed_peers);
+        let gone = difference(&old.accepted_peers(), &new.accepted_peers());
         self.update_peers(&new, &gone, false);
     }
 

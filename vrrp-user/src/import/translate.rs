@@ -45,6 +45,8 @@ pub(super) struct Instance {
     virtual_addresses: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     track: Vec<Track>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    unicast_peers: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ipv4_checksum: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -172,6 +174,7 @@ fn instance(
     let mut addresses: Vec<(IpAddr, Location)> = Vec::new();
     let mut tracked: Vec<(String, Option<i64>, Location)> = Vec::new();
     let mut hooks = Vec::new();
+    let mut unicast_peers = Vec::new();
     for setting in &block.block {
         let first = setting.args.first().map(String::as_str);
         let at = &setting.at;
@@ -243,11 +246,22 @@ fn instance(
                 at,
                 "authentication not translated: VRRPv3 has none (RFC 9568 §9)".to_owned(),
             ),
-            ("unicast_peer" | "unicast_src_ip", _) => note(
+            ("unicast_peer", _) => {
+                for entry in &setting.block {
+                    match entry.keyword.parse::<IpAddr>() {
+                        Ok(peer) => unicast_peers.push(peer.to_string()),
+                        Err(_) => note(
+                            &entry.at,
+                            format!("unicast_peer {} is not an IP address", entry.keyword),
+                        ),
+                    }
+                }
+            }
+            ("unicast_src_ip", Some(source)) => note(
                 at,
                 format!(
-                    "{} not translated: xvrrp speaks multicast VRRP only",
-                    setting.keyword
+                    "unicast_src_ip {source} not translated: xvrrp sends from the interface's \
+                     primary IPv4 (or link-local IPv6) address; the peers must list that one"
                 ),
             ),
             (keyword, _) if keyword.starts_with("notify") => {
@@ -318,6 +332,7 @@ fn instance(
         accept_mode,
         virtual_addresses,
         track,
+        unicast_peers,
         ipv4_checksum,
         hook: hooks,
     })

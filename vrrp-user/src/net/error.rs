@@ -49,4 +49,17 @@ pub enum NetError {
         #[source]
         source: std::io::Error,
     },
+    /// A raw IP socket operation (adverts to unicast peers) failed.
+    #[error("raw {family} socket {op} on interface index {ifindex} failed")]
+    RawIpSocket {
+        /// What we were doing.
+        op: &'static str,
+        /// The socket's family.
+        family: crate::proto::AddressFamily,
+        /// The interface index.
+        ifindex: u32,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
 }

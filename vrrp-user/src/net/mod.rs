@@ -1,10 +1,12 @@
 //! The daemon's IO with the kernel's network stack: interface facts and link events (netlink),
-//! virtual addresses (netlink), and raw frames out (AF_PACKET). Adverts come *in* through the XDP
+//! virtual addresses (netlink), raw frames out (AF_PACKET), and adverts to unicast peers (raw
+//! IP sockets, the kernel resolving the peer's MAC). Adverts come *in* through the XDP
 //! ring buffer (see `dataplane`), not through a socket.
 
 mod error;
 pub mod interface;
 pub mod packet_socket;
+pub mod raw_ip_socket;
 pub mod sysctl;
 pub mod virtual_addresses;
 

@@ -111,6 +111,6 @@ fn link_layer_address(ifindex: u32) -> libc::sockaddr_ll {
     }
 }
 
-fn socklen_of<T>() -> libc::socklen_t {
+pub(super) fn socklen_of<T>() -> libc::socklen_t {
     libc::socklen_t::try_from(size_of::<T>()).unwrap_or(libc::socklen_t::MAX)
 }

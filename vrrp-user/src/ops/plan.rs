@@ -67,7 +67,7 @@ pub struct PlannedInstance {
     pub accept_mode: bool,
     /// Tracked interfaces and the priority each subtracts while down.
     pub track: Vec<TrackedDown>,
-    /// Advert sources accepted; empty: any.
+    /// Advert sources accepted (`allowed_peers` and `unicast_peers`); empty: any.
     pub allowed_peers: Vec<IpAddr>,
 }
 
@@ -165,7 +165,7 @@ fn planned(config: &InstanceConfig) -> PlannedInstance {
                 weight: tracked.weight,
             })
             .collect(),
-        allowed_peers: config.allowed_peers.clone(),
+        allowed_peers: config.accepted_peers(),
     }
 }
 

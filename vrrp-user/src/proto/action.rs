@@ -411,8 +411,8 @@ impl fmt::Display for Warning {
             }
             Self::PeerNotAllowed { source } => write!(
                 f,
-                "advert from {source} discarded: not in allowed_peers (counted as \
-                 peer_not_allowed)"
+                "advert from {source} discarded: not in allowed_peers or unicast_peers \
+                 (counted as peer_not_allowed)"
             ),
         }
     }
