@@ -555,6 +555,7 @@ fn defaults_fill_every_optional_key() {
             allowed_peers: Vec::new(),
             ipv4_checksum: ChecksumStyle::Rfc9568,
             group: "lan".into(),
+            router_advertisement: None,
         }]
     );
 }
@@ -734,6 +735,7 @@ fn effective_priority_subtracts_down_links_and_stays_at_least_one() {
         accept_mode: false,
         virtual_addresses: vec![IpAddr::from([192, 0, 2, 1])],
         group: "lan".into(),
+        router_advertisement: None,
         track: vec![
             TrackedInterface {
                 interface: "eth1".into(),

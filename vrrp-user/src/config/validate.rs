@@ -1,6 +1,7 @@
 //! Semantic checks: from the parsed file model to a [`Config`], collecting every problem.
 
 mod notify;
+mod router_advert;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
@@ -317,6 +318,7 @@ impl Validator<'_> {
         let ipv4_checksum = self.ipv4_checksum(name, raw, family);
         let group = self.group(name, raw);
         let hooks = self.hooks(Some(name), &raw.hook);
+        let router_advertisement = self.router_advertisement(name, raw, family);
 
         if self.error_count() > errors_before {
             return None;
@@ -337,6 +339,7 @@ impl Validator<'_> {
             allowed_peers,
             ipv4_checksum,
             group,
+            router_advertisement,
         };
         Some(Checked { config, raw, hooks })
     }

@@ -21,6 +21,7 @@ mod links;
 mod rate_limit;
 mod reload;
 pub(crate) mod retry;
+mod router_adverts;
 mod runtime;
 mod schedule;
 mod screening;

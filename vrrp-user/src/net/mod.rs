@@ -5,6 +5,7 @@
 mod error;
 pub mod interface;
 pub mod packet_socket;
+pub mod solicitation_socket;
 pub mod sysctl;
 pub mod virtual_addresses;
 
