@@ -124,7 +124,7 @@ fn domain_names_follow_rfc1035_limits() {
         domain_wire_len(&"a".repeat(64)),
         Err(DomainNameError::LabelTooLong)
     );
-    let long = ["a".repeat(63); 4].join(".");
+    let long = vec!["a".repeat(63); 4].join(".");
     assert_eq!(domain_wire_len(&long), Err(DomainNameError::NameTooLong));
 }
 
