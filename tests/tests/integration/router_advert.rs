@@ -375,8 +375,7 @@ fn hosts_route_via_the_link_local_vip_learnt_from_the_masters_router_advertiseme
     assert_eq!(d1.wait_exit(Duration::from_secs(5)), Some(0));
     let final_ra = router_adverts(&on_r1)
         .into_iter()
-        .filter(|ra| ra.outgoing)
-        .last()
+        .rfind(|ra| ra.outgoing)
         .expect("r1's RAs");
     assert_eq!(final_ra.router_lifetime_s, 0, "final RA lifetime");
     assert_eq!(final_ra.frame, expected_frame(0), "final RA byte for byte");

@@ -38,10 +38,11 @@ fn intervals(ra: &RouterAdvertConfig) -> RouterAdvertIntervals {
     }
 }
 
-/// The daemon's side of solicitations: the socket, the groups it joined, what it discarded.
-#[derive(Default)]
+/// The daemon's side of solicitations: the socket, what its reader forwards, the groups it
+/// joined, what it discarded.
 pub(super) struct Solicitations {
     socket: Option<Arc<SolicitationSocket>>,
+    received: mpsc::Receiver<ReceivedSolicitation>,
     joined: HashSet<u32>,
     /// Solicitations that failed RFC 4861 §6.1.1's checks.
     discarded: u64,
@@ -50,8 +51,14 @@ pub(super) struct Solicitations {
 impl Solicitations {
     /// Opens the socket and starts forwarding what it receives to the loop. Without it RAs
     /// are still sent unsolicited; a warning says why solicitations go unanswered.
-    pub(super) fn open() -> (Self, mpsc::Receiver<ReceivedSolicitation>) {
-        let (sender, receiver) = mpsc::channel(SOLICITATION_QUEUE);
+    pub(super) fn open() -> Self {
+        let (sender, received) = mpsc::channel(SOLICITATION_QUEUE);
+        let without_socket = |received| Self {
+            socket: None,
+            received,
+            joined: HashSet::new(),
+            discarded: 0,
+        };
         let socket = match SolicitationSocket::open() {
             Ok(socket) => Arc::new(socket),
             Err(error) => {
@@ -59,7 +66,7 @@ impl Solicitations {
                     error = format!("{:#}", anyhow::Error::from(error)),
                     "router solicitations will not be answered"
                 );
-                return (Self::default(), receiver);
+                return without_socket(received);
             }
         };
         let reader = Arc::clone(&socket);
@@ -80,11 +87,15 @@ impl Solicitations {
                 }
             }
         });
-        let solicitations = Self {
+        Self {
             socket: Some(socket),
-            ..Self::default()
-        };
-        (solicitations, receiver)
+            ..without_socket(received)
+        }
+    }
+
+    /// The next solicitation the socket received (never, without a socket).
+    pub(super) async fn next(&mut self) -> Option<ReceivedSolicitation> {
+        self.received.recv().await
     }
 
     /// Makes sure solicitations to ff02::2 on `ifindex` reach the socket.

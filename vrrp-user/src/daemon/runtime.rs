@@ -30,10 +30,7 @@ use super::{
 use crate::{
     config::{Config, GlobalConfig},
     dataplane::{DeliveredAdvert, PinVisibility, XdpAttachMode, pin_visibility},
-    net::{
-        interface::{InterfaceChange, watch_interfaces},
-        solicitation_socket::ReceivedSolicitation,
-    },
+    net::interface::{InterfaceChange, watch_interfaces},
     ops::status::StatusSnapshot,
     proto::{Action, Event, State, TransitionReason, Warning, late_receive_time},
 };
@@ -89,7 +86,7 @@ pub async fn run(
     let mut sighup = signal(SignalKind::hangup()).context("install SIGHUP handler")?;
     let changes = watch_interfaces().context("subscribe to link and address changes")?;
     let (punted_tx, punted_rx) = mpsc::channel(PUNTED_ADVERT_QUEUE);
-    let (solicitations, solicited) = Solicitations::open();
+    let solicitations = Solicitations::open();
 
     let mut daemon = Daemon {
         options,
@@ -121,7 +118,6 @@ pub async fn run(
                     &mut sighup,
                     punted_rx,
                     changes,
-                    solicited,
                     &mut operator,
                 )
                 .await
@@ -173,7 +169,6 @@ impl Daemon {
         sighup: &mut tokio::signal::unix::Signal,
         mut punted: mpsc::Receiver<DeliveredAdvert>,
         mut changes: mpsc::UnboundedReceiver<InterfaceChange>,
-        mut solicited: mpsc::Receiver<ReceivedSolicitation>,
         operator: &mut Operator,
     ) -> Result<()> {
         let mut status_refresh = interval(STATUS_REFRESH);
@@ -197,7 +192,9 @@ impl Daemon {
                 }
                 Some(advert) = punted.recv() => self.on_punted_advert(advert).await,
                 Some(change) = changes.recv() => self.on_interface_change(change).await,
-                Some(solicitation) = solicited.recv() => self.on_router_solicitation(solicitation),
+                Some(solicitation) = self.solicitations.next() => {
+                    self.on_router_solicitation(solicitation);
+                }
                 _ = sigterm.recv() => {
                     tracing::info!("SIGTERM: shutting down");
                     return Ok(());
