@@ -160,8 +160,8 @@ impl Daemon {
         }
     }
 
-    /// A reload changed instance `index` in place from `old`: new intervals apply, RAs enabled
-    /// while Master start at once, RAs disabled while Master end with a final RA.
+    /// A reload changed instance `index` in place from `old`: new intervals apply; RAs enabled
+    /// or changed while Master go out at once, RAs disabled while Master end with a final RA.
     pub(super) fn reconfigure_router_adverts(
         &mut self,
         index: usize,
@@ -174,12 +174,13 @@ impl Daemon {
             &instance.config.router_advertisement,
             old.router_advertisement.as_ref(),
         ) {
-            (Some(ra), _) => {
+            (Some(ra), before) => {
                 let scheduler = instance.router_adverts.get_or_insert_with(|| {
                     RouterAdvertScheduler::new(intervals(ra), fastrand::u64(..))
                 });
                 scheduler.set_intervals(intervals(ra), now);
-                if master && !scheduler.is_advertising() {
+                // RFC 4861 §6.2.4: changed contents go out at once, with the initial burst.
+                if master && (!scheduler.is_advertising() || before != Some(ra)) {
                     scheduler.start(now);
                 }
             }
