@@ -403,3 +403,91 @@ fn hosts_route_via_the_link_local_vip_learnt_from_the_masters_router_advertiseme
     d2.signal(libc::SIGTERM);
     assert_eq!(d2.wait_exit(Duration::from_secs(5)), Some(0));
 }
+
+#[test]
+fn a_reload_turns_router_advertisements_on_and_a_demote_withdraws_the_router() {
+    let test = "a_reload_turns_router_advertisements_on_and_a_demote_withdraws_the_router";
+    if !require_root(test) {
+        return;
+    }
+    let _serial = serial();
+    let mut lab = Lab::new();
+    let r1 = lab.add_node("ra-r1", 1);
+    let host = lab.add_node("ra-h", 10);
+    let host_ns = &lab.nodes[host].ns;
+    for setting in ["forwarding=0", "accept_ra=1", "accept_ra_defrtr=1"] {
+        host_ns.run(&[
+            "sysctl",
+            "-qw",
+            &format!("net.ipv6.conf.{LAN_IF}.{setting}"),
+        ]);
+    }
+    let on_host = Capture::start(host_ns, LAN_IF);
+    let r1_ns = &lab.nodes[r1].ns;
+    let silent = RouterSpec {
+        family: Family::V6,
+        ..RouterSpec::new(200)
+    };
+    let bpffs = format!("/sys/fs/bpf/xvrrp-test-{}", r1_ns.name());
+    let mut d1 = Daemon::start(r1_ns, "xvrrp", &silent.config(&bpffs), Path::new(&bpffs));
+    let link_local = lab.nodes[r1].link_local();
+    wait::until(
+        "r1 to advertise as Master",
+        STARTUP + silent.master_down_interval() + TOLERANCE,
+        Duration::from_millis(20),
+        || {
+            vrrp_tests::vrrp::adverts_from(&on_host.frames(), &link_local)
+                .first()
+                .map(|advert| advert.at)
+        },
+    );
+    // Without the table: no RAs, no default route.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(router_adverts(&on_host).is_empty(), "RAs without the table");
+    assert!(!routes_via_vip(host_ns));
+
+    // SIGHUP with the table: the Master announces at once.
+    std::fs::write(d1.config_path(), spec(200).config(&bpffs)).expect("rewrite config");
+    let reloaded_at = Instant::now();
+    d1.signal(libc::SIGHUP);
+    let announced = wait::until(
+        "an RA after the reload",
+        Duration::from_secs(2),
+        Duration::from_millis(10),
+        || router_adverts(&on_host).into_iter().next(),
+    );
+    assert!(announced.at - reloaded_at <= Duration::from_secs(2));
+    assert_eq!(announced.router_lifetime_s, ROUTER_LIFETIME_S);
+    wait_route_via_vip(host_ns, Duration::from_secs(1));
+
+    // Demote: the virtual router leaves the link (no Backup here), so the final RA with
+    // router lifetime 0 makes the host drop the route at once.
+    on_host.clear();
+    let (ok, _, stderr) = crate::operations::cli(&d1.control_socket(), &["demote", "lan"]);
+    assert!(ok, "demote: {stderr}");
+    wait::until(
+        "the final RA after the demote",
+        Duration::from_secs(1),
+        Duration::from_millis(10),
+        || {
+            router_adverts(&on_host)
+                .into_iter()
+                .find(|ra| ra.router_lifetime_s == 0)
+        },
+    );
+    wait::until(
+        "the host to drop the default route",
+        Duration::from_secs(1),
+        Duration::from_millis(20),
+        || (!routes_via_vip(host_ns)).then_some(()),
+    );
+    // A demoted router stays silent.
+    on_host.clear();
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        router_adverts(&on_host).is_empty(),
+        "RAs from a demoted router"
+    );
+    d1.signal(libc::SIGTERM);
+    assert_eq!(d1.wait_exit(Duration::from_secs(5)), Some(0));
+}
