@@ -202,23 +202,51 @@ fn routes_via_vip(host: &NetNs) -> bool {
     default_route(host).contains(&format!("via {} dev {LAN_IF}", VIPS6[0]))
 }
 
-/// A Router Solicitation from `mac` / `source` to ff02::2 with a Source Link-Layer Address
-/// option (RFC 4861 §4.1).
-fn router_solicitation(mac: [u8; 6], source: &Ipv6Addr) -> Vec<u8> {
-    let all_routers: Ipv6Addr = "ff02::2".parse().unwrap();
+/// A Router Solicitation from `mac` / `source` to `destination` at `destination_mac`, with a
+/// Source Link-Layer Address option (RFC 4861 §4.1).
+fn router_solicitation(
+    mac: [u8; 6],
+    source: &Ipv6Addr,
+    destination_mac: [u8; 6],
+    destination: &Ipv6Addr,
+) -> Vec<u8> {
     let mut message = vec![133, 0, 0, 0, 0, 0, 0, 0, 1, 1];
     message.extend_from_slice(&mac);
-    let checksum = ipv6_pseudo_header_checksum(source, &all_routers, 58, &message);
+    let checksum = ipv6_pseudo_header_checksum(source, destination, 58, &message);
     message[2..4].copy_from_slice(&checksum.to_be_bytes());
-    let mut frame = vec![0x33, 0x33, 0, 0, 0, 2];
+    let mut frame = destination_mac.to_vec();
     frame.extend_from_slice(&mac);
     frame.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0]);
     frame.extend_from_slice(&u16::try_from(message.len()).unwrap().to_be_bytes());
     frame.extend_from_slice(&[58, 255]);
     frame.extend_from_slice(&source.octets());
-    frame.extend_from_slice(&all_routers.octets());
+    frame.extend_from_slice(&destination.octets());
     frame.extend_from_slice(&message);
     frame
+}
+
+/// Injects `solicitation` from the host once MIN_DELAY_BETWEEN_RAS has passed since the last
+/// RA it saw, and returns the RA that answers it, checked to come within MAX_RA_DELAY_TIME.
+fn answer_to(on_host: &Capture, host: &NetNs, solicitation: Vec<u8>) -> SeenRa {
+    let last = router_adverts(on_host)
+        .last()
+        .map(|ra| ra.at)
+        .expect("an RA");
+    std::thread::sleep((last + MIN_DELAY_BETWEEN_RAS).saturating_duration_since(Instant::now()));
+    let solicited_at = Instant::now();
+    vrrp_tests::capture::inject(host, LAN_IF, &[solicitation], Duration::ZERO);
+    let answer = wait::until(
+        "an RA answering the solicitation",
+        MAX_RA_DELAY_TIME + TOLERANCE,
+        Duration::from_millis(10),
+        || {
+            router_adverts(on_host)
+                .into_iter()
+                .find(|ra| ra.at >= solicited_at)
+        },
+    );
+    assert!(answer.at - solicited_at <= MAX_RA_DELAY_TIME + TOLERANCE);
+    answer
 }
 
 fn mac_of(ns: &NetNs) -> [u8; 6] {
@@ -286,31 +314,21 @@ fn hosts_route_via_the_link_local_vip_learnt_from_the_masters_router_advertiseme
         default_route(host_ns)
     );
 
-    // A solicitation is answered within MAX_RA_DELAY_TIME (once MIN_DELAY_BETWEEN_RAS has
-    // passed since the last RA): the next unsolicited one is 16 s away.
-    let last_before = router_adverts(&on_host).last().map(|ra| ra.at).unwrap();
-    std::thread::sleep(
-        (last_before + MIN_DELAY_BETWEEN_RAS).saturating_duration_since(Instant::now()),
-    );
+    // A solicitation, to ff02::2 or to the link-local VIP at the virtual MAC, is answered
+    // within MAX_RA_DELAY_TIME (once MIN_DELAY_BETWEEN_RAS has passed since the last RA): the
+    // next unsolicited one is 16 s away.
     let host_link_local: Ipv6Addr = lab.nodes[host].link_local().parse().unwrap();
-    let solicited_at = Instant::now();
-    vrrp_tests::capture::inject(
-        host_ns,
-        LAN_IF,
-        &[router_solicitation(mac_of(host_ns), &host_link_local)],
-        Duration::ZERO,
+    let host_mac = mac_of(host_ns);
+    let all_routers = "ff02::2".parse().unwrap();
+    let to_all_routers = router_solicitation(
+        host_mac,
+        &host_link_local,
+        [0x33, 0x33, 0, 0, 0, 2],
+        &all_routers,
     );
-    let answer = wait::until(
-        "an RA answering the solicitation",
-        MAX_RA_DELAY_TIME + TOLERANCE,
-        Duration::from_millis(10),
-        || {
-            router_adverts(&on_host)
-                .into_iter()
-                .find(|ra| ra.at >= solicited_at)
-        },
-    );
-    assert!(answer.at - solicited_at <= MAX_RA_DELAY_TIME + TOLERANCE);
+    answer_to(&on_host, host_ns, to_all_routers);
+    let to_vip = router_solicitation(host_mac, &host_link_local, VMAC, &link_local_vip());
+    answer_to(&on_host, host_ns, to_vip);
     let from_backup = |capture: &Capture| {
         router_adverts(capture)
             .into_iter()
