@@ -20,6 +20,8 @@ pub struct Captured {
     pub at: Instant,
     /// The Ethernet frame, destination MAC first.
     pub data: Vec<u8>,
+    /// Sent by this interface's own host (PACKET_OUTGOING) rather than received.
+    pub outgoing: bool,
 }
 
 /// A running capture; stops when dropped.
@@ -76,19 +78,26 @@ impl Capture {
                 }
                 ready_tx.send(()).expect("signal ready");
                 while !stop.load(Ordering::Relaxed) {
-                    // SAFETY: buffer valid for its length; the socket has a receive timeout.
+                    // SAFETY: an all-zero sockaddr_ll is valid.
+                    let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+                    let mut from_len = u32::try_from(size_of::<libc::sockaddr_ll>()).expect("size");
+                    // SAFETY: buffer and address valid for their lengths; the socket has a
+                    // receive timeout.
                     let n = unsafe {
-                        libc::recv(
+                        libc::recvfrom(
                             socket.as_raw_fd(),
                             buffer.as_mut_ptr().cast(),
                             buffer.len(),
                             0,
+                            (&raw mut from).cast(),
+                            &raw mut from_len,
                         )
                     };
                     let Ok(n) = usize::try_from(n) else { continue };
                     frames.lock().expect("capture lock").push(Captured {
                         at: Instant::now(),
                         data: buffer[..n].to_vec(),
+                        outgoing: from.sll_pkttype == libc::PACKET_OUTGOING,
                     });
                 }
             })

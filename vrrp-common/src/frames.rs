@@ -274,7 +274,11 @@ fn split_headers<T: WireHeader>(
     ))
 }
 
-const fn ethernet_header(destination: [u8; 6], source: [u8; 6], ethertype: u16) -> EthernetHeader {
+pub(crate) const fn ethernet_header(
+    destination: [u8; 6],
+    source: [u8; 6],
+    ethertype: u16,
+) -> EthernetHeader {
     EthernetHeader {
         destination,
         source,
@@ -309,7 +313,7 @@ fn write_ipv4_header(
 }
 
 /// An IPv6 header with hop limit 255 (RFC 9568 §5.1.2.3, RFC 4861 §7.1.2) and flow label 0.
-fn ipv6_header(
+pub(crate) fn ipv6_header(
     source: &Ipv6Addr,
     destination: &Ipv6Addr,
     next_header: u8,

@@ -11,4 +11,5 @@ pub mod counters;
 pub mod event;
 pub mod frames;
 pub mod maps;
+pub mod router_advert;
 pub mod wire;

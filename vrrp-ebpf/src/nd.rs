@@ -11,6 +11,7 @@ use vrrp_common::{
     consts::{ETHERNET_HEADER_LEN, IPV6_HEADER_LEN},
     counters::Counter,
     maps::{AddressFamily, Vip6Key},
+    router_advert::ICMPV6_ROUTER_SOLICITATION,
     wire::{
         EthernetHeader, ICMPV6_NEIGHBOR_ADVERTISEMENT, ICMPV6_NEIGHBOR_SOLICITATION, Icmpv6Header,
         Ipv6Header, LinkLayerAddressOption, ND_OPTION_TARGET_LINK_LAYER, NeighborMessage,
@@ -35,10 +36,13 @@ const OPTION: usize = BODY + size_of::<NeighborMessage>();
 const ND_HOP_LIMIT: u8 = 255;
 
 /// Whether an ICMPv6 type is Neighbor Discovery's NS or NA (RFC 9568 §6.1: never dropped for
-/// lack of Accept_Mode).
+/// lack of Accept_Mode), or a Router Solicitation, which the Master answers for the virtual
+/// router (RFC 9568 §8.2.3) whatever its Accept_Mode.
 #[inline(always)]
 pub(crate) fn is_neighbor_discovery(icmp_type: u8) -> bool {
-    icmp_type == ICMPV6_NEIGHBOR_SOLICITATION || icmp_type == ICMPV6_NEIGHBOR_ADVERTISEMENT
+    icmp_type == ICMPV6_NEIGHBOR_SOLICITATION
+        || icmp_type == ICMPV6_NEIGHBOR_ADVERTISEMENT
+        || icmp_type == ICMPV6_ROUTER_SOLICITATION
 }
 
 /// The VRID owning the target of the NS or NA (type `kind`) in the frame (IPv6, next header

@@ -730,6 +730,13 @@ fn accept_mode_holds_for_packets_to_the_interfaces_own_mac() {
         ns[14 + 24..14 + 40].copy_from_slice(&vip6().octets());
         ns
     };
+    // A Router Solicitation to the link-local VIP: the Master answers it for the virtual
+    // router whatever its Accept_Mode (RFC 9568 §8.2.3). The ICMPv6 type is at 14 + 40.
+    let router_solicitation_to_us = {
+        let mut rs = solicitation_to_us.clone();
+        rs[14 + 40] = 133;
+        rs
+    };
     let cases = [
         // (role, accept, frame, TC action, counter)
         (
@@ -746,6 +753,13 @@ fn accept_mode_holds_for_packets_to_the_interfaces_own_mac() {
             &solicitation_to_us,
             TC_ACT_OK,
             Some(Counter::ResolutionPassedMaster),
+        ),
+        (
+            Role::Master,
+            false,
+            &router_solicitation_to_us,
+            TC_ACT_OK,
+            None,
         ),
         (Role::Master, true, &to_vip, TC_ACT_OK, None),
         // Not Master: the VIP is not ours to refuse (the stack does not have it either).

@@ -432,6 +432,9 @@ pub enum ConfigErrorKind {
         /// The configured path.
         path: PathBuf,
     },
+    /// A `[instance.router_advertisement]` setting.
+    #[error(transparent)]
+    RouterAdvertisement(#[from] super::router_advert::RouterAdvertProblem),
 }
 
 /// Why an address cannot be a virtual address.

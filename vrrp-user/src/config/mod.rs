@@ -42,6 +42,7 @@
 //! ipv4_checksum = "rfc9568"            # or "without-pseudo-header" (Cisco, Arista) or
 //!                                      # "accept-both" (sends RFC 9568); IPv4 only
 //! group = "lan-v4"                     # metrics label of the redundancy group; default: name
+//! # [instance.router_advertisement]    # IPv6: RAs while Master (see `router_advert`)
 //!
 //! [[instance.hook]]                    # this instance's own hooks, same keys as global ones
 //! command = ["/usr/local/bin/lan-v4-changed"]
@@ -55,6 +56,7 @@ pub mod check;
 mod error;
 mod host;
 pub mod peer;
+pub mod router_advert;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -71,6 +73,8 @@ pub use crate::proto::AddressFamily;
 use crate::proto::{Centiseconds, OWNER_PRIORITY, State};
 pub use error::{ConfigError, ConfigErrorKind, Location, Severity, UnusableReason};
 pub use host::{HostInterfaces, InterfaceAddress, SystemInterfaces};
+use router_advert::RawRouterAdvert;
+pub use router_advert::RouterAdvertConfig;
 
 /// The configuration file the packaged systemd unit runs with (the default of `xvrrp plan`).
 pub const DEFAULT_CONFIG: &str = "/etc/xvrrp/xvrrp.toml";
@@ -231,6 +235,8 @@ pub struct InstanceConfig {
     /// The redundancy group, a metrics label shared by the routers that back each other up
     /// (the instance name unless configured).
     pub group: String,
+    /// Router Advertisements sent while Master (IPv6; `None`: none).
+    pub router_advertisement: Option<RouterAdvertConfig>,
 }
 
 impl InstanceConfig {
@@ -416,6 +422,7 @@ struct RawInstance {
     group: Option<Spanned<String>>,
     #[serde(default)]
     hook: Vec<Spanned<RawHook>>,
+    router_advertisement: Option<Spanned<RawRouterAdvert>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -257,6 +257,21 @@ fn compare_pair(local: &InstanceConfig, peer: &InstanceConfig, findings: &mut Ve
             ),
         ));
     }
+    match (&local.router_advertisement, &peer.router_advertisement) {
+        (Some(_), None) | (None, Some(_)) => findings.push(pair(
+            FindingSeverity::Error,
+            "router_advertisement",
+            "router advertisements on one router only: after a failover to the other, hosts              lose their default route when its router lifetime ends"
+                .to_owned(),
+        )),
+        (Some(ours), Some(theirs)) if ours != theirs => findings.push(pair(
+            FindingSeverity::Warning,
+            "router_advertisement",
+            "router advertisement settings differ: hosts learn other prefixes, options or              lifetimes depending on which router is Master"
+                .to_owned(),
+        )),
+        _ => {}
+    }
 }
 
 /// Only the higher-priority router's preempt setting changes anything: without it, it does not
@@ -549,6 +564,27 @@ mod tests {
         assert_eq!(
             findings(&owner, &owner),
             vec![(FindingSeverity::Error, Some("priority"))]
+        );
+    }
+
+    #[test]
+    fn router_advertisements_must_be_the_same_on_both_routers() {
+        let v6 = |priority: u8, extra: &str| {
+            format!(
+                "[[instance]]\nname = \"v6\"\ninterface = \"eth0\"\nvrid = 51\n\
+                 priority = {priority}\nvirtual_addresses = [\"fe80::1\"]\n{extra}\n"
+            )
+        };
+        let ra = "[instance.router_advertisement]\nmax_interval_s = 30";
+        assert_eq!(findings(&v6(200, ra), &v6(100, ra)), vec![]);
+        assert_eq!(
+            findings(&v6(200, ra), &v6(100, "")),
+            vec![(FindingSeverity::Error, Some("router_advertisement"))]
+        );
+        let other = "[instance.router_advertisement]\nmax_interval_s = 60";
+        assert_eq!(
+            findings(&v6(200, ra), &v6(100, other)),
+            vec![(FindingSeverity::Warning, Some("router_advertisement"))]
         );
     }
 

@@ -75,7 +75,8 @@ const CASES: &[Case] = &[
         expected: &[
             "error: test.toml:5: unknown field `prio`, expected one of `name`, `interface`, \
              `vrid`, `priority`, `advert_interval_ms`, `preempt`, `preempt_delay_ms`, \
-             `accept_mode`, `virtual_addresses`, `track`, `allowed_peers`, `unicast_peers`, `lan_announcements`, `ipv4_checksum`, `group`, `hook`",
+             `accept_mode`, `virtual_addresses`, `track`, `allowed_peers`, `unicast_peers`, `lan_announcements`, `ipv4_checksum`, `group`, `hook`, \
+             `router_advertisement`",
         ],
     },
     Case {
@@ -529,6 +530,49 @@ const CASES: &[Case] = &[
             r#"warning: test.toml:18: instance "lan": hook program "/" is not an executable file"#,
         ],
     },
+    Case {
+        name: "router advertisement settings out of RFC 4861 range",
+        toml: &[
+            "[[instance]]",
+            r#"name = "v6""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["fe80::1"]"#,
+            "[instance.router_advertisement]",
+            "min_interval_s = 500",
+            "router_lifetime_s = 100",
+            r#"preference = "highest""#,
+            r#"prefixes = [{ prefix = "2001:db8:1::1/64" }, { prefix = "fe80::/64" }]"#,
+            r#"dns_servers = ["ff02::1"]"#,
+            r#"search_domains = ["a..b"]"#,
+            "mtu = 1000",
+        ],
+        expected: &[
+            r#"error: test.toml:7: instance "v6": min_interval_s 500 must be 3..=0.75 × max_interval_s (600) (RFC 4861 §6.2.1)"#,
+            r#"error: test.toml:8: instance "v6": router_lifetime_s 100 must be 0 or max_interval_s (600)..=9000 (RFC 4861 §6.2.1)"#,
+            r#"error: test.toml:9: instance "v6": preference "highest" is not "low", "medium" or "high""#,
+            r#"error: test.toml:10: instance "v6": prefix "2001:db8:1::1/64" is not an IPv6 prefix (address/length, host bits zero)"#,
+            r#"error: test.toml:10: instance "v6": prefix "fe80::/64" is link-local or multicast"#,
+            r#"error: test.toml:11: instance "v6": dns_servers: "ff02::1" is not an IPv6 unicast address"#,
+            r#"error: test.toml:12: instance "v6": search_domains: "a..b": empty label"#,
+            r#"error: test.toml:13: instance "v6": mtu 1000 is out of range 1280..=65535"#,
+        ],
+    },
+    Case {
+        name: "router advertisements on an IPv4 instance",
+        toml: &[
+            "[[instance]]",
+            r#"name = "v4""#,
+            r#"interface = "eth0""#,
+            "vrid = 1",
+            r#"virtual_addresses = ["192.0.2.1"]"#,
+            "[instance.router_advertisement]",
+            "max_interval_s = 30",
+        ],
+        expected: &[
+            r#"error: test.toml:6: instance "v4": router_advertisement applies to IPv6 instances only"#,
+        ],
+    },
 ];
 
 #[test]
@@ -619,6 +663,7 @@ fn defaults_fill_every_optional_key() {
             lan_announcements: true,
             ipv4_checksum: ChecksumStyle::Rfc9568,
             group: "lan".into(),
+            router_advertisement: None,
         }]
     );
 }
@@ -814,6 +859,7 @@ fn effective_priority_subtracts_down_links_and_stays_at_least_one() {
         accept_mode: false,
         virtual_addresses: vec![IpAddr::from([192, 0, 2, 1])],
         group: "lan".into(),
+        router_advertisement: None,
         track: vec![
             TrackedInterface {
                 interface: "eth1".into(),
@@ -1041,4 +1087,102 @@ fn the_allowed_peers_of_one_interface_fit_its_data_plane() {
     );
     let fits: Vec<&str> = lines[..64 * 6].to_vec();
     assert!(load_text(&fits, Mode::Check).is_ok());
+}
+
+#[test]
+fn router_advertisement_defaults_follow_rfc4861_and_every_key_maps() {
+    let base = [
+        "[[instance]]",
+        r#"name = "v6""#,
+        r#"interface = "eth0""#,
+        "vrid = 1",
+        r#"virtual_addresses = ["fe80::1"]"#,
+    ];
+    let ra = |extra: &[&str]| {
+        let lines: Vec<&str> = base.iter().chain(extra).copied().collect();
+        load_text(&lines, Mode::Run).unwrap().config.instances[0]
+            .router_advertisement
+            .clone()
+    };
+    assert_eq!(ra(&[]), None, "no section: no RAs");
+    assert_eq!(
+        ra(&["[instance.router_advertisement]", "enabled = false"]),
+        None
+    );
+    let defaults = ra(&["[instance.router_advertisement]"]).expect("enabled by the section");
+    assert_eq!(defaults.max_interval, Duration::from_secs(600));
+    assert_eq!(defaults.min_interval, Duration::from_secs(198));
+    assert_eq!(defaults.router_lifetime_s, 1800);
+    assert_eq!(defaults.hop_limit, 64);
+    assert_eq!(defaults.preference, router_advert::RouterPreference::Medium);
+    assert_eq!((defaults.managed, defaults.other_config), (false, false));
+    assert_eq!(defaults.mtu, None);
+    assert!(defaults.prefixes.is_empty() && defaults.dns_servers.is_empty());
+    assert_eq!(defaults.dns_lifetime_s, 1800);
+    // Short intervals: min stays within 3..=0.75 × max.
+    let short = ra(&["[instance.router_advertisement]", "max_interval_s = 4"]).unwrap();
+    assert_eq!(short.min_interval, Duration::from_secs(3));
+    assert_eq!(short.router_lifetime_s, 12);
+    let full = ra(&[
+        "[instance.router_advertisement]",
+        "enabled = true",
+        "max_interval_s = 30",
+        "min_interval_s = 10",
+        "router_lifetime_s = 0",
+        r#"preference = "low""#,
+        "managed = true",
+        "other_config = true",
+        "hop_limit = 0",
+        "mtu = 9000",
+        r#"prefixes = [{ prefix = "2001:db8:1::/64", on_link = false, autonomous = false, valid_lifetime_s = 100, preferred_lifetime_s = 50 }]"#,
+        r#"dns_servers = ["2001:db8::53"]"#,
+        r#"search_domains = ["example.com."]"#,
+        "dns_lifetime_s = 90",
+    ])
+    .unwrap();
+    assert_eq!(
+        full,
+        RouterAdvertConfig {
+            min_interval: Duration::from_secs(10),
+            max_interval: Duration::from_secs(30),
+            router_lifetime_s: 0,
+            preference: router_advert::RouterPreference::Low,
+            managed: true,
+            other_config: true,
+            hop_limit: 0,
+            mtu: Some(9000),
+            prefixes: vec![vrrp_common::router_advert::PrefixInformation {
+                prefix: "2001:db8:1::".parse().unwrap(),
+                length: 64,
+                on_link: false,
+                autonomous: false,
+                valid_lifetime_s: 100,
+                preferred_lifetime_s: 50,
+            }],
+            dns_servers: vec!["2001:db8::53".parse().unwrap()],
+            search_domains: vec!["example.com.".into()],
+            dns_lifetime_s: 90,
+        }
+    );
+}
+
+#[test]
+fn a_router_advertisement_too_large_for_the_ipv6_minimum_mtu_is_refused() {
+    let servers: Vec<String> = (1..=80).map(|n| format!(r#""2001:db8::{n:x}""#)).collect();
+    let servers = format!("dns_servers = [{}]", servers.join(", "));
+    let lines = [
+        "[[instance]]",
+        r#"name = "v6""#,
+        r#"interface = "eth0""#,
+        "vrid = 1",
+        r#"virtual_addresses = ["fe80::1"]"#,
+        "[instance.router_advertisement]",
+        &servers,
+    ];
+    assert_eq!(
+        rendered(&load_text(&lines, Mode::Run)),
+        [
+            r#"error: test.toml:6: instance "v6": the router advertisement would be 1312 bytes, more than the 1240 an IPv6 link carries unfragmented (fewer prefixes, servers or domains)"#
+        ]
+    );
 }

@@ -1,6 +1,7 @@
 //! Semantic checks: from the parsed file model to a [`Config`], collecting every problem.
 
 mod notify;
+mod router_advert;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
@@ -337,6 +338,7 @@ impl Validator<'_> {
         let ipv4_checksum = self.ipv4_checksum(name, raw, family);
         let group = self.group(name, raw);
         let hooks = self.hooks(Some(name), &raw.hook);
+        let router_advertisement = self.router_advertisement(name, raw, family);
 
         if self.error_count() > errors_before {
             return None;
@@ -359,6 +361,7 @@ impl Validator<'_> {
             lan_announcements: raw.lan_announcements.unwrap_or(true),
             ipv4_checksum,
             group,
+            router_advertisement,
         };
         Some(Checked { config, raw, hooks })
     }

@@ -10,7 +10,7 @@ use std::{
 use super::{commands::OperatorMarks, retry::Retry};
 use crate::{
     config::InstanceConfig,
-    proto::{AddressFamily, RouterConfig, VirtualRouter},
+    proto::{AddressFamily, RouterConfig, VirtualRouter, router_advert::RouterAdvertScheduler},
 };
 
 /// A running instance.
@@ -32,12 +32,15 @@ pub(crate) struct Instance {
     pub(crate) dropped_retry: Option<Retry>,
     /// Who demoted it or overrode its priority.
     pub(crate) operator: OperatorMarks,
+    /// When to send Router Advertisements (IPv6 with `router_advertisement` configured).
+    pub(crate) router_adverts: Option<RouterAdvertScheduler>,
 }
 
 impl Instance {
     /// A new instance in Initialize, with `primary_address` as advert source.
     pub(crate) fn new(config: InstanceConfig, primary_address: IpAddr) -> Self {
         let router = VirtualRouter::new(router_config(&config, primary_address));
+        let router_adverts = super::router_adverts::scheduler(&config);
         Self {
             config,
             router,
@@ -47,6 +50,7 @@ impl Instance {
             dropped_addresses: Vec::new(),
             dropped_retry: None,
             operator: OperatorMarks::default(),
+            router_adverts,
         }
     }
 

@@ -382,6 +382,11 @@ impl VrrpInterface {
         Ok(())
     }
 
+    /// Sends one complete Ethernet frame built elsewhere (Router Advertisements).
+    pub(crate) fn send_frame(&self, frame: &[u8]) -> Result<()> {
+        Ok(self.socket.send(frame)?)
+    }
+
     /// Registers `instance`'s virtual addresses and allowed peers with the XDP program.
     pub(crate) fn register_instance(&mut self, instance: &Instance) -> Result<()> {
         for address in &instance.config.virtual_addresses {

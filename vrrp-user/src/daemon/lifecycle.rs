@@ -285,6 +285,7 @@ impl Daemon {
             .router
             .handle_event(Event::ConfigChanged(router_config(&new, primary)), now);
         let old = std::mem::replace(&mut self.instances[index].config, new);
+        self.reconfigure_router_adverts(index, &old, now);
         // The state machine resets to the configured priority; tracking may still lower it.
         let instance = &self.instances[index];
         let tracked = instance.tracked_priority();
@@ -528,6 +529,7 @@ pub(super) mod tests {
             lan_announcements: true,
             ipv4_checksum: ChecksumStyle::Rfc9568,
             group: name.to_owned(),
+            router_advertisement: None,
         }
     }
 

@@ -22,6 +22,7 @@ mod rate_limit;
 pub mod realtime;
 mod reload;
 pub(crate) mod retry;
+mod router_adverts;
 mod runtime;
 mod schedule;
 mod screening;

@@ -23,6 +23,7 @@ use super::{
     interface::VrrpInterface,
     lifecycle::WaitingInstance,
     rate_limit::RateLimiter,
+    router_adverts::Solicitations,
     schedule::{InstanceId, Timetable},
     snapshot, stamps,
 };
@@ -85,6 +86,7 @@ pub async fn run(
     let mut sighup = signal(SignalKind::hangup()).context("install SIGHUP handler")?;
     let changes = watch_interfaces().context("subscribe to link and address changes")?;
     let (punted_tx, punted_rx) = mpsc::channel(PUNTED_ADVERT_QUEUE);
+    let solicitations = Solicitations::open();
 
     let mut daemon = Daemon {
         options,
@@ -103,6 +105,7 @@ pub async fn run(
         pins,
         address_rereads: BTreeMap::new(),
         divergences: DivergenceWatch::default(),
+        solicitations,
     };
     let started = daemon.apply(config).await;
     let mut operator = Operator::new(requests);
@@ -154,6 +157,8 @@ pub(super) struct Daemon {
     pub(super) address_rereads: BTreeMap<u32, Instant>,
     /// Disagreements with peers seen per instance (`divergence`).
     pub(super) divergences: DivergenceWatch,
+    /// Router Solicitations for IPv6 Masters (`router_adverts`).
+    pub(super) solicitations: Solicitations,
 }
 
 impl Daemon {
@@ -187,6 +192,9 @@ impl Daemon {
                 }
                 Some(advert) = punted.recv() => self.on_punted_advert(advert).await,
                 Some(change) = changes.recv() => self.on_interface_change(change).await,
+                Some(solicitation) = self.solicitations.next() => {
+                    self.on_router_solicitation(solicitation);
+                }
                 _ = sigterm.recv() => {
                     tracing::info!("SIGTERM: shutting down");
                     return Ok(());
@@ -312,7 +320,7 @@ impl Daemon {
     }
 
     /// Files instance `index` under its next deadlines.
-    fn reschedule(&mut self, index: usize) {
+    pub(super) fn reschedule(&mut self, index: usize) {
         let instance = &self.instances[index];
         let Some(id) = instance_id(&self.interfaces, instance) else {
             return;
@@ -322,7 +330,12 @@ impl Daemon {
             .addresses_refreshed_at
             .map(|at| at + instance.address_lifetime() / 3);
         let (advert, others) = if instance.router.state() == State::Master {
-            (timer, refresh)
+            // A due RA is sent after the instance's actions (`router_adverts`).
+            let router_advert = instance
+                .router_adverts
+                .as_ref()
+                .and_then(|ra| ra.poll_timeout());
+            (timer.into_iter().chain(router_advert).min(), refresh)
         } else if stamps::is_swept(instance) {
             if let Some(interface) = self.interfaces.get_mut(&instance.config.interface) {
                 interface.sweep_at = interface.sweep_at.into_iter().chain(timer).min();
@@ -399,6 +412,7 @@ impl Daemon {
                 );
             }
         }
+        self.send_due_router_advert(index, now);
         let instance = &self.instances[index];
         if let Some(interface) = self.interfaces.get_mut(&instance.config.interface)
             && let Err(err) = interface.sync_instance(instance).await
@@ -460,6 +474,7 @@ impl Daemon {
             Action::SetDataplaneRole { .. } => {}
             Action::Transition { from, to, reason } => {
                 self.publish_transition(instance, from, to, &reason);
+                self.router_adverts_transition(index, from, to, &reason, now);
             }
             Action::Warning(warning) => {
                 let name = name.clone();

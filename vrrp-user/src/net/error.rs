@@ -38,6 +38,15 @@ pub enum NetError {
         #[source]
         source: Box<rtnetlink::Error>,
     },
+    /// An operation on the Router Solicitation socket failed.
+    #[error("router solicitation socket: {op} failed")]
+    SolicitationSocket {
+        /// What we were doing.
+        op: &'static str,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A packet socket operation failed.
     #[error("packet socket {op} on interface index {ifindex} failed")]
     PacketSocket {

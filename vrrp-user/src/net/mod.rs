@@ -7,6 +7,7 @@ mod error;
 pub mod interface;
 pub mod packet_socket;
 pub mod raw_ip_socket;
+pub mod solicitation_socket;
 pub mod sysctl;
 pub mod virtual_addresses;
 

@@ -87,6 +87,7 @@ mod drill;
 mod election;
 mod event;
 mod router;
+pub mod router_advert;
 mod timers;
 pub mod timing;
 
