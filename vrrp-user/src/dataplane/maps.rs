@@ -146,6 +146,7 @@ impl Dataplane {
         settings: &InstanceSettings,
     ) -> Result<(), DataplaneError> {
         let key = self.instance_key(family, vrid);
+        self.pinned.remove(&(family, vrid));
         let value = Instance {
             master_addr_be: address_bytes(settings.master_address),
             master_interval_cs: settings.master_interval_cs,
@@ -178,6 +179,7 @@ impl Dataplane {
         vrid: u8,
     ) -> Result<(), DataplaneError> {
         let key = self.instance_key(family, vrid);
+        self.pinned.remove(&(family, vrid));
         // Role first: the fast path stops treating it as Master before the instance goes.
         self.set_role(&key, Role::Initialize)?;
         let ifname = self.ifname.clone();
