@@ -8,8 +8,8 @@ use tokio::sync::{mpsc, watch};
 use tracing_subscriber::{EnvFilter, fmt};
 use vrrp_user::{
     cli::{
-        Cli, Command, EventsArgs, InstanceArgs, PlanArgs, PlanFormat, PriorityArgs, RunArgs,
-        StatusArgs,
+        CleanupArgs, Cli, Command, EventsArgs, InstanceArgs, PlanArgs, PlanFormat, PriorityArgs,
+        RunArgs, StatusArgs,
     },
     config::{self, LogFormat, Mode, SystemInterfaces, check, peer},
     daemon::{self, capabilities, events::EventBus},
@@ -66,6 +66,7 @@ fn main() -> ExitCode {
         Command::Priority(args) => report(operate(&args.target, priority(&args))),
         Command::Drill(args) => report(operate(&args, drill(&args))),
         Command::Plan(args) => report(show_plan(&args)),
+        Command::Cleanup(args) => report(cleanup(&args)),
     }
 }
 
@@ -156,6 +157,14 @@ fn fetch_status(
         Some(ResponseBody::Status(report)) => Ok(report),
         other => anyhow::bail!("{}: unexpected answer {other:?}", context()),
     }
+}
+
+fn cleanup(args: &CleanupArgs) -> anyhow::Result<()> {
+    init_logging(LogFormat::Text);
+    let removed = vrrp_user::dataplane::remove_dead_pins(&args.bpffs)
+        .with_context(|| format!("pins under {}", args.bpffs.display()))?;
+    println!("{} pin directories removed", removed.len());
+    Ok(())
 }
 
 fn show_plan(args: &PlanArgs) -> anyhow::Result<()> {

@@ -19,6 +19,7 @@ use super::{
     commands::{Operator, OperatorRequest},
     divergence::DivergenceWatch,
     events::{DaemonEvent, EventBus},
+    handover::{Stop, exec_successor},
     instance::Instance,
     interface::VrrpInterface,
     lifecycle::WaitingInstance,
@@ -28,7 +29,7 @@ use super::{
 };
 use crate::{
     config::{Config, GlobalConfig},
-    dataplane::{DeliveredAdvert, PinVisibility, XdpAttachMode, pin_visibility},
+    dataplane::{DeliveredAdvert, PinVisibility, XdpAttachMode, pin_visibility, remove_dead_pins},
     net::interface::{InterfaceChange, watch_interfaces},
     ops::status::StatusSnapshot,
     proto::{Action, Event, State, TransitionReason, Warning, late_receive_time},
@@ -59,7 +60,8 @@ const PUNTED_ADVERT_QUEUE: usize = 1024;
 const STATUS_REFRESH: Duration = Duration::from_secs(1);
 
 /// Runs the daemon until SIGTERM or SIGINT. Returns after a clean shutdown: Masters resigned
-/// with priority 0, virtual addresses removed, XDP detached and unpinned. The operations
+/// with priority 0, virtual addresses removed, XDP detached and unpinned. SIGUSR2 hands over
+/// instead (`handover`): this returns only if running the binary again failed. The operations
 /// layer reads `status` (see `snapshot`), subscribes to `bus` and sends operator `requests`.
 pub async fn run(
     options: RunOptions,
@@ -77,12 +79,18 @@ pub async fn run(
              fail-safe) and bpftool on the host does not see them"
         );
     }
+    // Pins of interfaces that went away while no daemon ran (each logged).
+    if let Err(err) = remove_dead_pins(&config.global.bpffs) {
+        tracing::warn!(error = %err, "looking for pins of vanished interfaces failed");
+    }
     let (connection, netlink, _) =
         rtnetlink::new_connection().context("open a netlink connection")?;
     tokio::spawn(connection);
     let mut sigterm = signal(SignalKind::terminate()).context("install SIGTERM handler")?;
     let mut sigint = signal(SignalKind::interrupt()).context("install SIGINT handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("install SIGHUP handler")?;
+    let mut sigusr2 =
+        signal(SignalKind::user_defined2()).context("install SIGUSR2 (handover) handler")?;
     let changes = watch_interfaces().context("subscribe to link and address changes")?;
     let (punted_tx, punted_rx) = mpsc::channel(PUNTED_ADVERT_QUEUE);
 
@@ -113,6 +121,7 @@ pub async fn run(
                     &mut sigterm,
                     &mut sigint,
                     &mut sighup,
+                    &mut sigusr2,
                     punted_rx,
                     changes,
                     &mut operator,
@@ -121,8 +130,12 @@ pub async fn run(
         }
         Err(err) => Err(err),
     };
+    if let Ok(Stop::Handover) = result {
+        daemon.hand_over();
+        return Err(exec_successor());
+    }
     daemon.shutdown().await;
-    result
+    result.map(|_| ())
 }
 
 pub(super) struct Daemon {
@@ -162,10 +175,11 @@ impl Daemon {
         sigterm: &mut tokio::signal::unix::Signal,
         sigint: &mut tokio::signal::unix::Signal,
         sighup: &mut tokio::signal::unix::Signal,
+        sigusr2: &mut tokio::signal::unix::Signal,
         mut punted: mpsc::Receiver<DeliveredAdvert>,
         mut changes: mpsc::UnboundedReceiver<InterfaceChange>,
         operator: &mut Operator,
-    ) -> Result<()> {
+    ) -> Result<Stop> {
         let mut status_refresh = interval(STATUS_REFRESH);
         status_refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
@@ -189,12 +203,16 @@ impl Daemon {
                 Some(change) = changes.recv() => self.on_interface_change(change).await,
                 _ = sigterm.recv() => {
                     tracing::info!("SIGTERM: shutting down");
-                    return Ok(());
+                    return Ok(Stop::Shutdown);
                 }
                 _ = sigint.recv() => {
                     tracing::info!("SIGINT: shutting down");
-                    return Ok(());
+                    return Ok(Stop::Shutdown);
                 }
+                _ = sigusr2.recv() => if self.successor_can_start() {
+                    tracing::info!("SIGUSR2: handing over to a new run");
+                    return Ok(Stop::Handover);
+                },
                 _ = sighup.recv() => self.reload().await,
                 input = operator.next() => self.on_operator_input(operator, input).await,
                 _ = status_refresh.tick() => {

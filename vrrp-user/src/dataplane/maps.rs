@@ -42,6 +42,27 @@ pub struct InstanceSettings {
     pub peers_listed: bool,
 }
 
+impl InstanceSettings {
+    /// The [`INSTANCES_MAP`] value of virtual router (`family`, `vrid`) with these settings:
+    /// what [`Dataplane::set_instance`] writes (and a restarted daemon compares a pinned record
+    /// with).
+    pub fn record(&self, family: AddressFamily, vrid: u8) -> Instance {
+        Instance {
+            master_addr_be: address_bytes(self.master_address),
+            master_interval_cs: self.master_interval_cs,
+            vmac: virtual_mac(family, vrid),
+            role: self.role as u8,
+            master_priority: self.master_priority,
+            accept: u8::from(self.accept),
+            owner: u8::from(self.owner),
+            heartbeat_timeout_cs: u16::try_from(self.heartbeat_timeout.as_millis().div_ceil(10))
+                .unwrap_or(u16::MAX),
+            checksum_style: self.checksum_style as u8,
+            peers_listed: u8::from(self.peers_listed),
+        }
+    }
+}
+
 /// The virtual MAC of (`family`, `vrid`) (RFC 5798 §7.3), from the codec's constants.
 pub fn virtual_mac(family: AddressFamily, vrid: u8) -> [u8; 6] {
     match family {
@@ -147,21 +168,7 @@ impl Dataplane {
     ) -> Result<(), DataplaneError> {
         let key = self.instance_key(family, vrid);
         self.pinned.remove(&(family, vrid));
-        let value = Instance {
-            master_addr_be: address_bytes(settings.master_address),
-            master_interval_cs: settings.master_interval_cs,
-            vmac: virtual_mac(family, vrid),
-            role: settings.role as u8,
-            master_priority: settings.master_priority,
-            accept: u8::from(settings.accept),
-            owner: u8::from(settings.owner),
-            heartbeat_timeout_cs: u16::try_from(
-                settings.heartbeat_timeout.as_millis().div_ceil(10),
-            )
-            .unwrap_or(u16::MAX),
-            checksum_style: settings.checksum_style as u8,
-            peers_listed: u8::from(settings.peers_listed),
-        };
+        let value = settings.record(family, vrid);
         let ifname = self.ifname.clone();
         self.hash_map::<InstanceKey, Instance>(INSTANCES_MAP)?
             .insert(key, value, 0)
@@ -170,6 +177,77 @@ impl Dataplane {
         self.last_seen.clear(key.slot());
         // After the instance: the fast path never sees a role the instance does not have yet.
         self.set_role(&key, settings.role)
+    }
+
+    /// Removes the instance records (with their counters), VIPs and peers the keep functions
+    /// refuse: what an adopted data plane holds that the configuration no longer has. Returns
+    /// how many entries went.
+    pub fn retain(
+        &mut self,
+        keep_instance: impl Fn(AddressFamily, u8) -> bool,
+        keep_vip: impl Fn(IpAddr, u8) -> bool,
+        keep_peer: impl Fn(AddressFamily, u8, IpAddr) -> bool,
+    ) -> Result<usize, DataplaneError> {
+        let ifname = self.ifname.clone();
+        let read = |map: &'static str| {
+            let ifname = ifname.clone();
+            move |source| DataplaneError::map(&ifname, "read", map, source)
+        };
+        let instances: Vec<InstanceKey> = self
+            .hash_map::<InstanceKey, Instance>(INSTANCES_MAP)?
+            .keys()
+            .collect::<Result<_, _>>()
+            .map_err(read(INSTANCES_MAP))?;
+        let mut vips: Vec<(IpAddr, u8)> = self
+            .hash_map::<Vip4Key, VipTarget>(VIPS4_MAP)?
+            .iter()
+            .map(|entry| entry.map(|(key, target)| (IpAddr::from(key.addr_be), target.vrid)))
+            .collect::<Result<_, _>>()
+            .map_err(read(VIPS4_MAP))?;
+        vips.extend(
+            self.hash_map::<Vip6Key, VipTarget>(VIPS6_MAP)?
+                .iter()
+                .map(|entry| entry.map(|(key, target)| (IpAddr::from(key.addr_be), target.vrid)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(read(VIPS6_MAP))?,
+        );
+        let peers: Vec<PeerKey> = self
+            .hash_map::<PeerKey, PeerEntry>(PEERS_MAP)?
+            .keys()
+            .collect::<Result<_, _>>()
+            .map_err(read(PEERS_MAP))?;
+        let mut removed = 0;
+        for key in instances {
+            let Some(family) = AddressFamily::from_u8(key.family) else {
+                continue;
+            };
+            if !keep_instance(family, key.vrid) {
+                self.remove_instance(family, key.vrid)?;
+                removed += 1;
+            }
+        }
+        for (address, vrid) in vips {
+            if !keep_vip(address, vrid) {
+                self.remove_vip(address)?;
+                removed += 1;
+            }
+        }
+        for key in peers {
+            let Some(family) = AddressFamily::from_u8(key.instance.family) else {
+                continue;
+            };
+            let peer = match family {
+                AddressFamily::Ipv4 => {
+                    IpAddr::from(<[u8; 4]>::try_from(&key.addr_be[..4]).unwrap_or_default())
+                }
+                AddressFamily::Ipv6 => IpAddr::from(key.addr_be),
+            };
+            if !keep_peer(family, key.instance.vrid, peer) {
+                self.remove_peer(family, key.instance.vrid, peer)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// Removes virtual router (`family`, `vrid`) and zeroes its counters.

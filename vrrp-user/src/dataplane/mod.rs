@@ -244,7 +244,8 @@ impl Dataplane {
 
     /// Leaves the programs running and everything pinned for the next daemon to adopt (a
     /// handover); only links the kernel could not pin (TC on kernels before 6.6) detach.
-    pub fn leave_pinned(mut self) {
+    /// Dropping the data plane afterwards removes nothing.
+    pub fn leave_pinned(&mut self) {
         drop(self.links.take());
         tracing::info!(ifname = %self.ifname, pin_dir = %self.pin_dir.display(), "data plane left running for the next daemon");
     }
