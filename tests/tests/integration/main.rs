@@ -8,6 +8,7 @@ mod drills;
 mod hardening;
 mod interop_keepalived;
 mod operations;
+mod restart;
 mod scale;
 mod xdp_attach;
 mod xdp_differential;

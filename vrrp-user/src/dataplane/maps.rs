@@ -143,10 +143,7 @@ impl Dataplane {
         &mut self,
         name: &'static str,
     ) -> Result<HashMap<&mut MapData, K, V>, DataplaneError> {
-        let map = self
-            .ebpf
-            .map_mut(name)
-            .ok_or(DataplaneError::MapMissing { map: name })?;
+        let map = self.maps.get_mut(name)?;
         HashMap::try_from(map)
             .map_err(|source| DataplaneError::map(&self.ifname, "open", name, source))
     }
@@ -266,12 +263,7 @@ impl Dataplane {
                 .remove(&key),
         )
         .map_err(|source| DataplaneError::map(&ifname, "remove from", INSTANCES_MAP, source))?;
-        let map = self
-            .ebpf
-            .map_mut(INSTANCE_STATS_MAP)
-            .ok_or(DataplaneError::MapMissing {
-                map: INSTANCE_STATS_MAP,
-            })?;
+        let map = self.maps.get_mut(INSTANCE_STATS_MAP)?;
         let mut stats = PerCpuArray::<_, InstanceCounters>::try_from(map)
             .map_err(|source| DataplaneError::map(&ifname, "open", INSTANCE_STATS_MAP, source))?;
         let cpus = aya::util::nr_cpus()
@@ -285,10 +277,7 @@ impl Dataplane {
 
     fn set_role(&mut self, key: &InstanceKey, role: Role) -> Result<(), DataplaneError> {
         let ifname = self.ifname.clone();
-        let map = self
-            .ebpf
-            .map_mut(ROLES_MAP)
-            .ok_or(DataplaneError::MapMissing { map: ROLES_MAP })?;
+        let map = self.maps.get_mut(ROLES_MAP)?;
         let mut roles = Array::<_, RoleEntry>::try_from(map)
             .map_err(|source| DataplaneError::map(&ifname, "open", ROLES_MAP, source))?;
         let entry = RoleEntry {
@@ -430,10 +419,7 @@ impl Dataplane {
     }
 
     fn control_array(&mut self) -> Result<Array<&mut MapData, Control>, DataplaneError> {
-        let map = self
-            .ebpf
-            .map_mut(CONTROL_MAP)
-            .ok_or(DataplaneError::MapMissing { map: CONTROL_MAP })?;
+        let map = self.maps.get_mut(CONTROL_MAP)?;
         Array::try_from(map)
             .map_err(|source| DataplaneError::map(&self.ifname, "open", CONTROL_MAP, source))
     }

@@ -31,7 +31,7 @@ use std::{
     time::Duration,
 };
 
-use aya::{Ebpf, EbpfLoader};
+use aya::{Ebpf, EbpfLoader, maps::Map};
 use aya_log::EbpfLogger;
 use vrrp_common::maps::{ALL_MAPS, AddressFamily, CONTRACT_VERSION, Control, LAST_SEEN_MAP};
 
@@ -90,6 +90,44 @@ impl Default for AttachOptions {
     }
 }
 
+/// The maps a data plane uses, by name: taken out of the object this run loaded, or opened from
+/// a previous run's pins.
+struct MapSet(HashMap<&'static str, Map>);
+
+impl MapSet {
+    /// Takes every map of [`ALL_MAPS`] out of `ebpf`.
+    fn take_from(ebpf: &mut Ebpf) -> Result<Self, DataplaneError> {
+        ALL_MAPS
+            .into_iter()
+            .map(|name| {
+                ebpf.take_map(name)
+                    .map(|map| (name, map))
+                    .ok_or(DataplaneError::MapMissing { map: name })
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    fn get(&self, name: &'static str) -> Result<&Map, DataplaneError> {
+        self.0
+            .get(name)
+            .ok_or(DataplaneError::MapMissing { map: name })
+    }
+
+    fn get_mut(&mut self, name: &'static str) -> Result<&mut Map, DataplaneError> {
+        self.0
+            .get_mut(name)
+            .ok_or(DataplaneError::MapMissing { map: name })
+    }
+
+    /// Takes `name` out (the advert ring, which its reader owns).
+    fn take(&mut self, name: &'static str) -> Result<Map, DataplaneError> {
+        self.0
+            .remove(name)
+            .ok_or(DataplaneError::MapMissing { map: name })
+    }
+}
+
 /// The XDP program attached to one interface, with its maps pinned. Dropping it (or
 /// [`Dataplane::detach`]) detaches the program and removes the pins.
 pub struct Dataplane {
@@ -107,10 +145,18 @@ pub struct Dataplane {
     /// What a previous run's records said, per (family, vrid), until the daemon takes it
     /// (adopted data planes only).
     pinned: HashMap<(AddressFamily, u8), PinnedInstance>,
+    maps: MapSet,
     // Declared before `ebpf` so the log ring buffer closes first. It moves into
-    // [`AdvertEvents`] (which drains it) when the daemon takes the events.
+    // [`AdvertEvents`] (which drains it) when the daemon takes the events. An adopted data
+    // plane has none: the running program logs into its own run's ring, which nobody pinned.
     logger: Option<EbpfLogger<&'static dyn log::Log>>,
-    ebpf: Ebpf,
+    /// The object this run loaded and attached, held for its programs (the test hooks run
+    /// them); `None` when adopted.
+    #[cfg_attr(
+        not(feature = "test-hooks"),
+        expect(dead_code, reason = "only the test hooks run the programs")
+    )]
+    ebpf: Option<Ebpf>,
 }
 
 impl Dataplane {
@@ -136,7 +182,7 @@ impl Dataplane {
                         ifname,
                         ifindex,
                         dir,
-                        adopted.ebpf,
+                        (MapSet(adopted.maps), None),
                         attach::Attached {
                             links: adopted.links,
                             hook: adopted.hook,
@@ -187,32 +233,42 @@ impl Dataplane {
             contract_version: CONTRACT_VERSION,
             vip_last_bytes: [0; 4],
         };
-        let mut dataplane = Self::assemble(ifname, ifindex, pin_dir, ebpf, attached, control)?;
+        let maps = MapSet::take_from(&mut ebpf)?;
+        let mut dataplane = Self::assemble(
+            ifname,
+            ifindex,
+            pin_dir,
+            (maps, Some(ebpf)),
+            attached,
+            control,
+        )?;
         dataplane.refresh_heartbeat()?;
         tracing::info!(ifname, program_id = dataplane.program_id, ingress = %dataplane.hook, pin_dir = %dataplane.pin_dir.display(), "data plane attached");
         Ok(dataplane)
     }
 
-    /// The data plane around a loaded object and its links: kernel logs, stamps mapped.
+    /// The data plane around its maps and links: stamps mapped; kernel logs drained when
+    /// this run loaded the object.
     fn assemble(
         ifname: &str,
         ifindex: u32,
         pin_dir: PathBuf,
-        mut ebpf: Ebpf,
+        (maps, ebpf): (MapSet, Option<Ebpf>),
         attached: attach::Attached,
         control: Control,
     ) -> Result<Self, DataplaneError> {
+        let mut ebpf = ebpf;
         // The object always carries the log map; a failure here means it could not be opened,
         // which only costs us the kernel-side debug logs.
-        let logger = match EbpfLogger::init(&mut ebpf) {
+        let logger = ebpf.as_mut().and_then(|ebpf| match EbpfLogger::init(ebpf) {
             Ok(logger) => Some(logger),
             Err(err) => {
                 tracing::warn!(ifname, error = %err, "XDP logs unavailable");
                 None
             }
-        };
-        let last_seen = match ebpf.map(LAST_SEEN_MAP) {
-            Some(aya::maps::Map::Array(data)) => {
+        });
+        let last_seen = match maps.get(LAST_SEEN_MAP)? {
+            Map::Array(data) => {
                 last_seen::LastSeenStamps::map(data).map_err(|source| DataplaneError::Io {
                     op: format!("mapping {LAST_SEEN_MAP} into memory"),
                     ifname: ifname.to_owned(),
@@ -231,6 +287,7 @@ impl Dataplane {
             control,
             last_seen,
             pinned: HashMap::new(),
+            maps,
             logger,
             ebpf,
         })
