@@ -122,10 +122,17 @@ fn ping_count(host: &NetNs, address: &str, count: u32) -> std::thread::JoinHandl
     })
 }
 
-/// The Master (r1) hands over to a fresh run of its daemon while a host pings the virtual
-/// address every millisecond: no reply lost, no state change on either router except the
-/// restarted one's `resumed` start, and r2 never advertises.
-fn handover_costs_nothing(test: &str, interval_ms: u32) {
+/// Which router's daemon hands over.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HandingOver {
+    Master,
+    Backup,
+}
+
+/// The Master (r1) or the Backup (r2) hands over to a fresh run of its daemon while a host
+/// pings the virtual address every millisecond: no reply lost, no state change on either
+/// router except the restarted one's `resumed` start in its old role, and r2 never advertises.
+fn handover_costs_nothing(test: &str, interval_ms: u32, handing_over: HandingOver) {
     let Some((_serial, pair)) = Pair::for_test(test) else {
         return;
     };
@@ -157,9 +164,17 @@ fn handover_costs_nothing(test: &str, interval_ms: u32) {
     let pings = 2500 + 3 * interval_ms;
     let ping = ping_count(pair.ns(2), VIP4, pings);
     std::thread::sleep(handover_after);
-    let pid = r1.pid();
-    r1.signal(libc::SIGUSR2);
-    r1.wait_for_log("resumed from the previous run", STARTUP);
+    let (restarted, other, resumed_as) = match handing_over {
+        HandingOver::Master => (&r1, &r2, "Initialize -> Master"),
+        HandingOver::Backup => (&r2, &r1, "Initialize -> Backup"),
+    };
+    let (restarted_before, other_before) = match handing_over {
+        HandingOver::Master => (r1_before, r2_before),
+        HandingOver::Backup => (r2_before, r1_before),
+    };
+    let pid = restarted.pid();
+    restarted.signal(libc::SIGUSR2);
+    restarted.wait_for_log("resumed from the previous run", STARTUP);
     let (sent, received) = ping.join().expect("ping thread");
     let frames = pair.capture.frames();
     assert!(
@@ -173,17 +188,17 @@ fn handover_costs_nothing(test: &str, interval_ms: u32) {
     );
     assert_eq!(sent, received, "replies lost across the handover");
     assert_eq!(
-        state_changes(&r2),
-        r2_before,
-        "r2 changed state during the handover"
+        state_changes(other),
+        other_before,
+        "the other router changed state during the handover"
     );
-    let r1_after = state_changes(&r1);
-    let new: Vec<&String> = r1_after.iter().skip(r1_before.len()).collect();
+    let after = state_changes(restarted);
+    let new: Vec<&String> = after.iter().skip(restarted_before.len()).collect();
     assert!(
-        new.len() == 1 && new[0].contains("Initialize -> Master") && new[0].contains("resumed"),
-        "r1's new run should resume as Master and change nothing else: {new:?}"
+        new.len() == 1 && new[0].contains(resumed_as) && new[0].contains("resumed"),
+        "the new run should resume in its role ({resumed_as}) and change nothing else: {new:?}"
     );
-    assert_eq!(r1.pid(), pid, "the handover keeps the process");
+    assert_eq!(restarted.pid(), pid, "the handover keeps the process");
     assert!(
         pair.has_vip(0),
         "the resumed Master lost its virtual address"
@@ -196,6 +211,16 @@ fn a_handover_at_100_ms_adverts_loses_no_reply_and_changes_no_state() {
     handover_costs_nothing(
         "a_handover_at_100_ms_adverts_loses_no_reply_and_changes_no_state",
         100,
+        HandingOver::Master,
+    );
+}
+
+#[test]
+fn a_backup_handing_over_resumes_following_its_master() {
+    handover_costs_nothing(
+        "a_backup_handing_over_resumes_following_its_master",
+        100,
+        HandingOver::Backup,
     );
 }
 
@@ -204,6 +229,7 @@ fn a_handover_at_1_s_adverts_loses_no_reply_and_changes_no_state() {
     handover_costs_nothing(
         "a_handover_at_1_s_adverts_loses_no_reply_and_changes_no_state",
         1000,
+        HandingOver::Master,
     );
 }
 
