@@ -86,11 +86,12 @@ pub async fn run(
     let (connection, netlink, _) =
         rtnetlink::new_connection().context("open a netlink connection")?;
     tokio::spawn(connection);
-    let mut sigterm = signal(SignalKind::terminate()).context("install SIGTERM handler")?;
-    let mut sigint = signal(SignalKind::interrupt()).context("install SIGINT handler")?;
-    let mut sighup = signal(SignalKind::hangup()).context("install SIGHUP handler")?;
-    let mut sigusr2 =
-        signal(SignalKind::user_defined2()).context("install SIGUSR2 (handover) handler")?;
+    let mut signals = Signals {
+        term: signal(SignalKind::terminate()).context("install SIGTERM handler")?,
+        int: signal(SignalKind::interrupt()).context("install SIGINT handler")?,
+        hup: signal(SignalKind::hangup()).context("install SIGHUP handler")?,
+        usr2: signal(SignalKind::user_defined2()).context("install SIGUSR2 (handover) handler")?,
+    };
     let changes = watch_interfaces().context("subscribe to link and address changes")?;
     let (punted_tx, punted_rx) = mpsc::channel(PUNTED_ADVERT_QUEUE);
 
@@ -117,15 +118,7 @@ pub async fn run(
     let result = match started {
         Ok(_) => {
             daemon
-                .run_loop(
-                    &mut sigterm,
-                    &mut sigint,
-                    &mut sighup,
-                    &mut sigusr2,
-                    punted_rx,
-                    changes,
-                    &mut operator,
-                )
+                .run_loop(&mut signals, punted_rx, changes, &mut operator)
                 .await
         }
         Err(err) => Err(err),
@@ -136,6 +129,15 @@ pub async fn run(
     }
     daemon.shutdown().await;
     result.map(|_| ())
+}
+
+/// The signals the event loop acts on.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    /// Handover (`handover`).
+    usr2: tokio::signal::unix::Signal,
 }
 
 pub(super) struct Daemon {
@@ -172,10 +174,7 @@ pub(super) struct Daemon {
 impl Daemon {
     async fn run_loop(
         &mut self,
-        sigterm: &mut tokio::signal::unix::Signal,
-        sigint: &mut tokio::signal::unix::Signal,
-        sighup: &mut tokio::signal::unix::Signal,
-        sigusr2: &mut tokio::signal::unix::Signal,
+        signals: &mut Signals,
         mut punted: mpsc::Receiver<DeliveredAdvert>,
         mut changes: mpsc::UnboundedReceiver<InterfaceChange>,
         operator: &mut Operator,
@@ -201,19 +200,19 @@ impl Daemon {
                 }
                 Some(advert) = punted.recv() => self.on_punted_advert(advert).await,
                 Some(change) = changes.recv() => self.on_interface_change(change).await,
-                _ = sigterm.recv() => {
+                _ = signals.term.recv() => {
                     tracing::info!("SIGTERM: shutting down");
                     return Ok(Stop::Shutdown);
                 }
-                _ = sigint.recv() => {
+                _ = signals.int.recv() => {
                     tracing::info!("SIGINT: shutting down");
                     return Ok(Stop::Shutdown);
                 }
-                _ = sigusr2.recv() => if self.successor_can_start() {
+                _ = signals.usr2.recv() => if self.successor_can_start() {
                     tracing::info!("SIGUSR2: handing over to a new run");
                     return Ok(Stop::Handover);
                 },
-                _ = sighup.recv() => self.reload().await,
+                _ = signals.hup.recv() => self.reload().await,
                 input = operator.next() => self.on_operator_input(operator, input).await,
                 _ = status_refresh.tick() => {
                     self.recheck_address_lists(Instant::now()).await;
