@@ -106,3 +106,66 @@ fn address(family: AddressFamily, bytes: [u8; 16]) -> IpAddr {
         AddressFamily::Ipv6 => IpAddr::V6(Ipv6Addr::from(bytes)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::daemon::{interface::contract_family, lifecycle::tests::instance_config};
+
+    const PRIMARY: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+
+    fn instance(priority: u8) -> Instance {
+        Instance::new(instance_config("lan", 1, priority), PRIMARY)
+    }
+
+    fn pinned(record: vrrp_common::maps::Instance) -> PinnedInstance {
+        PinnedInstance {
+            record,
+            last_seen: Duration::ZERO,
+            heartbeat: monotonic_now(),
+        }
+    }
+
+    fn master_record_of(instance: &Instance) -> vrrp_common::maps::Instance {
+        dataplane_settings(instance, State::Master, None)
+            .record(contract_family(instance.family()), instance.config.vrid)
+    }
+
+    #[test]
+    fn the_master_record_of_the_same_configuration_is_the_same_configuration() {
+        let record = pinned_record(&instance(100), &pinned(master_record_of(&instance(100))));
+        assert_eq!(record.role, State::Master);
+        assert!(record.same_config);
+        assert_eq!(record.routine, None);
+        assert!(record.heartbeat_age < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn another_priority_or_interval_is_another_configuration() {
+        let old = master_record_of(&instance(100));
+        assert!(!pinned_record(&instance(150), &pinned(old)).same_config);
+        let mut faster = instance_config("lan", 1, 100);
+        faster.advert_interval = crate::proto::Centiseconds::new(10).unwrap();
+        let faster = Instance::new(faster, PRIMARY);
+        assert!(!pinned_record(&faster, &pinned(old)).same_config);
+    }
+
+    #[test]
+    fn a_backup_record_carries_its_masters_signature_unless_it_had_none() {
+        let backup = instance(100);
+        let master = RoutineAdvert {
+            source: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
+            priority: 200,
+            max_advert_interval: crate::proto::Centiseconds::DEFAULT,
+        };
+        let record = dataplane_settings(&backup, State::Backup, Some(master))
+            .record(contract_family(backup.family()), 1);
+        let seen = pinned_record(&backup, &pinned(record));
+        assert_eq!((seen.role, seen.routine), (State::Backup, Some(master)));
+        let without = dataplane_settings(&backup, State::Backup, None)
+            .record(contract_family(backup.family()), 1);
+        assert_eq!(pinned_record(&backup, &pinned(without)).routine, None);
+    }
+}
