@@ -8,7 +8,7 @@ use std::{path::Path, time::Duration};
 use vrrp_tests::{
     capture::Capture,
     daemon::Daemon,
-    failover::{Failover, millis},
+    failover::{Failover, Prober, millis},
     lab::{LAN_IF, Lab},
     privilege::require_root,
     vrrp::{RouterSpec, VIP4, adverts_from},
@@ -82,6 +82,77 @@ fn run_once(interval_ms: u32, failure: Failure) -> Failover {
     )
 }
 
+/// What a host and the Backup saw of one handover.
+struct Handover {
+    /// The longest time between two replies to the 1 ms pings.
+    gap: Duration,
+    /// The new run resumed as Master (else it took the start-up path: window missed).
+    resumed: bool,
+    /// The Backup advertised meanwhile (took over).
+    backup_advertised: bool,
+}
+
+/// One hitless restart in a fresh lab: the Master's daemon hands over (SIGUSR2) while the host
+/// pings the virtual address every millisecond.
+fn handover_once(interval_ms: u32) -> Handover {
+    let mut lab = Lab::new();
+    let r1 = lab.add_node("hr1", 1);
+    let r2 = lab.add_node("hr2", 2);
+    let host = lab.add_node("hrh", 10);
+    let capture = Capture::start(&lab.nodes[host].ns, LAN_IF);
+    let spec = |priority| RouterSpec {
+        interval_ms,
+        accept_mode: true,
+        ..RouterSpec::new(priority)
+    };
+    let start = |node: usize, priority| {
+        let ns = &lab.nodes[node].ns;
+        let bpffs = format!("/sys/fs/bpf/xvrrp-bench-{}", ns.name());
+        Daemon::start(
+            ns,
+            "xvrrp",
+            &spec(priority).config(&bpffs),
+            Path::new(&bpffs),
+        )
+    };
+    let daemon1 = start(r1, 200);
+    let _daemon2 = start(r2, 100);
+    let (r1_address, r2_address) = (lab.nodes[r1].ipv4.clone(), lab.nodes[r2].ipv4.clone());
+    wait::until(
+        "r1 to become Master",
+        Duration::from_secs(10) + spec(200).master_down_interval(),
+        Duration::from_millis(10),
+        || (!adverts_from(&capture.frames(), &r1_address).is_empty()).then_some(()),
+    );
+    std::thread::sleep(spec(100).master_down_interval());
+    capture.clear();
+    let prober = Prober::start(&lab.nodes[host].ns, VIP4);
+    std::thread::sleep(Duration::from_millis(500));
+    daemon1.signal(libc::SIGUSR2);
+    let resumed = wait::until(
+        "the new run to decide whether it resumes",
+        Duration::from_secs(5),
+        Duration::from_millis(10),
+        || {
+            let log = daemon1.log();
+            if log.contains("resumed from the previous run") {
+                Some(true)
+            } else {
+                log.contains("not resuming the previous run")
+                    .then_some(false)
+            }
+        },
+    );
+    // Let the probes and the Backup see a few intervals of the new run.
+    std::thread::sleep(Duration::from_millis(700) + spec(100).master_down_interval());
+    let (gap, _replies) = prober.longest_gap();
+    Handover {
+        gap,
+        resumed,
+        backup_advertised: !adverts_from(&capture.frames(), &r2_address).is_empty(),
+    }
+}
+
 fn median_and_max(mut values: Vec<Duration>) -> String {
     values.sort();
     let median = values[values.len() / 2];
@@ -117,5 +188,27 @@ fn main() {
                 median_and_max(gaps),
             );
         }
+    }
+    // The Master's daemon restarted in place (SIGUSR2 handover): no takeover is the result.
+    for (interval_ms, runs) in INTERVALS {
+        let bound = RouterSpec {
+            interval_ms,
+            ..RouterSpec::new(100)
+        }
+        .master_down_interval();
+        let results: Vec<Handover> = (0..runs).map(|_| handover_once(interval_ms)).collect();
+        let missed = results.iter().filter(|run| !run.resumed).count();
+        let takeovers = results.iter().filter(|run| run.backup_advertised).count();
+        let outcome = if missed + takeovers == 0 {
+            "none".to_owned()
+        } else {
+            format!("{missed} not resumed, {takeovers} Backup took over")
+        };
+        let gaps = results.iter().map(|run| run.gap).collect();
+        println!(
+            "| {interval_ms} ms | daemon restart (handover) | {} | {runs} | {outcome} | {} |",
+            millis(bound),
+            median_and_max(gaps),
+        );
     }
 }

@@ -77,6 +77,13 @@ pub const SCRATCH_MAP: &str = "XVRRP_SCRATCH";
 /// [`MAX_PEERS`].
 pub const PEERS_MAP: &str = "XVRRP_PEERS";
 
+/// Version of this contract: the maps, their keys and values, and what the program does with
+/// them. A daemon adopts the pinned maps and links of a previous run (hitless restart) only
+/// when the [`Control::contract_version`] they carry is this one, so bump it with every change
+/// a running program and a new daemon could disagree on: a map added, removed or resized, a
+/// key or value changed, a field read differently. Never 0.
+pub const CONTRACT_VERSION: u16 = 1;
+
 /// Every map the object defines, for pinning and teardown.
 pub const ALL_MAPS: [&str; 11] = [
     STATS_MAP,
@@ -327,8 +334,10 @@ pub struct Control {
     pub heartbeat_ns: u64,
     /// The interface's own MAC: frames to a virtual MAC are rewritten to it while Master.
     pub if_mac: [u8; 6],
-    /// Always 0.
-    pub _pad: [u8; 2],
+    /// [`CONTRACT_VERSION`] of the daemon that wrote the record; the program ignores it. A
+    /// restarted daemon adopts pinned maps and links only from a build with its own version
+    /// (0: a build from before adoption, which left this padding zero).
+    pub contract_version: u16,
     /// Bit `b` (word `b / 64`, bit `b % 64`) set when some VIP (IPv4 or IPv6) ends in byte `b`:
     /// a filter that spares the VIP lookup to nearly every packet the Accept_Mode check sees.
     pub vip_last_bytes: [u64; 4],
@@ -384,7 +393,7 @@ mod tests {
         let control = Control {
             heartbeat_ns: 1_000_000_000,
             if_mac: [0; 6],
-            _pad: [0; 2],
+            contract_version: CONTRACT_VERSION,
             vip_last_bytes: [0; 4],
         };
         let instance = Instance {
@@ -410,7 +419,7 @@ mod tests {
         let control = Control {
             heartbeat_ns: 0,
             if_mac: [0; 6],
-            _pad: [0; 2],
+            contract_version: CONTRACT_VERSION,
             vip_last_bytes: Control::vip_filter([0, 63, 64, 100, 255]),
         };
         for byte in 0..=255 {

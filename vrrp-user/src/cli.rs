@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
 use crate::{
-    config::{DEFAULT_CONFIG, DEFAULT_CONTROL_SOCKET, LogFormat},
+    config::{DEFAULT_BPFFS, DEFAULT_CONFIG, DEFAULT_CONTROL_SOCKET, LogFormat},
     dataplane::XdpAttachMode,
 };
 
@@ -52,6 +52,10 @@ pub enum Command {
     /// Switch over to the best Backup and back, and report how long there was no Master each
     /// way (needs preempt on; every wait is bounded).
     Drill(InstanceArgs),
+    /// Remove the pinned programs and maps of interfaces that no longer exist (a daemon died
+    /// and its interface, namespace or container went away), one line each. Pins of live
+    /// interfaces, in any network namespace, are left alone. `run` does the same at start.
+    Cleanup(CleanupArgs),
     /// Export the virtual routers (interfaces, VRIDs, addresses, MACs, priorities, modes) and,
     /// when the daemon answers, who is Master: Markdown for network documentation, or JSON.
     Plan(PlanArgs),
@@ -114,6 +118,14 @@ pub struct SocketArg {
     /// The daemon's `[global] control_socket`.
     #[arg(long, value_name = "PATH", default_value = DEFAULT_CONTROL_SOCKET)]
     pub socket: PathBuf,
+}
+
+/// Arguments of `xvrrp cleanup`.
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// The pin root (`[global] bpffs`).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_BPFFS)]
+    pub bpffs: PathBuf,
 }
 
 /// Arguments of `xvrrp status`.

@@ -9,8 +9,8 @@ use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::{EnvFilter, fmt};
 use vrrp_user::{
     cli::{
-        Cli, Command, EventsArgs, InstanceArgs, PlanArgs, PlanFormat, PriorityArgs, RunArgs,
-        StatusArgs,
+        CleanupArgs, Cli, Command, EventsArgs, InstanceArgs, PlanArgs, PlanFormat, PriorityArgs,
+        RunArgs, StatusArgs,
     },
     config::{self, LogFormat, Mode, SystemInterfaces, check, peer},
     daemon::{self, capabilities, events::EventBus, realtime},
@@ -67,6 +67,7 @@ fn main() -> ExitCode {
         Command::Priority(args) => report(operate(&args.target, priority(&args))),
         Command::Drill(args) => report(operate(&args, drill(&args))),
         Command::Plan(args) => report(show_plan(&args)),
+        Command::Cleanup(args) => report(cleanup(&args)),
     }
 }
 
@@ -159,6 +160,14 @@ fn fetch_status(
     }
 }
 
+fn cleanup(args: &CleanupArgs) -> anyhow::Result<()> {
+    let _log_writer = init_logging(LogFormat::Text);
+    let removed = vrrp_user::dataplane::remove_dead_pins(&args.bpffs)
+        .with_context(|| format!("pins under {}", args.bpffs.display()))?;
+    println!("{} pin directories removed", removed.len());
+    Ok(())
+}
+
 fn show_plan(args: &PlanArgs) -> anyhow::Result<()> {
     // As `check-config` does: the plan may be made on another host than the routers'.
     let loaded = config::load(&args.config, &SystemInterfaces, Mode::Check)
@@ -224,7 +233,7 @@ fn show_events(args: &EventsArgs) -> anyhow::Result<()> {
 
 fn run(args: &RunArgs) -> anyhow::Result<()> {
     let loaded = config::load(&args.config, &SystemInterfaces, Mode::Run)?;
-    let _log_writer = init_logging(args.log_format.unwrap_or(loaded.config.global.log_format));
+    let log_writer = init_logging(args.log_format.unwrap_or(loaded.config.global.log_format));
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
@@ -257,7 +266,14 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         commands_rx,
     ));
     ops.stop();
-    outcome
+    match outcome? {
+        daemon::Stop::Shutdown => Ok(()),
+        daemon::Stop::Handover => {
+            // Everything logged so far reaches stderr before the successor replaces us.
+            drop(log_writer);
+            Err(daemon::exec_successor())
+        }
+    }
 }
 
 /// Logs what [`capabilities::drop_unneeded_capabilities`] did; a refusal is not fatal (a

@@ -70,7 +70,7 @@ set -e
 if [ "$1" = "configure" ] && [ -d /run/systemd/system ]; then
     systemctl daemon-reload || true
     if [ -n "$2" ] && systemctl is-active --quiet xvrrp.service; then
-        echo "xvrrp: the running daemon is still the old version; restart it when a failover is acceptable: systemctl restart xvrrp"
+        echo "xvrrp: the running daemon is still the old version; hand over to the new one without a failover: systemctl kill --kill-whom=main --signal=SIGUSR2 xvrrp (or restart it, a failover: systemctl restart xvrrp)"
     fi
 fi
 exit 0

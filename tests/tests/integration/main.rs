@@ -8,6 +8,7 @@ mod drills;
 mod hardening;
 mod interop_keepalived;
 mod operations;
+mod restart;
 mod router_advert;
 mod scale;
 mod unicast;

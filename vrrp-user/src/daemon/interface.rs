@@ -26,14 +26,18 @@ use super::{
     instance::{Instance, heartbeat_timeout},
 };
 use crate::{
+    config::InstanceConfig,
     dataplane::{
         AttachOptions, CounterValues, Dataplane, DataplaneError, DeliveredAdvert, IngressHook,
-        InstanceSettings, XdpAttachMode, add_vmac_filter, remove_vmac_filter, virtual_mac,
+        InstanceSettings, PinnedInstance, XdpAttachMode, add_vmac_filter, remove_vmac_filter,
+        virtual_mac,
     },
     net::{
         interface::InterfaceInfo, packet_socket::PacketSocket, raw_ip_socket::RawIpSocket, sysctl,
     },
-    proto::{AddressFamily, Centiseconds, Event, ReceivedAdvert, State, VirtualRouter},
+    proto::{
+        AddressFamily, Centiseconds, Event, ReceivedAdvert, RoutineAdvert, State, VirtualRouter,
+    },
 };
 
 /// Largest frame we build: Ethernet + IPv6 + VRRP header + 255 IPv6 addresses fits in 4.2 KB;
@@ -463,54 +467,64 @@ impl VrrpInterface {
     /// Writes `instance`'s role and routine signature to the XDP program when they changed,
     /// and keeps the virtual MAC in the NIC's unicast filter exactly while Master.
     pub(crate) async fn sync_instance(&mut self, instance: &Instance) -> Result<()> {
-        let status = instance.router.status();
-        let config = instance.router.config();
-        // Only the routine signature makes XDP absorb adverts; without one, priority 0 matches
-        // no advert a Master sends (a resigning one is never routine).
-        let (master_address, master_priority, master_interval) =
-            match (status.state, instance.router.routine_advert()) {
-                (State::Master, _) => (
-                    config.primary_address,
-                    status.priority,
-                    config.advert_interval,
-                ),
-                (_, Some(routine)) => (
-                    routine.source,
-                    routine.priority,
-                    routine.max_advert_interval,
-                ),
-                (_, None) => (
-                    status.master_address.unwrap_or(config.primary_address),
-                    0,
-                    status.master_adver_interval,
-                ),
-            };
-        let settings = InstanceSettings {
-            role: match status.state {
-                State::Initialize => Role::Initialize,
-                State::Backup => Role::Backup,
-                State::Master => Role::Master,
-            },
-            accept: status.accepts_virtual_traffic,
-            master_address,
-            master_priority,
-            master_interval_cs: master_interval.get(),
-            owner: instance.config.is_owner(),
-            heartbeat_timeout: heartbeat_timeout(&instance.config),
-            checksum_style: instance.config.ipv4_checksum,
-            peers_listed: !instance.config.accepted_peers().is_empty(),
-        };
+        let state = instance.router.state();
+        let settings = dataplane_settings(instance, state, instance.router.routine_advert());
         let family = instance.family();
-        let vrid = config.vrid;
+        let vrid = instance.config.vrid;
         if self.written.get(&(family, vrid)) == Some(&settings) {
             return Ok(());
         }
         self.dataplane
             .set_instance(contract_family(family), vrid, &settings)?;
         self.written.insert((family, vrid), settings);
-        self.set_vmac_filter(family, vrid, status.state == State::Master)
+        self.set_vmac_filter(family, vrid, state == State::Master)
             .await;
         Ok(())
+    }
+
+    /// What the previous run's data plane recorded for `instance` (adopted data planes only),
+    /// once: the first write of its record replaces it.
+    pub(crate) fn take_pinned(&mut self, instance: &Instance) -> Option<PinnedInstance> {
+        self.dataplane
+            .take_pinned(contract_family(instance.family()), instance.config.vrid)
+    }
+
+    /// Removes from an adopted data plane what the previous run registered and `configured`
+    /// (the instances on this interface now) no longer has: instance records, VIPs, peers.
+    pub(crate) fn forget_unconfigured(&mut self, configured: &[&InstanceConfig]) -> Result<()> {
+        let wanted = |family: contract::AddressFamily, vrid: u8| {
+            configured
+                .iter()
+                .any(|config| contract_family(config.family) == family && config.vrid == vrid)
+        };
+        let removed = self.dataplane.retain(
+            wanted,
+            |address, vrid| {
+                configured.iter().any(|config| {
+                    config.vrid == vrid && config.virtual_addresses.contains(&address)
+                })
+            },
+            |family, vrid, peer| {
+                configured.iter().any(|config| {
+                    contract_family(config.family) == family
+                        && config.vrid == vrid
+                        && config.allowed_peers.contains(&peer)
+                })
+            },
+        )?;
+        if removed > 0 {
+            tracing::info!(
+                interface = self.info.name,
+                removed,
+                "removed what the previous run registered and this configuration does not have"
+            );
+        }
+        Ok(())
+    }
+
+    /// Leaves the data plane running and pinned for the next daemon (a handover).
+    pub(crate) fn leave_pinned(&mut self) {
+        self.dataplane.leave_pinned();
     }
 
     async fn set_vmac_filter(&mut self, family: AddressFamily, vrid: u8, wanted: bool) {
@@ -533,6 +547,50 @@ impl VrrpInterface {
                 "updating the NIC unicast filter for the virtual MAC failed"
             ),
         }
+    }
+}
+
+/// The record `instance` has in the data plane in `state`, publishing `routine`.
+pub(crate) fn dataplane_settings(
+    instance: &Instance,
+    state: State,
+    routine: Option<RoutineAdvert>,
+) -> InstanceSettings {
+    let status = instance.router.status();
+    let config = instance.router.config();
+    // Only the routine signature makes XDP absorb adverts; without one, priority 0 matches
+    // no advert a Master sends (a resigning one is never routine).
+    let (master_address, master_priority, master_interval) = match (state, routine) {
+        (State::Master, _) => (
+            config.primary_address,
+            status.priority,
+            config.advert_interval,
+        ),
+        (_, Some(routine)) => (
+            routine.source,
+            routine.priority,
+            routine.max_advert_interval,
+        ),
+        (_, None) => (
+            status.master_address.unwrap_or(config.primary_address),
+            0,
+            status.master_adver_interval,
+        ),
+    };
+    InstanceSettings {
+        role: match state {
+            State::Initialize => Role::Initialize,
+            State::Backup => Role::Backup,
+            State::Master => Role::Master,
+        },
+        accept: status.accepts_virtual_traffic,
+        master_address,
+        master_priority,
+        master_interval_cs: master_interval.get(),
+        owner: instance.config.is_owner(),
+        heartbeat_timeout: heartbeat_timeout(&instance.config),
+        checksum_style: instance.config.ipv4_checksum,
+        peers_listed: !instance.config.accepted_peers().is_empty(),
     }
 }
 

@@ -12,6 +12,7 @@ use rtnetlink::Handle;
 use super::{
     instance::{Instance, router_config},
     interface::VrrpInterface,
+    resume,
     retry::{self, Retry},
     runtime::Daemon,
     vips::remove_addresses,
@@ -22,7 +23,7 @@ use crate::{
         NetError,
         interface::{InterfaceInfo, interface_info},
     },
-    proto::{Action, AddressFamily, Event},
+    proto::{Action, AddressFamily, Event, resume::Resumption},
 };
 
 /// A configured instance that is not running yet.
@@ -217,8 +218,10 @@ impl Daemon {
         }
     }
 
-    /// Starts `config` on its open interface, as on startup: stale virtual addresses removed,
-    /// tracked links read, the data-plane record written, then Startup.
+    /// Starts `config` on its open interface, as on startup: tracked links read, stale virtual
+    /// addresses removed, the data-plane record written, then Startup. On a data plane adopted
+    /// from a previous run it may resume instead (`resume`): the record is left as it is until
+    /// the state machine rewrites it, and a resuming Master keeps its addresses.
     pub(super) async fn start_instance(
         &mut self,
         config: InstanceConfig,
@@ -230,20 +233,32 @@ impl Daemon {
             return Err(NotStarted::Waits(no_source_address(&config)));
         };
         let mut instance = Instance::new(config, primary);
-        if let Err(err) = prepare_instance(&self.netlink, interface, &mut instance).await {
+        read_tracked_links(&self.netlink, &mut instance).await;
+        let tracked_priority = instance.tracked_priority();
+        if tracked_priority != instance.config.priority {
+            instance
+                .router
+                .handle_event(Event::PriorityChanged(tracked_priority), Instant::now());
+        }
+        let resumption = resume::resumption(interface, &instance);
+        if let Err(err) = prepare_instance(
+            &self.netlink,
+            interface,
+            &mut instance,
+            resumption.map(|(resumption, _)| resumption),
+        )
+        .await
+        {
             // Undo the part of the data-plane registration that succeeded.
             interface.forget_instance(&instance).await;
             return Err(NotStarted::Failed(format!("{err:#}")));
         }
         let now = Instant::now();
-        let tracked_priority = instance.tracked_priority();
-        if tracked_priority != instance.config.priority {
-            instance
-                .router
-                .handle_event(Event::PriorityChanged(tracked_priority), now);
-        }
         let running = interface.info.running;
-        instance.router.handle_event(Event::Startup, now);
+        match resumption {
+            Some((resumption, at)) => instance.router.handle_event(Event::Resume(resumption), at),
+            None => instance.router.handle_event(Event::Startup, now),
+        }
         if !running {
             instance.router.handle_event(Event::InterfaceDown, now);
         }
@@ -408,7 +423,7 @@ pub(super) async fn open_interface(
     };
     let families: Vec<AddressFamily> = sharing.iter().map(|config| config.family).collect();
     let names: Vec<&str> = sharing.iter().map(|config| config.name.as_str()).collect();
-    let interface = VrrpInterface::open(
+    let mut interface = VrrpInterface::open(
         info,
         &families,
         daemon.options.xdp_mode,
@@ -422,20 +437,14 @@ pub(super) async fn open_interface(
             names.join(", ")
         )
     })?;
+    interface.forget_unconfigured(sharing).with_context(|| {
+        format!("interface {ifname}: remove what the previous run registered and is gone")
+    })?;
     Ok(Some(interface))
 }
 
-/// The steps of a start that can fail, before the state machine starts.
-async fn prepare_instance(
-    netlink: &Handle,
-    interface: &mut VrrpInterface,
-    instance: &mut Instance,
-) -> Result<()> {
-    if !instance.config.is_owner() {
-        // A crashed run may have left our virtual addresses behind: a Backup must not keep
-        // them (RFC 9568 §6.4.2), and a Master re-adds them with a fresh lifetime.
-        remove_addresses(netlink, interface, instance).await?;
-    }
+/// Which tracked interfaces of `instance` are down (absent counts as down).
+async fn read_tracked_links(netlink: &Handle, instance: &mut Instance) {
     for tracked in &instance.config.track {
         let running = interface_info(netlink, &tracked.interface)
             .await
@@ -444,15 +453,34 @@ async fn prepare_instance(
             instance.tracked_down.insert(tracked.interface.clone());
         }
     }
+}
+
+/// The steps of a start that can fail, before the state machine starts (or resumes as
+/// `resumption`).
+async fn prepare_instance(
+    netlink: &Handle,
+    interface: &mut VrrpInterface,
+    instance: &mut Instance,
+    resumption: Option<Resumption>,
+) -> Result<()> {
+    if !instance.config.is_owner() && resumption != Some(Resumption::Master) {
+        // A crashed run may have left our virtual addresses behind: a Backup must not keep
+        // them (RFC 9568 §6.4.2), and a Master re-adds them with a fresh lifetime. A resuming
+        // Master keeps answering for them: it refreshes them at once.
+        remove_addresses(netlink, interface, instance).await?;
+    }
     interface
         .register_instance(instance)
         .context("register the virtual addresses with the data plane")?;
-    // The instance record (Initialize) before Startup: from the Startup clock read on, the
-    // XDP program hands this VRID's adverts to us instead of dropping an unknown VRID.
-    interface
-        .sync_instance(instance)
-        .await
-        .context("write the data-plane record")?;
+    if resumption.is_none() {
+        // The instance record (Initialize) before Startup: from the Startup clock read on, the
+        // XDP program hands this VRID's adverts to us instead of dropping an unknown VRID. A
+        // resumed record stays as it is: the program keeps acting on it meanwhile.
+        interface
+            .sync_instance(instance)
+            .await
+            .context("write the data-plane record")?;
+    }
     Ok(())
 }
 

@@ -19,6 +19,7 @@ use super::{
     commands::{Operator, OperatorRequest},
     divergence::DivergenceWatch,
     events::{DaemonEvent, EventBus},
+    handover::Stop,
     instance::Instance,
     interface::VrrpInterface,
     lifecycle::WaitingInstance,
@@ -29,7 +30,7 @@ use super::{
 };
 use crate::{
     config::{Config, GlobalConfig},
-    dataplane::{DeliveredAdvert, PinVisibility, XdpAttachMode, pin_visibility},
+    dataplane::{DeliveredAdvert, PinVisibility, XdpAttachMode, pin_visibility, remove_dead_pins},
     net::interface::{InterfaceChange, watch_interfaces},
     ops::status::StatusSnapshot,
     proto::{Action, Event, State, TransitionReason, Warning, late_receive_time},
@@ -59,8 +60,11 @@ const PUNTED_ADVERT_QUEUE: usize = 1024;
 /// learned Master, last heard).
 const STATUS_REFRESH: Duration = Duration::from_secs(1);
 
-/// Runs the daemon until SIGTERM or SIGINT. Returns after a clean shutdown: Masters resigned
-/// with priority 0, virtual addresses removed, XDP detached and unpinned. The operations
+/// Runs the daemon until SIGTERM or SIGINT. Returns [`Stop::Shutdown`] after a clean shutdown:
+/// Masters resigned with priority 0, virtual addresses removed, XDP detached and unpinned.
+/// SIGUSR2 hands over instead (`handover`): everything is left running and pinned and this
+/// returns [`Stop::Handover`]; the caller then stops its other threads (flushing the logs) and
+/// calls [`exec_successor`]. The operations
 /// layer reads `status` (see `snapshot`), subscribes to `bus` and sends operator `requests`.
 pub async fn run(
     options: RunOptions,
@@ -68,7 +72,7 @@ pub async fn run(
     bus: EventBus,
     status: watch::Sender<StatusSnapshot>,
     requests: mpsc::Receiver<OperatorRequest>,
-) -> Result<()> {
+) -> Result<Stop> {
     let pins = pin_visibility();
     if let PinVisibility::Private { reason } = &pins {
         tracing::warn!(
@@ -78,12 +82,19 @@ pub async fn run(
              fail-safe) and bpftool on the host does not see them"
         );
     }
+    // Pins of interfaces that went away while no daemon ran (each logged).
+    if let Err(err) = remove_dead_pins(&config.global.bpffs) {
+        tracing::warn!(error = %err, "looking for pins of vanished interfaces failed");
+    }
     let (connection, netlink, _) =
         rtnetlink::new_connection().context("open a netlink connection")?;
     tokio::spawn(connection);
-    let mut sigterm = signal(SignalKind::terminate()).context("install SIGTERM handler")?;
-    let mut sigint = signal(SignalKind::interrupt()).context("install SIGINT handler")?;
-    let mut sighup = signal(SignalKind::hangup()).context("install SIGHUP handler")?;
+    let mut signals = Signals {
+        term: signal(SignalKind::terminate()).context("install SIGTERM handler")?,
+        int: signal(SignalKind::interrupt()).context("install SIGINT handler")?,
+        hup: signal(SignalKind::hangup()).context("install SIGHUP handler")?,
+        usr2: signal(SignalKind::user_defined2()).context("install SIGUSR2 (handover) handler")?,
+    };
     let changes = watch_interfaces().context("subscribe to link and address changes")?;
     let (punted_tx, punted_rx) = mpsc::channel(PUNTED_ADVERT_QUEUE);
     let solicitations = Solicitations::open();
@@ -112,20 +123,26 @@ pub async fn run(
     let result = match started {
         Ok(_) => {
             daemon
-                .run_loop(
-                    &mut sigterm,
-                    &mut sigint,
-                    &mut sighup,
-                    punted_rx,
-                    changes,
-                    &mut operator,
-                )
+                .run_loop(&mut signals, punted_rx, changes, &mut operator)
                 .await
         }
         Err(err) => Err(err),
     };
+    if let Ok(Stop::Handover) = result {
+        daemon.hand_over();
+        return Ok(Stop::Handover);
+    }
     daemon.shutdown().await;
-    result
+    result.map(|_| Stop::Shutdown)
+}
+
+/// The signals the event loop acts on.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    /// Handover (`handover`).
+    usr2: tokio::signal::unix::Signal,
 }
 
 pub(super) struct Daemon {
@@ -164,13 +181,11 @@ pub(super) struct Daemon {
 impl Daemon {
     async fn run_loop(
         &mut self,
-        sigterm: &mut tokio::signal::unix::Signal,
-        sigint: &mut tokio::signal::unix::Signal,
-        sighup: &mut tokio::signal::unix::Signal,
+        signals: &mut Signals,
         mut punted: mpsc::Receiver<DeliveredAdvert>,
         mut changes: mpsc::UnboundedReceiver<InterfaceChange>,
         operator: &mut Operator,
-    ) -> Result<()> {
+    ) -> Result<Stop> {
         let mut status_refresh = interval(STATUS_REFRESH);
         status_refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
@@ -195,15 +210,19 @@ impl Daemon {
                 Some(solicitation) = self.solicitations.next() => {
                     self.on_router_solicitation(solicitation);
                 }
-                _ = sigterm.recv() => {
+                _ = signals.term.recv() => {
                     tracing::info!("SIGTERM: shutting down");
-                    return Ok(());
+                    return Ok(Stop::Shutdown);
                 }
-                _ = sigint.recv() => {
+                _ = signals.int.recv() => {
                     tracing::info!("SIGINT: shutting down");
-                    return Ok(());
+                    return Ok(Stop::Shutdown);
                 }
-                _ = sighup.recv() => self.reload().await,
+                _ = signals.usr2.recv() => if self.successor_can_start() {
+                    tracing::info!("SIGUSR2: handing over to a new run");
+                    return Ok(Stop::Handover);
+                },
+                _ = signals.hup.recv() => self.reload().await,
                 input = operator.next() => self.on_operator_input(operator, input).await,
                 _ = status_refresh.tick() => {
                     self.recheck_address_lists(Instant::now()).await;

@@ -112,6 +112,36 @@ impl Links {
     }
 }
 
+impl Links {
+    /// The links a previous run pinned in `dir`, adopted as they are: the programs keep running.
+    pub(super) fn from_pins(dir: &Path, xdp: bool) -> Result<Self, LinkError> {
+        let xdp = if xdp {
+            Some(LinkHolder::Pinned(PinnedLink::from_pin(
+                dir.join(pin::LINK_PIN),
+            )?))
+        } else {
+            None
+        };
+        let tc = [pin::EGRESS_LINK_PIN, pin::INGRESS_LINK_PIN]
+            .into_iter()
+            .map(|name| PinnedLink::from_pin(dir.join(name)).map(LinkHolder::Pinned))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { xdp, tc })
+    }
+}
+
+/// Whether the hook a previous run's pinned links use is the one `requested` would pick, so
+/// adopting them does not silently keep another hook: Native or Generic need the XDP link,
+/// TC needs its absence, and Auto takes what is there (generic XDP only ever on request).
+pub(super) fn adoptable_hook(requested: XdpAttachMode, xdp_pinned: bool) -> Option<IngressHook> {
+    match (requested, xdp_pinned) {
+        (XdpAttachMode::Native | XdpAttachMode::Auto, true) => Some(IngressHook::NativeXdp),
+        (XdpAttachMode::Generic, true) => Some(IngressHook::GenericXdp),
+        (XdpAttachMode::Tc | XdpAttachMode::Auto, false) => Some(IngressHook::Tc),
+        (XdpAttachMode::Native | XdpAttachMode::Generic, false) | (XdpAttachMode::Tc, true) => None,
+    }
+}
+
 /// What [`attach`] set up.
 pub(super) struct Attached {
     pub(super) links: Links,

@@ -48,10 +48,7 @@ impl Dataplane {
     /// Takes the advert ring buffer out of the program (once); must be called inside a tokio
     /// runtime with IO enabled.
     pub fn take_events(&mut self) -> Result<AdvertEvents, DataplaneError> {
-        let map = self
-            .ebpf
-            .take_map(EVENTS_MAP)
-            .ok_or(DataplaneError::MapMissing { map: EVENTS_MAP })?;
+        let map = self.maps.take(EVENTS_MAP)?;
         let ring = RingBuf::try_from(map)
             .map_err(|source| DataplaneError::map(&self.ifname, "open", EVENTS_MAP, source))?;
         let logs = match self.logger.take() {

@@ -42,6 +42,27 @@ pub struct InstanceSettings {
     pub peers_listed: bool,
 }
 
+impl InstanceSettings {
+    /// The [`INSTANCES_MAP`] value of virtual router (`family`, `vrid`) with these settings:
+    /// what [`Dataplane::set_instance`] writes (and a restarted daemon compares a pinned record
+    /// with).
+    pub fn record(&self, family: AddressFamily, vrid: u8) -> Instance {
+        Instance {
+            master_addr_be: address_bytes(self.master_address),
+            master_interval_cs: self.master_interval_cs,
+            vmac: virtual_mac(family, vrid),
+            role: self.role as u8,
+            master_priority: self.master_priority,
+            accept: u8::from(self.accept),
+            owner: u8::from(self.owner),
+            heartbeat_timeout_cs: u16::try_from(self.heartbeat_timeout.as_millis().div_ceil(10))
+                .unwrap_or(u16::MAX),
+            checksum_style: self.checksum_style as u8,
+            peers_listed: u8::from(self.peers_listed),
+        }
+    }
+}
+
 /// The virtual MAC of (`family`, `vrid`) (RFC 5798 §7.3), from the codec's constants.
 pub fn virtual_mac(family: AddressFamily, vrid: u8) -> [u8; 6] {
     match family {
@@ -122,10 +143,7 @@ impl Dataplane {
         &mut self,
         name: &'static str,
     ) -> Result<HashMap<&mut MapData, K, V>, DataplaneError> {
-        let map = self
-            .ebpf
-            .map_mut(name)
-            .ok_or(DataplaneError::MapMissing { map: name })?;
+        let map = self.maps.get_mut(name)?;
         HashMap::try_from(map)
             .map_err(|source| DataplaneError::map(&self.ifname, "open", name, source))
     }
@@ -146,21 +164,8 @@ impl Dataplane {
         settings: &InstanceSettings,
     ) -> Result<(), DataplaneError> {
         let key = self.instance_key(family, vrid);
-        let value = Instance {
-            master_addr_be: address_bytes(settings.master_address),
-            master_interval_cs: settings.master_interval_cs,
-            vmac: virtual_mac(family, vrid),
-            role: settings.role as u8,
-            master_priority: settings.master_priority,
-            accept: u8::from(settings.accept),
-            owner: u8::from(settings.owner),
-            heartbeat_timeout_cs: u16::try_from(
-                settings.heartbeat_timeout.as_millis().div_ceil(10),
-            )
-            .unwrap_or(u16::MAX),
-            checksum_style: settings.checksum_style as u8,
-            peers_listed: u8::from(settings.peers_listed),
-        };
+        self.pinned.remove(&(family, vrid));
+        let value = settings.record(family, vrid);
         let ifname = self.ifname.clone();
         self.hash_map::<InstanceKey, Instance>(INSTANCES_MAP)?
             .insert(key, value, 0)
@@ -171,6 +176,77 @@ impl Dataplane {
         self.set_role(&key, settings.role)
     }
 
+    /// Removes the instance records (with their counters), VIPs and peers the keep functions
+    /// refuse: what an adopted data plane holds that the configuration no longer has. Returns
+    /// how many entries went.
+    pub fn retain(
+        &mut self,
+        keep_instance: impl Fn(AddressFamily, u8) -> bool,
+        keep_vip: impl Fn(IpAddr, u8) -> bool,
+        keep_peer: impl Fn(AddressFamily, u8, IpAddr) -> bool,
+    ) -> Result<usize, DataplaneError> {
+        let ifname = self.ifname.clone();
+        let read = |map: &'static str| {
+            let ifname = ifname.clone();
+            move |source| DataplaneError::map(&ifname, "read", map, source)
+        };
+        let instances: Vec<InstanceKey> = self
+            .hash_map::<InstanceKey, Instance>(INSTANCES_MAP)?
+            .keys()
+            .collect::<Result<_, _>>()
+            .map_err(read(INSTANCES_MAP))?;
+        let mut vips: Vec<(IpAddr, u8)> = self
+            .hash_map::<Vip4Key, VipTarget>(VIPS4_MAP)?
+            .iter()
+            .map(|entry| entry.map(|(key, target)| (IpAddr::from(key.addr_be), target.vrid)))
+            .collect::<Result<_, _>>()
+            .map_err(read(VIPS4_MAP))?;
+        vips.extend(
+            self.hash_map::<Vip6Key, VipTarget>(VIPS6_MAP)?
+                .iter()
+                .map(|entry| entry.map(|(key, target)| (IpAddr::from(key.addr_be), target.vrid)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(read(VIPS6_MAP))?,
+        );
+        let peers: Vec<PeerKey> = self
+            .hash_map::<PeerKey, PeerEntry>(PEERS_MAP)?
+            .keys()
+            .collect::<Result<_, _>>()
+            .map_err(read(PEERS_MAP))?;
+        let mut removed = 0;
+        for key in instances {
+            let Some(family) = AddressFamily::from_u8(key.family) else {
+                continue;
+            };
+            if !keep_instance(family, key.vrid) {
+                self.remove_instance(family, key.vrid)?;
+                removed += 1;
+            }
+        }
+        for (address, vrid) in vips {
+            if !keep_vip(address, vrid) {
+                self.remove_vip(address)?;
+                removed += 1;
+            }
+        }
+        for key in peers {
+            let Some(family) = AddressFamily::from_u8(key.instance.family) else {
+                continue;
+            };
+            let peer = match family {
+                AddressFamily::Ipv4 => {
+                    IpAddr::from(<[u8; 4]>::try_from(&key.addr_be[..4]).unwrap_or_default())
+                }
+                AddressFamily::Ipv6 => IpAddr::from(key.addr_be),
+            };
+            if !keep_peer(family, key.instance.vrid, peer) {
+                self.remove_peer(family, key.instance.vrid, peer)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Removes virtual router (`family`, `vrid`) and zeroes its counters.
     pub fn remove_instance(
         &mut self,
@@ -178,6 +254,7 @@ impl Dataplane {
         vrid: u8,
     ) -> Result<(), DataplaneError> {
         let key = self.instance_key(family, vrid);
+        self.pinned.remove(&(family, vrid));
         // Role first: the fast path stops treating it as Master before the instance goes.
         self.set_role(&key, Role::Initialize)?;
         let ifname = self.ifname.clone();
@@ -186,12 +263,7 @@ impl Dataplane {
                 .remove(&key),
         )
         .map_err(|source| DataplaneError::map(&ifname, "remove from", INSTANCES_MAP, source))?;
-        let map = self
-            .ebpf
-            .map_mut(INSTANCE_STATS_MAP)
-            .ok_or(DataplaneError::MapMissing {
-                map: INSTANCE_STATS_MAP,
-            })?;
+        let map = self.maps.get_mut(INSTANCE_STATS_MAP)?;
         let mut stats = PerCpuArray::<_, InstanceCounters>::try_from(map)
             .map_err(|source| DataplaneError::map(&ifname, "open", INSTANCE_STATS_MAP, source))?;
         let cpus = aya::util::nr_cpus()
@@ -205,10 +277,7 @@ impl Dataplane {
 
     fn set_role(&mut self, key: &InstanceKey, role: Role) -> Result<(), DataplaneError> {
         let ifname = self.ifname.clone();
-        let map = self
-            .ebpf
-            .map_mut(ROLES_MAP)
-            .ok_or(DataplaneError::MapMissing { map: ROLES_MAP })?;
+        let map = self.maps.get_mut(ROLES_MAP)?;
         let mut roles = Array::<_, RoleEntry>::try_from(map)
             .map_err(|source| DataplaneError::map(&ifname, "open", ROLES_MAP, source))?;
         let entry = RoleEntry {
@@ -350,10 +419,7 @@ impl Dataplane {
     }
 
     fn control_array(&mut self) -> Result<Array<&mut MapData, Control>, DataplaneError> {
-        let map = self
-            .ebpf
-            .map_mut(CONTROL_MAP)
-            .ok_or(DataplaneError::MapMissing { map: CONTROL_MAP })?;
+        let map = self.maps.get_mut(CONTROL_MAP)?;
         Array::try_from(map)
             .map_err(|source| DataplaneError::map(&self.ifname, "open", CONTROL_MAP, source))
     }

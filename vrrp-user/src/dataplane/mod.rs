@@ -8,12 +8,15 @@
 //! [`Dataplane::refresh_heartbeat`] well within the heartbeat timeout, [`AdvertEvents::next`]
 //! for the adverts the kernel does not absorb, and [`Dataplane::detach`] at shutdown.
 
+mod adopt;
 mod attach;
+mod cleanup;
 mod device;
 mod error;
 mod events;
 mod fdb;
 mod last_seen;
+mod link_info;
 mod maps;
 mod pin;
 mod pin_visibility;
@@ -22,17 +25,21 @@ mod stats;
 mod test_run;
 
 use std::{
+    collections::HashMap,
     ffi::CString,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
-use aya::{Ebpf, EbpfLoader};
+use aya::{Ebpf, EbpfLoader, maps::Map};
 use aya_log::EbpfLogger;
-use vrrp_common::maps::{ALL_MAPS, Control, LAST_SEEN_MAP};
+use vrrp_common::maps::{ALL_MAPS, AddressFamily, CONTRACT_VERSION, Control, LAST_SEEN_MAP};
 
 use attach::Links;
 
+pub use adopt::{NotAdopted, PinnedInstance};
 pub use attach::IngressHook;
+pub use cleanup::{DeadPins, remove_dead_pins};
 pub use device::DeviceKind;
 pub use error::DataplaneError;
 pub use events::{AdvertEvents, DeliveredAdvert};
@@ -83,6 +90,44 @@ impl Default for AttachOptions {
     }
 }
 
+/// The maps a data plane uses, by name: taken out of the object this run loaded, or opened from
+/// a previous run's pins.
+struct MapSet(HashMap<&'static str, Map>);
+
+impl MapSet {
+    /// Takes every map of [`ALL_MAPS`] out of `ebpf`.
+    fn take_from(ebpf: &mut Ebpf) -> Result<Self, DataplaneError> {
+        ALL_MAPS
+            .into_iter()
+            .map(|name| {
+                ebpf.take_map(name)
+                    .map(|map| (name, map))
+                    .ok_or(DataplaneError::MapMissing { map: name })
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    fn get(&self, name: &'static str) -> Result<&Map, DataplaneError> {
+        self.0
+            .get(name)
+            .ok_or(DataplaneError::MapMissing { map: name })
+    }
+
+    fn get_mut(&mut self, name: &'static str) -> Result<&mut Map, DataplaneError> {
+        self.0
+            .get_mut(name)
+            .ok_or(DataplaneError::MapMissing { map: name })
+    }
+
+    /// Takes `name` out (the advert ring, which its reader owns).
+    fn take(&mut self, name: &'static str) -> Result<Map, DataplaneError> {
+        self.0
+            .remove(name)
+            .ok_or(DataplaneError::MapMissing { map: name })
+    }
+}
+
 /// The XDP program attached to one interface, with its maps pinned. Dropping it (or
 /// [`Dataplane::detach`]) detaches the program and removes the pins.
 pub struct Dataplane {
@@ -97,20 +142,80 @@ pub struct Dataplane {
     control: Control,
     /// The program's last-seen stamps, mapped into memory.
     last_seen: last_seen::LastSeenStamps,
+    /// What a previous run's records said, per (family, vrid), until the daemon takes it
+    /// (adopted data planes only).
+    pinned: HashMap<(AddressFamily, u8), PinnedInstance>,
+    maps: MapSet,
     // Declared before `ebpf` so the log ring buffer closes first. It moves into
-    // [`AdvertEvents`] (which drains it) when the daemon takes the events.
+    // [`AdvertEvents`] (which drains it) when the daemon takes the events. An adopted data
+    // plane has none: the running program logs into its own run's ring, which nobody pinned.
     logger: Option<EbpfLogger<&'static dyn log::Log>>,
-    ebpf: Ebpf,
+    /// The object this run loaded and attached, held for its programs (the test hooks run
+    /// them); `None` when adopted.
+    #[cfg_attr(
+        not(feature = "test-hooks"),
+        expect(dead_code, reason = "only the test hooks run the programs")
+    )]
+    ebpf: Option<Ebpf>,
 }
 
 impl Dataplane {
-    /// Loads the program, pins its maps under `<pin_root>/<ifname>/` (replacing stale pins),
-    /// attaches it to `ifname` in the caller's network namespace, and writes the control
-    /// record (interface MAC, a fresh heartbeat).
+    /// Adopts the data plane a previous run pinned under `<pin_root>/<ifname>/` when this
+    /// build can (see [`NotAdopted`]), keeping its programs running; otherwise loads the
+    /// program, pins its maps there (replacing stale pins) and attaches it to `ifname` in the
+    /// caller's network namespace. Either way the control record then holds the interface MAC
+    /// and a fresh heartbeat.
     pub fn attach(ifname: &str, options: &AttachOptions) -> Result<Self, DataplaneError> {
         let ifindex = if_index(ifname)?;
         let if_mac = maps::interface_mac(ifname)?;
-        let pin_dir = pin::prepare(&options.pin_root, ifname)?;
+        pin::ensure_bpffs(ifname)?;
+        let dir = options.pin_root.join(ifname);
+        if dir.exists() {
+            match adopt::adopt(ifname, ifindex, &dir, options.mode) {
+                Ok(adopted) => {
+                    let control = Control {
+                        if_mac,
+                        ..adopted.control
+                    };
+                    let records = adopted.records;
+                    let mut dataplane = Self::assemble(
+                        ifname,
+                        ifindex,
+                        dir,
+                        (MapSet(adopted.maps), None),
+                        attach::Attached {
+                            links: adopted.links,
+                            hook: adopted.hook,
+                            program_id: adopted.program_id,
+                        },
+                        control,
+                    )?;
+                    let heartbeat = Duration::from_nanos(control.heartbeat_ns);
+                    dataplane.pinned = records
+                        .into_iter()
+                        .map(|((family, vrid), record)| {
+                            let last_seen = dataplane.master_last_seen(family, vrid);
+                            let pinned = PinnedInstance {
+                                record,
+                                last_seen,
+                                heartbeat,
+                            };
+                            ((family, vrid), pinned)
+                        })
+                        .collect();
+                    dataplane.refresh_heartbeat()?;
+                    tracing::info!(ifname, program_id = dataplane.program_id, ingress = %dataplane.hook, pin_dir = %dataplane.pin_dir.display(), records = dataplane.pinned.len(), "data plane adopted from the previous run");
+                    return Ok(dataplane);
+                }
+                Err(why) => tracing::warn!(
+                    ifname,
+                    dir = %dir.display(),
+                    reason = %why,
+                    "not adopting the previous run's pins: {why}"
+                ),
+            }
+        }
+        let pin_dir = pin::fresh_dir(&options.pin_root, ifname)?;
         let mut ebpf =
             EbpfLoader::new()
                 .load(EBPF_OBJECT)
@@ -121,17 +226,49 @@ impl Dataplane {
         for name in ALL_MAPS {
             pin_map(&ebpf, ifname, &pin_dir, name)?;
         }
+        let attached = attach::attach(&mut ebpf, ifname, options.mode, &pin_dir, options.pin_link)?;
+        let control = Control {
+            heartbeat_ns: 0,
+            if_mac,
+            contract_version: CONTRACT_VERSION,
+            vip_last_bytes: [0; 4],
+        };
+        let maps = MapSet::take_from(&mut ebpf)?;
+        let mut dataplane = Self::assemble(
+            ifname,
+            ifindex,
+            pin_dir,
+            (maps, Some(ebpf)),
+            attached,
+            control,
+        )?;
+        dataplane.refresh_heartbeat()?;
+        tracing::info!(ifname, program_id = dataplane.program_id, ingress = %dataplane.hook, pin_dir = %dataplane.pin_dir.display(), "data plane attached");
+        Ok(dataplane)
+    }
+
+    /// The data plane around its maps and links: stamps mapped; kernel logs drained when
+    /// this run loaded the object.
+    fn assemble(
+        ifname: &str,
+        ifindex: u32,
+        pin_dir: PathBuf,
+        (maps, ebpf): (MapSet, Option<Ebpf>),
+        attached: attach::Attached,
+        control: Control,
+    ) -> Result<Self, DataplaneError> {
+        let mut ebpf = ebpf;
         // The object always carries the log map; a failure here means it could not be opened,
         // which only costs us the kernel-side debug logs.
-        let logger = match EbpfLogger::init(&mut ebpf) {
+        let logger = ebpf.as_mut().and_then(|ebpf| match EbpfLogger::init(ebpf) {
             Ok(logger) => Some(logger),
             Err(err) => {
                 tracing::warn!(ifname, error = %err, "XDP logs unavailable");
                 None
             }
-        };
-        let last_seen = match ebpf.map(LAST_SEEN_MAP) {
-            Some(aya::maps::Map::Array(data)) => {
+        });
+        let last_seen = match maps.get(LAST_SEEN_MAP)? {
+            Map::Array(data) => {
                 last_seen::LastSeenStamps::map(data).map_err(|source| DataplaneError::Io {
                     op: format!("mapping {LAST_SEEN_MAP} into memory"),
                     ifname: ifname.to_owned(),
@@ -140,27 +277,34 @@ impl Dataplane {
             }
             _ => return Err(DataplaneError::MapMissing { map: LAST_SEEN_MAP }),
         };
-        let attached = attach::attach(&mut ebpf, ifname, options.mode, &pin_dir, options.pin_link)?;
-        let mut dataplane = Self {
+        Ok(Self {
             ifname: ifname.to_owned(),
             ifindex,
             program_id: attached.program_id,
             hook: attached.hook,
             pin_dir,
             links: Some(attached.links),
-            control: Control {
-                heartbeat_ns: 0,
-                if_mac,
-                _pad: [0; 2],
-                vip_last_bytes: [0; 4],
-            },
+            control,
             last_seen,
+            pinned: HashMap::new(),
+            maps,
             logger,
             ebpf,
-        };
-        dataplane.refresh_heartbeat()?;
-        tracing::info!(ifname, program_id = dataplane.program_id, ingress = %dataplane.hook, pin_dir = %dataplane.pin_dir.display(), "data plane attached");
-        Ok(dataplane)
+        })
+    }
+
+    /// What the previous run's record of (`family`, `vrid`) said, once (adopted data planes
+    /// only; `None` after any write of that record).
+    pub fn take_pinned(&mut self, family: AddressFamily, vrid: u8) -> Option<PinnedInstance> {
+        self.pinned.remove(&(family, vrid))
+    }
+
+    /// Leaves the programs running and everything pinned for the next daemon to adopt (a
+    /// handover); only links the kernel could not pin (TC on kernels before 6.6) detach.
+    /// Dropping the data plane afterwards removes nothing.
+    pub fn leave_pinned(&mut self) {
+        drop(self.links.take());
+        tracing::info!(ifname = %self.ifname, pin_dir = %self.pin_dir.display(), "data plane left running for the next daemon");
     }
 
     /// Kernel id of the loaded program (as `bpftool prog show` lists it).

@@ -1,5 +1,6 @@
 //! The bpffs directory of one interface, `/sys/fs/bpf/xvrrp/<ifname>/` by default: mounted if needed,
-//! cleared of stale pins from a crashed run at attach, removed at clean shutdown.
+//! adopted from a previous run or cleared of its pins at attach, removed at clean shutdown,
+//! left in place by a handover.
 
 use std::{
     ffi::CString,
@@ -22,14 +23,18 @@ pub(super) const INGRESS_LINK_PIN: &str = "ingress_link";
 /// Name of the pinned TC egress link (TCX, Linux >= 6.6) inside the interface directory.
 pub(super) const EGRESS_LINK_PIN: &str = "egress_link";
 
-/// Mounts bpffs at /sys/fs/bpf unless it is there, then gives `ifname` an empty pin directory.
-/// Pins left by a crashed run are removed: unpinning a stale link detaches the old program,
-/// so the new one can attach.
-pub(super) fn prepare(pin_root: &Path, ifname: &str) -> Result<PathBuf, DataplaneError> {
-    if !is_bpffs(BPFFS) {
-        mount_bpffs()
-            .map_err(|source| DataplaneError::io(ifname, "mount bpffs at /sys/fs/bpf", source))?;
+/// Mounts bpffs at /sys/fs/bpf unless it is there.
+pub(super) fn ensure_bpffs(ifname: &str) -> Result<(), DataplaneError> {
+    if is_bpffs(BPFFS) {
+        return Ok(());
     }
+    mount_bpffs().map_err(|source| DataplaneError::io(ifname, "mount bpffs at /sys/fs/bpf", source))
+}
+
+/// Gives `ifname` an empty pin directory under `pin_root`. Pins left by a previous run that
+/// were not adopted are removed: unpinning a stale link detaches the old program, so the new
+/// one can attach.
+pub(super) fn fresh_dir(pin_root: &Path, ifname: &str) -> Result<PathBuf, DataplaneError> {
     let dir = pin_root.join(ifname);
     if dir.exists() {
         tracing::warn!(ifname, dir = %dir.display(), "removing stale pins of a previous run");

@@ -29,10 +29,7 @@ impl CounterValues {
 impl Dataplane {
     /// Global counters summed over all CPUs.
     pub fn counters(&self) -> Result<CounterValues, DataplaneError> {
-        let map = self
-            .ebpf
-            .map(STATS_MAP)
-            .ok_or(DataplaneError::MapMissing { map: STATS_MAP })?;
+        let map = self.maps.get(STATS_MAP)?;
         let array = PerCpuArray::<_, u64>::try_from(map)
             .map_err(|source| DataplaneError::map(&self.ifname, "open", STATS_MAP, source))?;
         Counter::ALL
@@ -54,12 +51,7 @@ impl Dataplane {
         vrid: u8,
     ) -> Result<CounterValues, DataplaneError> {
         let key: InstanceKey = self.instance_key(family, vrid);
-        let map = self
-            .ebpf
-            .map(INSTANCE_STATS_MAP)
-            .ok_or(DataplaneError::MapMissing {
-                map: INSTANCE_STATS_MAP,
-            })?;
+        let map = self.maps.get(INSTANCE_STATS_MAP)?;
         let stats = PerCpuArray::<_, InstanceCounters>::try_from(map).map_err(|source| {
             DataplaneError::map(&self.ifname, "open", INSTANCE_STATS_MAP, source)
         })?;

@@ -114,10 +114,15 @@ impl Dataplane {
             attrs,
             ..TestRunOptions::new()
         };
+        // An adopted data plane has no object of its own to run programs from.
+        let ebpf = self
+            .ebpf
+            .as_mut()
+            .ok_or(DataplaneError::ProgramMissing { name })?;
         let result = if matches!(program, TestProgram::TcIngress | TestProgram::Egress) {
-            loaded_program::<SchedClassifier>(&mut self.ebpf, &self.ifname, name)?.test_run(options)
+            loaded_program::<SchedClassifier>(ebpf, &self.ifname, name)?.test_run(options)
         } else {
-            loaded_program::<Xdp>(&mut self.ebpf, &self.ifname, name)?.test_run(options)
+            loaded_program::<Xdp>(ebpf, &self.ifname, name)?.test_run(options)
         }
         .map_err(|source| DataplaneError::program(&self.ifname, "test-run", source))?;
         Ok(TestRunOutcome {

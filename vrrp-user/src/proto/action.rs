@@ -95,6 +95,9 @@ pub enum TransitionReason {
         /// True for the address owner, which goes straight to Master.
         owner: bool,
     },
+    /// Started on the pinned state of a previous run, in the role it recorded (hitless
+    /// restart, `proto::resume`).
+    Resumed,
     /// The interface came back up; handled like Startup.
     InterfaceUp {
         /// True for the address owner, which goes straight to Master.
@@ -164,6 +167,7 @@ impl TransitionReason {
             Self::HigherPriority { source, .. }
             | Self::EqualPriorityGreaterAddress { source, .. } => Some(*source),
             Self::Startup { .. }
+            | Self::Resumed
             | Self::InterfaceUp { .. }
             | Self::Shutdown
             | Self::InterfaceDown
@@ -196,6 +200,7 @@ impl fmt::Display for TransitionReason {
         };
         match self {
             Self::Startup { owner } => write!(f, "startup{}", owner_note(*owner)),
+            Self::Resumed => f.write_str("resumed from the previous run's pinned state"),
             Self::InterfaceUp { owner } => write!(f, "interface up{}", owner_note(*owner)),
             Self::Shutdown => f.write_str("shutdown"),
             Self::InterfaceDown => f.write_str("interface down"),

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::config::RouterConfig;
+use super::resume::Resumption;
 use super::timing::Centiseconds;
 
 /// An advert that passed the receive checks of RFC 9568 §7.1 (TTL, version, type, checksum,
@@ -26,6 +27,10 @@ pub struct ReceivedAdvert {
 pub enum Event {
     /// Administrative start (RFC 9568 §6.4.1 Startup event).
     Startup,
+    /// Administrative start on the pinned state of a previous run, in the role
+    /// `resume::decide` chose (instead of `Startup`). `Resumption::Backup` is fed at the
+    /// kernel's newest stamp of that Master (or the clock when it has none).
+    Resume(Resumption),
     /// Administrative stop (RFC 9568 §6.4.2/§6.4.3 Shutdown event).
     Shutdown,
     /// A validated advert for this VRID and family.

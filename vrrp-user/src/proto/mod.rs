@@ -61,6 +61,11 @@
 //!   changed). A change of VRID or family restarts the router silently. A new primary address
 //!   (the interface was renumbered) is the advert source from then on; a Master advertises
 //!   from it at once and keeps its role.
+//! - **Hitless restart** ([`resume`]): a daemon started on a previous run's pinned data plane
+//!   feeds [`Event::Resume`] instead of `Startup` when [`resume::decide`] allows it: a Master
+//!   whose record and heartbeat show no Backup can have taken over yet resumes as Master at
+//!   once ([`TransitionReason::Resumed`]); a Backup resumes following the Master it recorded,
+//!   its Master_Down_Timer running from the kernel's newest stamp.
 //! - **Operator commands** ([`Command`], `handle_command`) are inputs like events.
 //!   `Demote` is a maintenance mode: a Master resigns as at Shutdown (priority-0 advert, virtual
 //!   addresses removed) but moves to Backup; a demoted router never becomes Master, not even
@@ -86,6 +91,7 @@ pub mod divergence;
 mod drill;
 mod election;
 mod event;
+pub mod resume;
 mod router;
 pub mod router_advert;
 mod timers;

@@ -11,6 +11,7 @@ use super::command::{Command, CommandRefused, Effect, OverridePriority};
 use super::config::RouterConfig;
 use super::election::{Contender, OWNER_PRIORITY, RESIGN_PRIORITY};
 use super::event::{Event, ReceivedAdvert};
+use super::resume::Resumption;
 use super::timers::{Timer, TimerTable};
 use super::timing::{Centiseconds, master_down_interval, skew_time};
 
@@ -310,6 +311,10 @@ impl VirtualRouter {
                 self.enabled = true;
                 self.start_if_ready(now, |owner| TransitionReason::Startup { owner });
             }
+            Event::Resume(resumption) => {
+                self.enabled = true;
+                self.resume(resumption, now);
+            }
             Event::Shutdown => {
                 self.enabled = false;
                 self.shutdown();
@@ -503,6 +508,28 @@ impl VirtualRouter {
         } else {
             self.master_adver_interval = self.config.advert_interval;
             self.enter_backup(now, None, reason(owner));
+        }
+    }
+
+    /// Starts in the role a previous run left (`resume`): Master at once as on a takeover (first
+    /// advert now, addresses refreshed), or Backup following the recorded Master with the
+    /// Master_Down_Timer from `now` (its newest stamp). What the router cannot honour (demoted,
+    /// its own address as the Master) starts as on Startup.
+    fn resume(&mut self, resumption: Resumption, now: Instant) {
+        if !(self.link_up && self.state == State::Initialize) {
+            return;
+        }
+        match resumption {
+            Resumption::Master if !self.demoted => {
+                self.become_master(now, TransitionReason::Resumed);
+            }
+            Resumption::Backup(master) if master.source != self.config.primary_address => {
+                self.master_adver_interval = master.max_advert_interval;
+                self.enter_backup(now, Some(master), TransitionReason::Resumed);
+            }
+            Resumption::Master | Resumption::Backup(_) => {
+                self.start_if_ready(now, |owner| TransitionReason::Startup { owner });
+            }
         }
     }
 
