@@ -11,7 +11,9 @@
 use core::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::{
-    advert::{AdvertParams, ChecksumStyle, EncodeError, encode_ipv4_with, encode_ipv6},
+    advert::{
+        AdvertParams, ChecksumStyle, EncodeError, encode_ipv4_v2, encode_ipv4_with, encode_ipv6,
+    },
     checksum::{internet_checksum, ipv6_pseudo_header_checksum},
     consts::{
         ALL_NODES_MAC_V6, ALL_NODES_V6, BROADCAST_MAC, ETHERNET_HEADER_LEN, ETHERTYPE_ARP,
@@ -62,10 +64,36 @@ pub fn build_ipv4_advert_with(
     addresses: &[Ipv4Addr],
     style: ChecksumStyle,
 ) -> Result<usize, EncodeError> {
-    const HEADERS: usize = ETHERNET_HEADER_LEN + IPV4_HEADER_LEN;
-    let message_len = encode_after(buf, HEADERS, addresses.len() * 4, |rest| {
+    build_ipv4_frame(buf, params, source, addresses.len() * 4, |rest| {
         encode_ipv4_with(rest, params, source, VRRP_GROUP_V4, addresses, style)
-    })?;
+    })
+}
+
+/// [`build_ipv4_advert`] for VRRPv2 (RFC 3768 §5): the same Ethernet and IPv4 headers (RFC
+/// 3768 §5.2), then the VRRPv2 message ([`encode_ipv4_v2`]).
+pub fn build_ipv4_advert_v2(
+    buf: &mut [u8],
+    params: &AdvertParams,
+    source: Ipv4Addr,
+    addresses: &[Ipv4Addr],
+) -> Result<usize, EncodeError> {
+    // The list and the 8 bytes of authentication data after it.
+    build_ipv4_frame(buf, params, source, addresses.len() * 4 + 8, |rest| {
+        encode_ipv4_v2(rest, params, addresses)
+    })
+}
+
+/// An IPv4 advert frame around the message `encode` writes (`list_len` bytes after its fixed
+/// header).
+fn build_ipv4_frame(
+    buf: &mut [u8],
+    params: &AdvertParams,
+    source: Ipv4Addr,
+    list_len: usize,
+    encode: impl FnOnce(&mut [u8]) -> Result<usize, EncodeError>,
+) -> Result<usize, EncodeError> {
+    const HEADERS: usize = ETHERNET_HEADER_LEN + IPV4_HEADER_LEN;
+    let message_len = encode_after(buf, HEADERS, list_len, encode)?;
     let frame_len = HEADERS + message_len;
     let (ethernet, ip) = split_headers::<[u8; IPV4_HEADER_LEN]>(buf, frame_len)?;
     *ethernet = ethernet_header(

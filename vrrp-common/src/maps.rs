@@ -257,6 +257,11 @@ pub struct Instance {
     /// 1 when only the sources listed in [`PEERS_MAP`] for this instance are accepted; the
     /// others are dropped and counted (`peer_not_allowed`).
     pub peers_listed: u8,
+    /// `vrrp_common::advert::VersionMode` as `u8`: the VRRP versions adverts may carry (IPv4;
+    /// IPv6 is always VRRPv3).
+    pub versions: u8,
+    /// Always 0.
+    pub _pad: u8,
 }
 
 impl Instance {
@@ -352,7 +357,7 @@ impl Control {
 }
 
 const _: () = assert!(size_of::<InstanceKey>() == 8);
-const _: () = assert!(size_of::<Instance>() == 32);
+const _: () = assert!(size_of::<Instance>() == 34);
 const _: () = assert!(size_of::<Vip4Key>() == 4);
 const _: () = assert!(size_of::<Vip6Key>() == 16);
 const _: () = assert!(size_of::<VipTarget>() == 4);
@@ -398,6 +403,8 @@ mod tests {
             heartbeat_timeout_cs: 3,
             checksum_style: 0,
             peers_listed: 0,
+            versions: 0,
+            _pad: 0,
         };
         assert!(!instance.heartbeat_stale(&control, 1_030_000_000));
         assert!(instance.heartbeat_stale(&control, 1_030_000_001));

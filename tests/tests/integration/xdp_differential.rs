@@ -288,6 +288,7 @@ fn xdp_and_codec_agree_on_every_verdict() {
                 heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
                 checksum_style,
                 peers_listed: false,
+                versions: vrrp_common::advert::VersionMode::V3,
             };
             xdp.dataplane.set_instance(family, vrid, &settings).unwrap();
         }

@@ -65,6 +65,7 @@ fn configure(xdp: &mut XdpUnderTest, role: Role, accept: bool) {
                     heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
                     checksum_style: ChecksumStyle::Rfc9568,
                     peers_listed: false,
+                    versions: vrrp_common::advert::VersionMode::V3,
                 },
             )
             .unwrap();
@@ -801,6 +802,7 @@ fn heartbeat_staleness_is_per_instance_and_spares_the_owner() {
                     heartbeat_timeout,
                     checksum_style: ChecksumStyle::Rfc9568,
                     peers_listed: false,
+                    versions: vrrp_common::advert::VersionMode::V3,
                 },
             )
             .unwrap();
@@ -944,6 +946,7 @@ fn a_burst_from_255_vrids_in_both_families_fits_the_ring_unread() {
                 heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
                 checksum_style: ChecksumStyle::Rfc9568,
                 peers_listed: false,
+                versions: vrrp_common::advert::VersionMode::V3,
             };
             xdp.dataplane.set_instance(family, vrid, &settings).unwrap();
         }
@@ -1010,6 +1013,7 @@ fn adverts_from_peers_not_listed_are_dropped_counted_and_sampled() {
                 heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
                 checksum_style: ChecksumStyle::Rfc9568,
                 peers_listed: true,
+                versions: vrrp_common::advert::VersionMode::V3,
             },
         )
         .unwrap();

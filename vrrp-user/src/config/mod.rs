@@ -38,6 +38,8 @@
 //! allowed_peers = []                   # advert sources accepted (at most 16); empty = any
 //! ipv4_checksum = "rfc9568"            # or "without-pseudo-header" (Cisco, Arista) or
 //!                                      # "accept-both" (sends RFC 9568); IPv4 only
+//! version = 3                          # VRRP version: 3, 2 (RFC 3768) or "2+3" (RFC 9568
+//!                                      # §8.4); 2 and "2+3" IPv4 only, whole seconds
 //! group = "lan-v4"                     # metrics label of the redundancy group; default: name
 //!
 //! [[instance.hook]]                    # this instance's own hooks, same keys as global ones
@@ -62,7 +64,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
-pub use vrrp_common::advert::ChecksumStyle;
+pub use vrrp_common::advert::{ChecksumStyle, VersionMode};
 
 pub use crate::proto::AddressFamily;
 use crate::proto::{Centiseconds, OWNER_PRIORITY, State};
@@ -210,6 +212,8 @@ pub struct InstanceConfig {
     pub allowed_peers: Vec<IpAddr>,
     /// The VRRPv3 checksum sent and accepted (IPv4; always RFC 9568 for IPv6).
     pub ipv4_checksum: ChecksumStyle,
+    /// The VRRP versions sent and accepted (VRRPv2 for IPv4 only).
+    pub version: VersionMode,
     /// The redundancy group, a metrics label shared by the routers that back each other up
     /// (the instance name unless configured).
     pub group: String,
@@ -370,9 +374,18 @@ struct RawInstance {
     #[serde(default)]
     allowed_peers: Vec<Spanned<String>>,
     ipv4_checksum: Option<Spanned<String>>,
+    version: Option<Spanned<RawVersion>>,
     group: Option<Spanned<String>>,
     #[serde(default)]
     hook: Vec<Spanned<RawHook>>,
+}
+
+/// `version = 3`, `2`, `"3"`, `"2"` or `"2+3"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawVersion {
+    Number(i64),
+    Text(String),
 }
 
 #[derive(Debug, Deserialize)]

@@ -554,6 +554,7 @@ fn defaults_fill_every_optional_key() {
             track: Vec::new(),
             allowed_peers: Vec::new(),
             ipv4_checksum: ChecksumStyle::Rfc9568,
+            version: vrrp_common::advert::VersionMode::V3,
             group: "lan".into(),
         }]
     );
@@ -746,6 +747,7 @@ fn effective_priority_subtracts_down_links_and_stays_at_least_one() {
         ],
         allowed_peers: Vec::new(),
         ipv4_checksum: ChecksumStyle::Rfc9568,
+        version: vrrp_common::advert::VersionMode::V3,
     };
     assert_eq!(instance.effective_priority(|_| true), 200);
     assert_eq!(instance.effective_priority(|name| name != "eth1"), 80);

@@ -11,10 +11,11 @@ use std::{
 use anyhow::{Context as _, Result};
 use tokio::sync::mpsc;
 use vrrp_common::{
-    advert::{Advert, AdvertParams, AdvertV2, ChecksumStyle, DecodeError, IpContext},
-    consts::{VRRP_GROUP_MAC_V4, VRRP_GROUP_MAC_V6, VRRP_TTL},
+    advert::{Advert, AdvertParams, ChecksumStyle, DecodeError, IpContext, VersionMode},
+    consts::{VRRP_GROUP_MAC_V4, VRRP_GROUP_MAC_V6, VRRP_TTL, VRRP_VERSION_2},
     frames::{
-        build_gratuitous_arp, build_ipv4_advert_with, build_ipv6_advert, build_unsolicited_na,
+        build_gratuitous_arp, build_ipv4_advert_v2, build_ipv4_advert_with, build_ipv6_advert,
+        build_unsolicited_na,
     },
     maps::{self as contract, Role},
 };
@@ -30,7 +31,9 @@ use crate::{
         InstanceSettings, XdpAttachMode, add_vmac_filter, remove_vmac_filter, virtual_mac,
     },
     net::{interface::InterfaceInfo, packet_socket::PacketSocket, sysctl},
-    proto::{AddressFamily, Centiseconds, Event, ReceivedAdvert, State, VirtualRouter},
+    proto::{
+        AddressFamily, AdvertVersion, Centiseconds, Event, ReceivedAdvert, State, VirtualRouter,
+    },
 };
 
 /// Largest frame we build: Ethernet + IPv6 + VRRP header + 255 IPv6 addresses fits in 4.2 KB;
@@ -260,23 +263,14 @@ impl VrrpInterface {
         self.dataplane.ingress_hook()
     }
 
-    /// Decodes a punted advert with the codec, accepting checksums in `style` (the instance's).
+    /// Decodes a punted advert with the codec, accepting checksums in `style` and the VRRP
+    /// `versions` (the instance's).
     pub(crate) fn decode(
         &self,
         punted: &DeliveredAdvert,
         style: ChecksumStyle,
+        versions: VersionMode,
     ) -> Result<Received, NotFed> {
-        let version = punted.message.first().map_or(0, |byte| byte >> 4);
-        if version == 2 {
-            let v2 = AdvertV2::decode_message(&punted.message, VRRP_TTL)
-                .map_err(|err| NotFed::Undecodable(err.to_string()))?;
-            let seconds = u16::from(v2.advert_interval_seconds().max(1));
-            return Err(NotFed::Version2 {
-                source: punted.source,
-                vrid: v2.vrid(),
-                interval: Centiseconds::new(seconds * 100).unwrap_or(Centiseconds::MAX),
-            });
-        }
         let context = match (punted.source, punted.destination) {
             (IpAddr::V4(source), IpAddr::V4(destination)) => IpContext::V4 {
                 source,
@@ -290,25 +284,43 @@ impl VrrpInterface {
             },
             _ => return Err(NotFed::Undecodable("mixed address families".to_owned())),
         };
-        let advert = Advert::decode_message_with(&punted.message, context, style).map_err(
-            |err| match err {
+        let advert = Advert::decode_message_accepting(&punted.message, context, style, versions)
+            .map_err(|err| match err {
                 DecodeError::ChecksumOtherStyle { sender } => NotFed::OtherChecksumStyle { sender },
+                DecodeError::Version2 {
+                    vrid,
+                    advert_interval_seconds,
+                    ..
+                } => NotFed::Version2 {
+                    source: punted.source,
+                    vrid,
+                    interval: Centiseconds::new(u16::from(advert_interval_seconds.max(1)) * 100)
+                        .unwrap_or(Centiseconds::MAX),
+                },
                 err => NotFed::Undecodable(err.to_string()),
-            },
-        )?;
+            })?;
+        // A VRRPv2 Adver Int above 40 s has no VRRPv3 equivalent (RFC 9568 §8.4 converts to
+        // centiseconds, at most 4095): xvrrp's own VRRPv2 intervals stop at 40 s.
         let max_advert_interval = Centiseconds::new(advert.max_advert_interval_cs())
             .map_err(|err| NotFed::Undecodable(err.to_string()))?;
+        let version = if advert.version() == VRRP_VERSION_2 {
+            AdvertVersion::V2
+        } else {
+            AdvertVersion::V3
+        };
         Ok(Received {
             advert: ReceivedAdvert {
                 source: punted.source,
                 priority: advert.priority(),
                 max_advert_interval,
                 addresses: advert.addresses().collect(),
+                version,
             },
         })
     }
 
-    /// Sends one advert for `instance` with `priority`.
+    /// Sends one advert for `instance` with `priority`: VRRPv3, VRRPv2, or (`"2+3"`, RFC 9568
+    /// §8.4) a VRRPv2 and then a VRRPv3 one.
     pub(crate) fn send_advert(&self, instance: &Instance, priority: u8) -> Result<()> {
         let config = instance.router.config();
         let params = AdvertParams {
@@ -317,6 +329,17 @@ impl VrrpInterface {
             max_advert_interval_cs: config.advert_interval.get(),
         };
         let mut frame = [0_u8; MAX_FRAME];
+        if let IpAddr::V4(source) = config.primary_address
+            && config.version.speaks_v2()
+        {
+            let addresses: Vec<Ipv4Addr> = v4_addresses(&config.virtual_addresses);
+            let len = build_ipv4_advert_v2(&mut frame, &params, source, &addresses)
+                .map_err(|err| anyhow::anyhow!("build VRRPv2 advert: {err}"))?;
+            self.socket.send(&frame[..len])?;
+        }
+        if !config.version.speaks_v3() {
+            return Ok(());
+        }
         let len = match config.primary_address {
             IpAddr::V4(source) => {
                 let addresses: Vec<Ipv4Addr> = v4_addresses(&config.virtual_addresses);
@@ -464,6 +487,7 @@ impl VrrpInterface {
             heartbeat_timeout: heartbeat_timeout(&instance.config),
             checksum_style: instance.config.ipv4_checksum,
             peers_listed: !instance.config.allowed_peers.is_empty(),
+            versions: instance.config.version,
         };
         let family = instance.family();
         let vrid = config.vrid;

@@ -525,6 +525,7 @@ pub(super) mod tests {
             track: Vec::<TrackedInterface>::new(),
             allowed_peers: Vec::new(),
             ipv4_checksum: ChecksumStyle::Rfc9568,
+            version: vrrp_common::advert::VersionMode::V3,
             group: name.to_owned(),
         }
     }

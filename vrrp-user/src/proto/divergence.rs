@@ -750,6 +750,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::proto::AdvertVersion;
 
     const LOCAL: &str = "192.0.2.1";
     const A: &str = "192.0.2.2";
@@ -780,6 +781,7 @@ mod tests {
             priority,
             max_advert_interval: cs(interval),
             addresses: addresses.iter().map(|address| ip(address)).collect(),
+            version: AdvertVersion::V3,
         }
     }
 
@@ -1279,6 +1281,7 @@ mod tests {
                             priority,
                             max_advert_interval: cs(interval),
                             addresses: (0..vips).map(|i| IpAddr::from([192, 0, 2, 100 + i])).collect(),
+                            version: AdvertVersion::V3,
                         };
                         divergences.observe(&view, Sighting::Advert(&received), now);
                     }
