@@ -1356,11 +1356,11 @@ mod tests {
         len: usize,
         family: AddressFamily,
         versions: VersionMode,
-        residue: u16,
+        message: u16,
     ) -> Result<(), Discard> {
         let sums = Sums(MessageSums {
             pseudo_header: 0x1000,
-            message: !residue,
+            message,
         });
         check_header(
             VRRP_TTL,
@@ -1375,7 +1375,9 @@ mod tests {
 
     #[test]
     fn version_2_is_checked_by_rfc_3768_where_the_instance_speaks_it() {
-        // Auth type 0, 1 s, one address: 8 + 4 + 8 bytes, summed without the pseudo-header.
+        // Auth type 0, 1 s, one address: 8 + 4 + 8 bytes, summed without the pseudo-header
+        // (message sum 0xffff; 0xefff verifies only with it, see above).
+        let (without, with) = (0xffff, 0xefff);
         let v2 = VrrpHeader {
             version_type: 0x21,
             reserved_interval_be: [0, 1],
@@ -1383,13 +1385,13 @@ mod tests {
         };
         let v4 = AddressFamily::Ipv4;
         for versions in [VersionMode::V2, VersionMode::V2AndV3] {
-            assert_eq!(check_v2(&v2, 20, v4, versions, 0), Ok(()));
+            assert_eq!(check_v2(&v2, 20, v4, versions, without), Ok(()));
             assert_eq!(
-                check_v2(&v2, 12, v4, versions, 0).unwrap_err().counter(),
+                check_v2(&v2, 12, v4, versions, without).unwrap_err().counter(),
                 Counter::InvalidLength
             );
             assert_eq!(
-                check_v2(&v2, 20, v4, versions, 1).unwrap_err().counter(),
+                check_v2(&v2, 20, v4, versions, with).unwrap_err().counter(),
                 Counter::InvalidChecksum
             );
             let simple_text = VrrpHeader {
@@ -1397,7 +1399,7 @@ mod tests {
                 ..v2
             };
             assert_eq!(
-                check_v2(&simple_text, 20, v4, versions, 0),
+                check_v2(&simple_text, 20, v4, versions, without),
                 Err(Discard::AuthType { auth_type: 1 })
             );
             let zero = VrrpHeader {
@@ -1405,18 +1407,18 @@ mod tests {
                 ..v2
             };
             assert_eq!(
-                check_v2(&zero, 20, v4, versions, 0),
+                check_v2(&zero, 20, v4, versions, without),
                 Err(Discard::ZeroInterval { vrid: 7 })
             );
         }
         let bad_version = |version| Err(Discard::BadVersion { version });
         // Not spoken: a v3-only instance, IPv6, and v3 for a v2-only instance.
-        assert_eq!(check_v2(&v2, 20, v4, VersionMode::V3, 0), bad_version(2));
+        assert_eq!(check_v2(&v2, 20, v4, VersionMode::V3, without), bad_version(2));
         let v6 = AddressFamily::Ipv6;
-        assert_eq!(check_v2(&v2, 24, v6, VersionMode::V2AndV3, 0), bad_version(2));
+        assert_eq!(check_v2(&v2, 24, v6, VersionMode::V2AndV3, without), bad_version(2));
         let v3 = header(1, 100);
-        assert_eq!(check_v2(&v3, 12, v4, VersionMode::V2, 0), bad_version(3));
-        assert_eq!(check_v2(&v3, 12, v4, VersionMode::V2AndV3, 0), Ok(()));
+        assert_eq!(check_v2(&v3, 12, v4, VersionMode::V2, with), bad_version(3));
+        assert_eq!(check_v2(&v3, 12, v4, VersionMode::V2AndV3, with), Ok(()));
         assert_eq!(v2.advert_interval_cs(), 100);
         assert_eq!(Discard::AuthType { auth_type: 2 }.counter(), Counter::AuthTypeMismatch);
     }

@@ -75,7 +75,7 @@ const CASES: &[Case] = &[
         expected: &[
             "error: test.toml:5: unknown field `prio`, expected one of `name`, `interface`, \
              `vrid`, `priority`, `advert_interval_ms`, `preempt`, `preempt_delay_ms`, \
-             `accept_mode`, `virtual_addresses`, `track`, `allowed_peers`, `ipv4_checksum`, `group`, `hook`",
+             `accept_mode`, `virtual_addresses`, `track`, `allowed_peers`, `ipv4_checksum`, `version`, `group`, `hook`",
         ],
     },
     Case {
@@ -554,7 +554,7 @@ fn defaults_fill_every_optional_key() {
             track: Vec::new(),
             allowed_peers: Vec::new(),
             ipv4_checksum: ChecksumStyle::Rfc9568,
-            version: vrrp_common::advert::VersionMode::V3,
+            version: VersionMode::V3,
             group: "lan".into(),
         }]
     );
@@ -747,7 +747,7 @@ fn effective_priority_subtracts_down_links_and_stays_at_least_one() {
         ],
         allowed_peers: Vec::new(),
         ipv4_checksum: ChecksumStyle::Rfc9568,
-        version: vrrp_common::advert::VersionMode::V3,
+        version: VersionMode::V3,
     };
     assert_eq!(instance.effective_priority(|_| true), 200);
     assert_eq!(instance.effective_priority(|name| name != "eth1"), 80);
@@ -961,4 +961,59 @@ fn the_allowed_peers_of_one_interface_fit_its_data_plane() {
     );
     let fits: Vec<&str> = lines[..64 * 6].to_vec();
     assert!(load_text(&fits, Mode::Check).is_ok());
+}
+
+#[test]
+fn version_loads_from_integers_and_strings_and_rejects_what_v2_cannot_carry() {
+    let instance = |address: &str, extra: &str| {
+        let lines = [
+            "[[instance]]".to_owned(),
+            r#"name = "lan""#.to_owned(),
+            r#"interface = "eth0""#.to_owned(),
+            "vrid = 1".to_owned(),
+            format!("virtual_addresses = [\"{address}\"]"),
+            extra.to_owned(),
+        ];
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        load_text(&lines, Mode::Run)
+    };
+    let version_of = |extra: &str| {
+        instance("192.0.2.1", extra)
+            .expect("valid")
+            .config
+            .instances[0]
+            .version
+    };
+    assert_eq!(version_of(""), VersionMode::V3);
+    assert_eq!(version_of("version = 3"), VersionMode::V3);
+    assert_eq!(version_of(r#"version = "3""#), VersionMode::V3);
+    assert_eq!(version_of("version = 2"), VersionMode::V2);
+    assert_eq!(version_of(r#"version = "2""#), VersionMode::V2);
+    assert_eq!(version_of(r#"version = "2+3""#), VersionMode::V2AndV3);
+    assert_eq!(
+        rendered(&instance("192.0.2.1", "version = 4")),
+        [r#"error: test.toml:6: instance "lan": version "4" is not one of 3, 2, "2+3""#]
+    );
+    assert_eq!(
+        rendered(&instance("fe80::1", r#"version = "2+3""#)),
+        [
+            "error: test.toml:6: instance \"lan\": version \"2+3\" applies to IPv4 instances \
+             only: VRRPv2 (RFC 3768) has no IPv6, use version = 3"
+        ]
+    );
+    assert_eq!(
+        rendered(&instance(
+            "192.0.2.1",
+            "version = 2\nadvert_interval_ms = 1500"
+        )),
+        [
+            "error: test.toml:6: instance \"lan\": version \"2\" sends VRRPv2, whose Adver Int \
+             counts whole seconds (RFC 3768 §5.3.7): advert_interval_ms 1500 must be a multiple \
+             of 1000"
+        ]
+    );
+    assert_eq!(
+        version_of("version = 2\nadvert_interval_ms = 3000"),
+        VersionMode::V2
+    );
 }
