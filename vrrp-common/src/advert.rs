@@ -332,7 +332,8 @@ pub fn check_header<C: MessageChecksum>(
     }
     let version = header.version();
     let v2 = version == VRRP_VERSION_2 && family == AddressFamily::Ipv4 && versions.speaks_v2();
-    if !v2 && !(version == VRRP_VERSION_3 && versions.speaks_v3()) {
+    let v3 = version == VRRP_VERSION_3 && versions.speaks_v3();
+    if !(v2 || v3) {
         return Err(Discard::BadVersion { version }.into());
     }
     if header.kind() != VRRP_TYPE_ADVERTISEMENT {
@@ -463,7 +464,9 @@ pub enum DecodeError {
         vrid: u8,
     },
     /// RFC 3768 §5.3.6, §7.1: a VRRPv2 auth type other than 0 (none).
-    #[error("VRRPv2 auth type {auth_type} is not 0 (none): simple-text and IP AH authentication were removed by RFC 3768")]
+    #[error(
+        "VRRPv2 auth type {auth_type} is not 0 (none): simple-text and IP AH authentication were removed by RFC 3768"
+    )]
     AuthType {
         /// Auth Type received.
         auth_type: u8,
@@ -700,22 +703,19 @@ impl<'a> Advert<'a> {
             Err(DecodeError::BadVersion {
                 version: VRRP_VERSION_2,
             }) if matches!(context, IpContext::V4 { .. }) && !versions.speaks_v2() => {
-                return Err(match Self::decode_message_accepting(
-                    message,
-                    context,
-                    style,
-                    VersionMode::V2,
-                ) {
-                    Ok(v2) => DecodeError::Version2 {
-                        vrid: v2.vrid(),
-                        priority: v2.priority(),
-                        advert_interval_seconds: v2.header.reserved_interval_be[1],
+                return Err(
+                    match Self::decode_message_accepting(message, context, style, VersionMode::V2) {
+                        Ok(v2) => DecodeError::Version2 {
+                            vrid: v2.vrid(),
+                            priority: v2.priority(),
+                            advert_interval_seconds: v2.header.reserved_interval_be[1],
+                        },
+                        // Neither a v3 nor a valid v2 advert: the version is what is wrong with it.
+                        Err(_) => DecodeError::BadVersion {
+                            version: VRRP_VERSION_2,
+                        },
                     },
-                    // Neither a v3 nor a valid v2 advert: the version is what is wrong with it.
-                    Err(_) => DecodeError::BadVersion {
-                        version: VRRP_VERSION_2,
-                    },
-                });
+                );
             }
             Err(error) => return Err(error),
         }
@@ -967,7 +967,7 @@ fn encode(
         }
         Format::V2 => {
             let seconds = match u8::try_from(interval_cs / 100) {
-                Ok(seconds) if seconds != 0 && interval_cs % 100 == 0 => seconds,
+                Ok(seconds) if seconds != 0 && interval_cs.is_multiple_of(100) => seconds,
                 _ => return Err(EncodeError::IntervalNotWholeSeconds { interval_cs }),
             };
             // Auth Type 0 (none), RFC 3768 §5.3.6.
@@ -1387,7 +1387,9 @@ mod tests {
         for versions in [VersionMode::V2, VersionMode::V2AndV3] {
             assert_eq!(check_v2(&v2, 20, v4, versions, without), Ok(()));
             assert_eq!(
-                check_v2(&v2, 12, v4, versions, without).unwrap_err().counter(),
+                check_v2(&v2, 12, v4, versions, without)
+                    .unwrap_err()
+                    .counter(),
                 Counter::InvalidLength
             );
             assert_eq!(
@@ -1413,14 +1415,23 @@ mod tests {
         }
         let bad_version = |version| Err(Discard::BadVersion { version });
         // Not spoken: a v3-only instance, IPv6, and v3 for a v2-only instance.
-        assert_eq!(check_v2(&v2, 20, v4, VersionMode::V3, without), bad_version(2));
+        assert_eq!(
+            check_v2(&v2, 20, v4, VersionMode::V3, without),
+            bad_version(2)
+        );
         let v6 = AddressFamily::Ipv6;
-        assert_eq!(check_v2(&v2, 24, v6, VersionMode::V2AndV3, without), bad_version(2));
+        assert_eq!(
+            check_v2(&v2, 24, v6, VersionMode::V2AndV3, without),
+            bad_version(2)
+        );
         let v3 = header(1, 100);
         assert_eq!(check_v2(&v3, 12, v4, VersionMode::V2, with), bad_version(3));
         assert_eq!(check_v2(&v3, 12, v4, VersionMode::V2AndV3, with), Ok(()));
         assert_eq!(v2.advert_interval_cs(), 100);
-        assert_eq!(Discard::AuthType { auth_type: 2 }.counter(), Counter::AuthTypeMismatch);
+        assert_eq!(
+            Discard::AuthType { auth_type: 2 }.counter(),
+            Counter::AuthTypeMismatch
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use vrrp_tests::{
     keepalived::Keepalived,
     lab::Lab,
     privilege::require_root,
-    vrrp::{Family, RouterSpec, SeenAdvert, adverts_from, serial},
+    vrrp::{RouterSpec, SeenAdvert, adverts_from, serial},
     wait,
 };
 
@@ -88,12 +88,18 @@ impl V2Lab {
         assert!(v2 >= 2, "the Master sent only {v2} VRRPv2 adverts in 3 s");
         let v3 = self.adverts(master, 3).len();
         if both_versions {
-            assert!(v3 >= 2, "the 2+3 Master sent only {v3} VRRPv3 adverts in 3 s");
+            assert!(
+                v3 >= 2,
+                "the 2+3 Master sent only {v3} VRRPv3 adverts in 3 s"
+            );
         } else {
             assert_eq!(v3, 0, "a VRRPv2 Master sent VRRPv3");
         }
         let from_other = adverts_from(&self.capture.frames(), &self.source(other)).len();
-        assert_eq!(from_other, 0, "the Backup advertised while the other is Master");
+        assert_eq!(
+            from_other, 0,
+            "the Backup advertised while the other is Master"
+        );
     }
 
     /// Waits for `node`'s first VRRPv2 advert after `died` (when the Master was killed), and

@@ -49,11 +49,16 @@ fn accepts(vrid: u8) -> (ChecksumStyle, VersionMode) {
     CONFIGURED
         .into_iter()
         .find(|(configured, ..)| *configured == vrid)
-        .map_or((ChecksumStyle::Rfc9568, VersionMode::V3), |(_, style, versions)| (style, versions))
+        .map_or(
+            (ChecksumStyle::Rfc9568, VersionMode::V3),
+            |(_, style, versions)| (style, versions),
+        )
 }
 
 fn configured(vrid: u8) -> bool {
-    CONFIGURED.iter().any(|(configured, ..)| *configured == vrid)
+    CONFIGURED
+        .iter()
+        .any(|(configured, ..)| *configured == vrid)
 }
 
 fn peer6() -> Ipv6Addr {
@@ -145,7 +150,11 @@ fn case() -> impl Strategy<Value = Case> {
             ipv6: ipv6 && (!v2_layout || coin),
             ttl,
             // The VRRPv2 layout carries version 2 unless the version is mutated.
-            version: if v2_layout && version == 3 { 2 } else { version },
+            version: if v2_layout && version == 3 {
+                2
+            } else {
+                version
+            },
             v2_layout,
             auth_type,
             kind,
@@ -298,7 +307,10 @@ fn agree(
         prop_assert_eq!(delivered, accepted);
     }
     prop_assert!(events.try_next().is_none());
-    Ok((expected, accepted_v2 && expected == Counter::AdvertsToUserspace))
+    Ok((
+        expected,
+        accepted_v2 && expected == Counter::AdvertsToUserspace,
+    ))
 }
 
 #[test]

@@ -819,10 +819,12 @@ impl Validator<'_> {
             Some(_) if family == Some(AddressFamily::Ipv6) => {
                 ConfigErrorKind::Version2OnIpv6 { value: text }
             }
-            Some(_) if advert_interval.get() % 100 != 0 => ConfigErrorKind::Version2Interval {
-                value: text,
-                interval_ms: u32::from(advert_interval.get()) * 10,
-            },
+            Some(_) if !advert_interval.get().is_multiple_of(100) => {
+                ConfigErrorKind::Version2Interval {
+                    value: text,
+                    interval_ms: u32::from(advert_interval.get()) * 10,
+                }
+            }
             Some(mode) => return mode,
         };
         self.push(

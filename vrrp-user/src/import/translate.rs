@@ -291,7 +291,7 @@ fn instance(
         .is_some_and(|address| address.parse::<std::net::Ipv4Addr>().is_ok());
     // keepalived speaks VRRPv3 for IPv6 whatever vrrp_version says.
     let version = (version != 3 && ipv4).then(|| {
-        let (text, version) = if advert_interval_ms % 1000 == 0 {
+        let (text, version) = if advert_interval_ms.is_multiple_of(1000) {
             let text = "version = 2 (keepalived speaks VRRPv2 here: vrrp_version 2 is its \
                         default); version = \"2+3\" speaks both while migrating";
             (text, Some(2))

@@ -399,11 +399,19 @@ impl VirtualRouter {
     }
 
     fn master_down_interval(&self) -> Duration {
-        master_down_interval_for(self.config.version, self.priority, self.master_adver_interval)
+        master_down_interval_for(
+            self.config.version,
+            self.priority,
+            self.master_adver_interval,
+        )
     }
 
     fn skew_time(&self) -> Duration {
-        skew_time_for(self.config.version, self.priority, self.master_adver_interval)
+        skew_time_for(
+            self.config.version,
+            self.priority,
+            self.master_adver_interval,
+        )
     }
 
     /// Master_Adver_Interval from a Master's advert (RFC 9568 §6.4.2); VRRPv2 learns nothing

@@ -191,10 +191,7 @@ fn a_2_plus_3_router_follows_the_v3_adverts_of_a_router_that_sends_both() {
     router.handle_event(Event::Startup, start);
     // A peer whose VRRPv3 interval (1.5 s) is no whole number of seconds: its VRRPv2 advert
     // says 1 s. The VRRPv3 one is followed and the VRRPv2 one ignored, so nothing flaps.
-    router.handle_event(
-        Event::Advert(advert(2, 200, 150, AdvertVersion::V3)),
-        start,
-    );
+    router.handle_event(Event::Advert(advert(2, 200, 150, AdvertVersion::V3)), start);
     router.handle_event(
         Event::Advert(advert(2, 200, SECOND, AdvertVersion::V2)),
         start,
