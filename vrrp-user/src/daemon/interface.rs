@@ -47,7 +47,8 @@ pub(crate) struct Received {
 
 /// Why a punted advert is not fed to a state machine.
 pub(crate) enum NotFed {
-    /// A VRRP version 2 peer: reported, not processed (we speak version 3).
+    /// A VRRP version 2 peer of an instance that speaks version 3 only: reported, not
+    /// processed.
     Version2 {
         source: IpAddr,
         vrid: u8,

@@ -388,7 +388,9 @@ impl Peer {
                     )
                 }),
             DivergenceKind::Version2Peer => self.version2.map(|_| {
-                "speaks VRRP version 2 on this VRID; xvrrp speaks version 3 only".to_owned()
+                "speaks VRRP version 2 on this VRID, which this instance does not (version = \"2+3\" \
+                 speaks both)"
+                    .to_owned()
             }),
             DivergenceKind::DualOwner => facts
                 .filter(|facts| local.owner() && facts.priority == OWNER_PRIORITY)
