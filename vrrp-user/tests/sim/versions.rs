@@ -219,3 +219,54 @@ fn a_2_plus_3_router_follows_the_v3_adverts_of_a_router_that_sends_both() {
     drain(&mut router);
     assert_eq!(router.status().master_address, Some(address(2)));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(500))]
+
+    /// A mixed group of VRRPv2 and "2+3" routers (all of which hear VRRPv2) elects the highest
+    /// priority as its only Master, and when it dies the next one takes over exactly its
+    /// Master_Down_Interval (in its own version's timing) after the Master's last advert. Above
+    /// 1 s a lower-priority VRRPv2 Backup's shorter Skew_Time may make it Master first; the
+    /// higher one preempts it at that same moment, which is what is checked.
+    #[test]
+    fn a_mixed_v2_and_2_plus_3_group_elects_and_fails_over_like_one_version(
+        routers in proptest::collection::vec((1..=254_u8, proptest::bool::ANY), 2..=4),
+        seconds in 1..=3_u16,
+    ) {
+        let mut priorities: Vec<u8> = routers.iter().map(|(priority, _)| *priority).collect();
+        priorities.sort_unstable();
+        priorities.dedup();
+        proptest::prop_assume!(priorities.len() == routers.len());
+        let interval = cs(seconds * SECOND);
+        let delay = Duration::from_millis(1);
+        let configs = routers
+            .iter()
+            .zip(1..)
+            .map(|(&(priority, both), host)| {
+                let version = if both { VersionMode::V2AndV3 } else { VersionMode::V2 };
+                speaking(version, priority, host, interval)
+            })
+            .collect();
+        let mut lan = Lan::new(configs, delay);
+        for index in 0..routers.len() {
+            lan.start(index);
+        }
+        lan.run_for(interval.as_duration() * 8);
+        let highest = (0..routers.len()).max_by_key(|&index| routers[index].0).unwrap();
+        proptest::prop_assert_eq!(lan.masters(), vec![highest]);
+        let died = lan.now();
+        lan.kill(highest);
+        lan.run_for(interval.as_duration() * 8);
+        let next = (0..routers.len())
+            .filter(|&index| index != highest)
+            .max_by_key(|&index| routers[index].0)
+            .unwrap();
+        proptest::prop_assert_eq!(lan.masters(), vec![next]);
+        let config = lan.router(next).config().clone();
+        let down = master_down_interval_for(config.version, config.priority, interval);
+        let last = last_advert_time(&lan, highest);
+        let (took_over, _) = lan.transitions_to(next, State::Master).last().cloned().unwrap();
+        proptest::prop_assert!(took_over > died);
+        proptest::prop_assert_eq!(took_over, last + delay + down);
+    }
+}
