@@ -778,7 +778,8 @@ impl VirtualRouter {
             State::Backup if self.config.is_owner() && !self.demoted => {
                 self.become_master(now, TransitionReason::BecameOwner);
             }
-            State::Backup if self.followed.is_none() => {
+            // VRRPv2 learns nothing (RFC 3768): a change to version 2 drops what was learned.
+            State::Backup if self.followed.is_none() || self.config.version == VersionMode::V2 => {
                 self.master_adver_interval = self.config.advert_interval;
             }
             State::Backup | State::Initialize => {}

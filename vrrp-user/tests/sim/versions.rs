@@ -270,3 +270,24 @@ proptest::proptest! {
         proptest::prop_assert_eq!(took_over, last + delay + down);
     }
 }
+
+#[test]
+fn a_reload_to_version_2_forgets_the_learned_interval() {
+    let start = Instant::now();
+    let config = speaking(VersionMode::V2AndV3, 100, 1, cs(SECOND));
+    let mut router = VirtualRouter::new(config.clone());
+    router.handle_event(Event::Startup, start);
+    router.handle_event(
+        Event::Advert(advert(2, 200, 3 * SECOND, AdvertVersion::V2)),
+        start,
+    );
+    drain(&mut router);
+    assert_eq!(router.status().master_adver_interval, cs(3 * SECOND));
+    let v2 = RouterConfig {
+        version: VersionMode::V2,
+        ..config
+    };
+    router.handle_event(Event::ConfigChanged(v2), start);
+    drain(&mut router);
+    assert_eq!(router.status().master_adver_interval, cs(SECOND));
+}
