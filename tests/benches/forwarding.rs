@@ -104,6 +104,7 @@ impl Path {
                             heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
                             checksum_style: ChecksumStyle::Rfc9568,
                             peers_listed: false,
+                            versions: vrrp_common::advert::VersionMode::V3,
                         },
                     )
                     .expect("configure");

@@ -62,6 +62,7 @@ fn configure(xdp: &mut XdpUnderTest, role: Role) {
                 heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
                 checksum_style: ChecksumStyle::Rfc9568,
                 peers_listed: false,
+                versions: vrrp_common::advert::VersionMode::V3,
             },
         )
         .expect("write the instance");

@@ -1,5 +1,5 @@
-//! A real keepalived (Debian's 2.2.x, `vrrp_version 3`) as a VRRP peer in a lab namespace, for
-//! interoperability tests. Started with its own config and pid files; stopped by PID on drop.
+//! A real keepalived (Debian's 2.2.x, `vrrp_version 3`, or 2 with [`Keepalived::start_v2`]) as a
+//! VRRP peer in a lab namespace, for interoperability tests. Started with its own config and pid files; stopped by PID on drop.
 
 use std::{
     fs,
@@ -45,7 +45,21 @@ impl Keepalived {
             &addresses,
             extra,
         );
-        Self::start_config(ns, &format!("{}{instance}", global(ns)))
+        Self::start_config(ns, &format!("{}{instance}", global(ns, 3)))
+    }
+
+    /// Starts keepalived in `ns` with one IPv4 VRRPv2 (RFC 3768, `vrrp_version 2`, keepalived's
+    /// default) instance at `priority`, advertising every `interval_s` seconds, on `eth0`.
+    pub fn start_v2(ns: &NetNs, priority: u8, interval_s: u32) -> Self {
+        let instance = instance(
+            "lan",
+            Family::V4.vrid(),
+            priority,
+            interval_s * 1000,
+            &format!("{VIP4}/32"),
+            "",
+        );
+        Self::start_config(ns, &format!("{}{instance}", global(ns, 2)))
     }
 
     /// Starts keepalived in `ns` with one IPv4 VRRPv3 instance per VRID of `vrids`, each with
@@ -57,7 +71,7 @@ impl Keepalived {
         vrids: std::ops::RangeInclusive<u8>,
         vip_of: impl Fn(u8) -> std::net::Ipv4Addr,
     ) -> Self {
-        let config = vrids.fold(global(ns), |mut config, vrid| {
+        let config = vrids.fold(global(ns, 3), |mut config, vrid| {
             let address = format!("{}/32", vip_of(vrid));
             config.push_str(&instance(
                 &format!("vr{vrid}"),
@@ -134,9 +148,9 @@ impl Keepalived {
     }
 }
 
-fn global(ns: &NetNs) -> String {
+fn global(ns: &NetNs, version: u8) -> String {
     format!(
-        "global_defs {{\n    router_id {}\n    vrrp_version 3\n}}\n",
+        "global_defs {{\n    router_id {}\n    vrrp_version {version}\n}}\n",
         ns.name()
     )
 }
@@ -151,7 +165,8 @@ fn instance(
     addresses: &str,
     extra: &str,
 ) -> String {
-    // keepalived takes the interval in seconds with two decimals for VRRPv3.
+    // keepalived takes the interval in seconds with two decimals for VRRPv3 (and whole seconds,
+    // which this gives for multiples of 1000 ms, for VRRPv2).
     let interval = format!("{}.{:02}", interval_ms / 1000, (interval_ms % 1000) / 10);
     format!(
         "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    \

@@ -7,7 +7,7 @@ use std::{
 };
 
 use vrrp_common::{
-    advert::{Advert, ChecksumStyle},
+    advert::{Advert, ChecksumStyle, VersionMode},
     consts::{ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, ETHERTYPE_IPV6},
 };
 
@@ -162,9 +162,11 @@ pub struct SeenAdvert {
     pub priority: u8,
     /// VRID.
     pub vrid: u8,
+    /// VRRP version: 3, or 2 (RFC 3768).
+    pub version: u8,
 }
 
-/// Every valid VRRPv3 advert among `frames`, in capture order.
+/// Every valid VRRPv3 or (IPv4) VRRPv2 advert among `frames`, in capture order.
 pub fn adverts(frames: &[Captured]) -> Vec<SeenAdvert> {
     adverts_with(frames, ChecksumStyle::Rfc9568)
 }
@@ -178,7 +180,10 @@ pub fn adverts_with(frames: &[Captured], style: ChecksumStyle) -> Vec<SeenAdvert
             let ethertype = u16::from_be_bytes([*data.get(12)?, *data.get(13)?]);
             let packet = data.get(ETHERNET_HEADER_LEN..)?;
             let advert = match ethertype {
-                ETHERTYPE_IPV4 => Advert::decode_ipv4_packet_with(packet, style).ok()?,
+                ETHERTYPE_IPV4 => {
+                    Advert::decode_ipv4_packet_accepting(packet, style, VersionMode::V2AndV3)
+                        .ok()?
+                }
                 ETHERTYPE_IPV6 => Advert::decode_ipv6_packet(packet).ok()?,
                 _ => return None,
             };
@@ -189,6 +194,7 @@ pub fn adverts_with(frames: &[Captured], style: ChecksumStyle) -> Vec<SeenAdvert
                 source_mac: data.get(6..12)?.try_into().ok()?,
                 priority: advert.priority(),
                 vrid: advert.vrid(),
+                version: advert.version(),
             })
         })
         .collect()

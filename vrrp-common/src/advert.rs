@@ -1,5 +1,6 @@
 //! Zero-copy decoding and encoding of VRRPv3 advertisements (RFC 9568 §5) over IPv4 and IPv6,
-//! and recognition of VRRPv2 (RFC 3768) peers.
+//! and of VRRPv2 advertisements (RFC 3768 §5) over IPv4 for the instances that speak it
+//! ([`VersionMode`]); for the others a VRRPv2 peer is recognised and reported.
 //!
 //! Decoding is total: any input gives an [`Advert`] or a [`DecodeError`] naming the RFC 9568
 //! §7.1 discard reason, never a panic. The header checks are [`check_header`], which the XDP
@@ -78,6 +79,59 @@ impl ChecksumStyle {
     }
 }
 
+/// Which VRRP versions an IPv4 instance sends and accepts (`version = 3 | 2 | "2+3"`). IPv6
+/// has only VRRPv3: [`check_header`] discards VRRPv2 over IPv6 whatever it is given.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum VersionMode {
+    /// VRRPv3 only (RFC 9568).
+    #[default]
+    V3 = 0,
+    /// VRRPv2 only (RFC 3768): auth type 0, Adver_Int in whole seconds.
+    V2 = 1,
+    /// RFC 9568 §8.4: sends both a VRRPv2 and a VRRPv3 advert each interval and accepts both.
+    V2AndV3 = 2,
+}
+
+impl VersionMode {
+    /// Every mode, for parsing and tests.
+    pub const ALL: [Self; 3] = [Self::V3, Self::V2, Self::V2AndV3];
+
+    /// The mode stored as `value` (`Instance::versions`), if valid.
+    pub const fn from_u8(value: u8) -> Option<Self> {
+        match value {
+            0 => Some(Self::V3),
+            1 => Some(Self::V2),
+            2 => Some(Self::V2AndV3),
+            _ => None,
+        }
+    }
+
+    /// The configuration value (`version = "…"`), also used in logs.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::V3 => "3",
+            Self::V2 => "2",
+            Self::V2AndV3 => "2+3",
+        }
+    }
+
+    /// The mode named `name` ([`Self::name`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|mode| mode.name() == name)
+    }
+
+    /// Whether VRRPv3 adverts are sent and accepted.
+    pub const fn speaks_v3(self) -> bool {
+        !matches!(self, Self::V2)
+    }
+
+    /// Whether VRRPv2 adverts are sent and accepted.
+    pub const fn speaks_v2(self) -> bool {
+        !matches!(self, Self::V3)
+    }
+}
+
 /// The two halves of a VRRP checksum, each a folded one's complement sum
 /// ([`Checksum::folded`]): the pseudo-header, and the whole message with its checksum field.
 /// Kept apart so one pass over the message verifies it in either [`ChecksumStyle`].
@@ -137,8 +191,8 @@ impl MessageChecksum for ReceivedMessage<'_> {
     }
 }
 
-/// Why [`check_header`] discards a VRRPv3 message: the RFC 9568 §7.1 reasons that need no
-/// configuration. The XDP program counts it ([`Discard::counter`]); the codec reports it as
+/// Why [`check_header`] discards a VRRP message: the RFC 9568 §7.1 (and, for VRRPv2, RFC 3768
+/// §7.1) reasons that need no configuration. The XDP program counts it ([`Discard::counter`]); the codec reports it as
 /// the [`DecodeError`] of the same name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Discard {
@@ -147,7 +201,7 @@ pub enum Discard {
         /// TTL or hop limit received.
         ttl: u8,
     },
-    /// Version is not 3.
+    /// Version is not one the instance speaks (3 unless it accepts VRRPv2 too).
     BadVersion {
         /// Version nibble received.
         version: u8,
@@ -186,10 +240,17 @@ pub enum Discard {
         /// [`ChecksumStyle::WithoutPseudoHeader`].
         sender: ChecksumStyle,
     },
-    /// Max Adver Int is 0.
+    /// Max Adver Int (VRRPv2: Adver Int) is 0.
     ZeroInterval {
         /// VRID of the advert.
         vrid: u8,
+    },
+    /// VRRPv2 with an authentication type other than 0 (RFC 3768 §5.3.6): types 1 and 2 were
+    /// removed by RFC 3768 and are never configured here, so §7.1's "auth type matches the
+    /// configured method" fails.
+    AuthType {
+        /// Auth Type received.
+        auth_type: u8,
     },
 }
 
@@ -204,6 +265,7 @@ impl Discard {
             Self::BadChecksum { .. } => Counter::InvalidChecksum,
             Self::ChecksumOtherStyle { .. } => Counter::ChecksumOtherStyle,
             Self::ZeroInterval { .. } => Counter::ZeroInterval,
+            Self::AuthType { .. } => Counter::AuthTypeMismatch,
         }
     }
 }
@@ -227,6 +289,7 @@ impl From<Discard> for DecodeError {
             Discard::BadChecksum { received, expected } => Self::BadChecksum { received, expected },
             Discard::ChecksumOtherStyle { sender } => Self::ChecksumOtherStyle { sender },
             Discard::ZeroInterval { vrid } => Self::ZeroInterval { vrid },
+            Discard::AuthType { auth_type } => Self::AuthType { auth_type },
         }
     }
 }
@@ -235,6 +298,12 @@ impl From<Discard> for DecodeError {
 /// TTL / hop limit 255, version 3, type 1 (§5.2.2), length, checksum, Max Adver Int not 0
 /// (erratum 8301). Shared by the XDP program and the codec, so both discard the same messages
 /// for the same reason.
+///
+/// An IPv4 instance whose `versions` speak VRRPv2 gets RFC 3768 §7.1's checks for version 2
+/// in the same order: the message is 8 + 4 × count + 8 bytes (the authentication data), its
+/// checksum covers the message alone whatever `style` says (RFC 3768 §5.3.8), the auth type
+/// is 0 and Adver Int is not 0. A version the instance does not speak is
+/// [`Discard::BadVersion`].
 ///
 /// `message_len` is the IP payload length; the caller has checked that the payload is present
 /// and holds at least the fixed header. Length: count 0 is ignored (§5.2.5, erratum 8299), and
@@ -255,16 +324,17 @@ pub fn check_header<C: MessageChecksum>(
     message_len: usize,
     family: AddressFamily,
     style: ChecksumStyle,
+    versions: VersionMode,
     checksum: C,
 ) -> Result<(), C::Error> {
     if hop_limit != VRRP_TTL {
         return Err(Discard::BadTtl { ttl: hop_limit }.into());
     }
-    if header.version() != VRRP_VERSION_3 {
-        return Err(Discard::BadVersion {
-            version: header.version(),
-        }
-        .into());
+    let version = header.version();
+    let v2 = version == VRRP_VERSION_2 && family == AddressFamily::Ipv4 && versions.speaks_v2();
+    let v3 = version == VRRP_VERSION_3 && versions.speaks_v3();
+    if !(v2 || v3) {
+        return Err(Discard::BadVersion { version }.into());
     }
     if header.kind() != VRRP_TYPE_ADVERTISEMENT {
         return Err(Discard::BadType {
@@ -272,15 +342,26 @@ pub fn check_header<C: MessageChecksum>(
         }
         .into());
     }
-    check_length(header, message_len, family.address_len(), 0)?;
-    check_checksum(header, family, style, &checksum.sums()?)?;
-    if header.max_advert_interval() == 0 {
+    if v2 {
+        check_length(header, message_len, 4, V2_AUTHENTICATION_LEN)?;
+        check_residue(header, checksum.sums()?.residue(false))?;
+        if header.v2_auth_type() != 0 {
+            return Err(Discard::AuthType {
+                auth_type: header.v2_auth_type(),
+            }
+            .into());
+        }
+    } else {
+        check_length(header, message_len, family.address_len(), 0)?;
+        check_checksum(header, family, style, &checksum.sums()?)?;
+    }
+    if header.advert_interval_cs() == 0 {
         return Err(Discard::ZeroInterval { vrid: header.vrid }.into());
     }
     Ok(())
 }
 
-/// Why a received packet is not a usable VRRPv3 advert. Each variant is one discard reason.
+/// Why a received packet is not a usable VRRP advert. Each variant is one discard reason.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     /// The bytes end before a header, or before the length an IP header announces.
@@ -318,13 +399,14 @@ pub enum DecodeError {
         /// TTL or hop limit received.
         ttl: u8,
     },
-    /// RFC 9568 §7.1: the version must be 3.
-    #[error("VRRP version {version} is not 3")]
+    /// RFC 9568 §7.1: the version must be 3 (or 2 for an instance that speaks VRRPv2).
+    #[error("VRRP version {version} is not accepted here")]
     BadVersion {
         /// Version nibble received.
         version: u8,
     },
-    /// A valid VRRPv2 (RFC 3768) advert: the sender is a v2 router, worth reporting as such.
+    /// A valid VRRPv2 (RFC 3768) advert for an instance that speaks VRRPv3 only: the sender
+    /// is a v2 router, worth reporting as such.
     #[error(
         "VRRPv2 advert from a v2 peer (VRID {vrid}, priority {priority}, interval {advert_interval_seconds}s)"
     )]
@@ -375,11 +457,19 @@ pub enum DecodeError {
     /// RFC 9568 §5.2.3: VRID 0 is never valid.
     #[error("VRID 0 is invalid")]
     ZeroVrid,
-    /// RFC 9568 §7.1 (erratum 8301): Max Adver Int 0 is discarded.
+    /// RFC 9568 §7.1 (erratum 8301): Max Adver Int 0 is discarded (VRRPv2: Adver Int 0).
     #[error("VRID {vrid}: Max Adver Int is 0")]
     ZeroInterval {
         /// VRID of the advert.
         vrid: u8,
+    },
+    /// RFC 3768 §5.3.6, §7.1: a VRRPv2 auth type other than 0 (none).
+    #[error(
+        "VRRPv2 auth type {auth_type} is not 0 (none): simple-text and IP AH authentication were removed by RFC 3768"
+    )]
+    AuthType {
+        /// Auth Type received.
+        auth_type: u8,
     },
 }
 
@@ -400,6 +490,12 @@ pub enum EncodeError {
     /// RFC 9568 §5.2.7: the interval must be 1..=4095 centiseconds.
     #[error("Max Adver Int {interval_cs} cs is outside 1..=4095")]
     IntervalOutOfRange {
+        /// Interval asked for, in centiseconds.
+        interval_cs: u16,
+    },
+    /// RFC 3768 §5.3.7: a VRRPv2 Adver Int is a whole number of seconds, 1..=255.
+    #[error("Adver Int {interval_cs} cs is not a whole number of seconds in 1..=255 (VRRPv2)")]
+    IntervalNotWholeSeconds {
         /// Interval asked for, in centiseconds.
         interval_cs: u16,
     },
@@ -519,7 +615,8 @@ pub struct AdvertParams {
     pub max_advert_interval_cs: u16,
 }
 
-/// A validated VRRPv3 advert, borrowing the received bytes.
+/// A validated VRRP advert, borrowing the received bytes: VRRPv3, or VRRPv2 over IPv4 when
+/// decoded for an instance that speaks it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Advert<'a> {
     context: IpContext,
@@ -564,6 +661,27 @@ impl<'a> Advert<'a> {
         context: IpContext,
         style: ChecksumStyle,
     ) -> Result<Self, DecodeError> {
+        Self::decode_message_accepting(message, context, style, VersionMode::V3)
+    }
+
+    /// [`Self::decode_ipv4_packet_with`] for an instance that speaks `versions`.
+    pub fn decode_ipv4_packet_accepting(
+        packet: &'a [u8],
+        style: ChecksumStyle,
+        versions: VersionMode,
+    ) -> Result<Self, DecodeError> {
+        let (context, message) = ipv4_payload(packet)?;
+        Self::decode_message_accepting(message, context, style, versions)
+    }
+
+    /// [`Self::decode_message_with`] for an instance that speaks `versions`. A valid VRRPv2
+    /// message for an instance that does not is [`DecodeError::Version2`].
+    pub fn decode_message_accepting(
+        message: &'a [u8],
+        context: IpContext,
+        style: ChecksumStyle,
+        versions: VersionMode,
+    ) -> Result<Self, DecodeError> {
         let vrrp = header::<VrrpHeader>(message).ok_or(DecodeError::Truncated {
             needed: VRRP_HEADER_LEN,
             available: message.len(),
@@ -578,23 +696,26 @@ impl<'a> Advert<'a> {
             message.len(),
             context.family(),
             style,
+            versions,
             checksum,
         ) {
             Ok(()) => {}
             Err(DecodeError::BadVersion {
                 version: VRRP_VERSION_2,
-            }) if matches!(context, IpContext::V4 { .. }) => {
-                return Err(match AdvertV2::decode_message(message, context.ttl()) {
-                    Ok(v2) => DecodeError::Version2 {
-                        vrid: v2.vrid(),
-                        priority: v2.priority(),
-                        advert_interval_seconds: v2.advert_interval_seconds(),
+            }) if matches!(context, IpContext::V4 { .. }) && !versions.speaks_v2() => {
+                return Err(
+                    match Self::decode_message_accepting(message, context, style, VersionMode::V2) {
+                        Ok(v2) => DecodeError::Version2 {
+                            vrid: v2.vrid(),
+                            priority: v2.priority(),
+                            advert_interval_seconds: v2.header.reserved_interval_be[1],
+                        },
+                        // Neither a v3 nor a valid v2 advert: the version is what is wrong with it.
+                        Err(_) => DecodeError::BadVersion {
+                            version: VRRP_VERSION_2,
+                        },
                     },
-                    // Neither a v3 nor a valid v2 advert: the version is what is wrong with it.
-                    Err(_) => DecodeError::BadVersion {
-                        version: VRRP_VERSION_2,
-                    },
-                });
+                );
             }
             Err(error) => return Err(error),
         }
@@ -618,7 +739,7 @@ impl<'a> Advert<'a> {
         self.message
     }
 
-    /// Version (always 3).
+    /// Version: 3, or 2 for a VRRPv2 advert.
     pub const fn version(&self) -> u8 {
         self.header.version()
     }
@@ -643,12 +764,14 @@ impl<'a> Advert<'a> {
         self.header.address_count
     }
 
-    /// Max Adver Int in centiseconds (1..=4095).
+    /// Max Adver Int in centiseconds (1..=4095); a VRRPv2 Adver Int in seconds converted to
+    /// centiseconds (RFC 9568 §8.4: 100..=25500).
     pub const fn max_advert_interval_cs(&self) -> u16 {
-        self.header.max_advert_interval()
+        self.header.advert_interval_cs()
     }
 
-    /// The reserved nibble (sent as 0, ignored on receive: RFC 9568 §5.2.6).
+    /// The reserved nibble (sent as 0, ignored on receive: RFC 9568 §5.2.6); for VRRPv2 the
+    /// high nibble of the auth type, 0.
     pub const fn reserved(&self) -> u8 {
         self.header.reserved_interval_be[0] >> 4
     }
@@ -658,7 +781,8 @@ impl<'a> Advert<'a> {
         self.header.checksum()
     }
 
-    /// The fields to pass to [`encode_ipv4`] / [`encode_ipv6`] to send the same advert.
+    /// The fields to pass to [`encode_ipv4`] / [`encode_ipv6`] / [`encode_ipv4_v2`] to send
+    /// the same advert.
     pub const fn params(&self) -> AdvertParams {
         AdvertParams {
             vrid: self.vrid(),
@@ -669,93 +793,18 @@ impl<'a> Advert<'a> {
 
     /// The addresses, in the family of the IP header.
     pub fn addresses(&self) -> Addresses<'a> {
-        // The count check guarantees the list is exactly count * address_len bytes.
+        // The length check guarantees the list is exactly count * address_len bytes, followed
+        // by VRRPv2's authentication data.
+        let end = VRRP_HEADER_LEN + usize::from(self.address_count()) * self.context.address_len();
         Addresses::new(
-            self.message.get(VRRP_HEADER_LEN..).unwrap_or_default(),
+            self.message.get(VRRP_HEADER_LEN..end).unwrap_or_default(),
             self.context.address_len(),
         )
     }
 }
 
-/// A validated VRRPv2 advert (RFC 3768 §5), IPv4 only; recognised, not acted on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AdvertV2<'a> {
-    header: &'a VrrpHeader,
-    message: &'a [u8],
-}
-
 /// Length of the authentication data that ends every VRRPv2 message (RFC 3768 §5.3.10).
 const V2_AUTHENTICATION_LEN: usize = 8;
-
-impl<'a> AdvertV2<'a> {
-    /// Decodes a VRRPv2 message received with `ttl`. RFC 3768 §5.3.8: the checksum covers the
-    /// message only, with no pseudo-header.
-    pub fn decode_message(message: &'a [u8], ttl: u8) -> Result<Self, DecodeError> {
-        let vrrp = header::<VrrpHeader>(message).ok_or(DecodeError::Truncated {
-            needed: VRRP_HEADER_LEN,
-            available: message.len(),
-        })?;
-        if ttl != VRRP_TTL {
-            return Err(DecodeError::BadTtl { ttl });
-        }
-        if vrrp.version() != VRRP_VERSION_2 {
-            return Err(DecodeError::BadVersion {
-                version: vrrp.version(),
-            });
-        }
-        if vrrp.kind() != VRRP_TYPE_ADVERTISEMENT {
-            return Err(DecodeError::BadType { kind: vrrp.kind() });
-        }
-        check_length(vrrp, message.len(), 4, V2_AUTHENTICATION_LEN)?;
-        check_residue(vrrp, Checksum::new().add_bytes(message).finish())?;
-        if vrrp.vrid == 0 {
-            return Err(DecodeError::ZeroVrid);
-        }
-        Ok(Self {
-            header: vrrp,
-            message,
-        })
-    }
-
-    /// Virtual router ID.
-    pub const fn vrid(&self) -> u8 {
-        self.header.vrid
-    }
-
-    /// Priority.
-    pub const fn priority(&self) -> u8 {
-        self.header.priority
-    }
-
-    /// Count of IPv4 addresses.
-    pub const fn address_count(&self) -> u8 {
-        self.header.address_count
-    }
-
-    /// Authentication type (RFC 3768 §5.3.6: 0 none; 1 and 2 are historic).
-    pub const fn auth_type(&self) -> u8 {
-        self.header.reserved_interval_be[0]
-    }
-
-    /// Advertisement interval in seconds (RFC 3768 §5.3.7).
-    pub const fn advert_interval_seconds(&self) -> u8 {
-        self.header.reserved_interval_be[1]
-    }
-
-    /// The checksum field (verified).
-    pub const fn checksum(&self) -> u16 {
-        self.header.checksum()
-    }
-
-    /// The IPv4 addresses.
-    pub fn addresses(&self) -> Addresses<'a> {
-        let end = self.message.len().saturating_sub(V2_AUTHENTICATION_LEN);
-        Addresses::new(
-            self.message.get(VRRP_HEADER_LEN..end).unwrap_or_default(),
-            4,
-        )
-    }
-}
 
 /// Iterator over the address list of an advert.
 #[derive(Clone, Debug)]
@@ -826,19 +875,34 @@ pub fn encode_ipv4_with(
         destination,
         ttl: VRRP_TTL,
     };
-    let pseudo_header = style.sends_pseudo_header();
-    encode(
-        buf,
-        params,
-        &context,
-        pseudo_header,
-        addresses.len(),
-        |list| {
-            for (slot, address) in list.chunks_exact_mut(4).zip(addresses) {
-                slot.copy_from_slice(&address.octets());
-            }
-        },
-    )
+    let format = Format::V3 {
+        context: &context,
+        pseudo_header: style.sends_pseudo_header(),
+    };
+    encode(buf, params, &format, addresses.len(), |list| {
+        write_ipv4_list(list, addresses)
+    })
+}
+
+/// Encodes a VRRPv2 advert (RFC 3768 §5) with `addresses` into `buf`: auth type 0, the
+/// interval in whole seconds (`params.max_advert_interval_cs` must be a multiple of 100 up to
+/// 255 s), zero authentication data, the checksum over the message alone. Returns the message
+/// length.
+pub fn encode_ipv4_v2(
+    buf: &mut [u8],
+    params: &AdvertParams,
+    addresses: &[Ipv4Addr],
+) -> Result<usize, EncodeError> {
+    encode(buf, params, &Format::V2, addresses.len(), |list| {
+        write_ipv4_list(list, addresses)
+    })
+}
+
+/// Writes `addresses` into an IPv4 address list.
+fn write_ipv4_list(list: &mut [u8], addresses: &[Ipv4Addr]) {
+    for (slot, address) in list.chunks_exact_mut(4).zip(addresses) {
+        slot.copy_from_slice(&address.octets());
+    }
 }
 
 /// Encodes a VRRPv3 advert sent from `source` to `destination` over IPv6 into `buf`, with its
@@ -856,20 +920,34 @@ pub fn encode_ipv6(
         destination: *destination,
         hop_limit: VRRP_TTL,
     };
-    encode(buf, params, &context, true, addresses.len(), |list| {
+    let format = Format::V3 {
+        context: &context,
+        pseudo_header: true,
+    };
+    encode(buf, params, &format, addresses.len(), |list| {
         for (slot, address) in list.chunks_exact_mut(16).zip(addresses) {
             slot.copy_from_slice(&address.octets());
         }
     })
 }
 
-/// The family-independent part of encoding: validate, write the header, let `write_addresses`
-/// fill the list, then the checksum (over the pseudo-header too if `pseudo_header`).
+/// How [`encode`] lays out and sums a message.
+enum Format<'c> {
+    /// VRRPv3 in `context`, its checksum over the pseudo-header too if `pseudo_header`.
+    V3 {
+        context: &'c IpContext,
+        pseudo_header: bool,
+    },
+    /// VRRPv2 (IPv4): Adver Int in seconds, authentication data, checksum over the message.
+    V2,
+}
+
+/// The family- and version-independent part of encoding: validate, write the header, let
+/// `write_addresses` fill the list, then the checksum.
 fn encode(
     buf: &mut [u8],
     params: &AdvertParams,
-    context: &IpContext,
-    pseudo_header: bool,
+    format: &Format<'_>,
     count: usize,
     write_addresses: impl FnOnce(&mut [u8]),
 ) -> Result<usize, EncodeError> {
@@ -877,40 +955,60 @@ fn encode(
         return Err(EncodeError::ZeroVrid);
     }
     let interval_cs = params.max_advert_interval_cs;
-    if !(ADVERT_INTERVAL_MIN_CS..=ADVERT_INTERVAL_MAX_CS).contains(&interval_cs) {
-        return Err(EncodeError::IntervalOutOfRange { interval_cs });
-    }
+    let (version, interval_field, address_len, trailer_len) = match format {
+        Format::V3 { context, .. } => {
+            if !(ADVERT_INTERVAL_MIN_CS..=ADVERT_INTERVAL_MAX_CS).contains(&interval_cs) {
+                return Err(EncodeError::IntervalOutOfRange { interval_cs });
+            }
+            // RFC 9568 §5.2.6: the reserved nibble is sent as zero; the range check keeps the
+            // interval within 12 bits.
+            let field = interval_cs.to_be_bytes();
+            (VRRP_VERSION_3, field, context.address_len(), 0)
+        }
+        Format::V2 => {
+            let seconds = match u8::try_from(interval_cs / 100) {
+                Ok(seconds) if seconds != 0 && interval_cs.is_multiple_of(100) => seconds,
+                _ => return Err(EncodeError::IntervalNotWholeSeconds { interval_cs }),
+            };
+            // Auth Type 0 (none), RFC 3768 §5.3.6.
+            (VRRP_VERSION_2, [0, seconds], 4, V2_AUTHENTICATION_LEN)
+        }
+    };
     let address_count = match u8::try_from(count) {
         Ok(0) => return Err(EncodeError::NoAddresses),
         Ok(address_count) => address_count,
         Err(_) => return Err(EncodeError::TooManyAddresses { count }),
     };
-    let len = VRRP_HEADER_LEN + count * context.address_len();
+    let list_end = VRRP_HEADER_LEN + count * address_len;
+    let len = list_end + trailer_len;
     let available = buf.len();
     let message = buf.get_mut(..len).ok_or(EncodeError::BufferTooSmall {
         needed: len,
         available,
     })?;
-    let (fixed, list) = message.split_at_mut(VRRP_HEADER_LEN);
+    let (fixed, rest) = message.split_at_mut(VRRP_HEADER_LEN);
+    let (list, trailer) = rest.split_at_mut(list_end - VRRP_HEADER_LEN);
     write_addresses(list);
+    // RFC 3768 §5.3.10: the authentication data is zero with auth type 0.
+    trailer.fill(0);
     let vrrp = header_mut::<VrrpHeader>(fixed).ok_or(EncodeError::BufferTooSmall {
         needed: VRRP_HEADER_LEN,
         available,
     })?;
     *vrrp = VrrpHeader {
-        version_type: (VRRP_VERSION_3 << 4) | VRRP_TYPE_ADVERTISEMENT,
+        version_type: (version << 4) | VRRP_TYPE_ADVERTISEMENT,
         vrid: params.vrid,
         priority: params.priority,
         address_count,
-        // RFC 9568 §5.2.6: the reserved nibble is sent as zero; the range check above keeps
-        // the interval within 12 bits.
-        reserved_interval_be: interval_cs.to_be_bytes(),
+        reserved_interval_be: interval_field,
         checksum_be: [0; 2],
     };
-    let checksum = if pseudo_header {
-        context.checksum(message)
-    } else {
-        Checksum::new().add_bytes(message).finish()
+    let checksum = match format {
+        Format::V3 {
+            context,
+            pseudo_header: true,
+        } => context.checksum(message),
+        _ => Checksum::new().add_bytes(message).finish(),
     };
     if let Some(vrrp) = header_mut::<VrrpHeader>(message) {
         vrrp.checksum_be = checksum.to_be_bytes();
@@ -1104,6 +1202,7 @@ mod tests {
             len,
             AddressFamily::Ipv6,
             ChecksumStyle::Rfc9568,
+            VersionMode::V3,
             checksum,
         )
     }
@@ -1125,6 +1224,7 @@ mod tests {
             24,
             AddressFamily::Ipv4,
             ChecksumStyle::Rfc9568,
+            VersionMode::V3,
             checksum,
         );
         assert_eq!(
@@ -1197,7 +1297,15 @@ mod tests {
             message,
         });
         let len = 8 + family.address_len();
-        check_header(VRRP_TTL, &header(1, 100), len, family, style, sums)
+        check_header(
+            VRRP_TTL,
+            &header(1, 100),
+            len,
+            family,
+            style,
+            VersionMode::V3,
+            sums,
+        )
     }
 
     #[test]
@@ -1241,6 +1349,99 @@ mod tests {
                 Counter::InvalidChecksum
             );
         }
+    }
+
+    fn check_v2(
+        header: &VrrpHeader,
+        len: usize,
+        family: AddressFamily,
+        versions: VersionMode,
+        message: u16,
+    ) -> Result<(), Discard> {
+        let sums = Sums(MessageSums {
+            pseudo_header: 0x1000,
+            message,
+        });
+        check_header(
+            VRRP_TTL,
+            header,
+            len,
+            family,
+            ChecksumStyle::Rfc9568,
+            versions,
+            sums,
+        )
+    }
+
+    #[test]
+    fn version_2_is_checked_by_rfc_3768_where_the_instance_speaks_it() {
+        // Auth type 0, 1 s, one address: 8 + 4 + 8 bytes, summed without the pseudo-header
+        // (message sum 0xffff; 0xefff verifies only with it, see above).
+        let (without, with) = (0xffff, 0xefff);
+        let v2 = VrrpHeader {
+            version_type: 0x21,
+            reserved_interval_be: [0, 1],
+            ..header(1, 0)
+        };
+        let v4 = AddressFamily::Ipv4;
+        for versions in [VersionMode::V2, VersionMode::V2AndV3] {
+            assert_eq!(check_v2(&v2, 20, v4, versions, without), Ok(()));
+            assert_eq!(
+                check_v2(&v2, 12, v4, versions, without)
+                    .unwrap_err()
+                    .counter(),
+                Counter::InvalidLength
+            );
+            assert_eq!(
+                check_v2(&v2, 20, v4, versions, with).unwrap_err().counter(),
+                Counter::InvalidChecksum
+            );
+            let simple_text = VrrpHeader {
+                reserved_interval_be: [1, 1],
+                ..v2
+            };
+            assert_eq!(
+                check_v2(&simple_text, 20, v4, versions, without),
+                Err(Discard::AuthType { auth_type: 1 })
+            );
+            let zero = VrrpHeader {
+                reserved_interval_be: [0, 0],
+                ..v2
+            };
+            assert_eq!(
+                check_v2(&zero, 20, v4, versions, without),
+                Err(Discard::ZeroInterval { vrid: 7 })
+            );
+        }
+        let bad_version = |version| Err(Discard::BadVersion { version });
+        // Not spoken: a v3-only instance, IPv6, and v3 for a v2-only instance.
+        assert_eq!(
+            check_v2(&v2, 20, v4, VersionMode::V3, without),
+            bad_version(2)
+        );
+        let v6 = AddressFamily::Ipv6;
+        assert_eq!(
+            check_v2(&v2, 24, v6, VersionMode::V2AndV3, without),
+            bad_version(2)
+        );
+        let v3 = header(1, 100);
+        assert_eq!(check_v2(&v3, 12, v4, VersionMode::V2, with), bad_version(3));
+        assert_eq!(check_v2(&v3, 12, v4, VersionMode::V2AndV3, with), Ok(()));
+        assert_eq!(v2.advert_interval_cs(), 100);
+        assert_eq!(
+            Discard::AuthType { auth_type: 2 }.counter(),
+            Counter::AuthTypeMismatch
+        );
+    }
+
+    #[test]
+    fn version_modes_round_trip_through_their_stored_value_and_name() {
+        for mode in VersionMode::ALL {
+            assert_eq!(VersionMode::from_u8(mode as u8), Some(mode));
+            assert_eq!(VersionMode::from_name(mode.name()), Some(mode));
+        }
+        assert_eq!(VersionMode::from_u8(3), None);
+        assert_eq!(VersionMode::from_name("4"), None);
     }
 
     #[test]

@@ -14,7 +14,8 @@ pub enum Counter {
     AdvertsToUserspace = 2,
     /// Discarded: IPv4 TTL / IPv6 hop limit not 255 (RFC 5798 §5.1.1.3, §5.1.2.3).
     InvalidTtl = 3,
-    /// Discarded: VRRP version not 3 (RFC 5798 §7.1).
+    /// Discarded: a VRRP version the instance does not speak (RFC 9568 §7.1; version 3, or 2
+    /// too with `version = 2 | "2+3"`).
     InvalidVersion = 4,
     /// Discarded: VRRP type not 1 = ADVERTISEMENT (RFC 9568 §7.1).
     InvalidType = 5,
@@ -56,11 +57,13 @@ pub enum Counter {
     ChecksumOtherStyle = 20,
     /// Discarded: the source is not among the instance's `allowed_peers`.
     PeerNotAllowed = 21,
+    /// Discarded: a VRRPv2 advert with an auth type other than 0 (RFC 3768 §5.3.6, §7.1).
+    AuthTypeMismatch = 22,
 }
 
 impl Counter {
     /// Number of counters: the length of the stats array and of [`InstanceCounters`].
-    pub const COUNT: u32 = 22;
+    pub const COUNT: u32 = 23;
 
     /// All counters in index order, for export.
     pub const ALL: [Counter; Self::COUNT as usize] = [
@@ -86,6 +89,7 @@ impl Counter {
         Counter::ResolutionPassedMaster,
         Counter::ChecksumOtherStyle,
         Counter::PeerNotAllowed,
+        Counter::AuthTypeMismatch,
     ];
 
     /// Stable name for logs, metrics and the CLI.
@@ -113,6 +117,7 @@ impl Counter {
             Counter::ResolutionPassedMaster => "resolution_passed_master",
             Counter::ChecksumOtherStyle => "checksum_other_style",
             Counter::PeerNotAllowed => "peer_not_allowed",
+            Counter::AuthTypeMismatch => "auth_type_mismatch",
         }
     }
 }

@@ -13,7 +13,9 @@
 use core::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::{
-    advert::{AdvertParams, ChecksumStyle, EncodeError, encode_ipv4_with, encode_ipv6},
+    advert::{
+        AdvertParams, ChecksumStyle, EncodeError, encode_ipv4_v2, encode_ipv4_with, encode_ipv6,
+    },
     checksum::{internet_checksum, ipv6_pseudo_header_checksum},
     consts::{
         ALL_NODES_MAC_V6, ALL_NODES_V6, BROADCAST_MAC, ETHERNET_HEADER_LEN, ETHERTYPE_ARP,
@@ -85,9 +87,54 @@ pub fn build_ipv4_advert_packet(
     addresses: &[Ipv4Addr],
     style: ChecksumStyle,
 ) -> Result<usize, EncodeError> {
-    let message_len = encode_after(buf, IPV4_HEADER_LEN, addresses.len() * 4, |rest| {
+    build_ipv4_packet(buf, source, destination, addresses.len() * 4, |rest| {
         encode_ipv4_with(rest, params, source, destination, addresses, style)
-    })?;
+    })
+}
+
+/// [`build_ipv4_advert`] for VRRPv2 (RFC 3768 §5): the same Ethernet and IPv4 headers (RFC
+/// 3768 §5.2), then the VRRPv2 message ([`encode_ipv4_v2`]).
+pub fn build_ipv4_advert_v2(
+    buf: &mut [u8],
+    params: &AdvertParams,
+    source: Ipv4Addr,
+    addresses: &[Ipv4Addr],
+) -> Result<usize, EncodeError> {
+    let header = ethernet_header(
+        VRRP_GROUP_MAC_V4,
+        virtual_mac_v4(params.vrid),
+        ETHERTYPE_IPV4,
+    );
+    after_ethernet(buf, header, |packet| {
+        build_ipv4_advert_v2_packet(packet, params, source, VRRP_GROUP_V4, addresses)
+    })
+}
+
+/// [`build_ipv4_advert_packet`] for VRRPv2: its checksum covers the message alone, so the
+/// destination (the group or a unicast peer) is only the IP header's.
+pub fn build_ipv4_advert_v2_packet(
+    buf: &mut [u8],
+    params: &AdvertParams,
+    source: Ipv4Addr,
+    destination: Ipv4Addr,
+    addresses: &[Ipv4Addr],
+) -> Result<usize, EncodeError> {
+    // The list and the 8 bytes of authentication data after it.
+    build_ipv4_packet(buf, source, destination, addresses.len() * 4 + 8, |rest| {
+        encode_ipv4_v2(rest, params, addresses)
+    })
+}
+
+/// An IPv4 advert packet around the message `encode` writes (`list_len` bytes after its fixed
+/// header).
+fn build_ipv4_packet(
+    buf: &mut [u8],
+    source: Ipv4Addr,
+    destination: Ipv4Addr,
+    list_len: usize,
+    encode: impl FnOnce(&mut [u8]) -> Result<usize, EncodeError>,
+) -> Result<usize, EncodeError> {
+    let message_len = encode_after(buf, IPV4_HEADER_LEN, list_len, encode)?;
     let packet_len = IPV4_HEADER_LEN + message_len;
     let available = buf.len();
     let ip = buf

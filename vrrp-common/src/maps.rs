@@ -81,8 +81,8 @@ pub const PEERS_MAP: &str = "XVRRP_PEERS";
 /// them. A daemon adopts the pinned maps and links of a previous run (hitless restart) only
 /// when the [`Control::contract_version`] they carry is this one, so bump it with every change
 /// a running program and a new daemon could disagree on: a map added, removed or resized, a
-/// key or value changed, a field read differently. Never 0.
-pub const CONTRACT_VERSION: u16 = 1;
+/// key or value changed, a field read differently. Never 0. 2: `Instance.versions` (VRRPv2).
+pub const CONTRACT_VERSION: u16 = 2;
 
 /// Every map the object defines, for pinning and teardown.
 pub const ALL_MAPS: [&str; 11] = [
@@ -264,6 +264,11 @@ pub struct Instance {
     /// 1 when only the sources listed in [`PEERS_MAP`] for this instance are accepted; the
     /// others are dropped and counted (`peer_not_allowed`).
     pub peers_listed: u8,
+    /// `vrrp_common::advert::VersionMode` as `u8`: the VRRP versions adverts may carry (IPv4;
+    /// IPv6 is always VRRPv3).
+    pub versions: u8,
+    /// Always 0.
+    pub _pad: u8,
 }
 
 impl Instance {
@@ -361,7 +366,7 @@ impl Control {
 }
 
 const _: () = assert!(size_of::<InstanceKey>() == 8);
-const _: () = assert!(size_of::<Instance>() == 32);
+const _: () = assert!(size_of::<Instance>() == 34);
 const _: () = assert!(size_of::<Vip4Key>() == 4);
 const _: () = assert!(size_of::<Vip6Key>() == 16);
 const _: () = assert!(size_of::<VipTarget>() == 4);
@@ -407,6 +412,8 @@ mod tests {
             heartbeat_timeout_cs: 3,
             checksum_style: 0,
             peers_listed: 0,
+            versions: 0,
+            _pad: 0,
         };
         assert!(!instance.heartbeat_stale(&control, 1_030_000_000));
         assert!(instance.heartbeat_stale(&control, 1_030_000_001));

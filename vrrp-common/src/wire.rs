@@ -223,6 +223,22 @@ impl VrrpHeader {
     pub const fn checksum(&self) -> u16 {
         u16::from_be_bytes(self.checksum_be)
     }
+
+    /// VRRPv2's authentication type (RFC 3768 §5.3.6), where VRRPv3 has its reserved nibble.
+    pub const fn v2_auth_type(&self) -> u8 {
+        self.reserved_interval_be[0]
+    }
+
+    /// The advert interval in centiseconds whatever the version: VRRPv3's 12-bit Max Adver
+    /// Int, or VRRPv2's 8-bit Adver Int in seconds (RFC 3768 §5.3.7) converted as RFC 9568
+    /// §8.4 says (× 100, at most 25500).
+    pub const fn advert_interval_cs(&self) -> u16 {
+        if self.version() == crate::consts::VRRP_VERSION_2 {
+            self.reserved_interval_be[1] as u16 * 100
+        } else {
+            self.max_advert_interval()
+        }
+    }
 }
 
 /// ARP packet for Ethernet hardware and IPv4 protocol addresses (RFC 826).

@@ -11,7 +11,10 @@ use common::{
     message_v4, reseal,
 };
 use vrrp_common::{
-    advert::{Advert, AdvertParams, AdvertV2, DecodeError, EncodeError, encode_ipv4, encode_ipv6},
+    advert::{
+        Advert, AdvertParams, ChecksumStyle, DecodeError, EncodeError, VersionMode, encode_ipv4,
+        encode_ipv4_v2, encode_ipv6,
+    },
     checksum::internet_checksum,
     consts::{IPPROTO_VRRP, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_TTL},
     frames::{build_gratuitous_arp, build_ipv4_advert, build_unsolicited_na},
@@ -206,21 +209,102 @@ fn version2_peer_is_recognised() {
     );
 }
 
+/// Decodes `message` for an instance with `version = 2` (or `"2+3"`).
+fn decode_v2(message: &[u8], versions: VersionMode) -> Result<Advert<'_>, DecodeError> {
+    Advert::decode_message_accepting(message, CONTEXT_V4, ChecksumStyle::Rfc9568, versions)
+}
+
+/// [`v2_message`] with one change made by `edit`, checksum resealed (RFC 3768: over the
+/// message alone).
+fn edited_v2(edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut message = v2_message();
+    edit(&mut message);
+    message[6..8].copy_from_slice(&[0, 0]);
+    let checksum = internet_checksum(&message);
+    message[6..8].copy_from_slice(&checksum.to_be_bytes());
+    message
+}
+
 #[test]
 fn version2_advert_decodes_its_fields() {
     let message = v2_message();
-    let advert = AdvertV2::decode_message(&message, VRRP_TTL).unwrap();
+    for versions in [VersionMode::V2, VersionMode::V2AndV3] {
+        let advert = decode_v2(&message, versions).unwrap();
+        assert_eq!(
+            (
+                advert.version(),
+                advert.vrid(),
+                advert.priority(),
+                advert.address_count()
+            ),
+            (2, 9, 120, 1)
+        );
+        // 3 s in centiseconds (RFC 9568 §8.4).
+        assert_eq!(advert.max_advert_interval_cs(), 300);
+        assert!(advert.addresses().eq([std::net::IpAddr::V4(VIP)]));
+    }
+}
+
+#[test]
+fn version2_discards_follow_rfc_3768() {
+    let v2 = VersionMode::V2;
+    // Auth types 1 (simple text) and 2 (IP AH), removed by RFC 3768 §5.3.6.
+    for auth_type in [1, 2] {
+        let message = edited_v2(|message| message[4] = auth_type);
+        assert_eq!(
+            decode_v2(&message, v2),
+            Err(DecodeError::AuthType { auth_type })
+        );
+    }
+    let zero = edited_v2(|message| message[5] = 0);
     assert_eq!(
-        (
-            advert.vrid(),
-            advert.priority(),
-            advert.address_count(),
-            advert.auth_type()
-        ),
-        (9, 120, 1, 0)
+        decode_v2(&zero, v2),
+        Err(DecodeError::ZeroInterval { vrid: 9 })
     );
-    assert_eq!(advert.advert_interval_seconds(), 3);
-    assert!(advert.addresses().eq([std::net::IpAddr::V4(VIP)]));
+    // Without the authentication data.
+    let short = edited_v2(|message| message.truncate(12));
+    assert!(matches!(
+        decode_v2(&short, v2),
+        Err(DecodeError::AddressCountMismatch {
+            count: 1,
+            expected_len: 20,
+            actual_len: 12
+        })
+    ));
+    // A VRRPv2 checksum never includes the pseudo-header.
+    let mut message = v2_message();
+    let sum = CONTEXT_V4.checksum(&{
+        let mut unsummed = message.clone();
+        unsummed[6..8].copy_from_slice(&[0, 0]);
+        unsummed
+    });
+    message[6..8].copy_from_slice(&sum.to_be_bytes());
+    assert!(matches!(
+        decode_v2(&message, v2),
+        Err(DecodeError::BadChecksum { .. })
+    ));
+    // VRRPv3 for a v2-only instance.
+    let v3 = message_v4(&PARAMS, &[VIP]);
+    assert_eq!(
+        decode_v2(&v3, v2),
+        Err(DecodeError::BadVersion { version: 3 })
+    );
+    assert!(decode_v2(&v3, VersionMode::V2AndV3).is_ok());
+}
+
+#[test]
+fn version2_encoder_refuses_intervals_that_are_not_whole_seconds() {
+    let mut buf = [0; 64];
+    for interval_cs in [0, 150, 25600, 40] {
+        let params = AdvertParams {
+            max_advert_interval_cs: interval_cs,
+            ..PARAMS
+        };
+        assert_eq!(
+            encode_ipv4_v2(&mut buf, &params, &[VIP]),
+            Err(EncodeError::IntervalNotWholeSeconds { interval_cs })
+        );
+    }
 }
 
 #[test]
@@ -233,7 +317,7 @@ fn version2_with_bad_checksum_is_a_version_error_not_a_peer_report() {
         Err(DecodeError::BadVersion { version: 2 })
     );
     assert!(matches!(
-        AdvertV2::decode_message(&message, VRRP_TTL),
+        decode_v2(&message, VersionMode::V2),
         Err(DecodeError::BadChecksum { .. })
     ));
 }

@@ -16,13 +16,14 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use common::assert_bytes_eq;
 use vrrp_common::{
     advert::{
-        Advert, AdvertParams, ChecksumStyle, DecodeError, IpContext, encode_ipv4, encode_ipv6,
+        Advert, AdvertParams, ChecksumStyle, DecodeError, IpContext, VersionMode, encode_ipv4,
+        encode_ipv4_v2, encode_ipv6,
     },
     checksum::ipv6_pseudo_header_checksum,
     consts::{ALL_NODES_V6, IPPROTO_ICMPV6, VRRP_GROUP_V4, VRRP_GROUP_V6},
     frames::{
-        build_gratuitous_arp, build_ipv4_advert, build_ipv4_advert_packet, build_ipv4_advert_with,
-        build_ipv6_advert, build_ipv6_advert_packet, build_unsolicited_na,
+        build_gratuitous_arp, build_ipv4_advert, build_ipv4_advert_packet, build_ipv4_advert_v2,
+        build_ipv4_advert_with, build_ipv6_advert, build_ipv6_advert_packet, build_unsolicited_na,
     },
 };
 
@@ -73,6 +74,25 @@ const WITHOUT_PSEUDO_HEADER_V4_ADVERT: [u8; 50] = [
     0x00, 0x24, 0x00, 0x01, 0x00, 0x00, 0xff, 0x70, 0x18, 0x95, 0xc0, 0x00, 0x02, 0x01, 0xe0, 0x00,
     0x00, 0x12, 0x31, 0x33, 0x96, 0x02, 0x00, 0x64, 0xb3, 0x9b, 0xc0, 0x00, 0x02, 0x64, 0xc0, 0x00,
     0x02, 0x65,
+];
+
+/// VRRPv2 (RFC 3768) advert from the same keepalived with `vrrp_version 2` (instance golden4
+/// alone, captured the same way): VRID 51, priority 150, auth type 0, Adver Int 1 s, VIPs
+/// 192.0.2.100 and 192.0.2.101, eight zero bytes of authentication data, checksum over the
+/// message alone. keepalived's IP identification starts at 1 here too.
+const KEEPALIVED_V2_ADVERT: [u8; 58] = [
+    0x01, 0x00, 0x5e, 0x00, 0x00, 0x12, 0x00, 0x00, 0x5e, 0x00, 0x01, 0x33, 0x08, 0x00, 0x45, 0xc0,
+    0x00, 0x2c, 0x00, 0x01, 0x00, 0x00, 0xff, 0x70, 0x18, 0x8d, 0xc0, 0x00, 0x02, 0x01, 0xe0, 0x00,
+    0x00, 0x12, 0x21, 0x33, 0x96, 0x02, 0x00, 0x01, 0xc3, 0xfe, 0xc0, 0x00, 0x02, 0x64, 0xc0, 0x00,
+    0x02, 0x65, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+];
+
+/// The VRRPv2 priority-0 advert that keepalived sent on SIGTERM (IP identification 5).
+const KEEPALIVED_V2_RESIGN: [u8; 58] = [
+    0x01, 0x00, 0x5e, 0x00, 0x00, 0x12, 0x00, 0x00, 0x5e, 0x00, 0x01, 0x33, 0x08, 0x00, 0x45, 0xc0,
+    0x00, 0x2c, 0x00, 0x05, 0x00, 0x00, 0xff, 0x70, 0x18, 0x89, 0xc0, 0x00, 0x02, 0x01, 0xe0, 0x00,
+    0x00, 0x12, 0x21, 0x33, 0x00, 0x02, 0x00, 0x01, 0x59, 0xff, 0xc0, 0x00, 0x02, 0x64, 0xc0, 0x00,
+    0x02, 0x65, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 ];
 
 /// Gratuitous ARP for 192.0.2.100 (keepalived puts the broadcast address in the target
@@ -426,4 +446,55 @@ fn keepalived_unicast_advert_verifies_and_matches_ours_but_for_the_ip_identifica
     .unwrap();
     // Identification (the kernel fills in ours) and with it the IPv4 header checksum.
     assert_equal_except(&buf[..len], packet, &[4, 5, 10, 11]);
+}
+
+/// A golden VRRPv2 frame decoded for an instance that speaks `versions`.
+fn decode_v2_golden(frame: &[u8], versions: VersionMode) -> Result<Advert<'_>, DecodeError> {
+    Advert::decode_ipv4_packet_accepting(&frame[ETHERNET..], ChecksumStyle::Rfc9568, versions)
+}
+
+#[test]
+fn keepalived_v2_adverts_decode_to_the_configured_fields() {
+    for versions in [VersionMode::V2, VersionMode::V2AndV3] {
+        let advert = decode_v2_golden(&KEEPALIVED_V2_ADVERT, versions).unwrap();
+        assert_eq!((advert.version(), advert.kind()), (2, 1));
+        assert_eq!((advert.vrid(), advert.priority()), (51, 150));
+        assert_eq!(advert.max_advert_interval_cs(), 100);
+        assert_eq!(advert.checksum(), 0xc3fe);
+        assert_eq!(advert.context().source(), IpAddr::V4(KEEPALIVED_SOURCE_V4));
+        assert!(advert.addresses().eq(VIPS_V4.map(IpAddr::V4)));
+        let resign = decode_v2_golden(&KEEPALIVED_V2_RESIGN, versions).unwrap();
+        assert_eq!((resign.priority(), resign.checksum()), (0, 0x59ff));
+    }
+    // A VRRPv3-only instance reports the peer instead.
+    assert_eq!(
+        decode_v2_golden(&KEEPALIVED_V2_ADVERT, VersionMode::V3).map(|_| ()),
+        Err(DecodeError::Version2 {
+            vrid: 51,
+            priority: 150,
+            advert_interval_seconds: 1
+        })
+    );
+}
+
+#[test]
+fn reencoding_keepalived_v2_adverts_gives_identical_bytes() {
+    for frame in [&KEEPALIVED_V2_ADVERT, &KEEPALIVED_V2_RESIGN] {
+        let advert = decode_v2_golden(frame, VersionMode::V2).unwrap();
+        let mut buf = [0; 64];
+        let len = encode_ipv4_v2(&mut buf, &advert.params(), &VIPS_V4).unwrap();
+        assert_bytes_eq(&buf[..len], &frame[ETHERNET + 20..]);
+    }
+}
+
+#[test]
+fn our_v2_advert_frame_matches_keepalived_but_for_the_ip_identification() {
+    let params = AdvertParams {
+        vrid: 51,
+        priority: 150,
+        max_advert_interval_cs: 100,
+    };
+    let mut buf = [0; 128];
+    let len = build_ipv4_advert_v2(&mut buf, &params, KEEPALIVED_SOURCE_V4, &VIPS_V4).unwrap();
+    assert_equal_except(&buf[..len], &KEEPALIVED_V2_ADVERT, &[18, 19, 24, 25]);
 }

@@ -8,7 +8,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use common::{CONTEXT_V4, CONTEXT_V6, PARAMS, good_ipv4_packet, good_ipv6_packet};
 use proptest::prelude::*;
 use vrrp_common::{
-    advert::{Advert, AdvertParams, AdvertV2, IpContext, encode_ipv4, encode_ipv6},
+    advert::{
+        Advert, AdvertParams, ChecksumStyle, IpContext, VersionMode, encode_ipv4, encode_ipv4_v2,
+        encode_ipv6,
+    },
     checksum::{internet_checksum, ipv6_pseudo_header_checksum},
     consts::{
         ALL_NODES_V6, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_ICMPV6,
@@ -46,6 +49,12 @@ fn decode_everything(bytes: &[u8], context: IpContext) {
         Advert::decode_ipv4_packet(bytes),
         Advert::decode_ipv6_packet(bytes),
         Advert::decode_message(bytes, context),
+        Advert::decode_message_accepting(
+            bytes,
+            context,
+            ChecksumStyle::Rfc9568,
+            VersionMode::V2AndV3,
+        ),
     ];
     for advert in results.into_iter().flatten() {
         assert_eq!(
@@ -53,7 +62,6 @@ fn decode_everything(bytes: &[u8], context: IpContext) {
             usize::from(advert.address_count())
         );
     }
-    let _ = AdvertV2::decode_message(bytes, 255);
 }
 
 /// Asserts `advert` carries `params` and `addresses`, and its checksum verifies.
@@ -122,6 +130,51 @@ proptest! {
         let advert = Advert::decode_message(&buf[..len], context).unwrap();
         let expected: Vec<IpAddr> = addresses.iter().copied().map(IpAddr::V6).collect();
         assert_advert(&advert, &params, &expected);
+    }
+
+    #[test]
+    fn ipv4_v2_adverts_round_trip(
+        vrid in 1..=255u8,
+        priority in any::<u8>(),
+        seconds in 1..=255u16,
+        source in ipv4(),
+        addresses in proptest::collection::vec(ipv4(), 1..=MAX_ADDRESSES_V4),
+    ) {
+        let params = AdvertParams { vrid, priority, max_advert_interval_cs: seconds * 100 };
+        let mut buf = [0; 16 + 4 * 255];
+        let len = encode_ipv4_v2(&mut buf, &params, &addresses).unwrap();
+        prop_assert_eq!(len, 16 + 4 * addresses.len());
+        let context = IpContext::V4 { source, destination: VRRP_GROUP_V4, ttl: 255 };
+        let expected: Vec<IpAddr> = addresses.iter().copied().map(IpAddr::V4).collect();
+        for versions in [VersionMode::V2, VersionMode::V2AndV3] {
+            let advert =
+                Advert::decode_message_accepting(&buf[..len], context, ChecksumStyle::Rfc9568, versions)
+                    .unwrap();
+            prop_assert_eq!((advert.version(), advert.kind()), (2, 1));
+            prop_assert_eq!(advert.params(), params);
+            prop_assert!(advert.addresses().eq(expected.iter().copied()));
+        }
+        // A v3-only instance sees a VRRPv2 peer, never an advert.
+        let v3_only = Advert::decode_message(&buf[..len], context);
+        prop_assert!(
+            matches!(v3_only, Err(vrrp_common::advert::DecodeError::Version2 { .. })),
+            "{:?}", v3_only
+        );
+    }
+
+    #[test]
+    fn any_single_bit_flip_in_a_v2_advert_is_discarded(bit in 0..(20 * 8usize)) {
+        let params = AdvertParams { max_advert_interval_cs: 100, ..PARAMS };
+        let mut buf = [0; 20];
+        encode_ipv4_v2(&mut buf, &params, &[Ipv4Addr::new(192, 0, 2, 100)]).unwrap();
+        buf[bit / 8] ^= 1 << (bit % 8);
+        let decoded = Advert::decode_message_accepting(
+            &buf,
+            CONTEXT_V4,
+            ChecksumStyle::Rfc9568,
+            VersionMode::V2,
+        );
+        prop_assert!(decoded.is_err(), "bit {} flipped still decodes: {:?}", bit, decoded);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use aya_ebpf::{
     helpers::{bpf_ktime_get_coarse_ns, bpf_ktime_get_ns},
 };
 use vrrp_common::{
-    advert::{ChecksumStyle, Discard, MessageChecksum, MessageSums, check_header},
+    advert::{ChecksumStyle, Discard, MessageChecksum, MessageSums, VersionMode, check_header},
     consts::{
         ETHERNET_HEADER_LEN, IPPROTO_VRRP, IPV4_HEADER_LEN, IPV6_HEADER_LEN, VRRP_HEADER_LEN,
         VRRP_VERSION_2,
@@ -126,14 +126,19 @@ fn handle(ctx: &impl Frame, ip: &AdvertIp) -> Result<u32, Malformed> {
     }
     let header = read::<VrrpHeader>(ctx, ip.offset)?;
     let key = instance::key(ctx, ip.family, header.vrid);
-    // Looked up before the header check: the instance's checksum style is part of it. An
-    // unconfigured VRID is checked as RFC 9568 and counted as unknown afterwards (§7.1 order).
+    // Looked up before the header check: the instance's checksum style and VRRP versions are
+    // part of it. An unconfigured VRID is checked as RFC 9568 VRRPv3 and counted as unknown
+    // afterwards (§7.1 order).
     let stored = XVRRP_INSTANCES.get_ptr(key);
-    let style = match stored {
-        // SAFETY: a successful hash lookup; one plain byte of the value.
-        Some(stored) => ChecksumStyle::from_u8(unsafe { (*stored).checksum_style })
-            .unwrap_or(ChecksumStyle::Rfc9568),
-        None => ChecksumStyle::Rfc9568,
+    let (style, versions) = match stored {
+        // SAFETY: a successful hash lookup; two plain bytes of the value.
+        Some(stored) => unsafe {
+            (
+                ChecksumStyle::from_u8((*stored).checksum_style).unwrap_or(ChecksumStyle::Rfc9568),
+                VersionMode::from_u8((*stored).versions).unwrap_or(VersionMode::V3),
+            )
+        },
+        None => (ChecksumStyle::Rfc9568, VersionMode::V3),
     };
     match check_header(
         ip.hop_limit,
@@ -141,12 +146,14 @@ fn handle(ctx: &impl Frame, ip: &AdvertIp) -> Result<u32, Malformed> {
         ip.len,
         ip.family,
         style,
+        versions,
         InFrame { ctx, ip },
     ) {
         Ok(()) => {}
         Err(Rejected::Discard(discard)) => {
-            // A VRRPv2 (RFC 3768) router on the link is a misconfiguration the operator must
-            // see: hand its advert to the daemon, which reports it, rather than only counting it.
+            // A VRRPv2 (RFC 3768) router on the link of an instance that speaks only VRRPv3 is
+            // a misconfiguration the operator must see: hand its advert to the daemon, which
+            // reports it, rather than only counting it.
             if matches!(
                 discard,
                 Discard::BadVersion {
@@ -169,7 +176,9 @@ fn handle(ctx: &impl Frame, ip: &AdvertIp) -> Result<u32, Malformed> {
         }
         Err(Rejected::Malformed(malformed)) => return Err(malformed),
     }
-    let interval_cs = header.max_advert_interval();
+    // VRRPv2's seconds in centiseconds (RFC 9568 §8.4): a v2 Master's routine adverts match
+    // the signature the daemon publishes for it, so they are absorbed like VRRPv3 ones.
+    let interval_cs = header.advert_interval_cs();
     let priority = header.priority;
     let Some(stored) = stored else {
         return drop_as(Counter::UnknownVrid);
@@ -228,11 +237,12 @@ fn checksum_sums(ctx: &impl Frame, ip: &AdvertIp) -> Result<MessageSums, Malform
         }
         AddressFamily::Ipv6 => add_bytes(add_bytes(sum, &ip.source), &ip.destination),
     };
-    // Common sizes (one or two addresses) are summed straight from the frame: a constant-size
+    // Common sizes (one or two addresses; 20 is VRRPv2 with one) are summed straight from the frame: a constant-size
     // read is far cheaper than copying into the scratch buffer and calling the helper.
     let message = match ip.len {
         12 => add_exact::<12>(ctx, 0, ip.offset)?,
         16 => add_exact::<16>(ctx, 0, ip.offset)?,
+        20 => add_exact::<20>(ctx, 0, ip.offset)?,
         24 => add_exact::<24>(ctx, 0, ip.offset)?,
         40 => add_exact::<40>(ctx, 0, ip.offset)?,
         _ => add_frame(ctx, 0, ip.offset, ip.len)?,

@@ -9,3 +9,5 @@ mod lan;
 mod properties;
 #[path = "sim/transitions.rs"]
 mod transitions;
+#[path = "sim/versions.rs"]
+mod versions;

@@ -7,6 +7,7 @@ mod divergence;
 mod drills;
 mod hardening;
 mod interop_keepalived;
+mod interop_keepalived_v2;
 mod operations;
 mod restart;
 mod router_advert;

@@ -55,6 +55,7 @@ fn attach_pins_every_map_and_detach_removes_the_pins() {
                 heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
                 checksum_style: ChecksumStyle::Rfc9568,
                 peers_listed: false,
+                versions: vrrp_common::advert::VersionMode::V3,
             },
         )
         .unwrap();

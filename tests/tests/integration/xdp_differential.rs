@@ -1,7 +1,8 @@
 //! The XDP program and the codec must agree on every advert: random frames, most of them
 //! mutations of valid ones (TTL, version, type, count, address list, IP length, checksum and
-//! its style, truncation, VRID, interval), go through `BPF_PROG_TEST_RUN` and through
-//! `Advert::decode_ipv4_packet_with` / `decode_ipv6_packet` with the VRID's checksum style;
+//! its style, truncation, VRID, interval, and the VRRPv2 layout with its auth type), go through
+//! `BPF_PROG_TEST_RUN` and through `Advert::decode_ipv4_packet_accepting` /
+//! `decode_ipv6_packet` with the VRID's checksum style and VRRP versions;
 //! the program's counter must be the codec's discard reason, and what it delivers must be
 //! exactly what the codec accepts.
 
@@ -16,7 +17,7 @@ use proptest::{
     test_runner::{Config, TestRunner},
 };
 use vrrp_common::{
-    advert::{Advert, ChecksumStyle, DecodeError},
+    advert::{Advert, ChecksumStyle, DecodeError, VersionMode},
     checksum::{internet_checksum, ipv4_pseudo_header_checksum, ipv6_pseudo_header_checksum},
     counters::Counter,
     maps::{AddressFamily, Role},
@@ -33,23 +34,31 @@ const XDP_DROP: u32 = 1;
 const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
 const PEER4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 /// VRIDs configured (Master, so every valid advert for them is delivered), each with its IPv4
-/// checksum style; 3 and 0 are not (checked as RFC 9568).
-const CONFIGURED: [(u8, ChecksumStyle); 3] = [
-    (1, ChecksumStyle::Rfc9568),
-    (2, ChecksumStyle::WithoutPseudoHeader),
-    (4, ChecksumStyle::AcceptBoth),
+/// checksum style and VRRP versions (IPv6 is always VRRPv3); 3 and 0 are not (checked as RFC
+/// 9568 VRRPv3).
+const CONFIGURED: [(u8, ChecksumStyle, VersionMode); 5] = [
+    (1, ChecksumStyle::Rfc9568, VersionMode::V3),
+    (2, ChecksumStyle::WithoutPseudoHeader, VersionMode::V3),
+    (4, ChecksumStyle::AcceptBoth, VersionMode::V3),
+    (5, ChecksumStyle::Rfc9568, VersionMode::V2),
+    (6, ChecksumStyle::WithoutPseudoHeader, VersionMode::V2AndV3),
 ];
 
-/// The checksum style VRID `vrid` accepts.
-fn style_of(vrid: u8) -> ChecksumStyle {
+/// The checksum style and IPv4 VRRP versions VRID `vrid` accepts.
+fn accepts(vrid: u8) -> (ChecksumStyle, VersionMode) {
     CONFIGURED
         .into_iter()
-        .find(|(configured, _)| *configured == vrid)
-        .map_or(ChecksumStyle::Rfc9568, |(_, style)| style)
+        .find(|(configured, ..)| *configured == vrid)
+        .map_or(
+            (ChecksumStyle::Rfc9568, VersionMode::V3),
+            |(_, style, versions)| (style, versions),
+        )
 }
 
 fn configured(vrid: u8) -> bool {
-    CONFIGURED.iter().any(|(configured, _)| *configured == vrid)
+    CONFIGURED
+        .iter()
+        .any(|(configured, ..)| *configured == vrid)
 }
 
 fn peer6() -> Ipv6Addr {
@@ -62,6 +71,10 @@ struct Case {
     ipv6: bool,
     ttl: u8,
     version: u8,
+    /// Laid out as VRRPv2 (RFC 3768 §5.1): auth type and Adver Int in seconds in the second
+    /// word, eight bytes of authentication data after the addresses.
+    v2_layout: bool,
+    auth_type: u8,
     kind: u8,
     vrid: u8,
     count: u8,
@@ -96,9 +109,16 @@ fn case() -> impl Strategy<Value = Case> {
         mostly(255u8, any::<u8>()),
         mostly(3u8, 0u8..16),
         mostly(1u8, 0u8..16),
-        prop_oneof![6 => prop::sample::select(vec![1u8, 2, 4]), 1 => Just(0u8), 1 => Just(3u8)],
+        prop_oneof![
+            8 => prop::sample::select(vec![1u8, 2, 4, 5, 6]),
+            1 => Just(0u8),
+            1 => Just(3u8)
+        ],
         1usize..=4,
         mostly(100u16, prop_oneof![Just(0u16), 1u16..=0x0fff]),
+        any::<bool>(),
+        mostly(0u8, 1u8..4),
+        any::<bool>(),
     );
     let mutations = (
         mostly(None, (0u8..=6).prop_map(Some)),
@@ -112,7 +132,7 @@ fn case() -> impl Strategy<Value = Case> {
     );
     (fields, mutations).prop_map(
         |(
-            (ipv6, ttl, version, kind, vrid, addresses, interval_cs),
+            (ipv6, ttl, version, kind, vrid, addresses, interval_cs, v2_layout, auth_type, coin),
             (
                 count,
                 trailing,
@@ -124,18 +144,33 @@ fn case() -> impl Strategy<Value = Case> {
                 pseudo_header,
             ),
         )| Case {
-            ipv6,
+            // VRRPv2 frames mostly over IPv4 and for the instances that speak it (VRIDs 1 and
+            // 2 become 5 and 6; 4 stays VRRPv3-only, 0 and 3 unconfigured), else they would
+            // rarely reach the checks after the checksum.
+            ipv6: ipv6 && (!v2_layout || coin),
             ttl,
-            version,
+            // The VRRPv2 layout carries version 2 unless the version is mutated.
+            version: if v2_layout && version == 3 {
+                2
+            } else {
+                version
+            },
+            v2_layout,
+            auth_type,
             kind,
-            vrid,
+            vrid: match (v2_layout, vrid) {
+                (true, 1) => 5,
+                (true, 2) => 6,
+                _ => vrid,
+            },
             // Either the count field or the list is mutated relative to the other.
             count: count.unwrap_or(addresses as u8),
             interval_cs,
             addresses: listed.unwrap_or(addresses),
             trailing,
             ip_len_delta,
-            pseudo_header,
+            // RFC 3768 §5.3.8: a VRRPv2 checksum never includes the pseudo-header.
+            pseudo_header: pseudo_header && !v2_layout,
             checksum_error,
             truncate,
             padding,
@@ -147,10 +182,17 @@ impl Case {
     fn frame(&self) -> Vec<u8> {
         let address_len = if self.ipv6 { 16 } else { 4 };
         let mut message = vec![(self.version << 4) | self.kind, self.vrid, 100, self.count];
-        message.extend_from_slice(&self.interval_cs.to_be_bytes());
+        if self.v2_layout {
+            message.extend_from_slice(&[self.auth_type, (self.interval_cs / 100) as u8]);
+        } else {
+            message.extend_from_slice(&self.interval_cs.to_be_bytes());
+        }
         message.extend_from_slice(&[0, 0]);
         for index in 0..self.addresses * address_len {
             message.push(0x20 + index as u8);
+        }
+        if self.v2_layout {
+            message.extend_from_slice(&[0; 8]);
         }
         message.extend(std::iter::repeat_n(0xee, self.trailing));
         let checksum = if !self.pseudo_header {
@@ -195,6 +237,7 @@ fn expected_counter(decoded: &Result<Advert<'_>, DecodeError>) -> Counter {
         Err(DecodeError::BadChecksum { .. }) => Counter::InvalidChecksum,
         Err(DecodeError::ChecksumOtherStyle { .. }) => Counter::ChecksumOtherStyle,
         Err(DecodeError::ZeroInterval { .. }) => Counter::ZeroInterval,
+        Err(DecodeError::AuthType { .. }) => Counter::AuthTypeMismatch,
         Err(error @ DecodeError::WrongFamily { .. })
         | Err(error @ DecodeError::BadIpv4HeaderLength { .. })
         | Err(error @ DecodeError::NotVrrp { .. }) => {
@@ -203,18 +246,21 @@ fn expected_counter(decoded: &Result<Advert<'_>, DecodeError>) -> Counter {
     }
 }
 
-/// Runs one case through both and compares; returns the verdict they agree on.
+/// Runs one case through both and compares; returns the verdict they agree on, and whether
+/// it was an accepted VRRPv2 advert.
 fn agree(
     xdp: &mut XdpUnderTest,
     events: &mut AdvertEvents,
     case: &Case,
-) -> Result<Counter, TestCaseError> {
+) -> Result<(Counter, bool), TestCaseError> {
     let frame = case.frame();
     let decoded = if case.ipv6 {
         Advert::decode_ipv6_packet(&frame[14..])
     } else {
-        Advert::decode_ipv4_packet_with(&frame[14..], style_of(case.vrid))
+        let (style, versions) = accepts(case.vrid);
+        Advert::decode_ipv4_packet_accepting(&frame[14..], style, versions)
     };
+    let accepted_v2 = decoded.as_ref().is_ok_and(|advert| advert.version() == 2);
     let expected = expected_counter(&decoded);
     let before = xdp.dataplane.counters().unwrap();
     let verdict = xdp.run(&frame);
@@ -261,7 +307,10 @@ fn agree(
         prop_assert_eq!(delivered, accepted);
     }
     prop_assert!(events.try_next().is_none());
-    Ok(expected)
+    Ok((
+        expected,
+        accepted_v2 && expected == Counter::AdvertsToUserspace,
+    ))
 }
 
 #[test]
@@ -273,10 +322,10 @@ fn xdp_and_codec_agree_on_every_verdict() {
     let _runtime = runtime.enter();
     let mut xdp = XdpUnderTest::new();
     let events = xdp.dataplane.take_events().unwrap();
-    for (vrid, checksum_style) in CONFIGURED {
-        for (family, master_address) in [
-            (AddressFamily::Ipv4, PEER4.into()),
-            (AddressFamily::Ipv6, peer6().into()),
+    for (vrid, checksum_style, ipv4_versions) in CONFIGURED {
+        for (family, master_address, versions) in [
+            (AddressFamily::Ipv4, PEER4.into(), ipv4_versions),
+            (AddressFamily::Ipv6, peer6().into(), VersionMode::V3),
         ] {
             let settings = InstanceSettings {
                 role: Role::Master,
@@ -288,12 +337,13 @@ fn xdp_and_codec_agree_on_every_verdict() {
                 heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
                 checksum_style,
                 peers_listed: false,
+                versions,
             };
             xdp.dataplane.set_instance(family, vrid, &settings).unwrap();
         }
     }
     let mut runner = TestRunner::new(Config {
-        cases: 3000,
+        cases: 4000,
         failure_persistence: None,
         ..Config::default()
     });
@@ -301,8 +351,11 @@ fn xdp_and_codec_agree_on_every_verdict() {
     let state = RefCell::new((xdp, events, BTreeMap::new()));
     let result = runner.run(&case(), |case| {
         let (xdp, events, verdicts) = &mut *state.borrow_mut();
-        let verdict = agree(xdp, events, &case)?;
+        let (verdict, accepted_v2) = agree(xdp, events, &case)?;
         *verdicts.entry(verdict.name()).or_insert(0u32) += 1;
+        if accepted_v2 {
+            *verdicts.entry("accepted VRRPv2").or_insert(0u32) += 1;
+        }
         Ok(())
     });
     let (_xdp, _events, verdicts) = state.into_inner();
@@ -320,6 +373,7 @@ fn xdp_and_codec_agree_on_every_verdict() {
         Counter::InvalidChecksum,
         Counter::ChecksumOtherStyle,
         Counter::ZeroInterval,
+        Counter::AuthTypeMismatch,
     ] {
         assert!(
             verdicts.get(counter.name()).is_some_and(|n| *n >= 5),
@@ -327,4 +381,8 @@ fn xdp_and_codec_agree_on_every_verdict() {
             counter.name()
         );
     }
+    assert!(
+        verdicts.get("accepted VRRPv2").is_some_and(|n| *n >= 5),
+        "VRRPv2 adverts accepted too rarely: {verdicts:?}"
+    );
 }

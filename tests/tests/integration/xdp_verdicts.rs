@@ -7,7 +7,7 @@ use std::{
 };
 
 use vrrp_common::{
-    advert::{Advert as DecodedAdvert, ChecksumStyle, IpContext},
+    advert::{Advert as DecodedAdvert, ChecksumStyle, IpContext, VersionMode},
     counters::Counter,
     event::ring_footprint,
     maps::{AddressFamily, EVENTS_RING_BYTES, Role},
@@ -15,8 +15,8 @@ use vrrp_common::{
 use vrrp_tests::xdp::TEST_HEARTBEAT_TIMEOUT;
 use vrrp_tests::{
     frames::{
-        self, Advert, HOST_MAC, ROUTER_MAC, VRRP_GROUP_V4, VRRP_GROUP_V6, arp_reply, arp_request,
-        echo_v4, neighbor_advertisement, neighbor_solicitation,
+        self, Advert, HOST_MAC, ROUTER_MAC, VRRP_GROUP_V4, VRRP_GROUP_V6, advert_v2_frame,
+        arp_reply, arp_request, echo_v4, neighbor_advertisement, neighbor_solicitation,
     },
     privilege::require_root,
     xdp::{XdpUnderTest, io_runtime},
@@ -47,6 +47,11 @@ fn peer6() -> Ipv6Addr {
 
 /// Virtual router VRID in both families, with the peer as Master at priority 200, 1 s.
 fn configure(xdp: &mut XdpUnderTest, role: Role, accept: bool) {
+    configure_speaking(xdp, role, accept, VersionMode::V3);
+}
+
+/// [`configure`] with the IPv4 instance speaking `versions` (IPv6 always speaks VRRPv3).
+fn configure_speaking(xdp: &mut XdpUnderTest, role: Role, accept: bool, versions: VersionMode) {
     for (family, master) in [
         (AddressFamily::Ipv4, IpAddr::V4(PEER4)),
         (AddressFamily::Ipv6, IpAddr::V6(peer6())),
@@ -65,6 +70,10 @@ fn configure(xdp: &mut XdpUnderTest, role: Role, accept: bool) {
                     heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
                     checksum_style: ChecksumStyle::Rfc9568,
                     peers_listed: false,
+                    versions: match family {
+                        AddressFamily::Ipv4 => versions,
+                        AddressFamily::Ipv6 => VersionMode::V3,
+                    },
                 },
             )
             .unwrap();
@@ -330,6 +339,80 @@ fn routine_advert_is_absorbed_and_stamps_last_seen() {
         assert_eq!(instance.get(Counter::AdvertsAbsorbed), 1, "{family:?}");
     }
     assert_eq!(events.try_next(), None, "a routine advert woke userspace");
+}
+
+/// VRRPv2 for an instance with `version = 2` or `"2+3"`: the followed Master's routine v2
+/// adverts are absorbed like v3 ones (1 s is 100 cs in the record), others are delivered,
+/// auth types 1 and 2 are dropped and counted; a v2-only instance drops VRRPv3.
+#[test]
+fn v2_adverts_take_the_v3_path_for_instances_that_speak_v2() {
+    if !require_root("v2_adverts_take_the_v3_path_for_instances_that_speak_v2") {
+        return;
+    }
+    let runtime = io_runtime();
+    let _runtime = runtime.enter();
+    for versions in [VersionMode::V2, VersionMode::V2AndV3] {
+        let mut xdp = XdpUnderTest::new();
+        let mut events = xdp.dataplane.take_events().unwrap();
+        configure_speaking(&mut xdp, Role::Backup, false, versions);
+        let routine = advert_v2_frame(PEER_MAC, PEER4, VRID, 200, 1, &[VIP4]);
+        expect(
+            &mut xdp,
+            "v2 routine",
+            &routine,
+            XDP_DROP,
+            &[(Counter::AdvertsReceived, 1), (Counter::AdvertsAbsorbed, 1)],
+        );
+        assert_eq!(
+            events.try_next(),
+            None,
+            "a routine v2 advert woke userspace"
+        );
+        let higher = advert_v2_frame(PEER_MAC, PEER4, VRID, 250, 1, &[VIP4]);
+        expect(
+            &mut xdp,
+            "v2 non-routine",
+            &higher,
+            XDP_DROP,
+            &[
+                (Counter::AdvertsReceived, 1),
+                (Counter::AdvertsToUserspace, 1),
+            ],
+        );
+        let delivered = events.try_next().expect("the v2 advert was delivered");
+        assert_eq!(delivered.message, higher[34..].to_vec());
+        let mut simple_text = routine.clone();
+        // Auth type 1, the checksum (over the message alone) adjusted by the same word.
+        simple_text[38] = 1;
+        let checksum = u16::from_be_bytes([simple_text[40], simple_text[41]]);
+        let (sum, carry) = checksum.overflowing_sub(0x0100);
+        let checksum = if carry { sum - 1 } else { sum };
+        simple_text[40..42].copy_from_slice(&checksum.to_be_bytes());
+        expect(
+            &mut xdp,
+            "v2 auth type 1",
+            &simple_text,
+            XDP_DROP,
+            &[
+                (Counter::AdvertsReceived, 1),
+                (Counter::AuthTypeMismatch, 1),
+            ],
+        );
+        let v3 = Advert::new(VRID, 200).frame_v4(PEER_MAC, PEER4, &[VIP4]);
+        let v3_counter = if versions == VersionMode::V2 {
+            Counter::InvalidVersion
+        } else {
+            Counter::AdvertsAbsorbed
+        };
+        expect(
+            &mut xdp,
+            "v3 advert",
+            &v3,
+            XDP_DROP,
+            &[(Counter::AdvertsReceived, 1), (v3_counter, 1)],
+        );
+        assert_eq!(events.try_next(), None, "{versions:?}");
+    }
 }
 
 #[test]
@@ -815,6 +898,7 @@ fn heartbeat_staleness_is_per_instance_and_spares_the_owner() {
                     heartbeat_timeout,
                     checksum_style: ChecksumStyle::Rfc9568,
                     peers_listed: false,
+                    versions: vrrp_common::advert::VersionMode::V3,
                 },
             )
             .unwrap();
@@ -958,6 +1042,7 @@ fn a_burst_from_255_vrids_in_both_families_fits_the_ring_unread() {
                 heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
                 checksum_style: ChecksumStyle::Rfc9568,
                 peers_listed: false,
+                versions: vrrp_common::advert::VersionMode::V3,
             };
             xdp.dataplane.set_instance(family, vrid, &settings).unwrap();
         }
@@ -1045,6 +1130,7 @@ fn adverts_from_peers_not_listed_are_dropped_counted_and_sampled() {
                 heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
                 checksum_style: ChecksumStyle::Rfc9568,
                 peers_listed: true,
+                versions: vrrp_common::advert::VersionMode::V3,
             },
         )
         .unwrap();

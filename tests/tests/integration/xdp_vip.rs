@@ -101,6 +101,7 @@ fn host_pings_the_vips(mode: XdpAttachMode, expected: IngressHook) {
                     heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
                     checksum_style: ChecksumStyle::Rfc9568,
                     peers_listed: false,
+                    versions: vrrp_common::advert::VersionMode::V3,
                 },
             )
             .unwrap();
@@ -170,6 +171,7 @@ fn host_pings_the_vips(mode: XdpAttachMode, expected: IngressHook) {
                 heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
                 checksum_style: ChecksumStyle::Rfc9568,
                 peers_listed: false,
+                versions: vrrp_common::advert::VersionMode::V3,
             },
         )
         .unwrap();

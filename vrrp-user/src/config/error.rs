@@ -366,6 +366,32 @@ pub enum ConfigErrorKind {
          IPv6 pseudo-header (RFC 9568 §5.2.8)"
     )]
     ChecksumStyleOnIpv6,
+    /// A `version` value that is not one of the modes.
+    #[error("version {value:?} is not one of 3, 2, \"2+3\"")]
+    UnknownVersion {
+        /// The configured value.
+        value: String,
+    },
+    /// VRRPv2 on an IPv6 instance.
+    #[error(
+        "version {value:?} applies to IPv4 instances only: VRRPv2 (RFC 3768) has no IPv6, use \
+         version = 3"
+    )]
+    Version2OnIpv6 {
+        /// The configured value.
+        value: String,
+    },
+    /// VRRPv2 with an interval that is not whole seconds.
+    #[error(
+        "version {value:?} sends VRRPv2, whose Adver Int counts whole seconds (RFC 3768 \
+         §5.3.7): advert_interval_ms {interval_ms} must be a multiple of 1000"
+    )]
+    Version2Interval {
+        /// The configured value.
+        value: String,
+        /// The configured interval.
+        interval_ms: u32,
+    },
     /// A preemption delay that cannot take effect.
     #[error("preempt_delay_ms has no effect with preempt = false")]
     PreemptDelayWithoutPreempt,

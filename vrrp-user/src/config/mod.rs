@@ -41,6 +41,8 @@
 //! lan_announcements = true             # gratuitous ARP / unsolicited NA on becoming Master
 //! ipv4_checksum = "rfc9568"            # or "without-pseudo-header" (Cisco, Arista) or
 //!                                      # "accept-both" (sends RFC 9568); IPv4 only
+//! version = 3                          # VRRP version: 3, 2 (RFC 3768) or "2+3" (RFC 9568
+//!                                      # §8.4); 2 and "2+3" IPv4 only, whole seconds
 //! group = "lan-v4"                     # metrics label of the redundancy group; default: name
 //! # [instance.router_advertisement]    # IPv6: RAs while Master (see `router_advert`)
 //!
@@ -67,7 +69,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
-pub use vrrp_common::advert::ChecksumStyle;
+pub use vrrp_common::advert::{ChecksumStyle, VersionMode};
 
 pub use crate::proto::AddressFamily;
 use crate::proto::{Centiseconds, OWNER_PRIORITY, State};
@@ -232,6 +234,8 @@ pub struct InstanceConfig {
     pub lan_announcements: bool,
     /// The VRRPv3 checksum sent and accepted (IPv4; always RFC 9568 for IPv6).
     pub ipv4_checksum: ChecksumStyle,
+    /// The VRRP versions sent and accepted (VRRPv2 for IPv4 only).
+    pub version: VersionMode,
     /// The redundancy group, a metrics label shared by the routers that back each other up
     /// (the instance name unless configured).
     pub group: String,
@@ -419,10 +423,19 @@ struct RawInstance {
     unicast_peers: Vec<Spanned<String>>,
     lan_announcements: Option<bool>,
     ipv4_checksum: Option<Spanned<String>>,
+    version: Option<Spanned<RawVersion>>,
     group: Option<Spanned<String>>,
     #[serde(default)]
     hook: Vec<Spanned<RawHook>>,
     router_advertisement: Option<Spanned<RawRouterAdvert>>,
+}
+
+/// `version = 3`, `2`, `"3"`, `"2"` or `"2+3"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawVersion {
+    Number(i64),
+    Text(String),
 }
 
 #[derive(Debug, Deserialize)]

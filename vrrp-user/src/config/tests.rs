@@ -75,7 +75,7 @@ const CASES: &[Case] = &[
         expected: &[
             "error: test.toml:5: unknown field `prio`, expected one of `name`, `interface`, \
              `vrid`, `priority`, `advert_interval_ms`, `preempt`, `preempt_delay_ms`, \
-             `accept_mode`, `virtual_addresses`, `track`, `allowed_peers`, `unicast_peers`, `lan_announcements`, `ipv4_checksum`, `group`, `hook`, \
+             `accept_mode`, `virtual_addresses`, `track`, `allowed_peers`, `unicast_peers`, `lan_announcements`, `ipv4_checksum`, `version`, `group`, `hook`, \
              `router_advertisement`",
         ],
     },
@@ -662,6 +662,7 @@ fn defaults_fill_every_optional_key() {
             unicast_peers: Vec::new(),
             lan_announcements: true,
             ipv4_checksum: ChecksumStyle::Rfc9568,
+            version: VersionMode::V3,
             group: "lan".into(),
             router_advertisement: None,
         }]
@@ -874,6 +875,7 @@ fn effective_priority_subtracts_down_links_and_stays_at_least_one() {
         unicast_peers: Vec::new(),
         lan_announcements: true,
         ipv4_checksum: ChecksumStyle::Rfc9568,
+        version: VersionMode::V3,
     };
     assert_eq!(instance.effective_priority(|_| true), 200);
     assert_eq!(instance.effective_priority(|name| name != "eth1"), 80);
@@ -1184,5 +1186,60 @@ fn a_router_advertisement_too_large_for_the_ipv6_minimum_mtu_is_refused() {
         [
             r#"error: test.toml:6: instance "v6": the router advertisement would be 1312 bytes, more than the 1240 an IPv6 link carries unfragmented (fewer prefixes, servers or domains)"#
         ]
+    );
+}
+
+#[test]
+fn version_loads_from_integers_and_strings_and_rejects_what_v2_cannot_carry() {
+    let instance = |address: &str, extra: &str| {
+        let lines = [
+            "[[instance]]".to_owned(),
+            r#"name = "lan""#.to_owned(),
+            r#"interface = "eth0""#.to_owned(),
+            "vrid = 1".to_owned(),
+            format!("virtual_addresses = [\"{address}\"]"),
+            extra.to_owned(),
+        ];
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        load_text(&lines, Mode::Run)
+    };
+    let version_of = |extra: &str| {
+        instance("192.0.2.1", extra)
+            .expect("valid")
+            .config
+            .instances[0]
+            .version
+    };
+    assert_eq!(version_of(""), VersionMode::V3);
+    assert_eq!(version_of("version = 3"), VersionMode::V3);
+    assert_eq!(version_of(r#"version = "3""#), VersionMode::V3);
+    assert_eq!(version_of("version = 2"), VersionMode::V2);
+    assert_eq!(version_of(r#"version = "2""#), VersionMode::V2);
+    assert_eq!(version_of(r#"version = "2+3""#), VersionMode::V2AndV3);
+    assert_eq!(
+        rendered(&instance("192.0.2.1", "version = 4")),
+        [r#"error: test.toml:6: instance "lan": version "4" is not one of 3, 2, "2+3""#]
+    );
+    assert_eq!(
+        rendered(&instance("fe80::1", r#"version = "2+3""#)),
+        [
+            "error: test.toml:6: instance \"lan\": version \"2+3\" applies to IPv4 instances \
+             only: VRRPv2 (RFC 3768) has no IPv6, use version = 3"
+        ]
+    );
+    assert_eq!(
+        rendered(&instance(
+            "192.0.2.1",
+            "version = 2\nadvert_interval_ms = 1500"
+        )),
+        [
+            "error: test.toml:6: instance \"lan\": version \"2\" sends VRRPv2, whose Adver Int \
+             counts whole seconds (RFC 3768 §5.3.7): advert_interval_ms 1500 must be a multiple \
+             of 1000"
+        ]
+    );
+    assert_eq!(
+        version_of("version = 2\nadvert_interval_ms = 3000"),
+        VersionMode::V2
     );
 }

@@ -22,7 +22,7 @@ use vrrp_common::{
 use super::{
     AddressFamily, ChecksumStyle, Config, DEFAULT_PRIORITY, GlobalConfig, HookConfig,
     InstanceConfig, LoadError, Loaded, Mode, NotifyConfig, OWNER_PRIORITY, RawFile, RawGlobal,
-    RawInstance, TrackedInterface,
+    RawInstance, RawVersion, TrackedInterface, VersionMode,
 };
 
 /// Linux IFNAMSIZ (16) minus the terminating NUL.
@@ -336,6 +336,7 @@ impl Validator<'_> {
             &allowed_peers,
         );
         let ipv4_checksum = self.ipv4_checksum(name, raw, family);
+        let version = self.version(name, raw, family, advert_interval);
         let group = self.group(name, raw);
         let hooks = self.hooks(Some(name), &raw.hook);
         let router_advertisement = self.router_advertisement(name, raw, family);
@@ -360,6 +361,7 @@ impl Validator<'_> {
             unicast_peers,
             lan_announcements: raw.lan_announcements.unwrap_or(true),
             ipv4_checksum,
+            version,
             group,
             router_advertisement,
         };
@@ -916,6 +918,47 @@ impl Validator<'_> {
             kind,
         );
         ChecksumStyle::Rfc9568
+    }
+
+    /// The VRRP version: 3 unless configured; 2 and "2+3" only for IPv4, with an interval of
+    /// whole seconds (RFC 3768 §5.3.7: VRRPv2's Adver Int counts seconds).
+    fn version(
+        &mut self,
+        instance: &str,
+        raw: &RawInstance,
+        family: Option<AddressFamily>,
+        advert_interval: Centiseconds,
+    ) -> VersionMode {
+        const FIELD: &str = "version";
+        let Some(configured) = raw.version.as_ref() else {
+            return VersionMode::V3;
+        };
+        let text = match configured.get_ref() {
+            RawVersion::Number(number) => number.to_string(),
+            RawVersion::Text(text) => text.clone(),
+        };
+        let kind = match VersionMode::from_name(&text) {
+            None => ConfigErrorKind::UnknownVersion { value: text },
+            Some(VersionMode::V3) => return VersionMode::V3,
+            Some(_) if family == Some(AddressFamily::Ipv6) => {
+                ConfigErrorKind::Version2OnIpv6 { value: text }
+            }
+            Some(_) if !advert_interval.get().is_multiple_of(100) => {
+                ConfigErrorKind::Version2Interval {
+                    value: text,
+                    interval_ms: u32::from(advert_interval.get()) * 10,
+                }
+            }
+            Some(mode) => return mode,
+        };
+        self.push(
+            Severity::Error,
+            Some(configured.span()),
+            Some(instance),
+            Some(FIELD),
+            kind,
+        );
+        VersionMode::V3
     }
 
     /// Instance names are unique; checked on every instance, valid or not.

@@ -42,7 +42,7 @@ pub enum DaemonEvent {
         /// What it saw.
         warning: Warning,
     },
-    /// A VRRP version 2 peer advertises on our VRID (we speak version 3 only).
+    /// A VRRP version 2 peer advertises on the VRID of an instance that speaks version 3 only.
     Version2Peer {
         /// VRRP interface.
         interface: String,
@@ -134,7 +134,8 @@ impl DaemonEvent {
                 interface,
                 %source,
                 vrid,
-                "VRRP version 2 advert from {source} on VRID {vrid}: xvrrp speaks version 3 only"
+                "VRRP version 2 advert from {source} on VRID {vrid}: this instance speaks version \
+                 3 only; set version = \"2+3\" (or 2) to interoperate"
             ),
             Self::DivergenceRaised(divergence) => {
                 let Divergence {

@@ -86,6 +86,7 @@ pub(crate) fn router_config(config: &InstanceConfig, primary_address: IpAddr) ->
         accept_mode: config.accept_mode,
         primary_address,
         virtual_addresses: config.virtual_addresses.clone(),
+        version: config.version,
     }
 }
 

@@ -11,10 +11,11 @@ use std::{
 use anyhow::{Context as _, Result};
 use tokio::sync::mpsc;
 use vrrp_common::{
-    advert::{Advert, AdvertParams, AdvertV2, ChecksumStyle, DecodeError, IpContext},
-    consts::{VRRP_GROUP_MAC_V4, VRRP_GROUP_MAC_V6, VRRP_TTL},
+    advert::{Advert, AdvertParams, ChecksumStyle, DecodeError, IpContext, VersionMode},
+    consts::{VRRP_GROUP_MAC_V4, VRRP_GROUP_MAC_V6, VRRP_TTL, VRRP_VERSION_2},
     frames::{
-        build_gratuitous_arp, build_ipv4_advert_packet, build_ipv4_advert_with, build_ipv6_advert,
+        build_gratuitous_arp, build_ipv4_advert_packet, build_ipv4_advert_v2,
+        build_ipv4_advert_v2_packet, build_ipv4_advert_with, build_ipv6_advert,
         build_ipv6_advert_packet, build_unsolicited_na,
     },
     maps::{self as contract, Role},
@@ -36,7 +37,8 @@ use crate::{
         interface::InterfaceInfo, packet_socket::PacketSocket, raw_ip_socket::RawIpSocket, sysctl,
     },
     proto::{
-        AddressFamily, Centiseconds, Event, ReceivedAdvert, RoutineAdvert, State, VirtualRouter,
+        AddressFamily, AdvertVersion, Centiseconds, Event, ReceivedAdvert, RoutineAdvert, State,
+        VirtualRouter,
     },
 };
 
@@ -51,7 +53,8 @@ pub(crate) struct Received {
 
 /// Why a punted advert is not fed to a state machine.
 pub(crate) enum NotFed {
-    /// A VRRP version 2 peer: reported, not processed (we speak version 3).
+    /// A VRRP version 2 peer of an instance that speaks version 3 only: reported, not
+    /// processed.
     Version2 {
         source: IpAddr,
         vrid: u8,
@@ -269,23 +272,14 @@ impl VrrpInterface {
         self.dataplane.ingress_hook()
     }
 
-    /// Decodes a punted advert with the codec, accepting checksums in `style` (the instance's).
+    /// Decodes a punted advert with the codec, accepting checksums in `style` and the VRRP
+    /// `versions` (the instance's).
     pub(crate) fn decode(
         &self,
         punted: &DeliveredAdvert,
         style: ChecksumStyle,
+        versions: VersionMode,
     ) -> Result<Received, NotFed> {
-        let version = punted.message.first().map_or(0, |byte| byte >> 4);
-        if version == 2 {
-            let v2 = AdvertV2::decode_message(&punted.message, VRRP_TTL)
-                .map_err(|err| NotFed::Undecodable(err.to_string()))?;
-            let seconds = u16::from(v2.advert_interval_seconds().max(1));
-            return Err(NotFed::Version2 {
-                source: punted.source,
-                vrid: v2.vrid(),
-                interval: Centiseconds::new(seconds * 100).unwrap_or(Centiseconds::MAX),
-            });
-        }
         let context = match (punted.source, punted.destination) {
             (IpAddr::V4(source), IpAddr::V4(destination)) => IpContext::V4 {
                 source,
@@ -299,27 +293,45 @@ impl VrrpInterface {
             },
             _ => return Err(NotFed::Undecodable("mixed address families".to_owned())),
         };
-        let advert = Advert::decode_message_with(&punted.message, context, style).map_err(
-            |err| match err {
+        let advert = Advert::decode_message_accepting(&punted.message, context, style, versions)
+            .map_err(|err| match err {
                 DecodeError::ChecksumOtherStyle { sender } => NotFed::OtherChecksumStyle { sender },
+                DecodeError::Version2 {
+                    vrid,
+                    advert_interval_seconds,
+                    ..
+                } => NotFed::Version2 {
+                    source: punted.source,
+                    vrid,
+                    interval: Centiseconds::new(u16::from(advert_interval_seconds.max(1)) * 100)
+                        .unwrap_or(Centiseconds::MAX),
+                },
                 err => NotFed::Undecodable(err.to_string()),
-            },
-        )?;
+            })?;
+        // A VRRPv2 Adver Int above 40 s has no VRRPv3 equivalent (RFC 9568 §8.4 converts to
+        // centiseconds, at most 4095): xvrrp's own VRRPv2 intervals stop at 40 s.
         let max_advert_interval = Centiseconds::new(advert.max_advert_interval_cs())
             .map_err(|err| NotFed::Undecodable(err.to_string()))?;
+        let version = if advert.version() == VRRP_VERSION_2 {
+            AdvertVersion::V2
+        } else {
+            AdvertVersion::V3
+        };
         Ok(Received {
             advert: ReceivedAdvert {
                 source: punted.source,
                 priority: advert.priority(),
                 max_advert_interval,
                 addresses: advert.addresses().collect(),
+                version,
             },
         })
     }
 
-    /// Sends one advert for `instance` with `priority`: to the VRRP multicast group, or as
-    /// unicast IP to each of its `unicast_peers` (every peer is tried; the first failure is
-    /// returned).
+    /// Sends one advert for `instance` with `priority` in each version it speaks (VRRPv3,
+    /// VRRPv2, or with `"2+3"`, RFC 9568 §8.4, a VRRPv2 and then a VRRPv3 one): to the VRRP
+    /// multicast group, or as unicast IP to each of its `unicast_peers` (every peer is tried;
+    /// the first failure is returned).
     pub(crate) fn send_advert(&self, instance: &Instance, priority: u8) -> Result<()> {
         let config = instance.router.config();
         let params = AdvertParams {
@@ -328,39 +340,38 @@ impl VrrpInterface {
             max_advert_interval_cs: config.advert_interval.get(),
         };
         let mut frame = [0_u8; MAX_FRAME];
+        let versions = [AdvertVersion::V2, AdvertVersion::V3]
+            .into_iter()
+            .filter(|version| match version {
+                AdvertVersion::V2 => config.version.speaks_v2(),
+                AdvertVersion::V3 => config.version.speaks_v3(),
+            });
         let peers = &instance.config.unicast_peers;
-        if !peers.is_empty() {
-            let socket = self
-                .joined
-                .iter()
-                .find(|(family, _)| *family == config.family)
-                .map(|(_, socket)| socket)
-                .context("no raw IP socket for the family")?;
-            let mut first_error = None;
+        if peers.is_empty() {
+            for version in versions {
+                let len = build_advert_frame(&mut frame, instance, &params, version)?;
+                self.socket.send(&frame[..len])?;
+            }
+            return Ok(());
+        }
+        let socket = self
+            .joined
+            .iter()
+            .find(|(family, _)| *family == config.family)
+            .map(|(_, socket)| socket)
+            .context("no raw IP socket for the family")?;
+        let mut first_error = None;
+        for version in versions {
             for &peer in peers {
-                let sent = build_advert_packet(&mut frame, instance, &params, peer)
+                let sent = build_advert_packet(&mut frame, instance, &params, peer, version)
                     .and_then(|len| Ok(socket.send_to(&frame[..len], peer)?))
                     .with_context(|| format!("to unicast peer {peer}"));
                 if let Err(err) = sent {
                     first_error.get_or_insert(err);
                 }
             }
-            return first_error.map_or(Ok(()), Err);
         }
-        let len = match config.primary_address {
-            IpAddr::V4(source) => {
-                let addresses: Vec<Ipv4Addr> = v4_addresses(&config.virtual_addresses);
-                let style = instance.config.ipv4_checksum;
-                build_ipv4_advert_with(&mut frame, &params, source, &addresses, style)
-            }
-            IpAddr::V6(source) => {
-                let addresses: Vec<Ipv6Addr> = v6_addresses(&config.virtual_addresses);
-                build_ipv6_advert(&mut frame, &params, &source, &addresses)
-            }
-        }
-        .map_err(|err| anyhow::anyhow!("build advert: {err}"))?;
-        self.socket.send(&frame[..len])?;
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Announces every virtual address with the virtual MAC: gratuitous ARP (RFC 9568 §6.4.2,
@@ -591,6 +602,7 @@ pub(crate) fn dataplane_settings(
         heartbeat_timeout: heartbeat_timeout(&instance.config),
         checksum_style: instance.config.ipv4_checksum,
         peers_listed: !instance.config.accepted_peers().is_empty(),
+        versions: instance.config.version,
     }
 }
 
@@ -614,19 +626,52 @@ fn build_advert_packet(
     instance: &Instance,
     params: &AdvertParams,
     peer: IpAddr,
+    version: AdvertVersion,
 ) -> Result<usize> {
     let config = instance.router.config();
-    match (config.primary_address, peer) {
-        (IpAddr::V4(source), IpAddr::V4(peer)) => {
+    match (config.primary_address, peer, version) {
+        (IpAddr::V4(source), IpAddr::V4(peer), AdvertVersion::V2) => {
+            let addresses = v4_addresses(&config.virtual_addresses);
+            build_ipv4_advert_v2_packet(buf, params, source, peer, &addresses)
+        }
+        (IpAddr::V4(source), IpAddr::V4(peer), AdvertVersion::V3) => {
             let addresses = v4_addresses(&config.virtual_addresses);
             let style = instance.config.ipv4_checksum;
             build_ipv4_advert_packet(buf, params, source, peer, &addresses, style)
         }
-        (IpAddr::V6(source), IpAddr::V6(peer)) => {
+        (IpAddr::V6(source), IpAddr::V6(peer), AdvertVersion::V3) => {
             let addresses = v6_addresses(&config.virtual_addresses);
             build_ipv6_advert_packet(buf, params, &source, &peer, &addresses)
         }
-        _ => anyhow::bail!("peer {peer} is not of the instance's family"),
+        _ => anyhow::bail!("peer {peer} is not of the instance's family and version"),
+    }
+    .map_err(|err| anyhow::anyhow!("build advert: {err}"))
+}
+
+/// The multicast advert frame of `instance` in `version` (VRRPv2 is IPv4 only: validation
+/// refuses it on IPv6 instances).
+fn build_advert_frame(
+    buf: &mut [u8],
+    instance: &Instance,
+    params: &AdvertParams,
+    version: AdvertVersion,
+) -> Result<usize> {
+    let config = instance.router.config();
+    match (config.primary_address, version) {
+        (IpAddr::V4(source), AdvertVersion::V2) => {
+            let addresses = v4_addresses(&config.virtual_addresses);
+            build_ipv4_advert_v2(buf, params, source, &addresses)
+        }
+        (IpAddr::V4(source), AdvertVersion::V3) => {
+            let addresses = v4_addresses(&config.virtual_addresses);
+            let style = instance.config.ipv4_checksum;
+            build_ipv4_advert_with(buf, params, source, &addresses, style)
+        }
+        (IpAddr::V6(source), AdvertVersion::V3) => {
+            let addresses = v6_addresses(&config.virtual_addresses);
+            build_ipv6_advert(buf, params, &source, &addresses)
+        }
+        (IpAddr::V6(_), AdvertVersion::V2) => anyhow::bail!("VRRPv2 has no IPv6 adverts"),
     }
     .map_err(|err| anyhow::anyhow!("build advert: {err}"))
 }

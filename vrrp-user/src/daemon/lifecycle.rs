@@ -556,6 +556,7 @@ pub(super) mod tests {
             unicast_peers: Vec::new(),
             lan_announcements: true,
             ipv4_checksum: ChecksumStyle::Rfc9568,
+            version: vrrp_common::advert::VersionMode::V3,
             group: name.to_owned(),
             router_advertisement: None,
         }

@@ -370,7 +370,7 @@ impl Daemon {
 
     async fn on_punted_advert(&mut self, punted: DeliveredAdvert) {
         let index = self.punted_instance(&punted);
-        let style = self.checksum_style(index);
+        let (style, versions) = self.decode_settings(index);
         let Some(interface) = self
             .interfaces
             .values()
@@ -378,7 +378,7 @@ impl Daemon {
         else {
             return;
         };
-        let received = match interface.decode(&punted, style) {
+        let received = match interface.decode(&punted, style, versions) {
             Ok(received) => received,
             Err(problem) => {
                 let name = interface.info.name.clone();

@@ -1,6 +1,6 @@
 //! What happens to a punted advert before a state machine sees it: which instance it is for
-//! (its checksum style decides how it decodes), how refused adverts are reported, and the
-//! `allowed_peers` check (`unicast_peers` are accepted sources too).
+//! (its checksum style and VRRP versions decide how it decodes), how refused adverts are
+//! reported, and the `allowed_peers` check (`unicast_peers` are accepted sources too).
 //!
 //! The data plane discards adverts from sources not in `allowed_peers` or `unicast_peers`
 //! and counts them
@@ -14,7 +14,7 @@ use std::{net::IpAddr, time::Instant};
 
 use super::{events::DaemonEvent, interface::NotFed, runtime::Daemon, schedule::InstanceId};
 use crate::{
-    config::{ChecksumStyle, InstanceConfig},
+    config::{ChecksumStyle, InstanceConfig, VersionMode},
     dataplane::DeliveredAdvert,
     proto::{AddressFamily, Warning},
 };
@@ -30,10 +30,12 @@ impl Daemon {
         self.position(id)
     }
 
-    /// The checksum style instance `index` accepts (RFC 9568 when there is none).
-    pub(super) fn checksum_style(&self, index: Option<usize>) -> ChecksumStyle {
-        index.map_or(ChecksumStyle::Rfc9568, |index| {
-            self.instances[index].config.ipv4_checksum
+    /// The checksum style and VRRP versions instance `index` accepts (RFC 9568 VRRPv3 when
+    /// there is none).
+    pub(super) fn decode_settings(&self, index: Option<usize>) -> (ChecksumStyle, VersionMode) {
+        index.map_or((ChecksumStyle::Rfc9568, VersionMode::V3), |index| {
+            let config = &self.instances[index].config;
+            (config.ipv4_checksum, config.version)
         })
     }
 

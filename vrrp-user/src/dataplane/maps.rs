@@ -5,7 +5,7 @@ use std::{net::IpAddr, time::Duration};
 
 use aya::maps::{Array, HashMap, MapData, MapError, PerCpuArray, PerCpuValues};
 use vrrp_common::{
-    advert::ChecksumStyle,
+    advert::{ChecksumStyle, VersionMode},
     consts::{virtual_mac_v4, virtual_mac_v6},
     counters::InstanceCounters,
     maps::{
@@ -40,6 +40,8 @@ pub struct InstanceSettings {
     pub checksum_style: ChecksumStyle,
     /// Only the peers added with [`Dataplane::add_peer`] are accepted (`allowed_peers`).
     pub peers_listed: bool,
+    /// The VRRP versions adverts may carry (IPv4; `version`).
+    pub versions: VersionMode,
 }
 
 impl InstanceSettings {
@@ -59,6 +61,8 @@ impl InstanceSettings {
                 .unwrap_or(u16::MAX),
             checksum_style: self.checksum_style as u8,
             peers_listed: u8::from(self.peers_listed),
+            versions: self.versions as u8,
+            _pad: 0,
         }
     }
 }

@@ -49,6 +49,8 @@ pub(super) struct Instance {
     unicast_peers: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ipv4_checksum: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<u8>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     hook: Vec<Hook>,
 }
@@ -281,16 +283,6 @@ fn instance(
         );
         return None;
     };
-    if version != 3 {
-        note(
-            &block.at,
-            format!(
-                "vrrp_instance {name}: keepalived speaks VRRPv2 here (vrrp_version 2 is its \
-                 default); xvrrp speaks VRRPv3 only, so set vrrp_version 3 on the keepalived \
-                 side while migrating"
-            ),
-        );
-    }
     let accept_mode = accept.unwrap_or_else(|| {
         // keepalived accepts packets to the VIPs unless vrrp_strict.
         if !globals.strict {
@@ -311,6 +303,21 @@ fn instance(
     let ipv4 = virtual_addresses
         .first()
         .is_some_and(|address| address.parse::<std::net::Ipv4Addr>().is_ok());
+    // keepalived speaks VRRPv3 for IPv6 whatever vrrp_version says.
+    let version = (version != 3 && ipv4).then(|| {
+        let (text, version) = if advert_interval_ms.is_multiple_of(1000) {
+            let text = "version = 2 (keepalived speaks VRRPv2 here: vrrp_version 2 is its \
+                        default); version = \"2+3\" speaks both while migrating";
+            (text, Some(2))
+        } else {
+            let text = "keepalived speaks VRRPv2 here (vrrp_version 2 is its default), whose \
+                        interval counts whole seconds; advert_interval_ms is not, so xvrrp \
+                        speaks VRRPv3: set vrrp_version 3 on the keepalived side";
+            (text, None)
+        };
+        note(&block.at, format!("vrrp_instance {name}: {text}"));
+        version
+    });
     let ipv4_checksum = (globals.checksum_as_v2 && ipv4).then(|| {
         note(
             &block.at,
@@ -334,6 +341,7 @@ fn instance(
         track,
         unicast_peers,
         ipv4_checksum,
+        version: version.flatten(),
         hook: hooks,
     })
 }

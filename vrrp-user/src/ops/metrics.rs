@@ -48,7 +48,7 @@ const MAX_SCRAPERS: usize = 8;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
 /// The interface counters that count invalid adverts, with their `reason` label.
-const INVALID_ADVERT_REASONS: [(DataplaneCounter, &str); 9] = [
+const INVALID_ADVERT_REASONS: [(DataplaneCounter, &str); 10] = [
     (DataplaneCounter::InvalidTtl, "ttl"),
     (DataplaneCounter::InvalidVersion, "version"),
     (DataplaneCounter::InvalidType, "type"),
@@ -58,6 +58,7 @@ const INVALID_ADVERT_REASONS: [(DataplaneCounter, &str); 9] = [
     (DataplaneCounter::ZeroInterval, "zero_interval"),
     (DataplaneCounter::ChecksumOtherStyle, "checksum_other_style"),
     (DataplaneCounter::PeerNotAllowed, "peer_not_allowed"),
+    (DataplaneCounter::AuthTypeMismatch, "auth_type_mismatch"),
 ];
 
 /// The data-plane counters of an instance that count its discarded adverts, with their

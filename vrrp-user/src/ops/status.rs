@@ -414,7 +414,7 @@ fn master_text(master: Option<&MasterStatus>) -> String {
 
 /// The interface counters that mean an advert was discarded, nonzero ones only.
 fn interface_invalid(counters: &BTreeMap<String, u64>) -> String {
-    const INVALID: [(&str, &str); 9] = [
+    const INVALID: [(&str, &str); 10] = [
         ("invalid_ttl", "TTL"),
         ("invalid_version", "version"),
         ("invalid_type", "type"),
@@ -424,6 +424,7 @@ fn interface_invalid(counters: &BTreeMap<String, u64>) -> String {
         ("zero_interval", "zero interval"),
         ("checksum_other_style", "checksum in the other style"),
         ("peer_not_allowed", "peer not allowed"),
+        ("auth_type_mismatch", "VRRPv2 auth type"),
     ];
     INVALID
         .iter()

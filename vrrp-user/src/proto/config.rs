@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+pub use vrrp_common::advert::VersionMode;
 
 use super::election::OWNER_PRIORITY;
 use super::timing::Centiseconds;
@@ -63,6 +64,32 @@ pub struct RouterConfig {
     pub primary_address: IpAddr,
     /// The virtual addresses, in advert order (for IPv6 the link-local one first).
     pub virtual_addresses: Vec<IpAddr>,
+    /// The VRRP versions it speaks: VRRPv3, VRRPv2 (RFC 3768: its timing, no interval
+    /// learning) or both (RFC 9568 §8.4). Only IPv4 speaks VRRPv2.
+    #[serde(with = "version_name")]
+    pub version: VersionMode,
+}
+
+/// Serde for [`VersionMode`] by its configuration name (`"3"`, `"2"`, `"2+3"`).
+mod version_name {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    use super::VersionMode;
+
+    pub(super) fn serialize<S: Serializer>(
+        mode: &VersionMode,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(mode.name())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<VersionMode, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        VersionMode::from_name(&name)
+            .ok_or_else(|| D::Error::custom(format!("unknown VRRP version {name:?}")))
+    }
 }
 
 impl RouterConfig {

@@ -388,7 +388,9 @@ impl Peer {
                     )
                 }),
             DivergenceKind::Version2Peer => self.version2.map(|_| {
-                "speaks VRRP version 2 on this VRID; xvrrp speaks version 3 only".to_owned()
+                "speaks VRRP version 2 on this VRID, which this instance does not (version = \"2+3\" \
+                 speaks both)"
+                    .to_owned()
             }),
             DivergenceKind::DualOwner => facts
                 .filter(|facts| local.owner() && facts.priority == OWNER_PRIORITY)
@@ -750,6 +752,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::proto::AdvertVersion;
 
     const LOCAL: &str = "192.0.2.1";
     const A: &str = "192.0.2.2";
@@ -780,6 +783,7 @@ mod tests {
             priority,
             max_advert_interval: cs(interval),
             addresses: addresses.iter().map(|address| ip(address)).collect(),
+            version: AdvertVersion::V3,
         }
     }
 
@@ -1279,6 +1283,7 @@ mod tests {
                             priority,
                             max_advert_interval: cs(interval),
                             addresses: (0..vips).map(|i| IpAddr::from([192, 0, 2, 100 + i])).collect(),
+                            version: AdvertVersion::V3,
                         };
                         divergences.observe(&view, Sighting::Advert(&received), now);
                     }

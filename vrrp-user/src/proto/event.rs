@@ -20,6 +20,18 @@ pub struct ReceivedAdvert {
     pub max_advert_interval: Centiseconds,
     /// The advertised virtual addresses.
     pub addresses: Vec<IpAddr>,
+    /// The VRRP version it came in; a VRRPv2 Adver Int is already in `max_advert_interval`
+    /// as centiseconds (RFC 9568 §8.4).
+    pub version: AdvertVersion,
+}
+
+/// The VRRP version of a received advert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AdvertVersion {
+    /// RFC 3768.
+    V2,
+    /// RFC 9568.
+    V3,
 }
 
 /// Something that happened to the virtual router, fed through `VirtualRouter::handle_event`.

@@ -81,6 +81,17 @@
 //!   when a reload changes the instance.
 //! - **Drills** ([`Drill`]) are a planned switchover and back built from `Demote` and `Promote`,
 //!   with every wait bounded by a protocol interval plus [`DRILL_TOLERANCE`].
+//! - **VRRPv2** (`RouterConfig::version`, IPv4 only). `V2` (RFC 3768): Skew_Time is
+//!   (256 − Priority) / 256 s whatever the interval, a Backup keeps its configured interval
+//!   (no Max Adver Int learning), and an advert whose interval differs from the configured one
+//!   is discarded (§7.1) with [`Warning::IntervalMismatch`]. `V2AndV3` (RFC 9568 §8.4): the
+//!   driver sends a VRRPv2 and a VRRPv3 advert for each [`Action::SendAdvert`]; both are
+//!   received, with VRRPv3 timing and the Master's rate learned from either (VRRPv2 seconds
+//!   converted to centiseconds). A router that sends both is followed by its VRRPv3 adverts:
+//!   a VRRPv2 advert from a source heard in VRRPv3 within the last Master_Down_Interval is
+//!   ignored, so a peer whose two adverts disagree (a VRRPv3 interval that is not whole
+//!   seconds) cannot make the learned interval flap. VRRPv2-only peers are followed by their
+//!   VRRPv2 adverts.
 //! - **Accept_Mode** is reported in [`RouterStatus::accepts_virtual_traffic`] and
 //!   [`RouterConfig::accepts_virtual_traffic`]; the owner always accepts.
 
@@ -99,7 +110,7 @@ pub mod timing;
 
 pub use action::{Action, RoutineAdvert, State, TransitionReason, Warning};
 pub use command::{Command, CommandRefused, Effect, InvalidOverridePriority, OverridePriority};
-pub use config::{AddressFamily, RouterConfig};
+pub use config::{AddressFamily, RouterConfig, VersionMode};
 pub use divergence::{
     ActiveDivergence, ClearReason, DivergenceChange, DivergenceKind, Divergences, LocalView,
     Sighting,
@@ -109,8 +120,9 @@ pub use drill::{
     Switchover,
 };
 pub use election::{Contender, OWNER_PRIORITY, RESIGN_PRIORITY, compare_primary_addresses};
-pub use event::{Event, ReceivedAdvert};
+pub use event::{AdvertVersion, Event, ReceivedAdvert};
 pub use router::{RouterCounters, RouterStatus, Takeover, VirtualRouter};
 pub use timing::{
-    Centiseconds, IntervalOutOfRange, late_receive_time, master_down_interval, skew_time,
+    Centiseconds, IntervalOutOfRange, late_receive_time, master_down_interval,
+    master_down_interval_for, skew_time, skew_time_for,
 };

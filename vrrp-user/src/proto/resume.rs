@@ -151,6 +151,7 @@ mod tests {
             accept_mode: false,
             primary_address: OWN,
             virtual_addresses: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))],
+            version: vrrp_common::advert::VersionMode::V3,
         }
     }
 

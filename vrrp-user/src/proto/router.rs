@@ -8,12 +8,16 @@ use serde::{Deserialize, Serialize};
 
 use super::action::{Action, RoutineAdvert, State, TransitionReason, Warning};
 use super::command::{Command, CommandRefused, Effect, OverridePriority};
-use super::config::RouterConfig;
+use super::config::{RouterConfig, VersionMode};
 use super::election::{Contender, OWNER_PRIORITY, RESIGN_PRIORITY};
-use super::event::{Event, ReceivedAdvert};
+use super::event::{AdvertVersion, Event, ReceivedAdvert};
 use super::resume::Resumption;
 use super::timers::{Timer, TimerTable};
-use super::timing::{Centiseconds, master_down_interval, skew_time};
+use super::timing::{Centiseconds, master_down_interval_for, skew_time_for};
+
+/// Routers a `"2+3"` router remembers hearing in VRRPv3 (RFC 9568 §8.4), to ignore their VRRPv2
+/// adverts; the oldest is forgotten first. A real group has a handful of routers.
+const V3_SENDERS_REMEMBERED: usize = 16;
 
 /// Lowest and highest priority tracking may set; 0 and 255 have protocol meanings.
 const TRACKED_PRIORITY_RANGE: std::ops::RangeInclusive<u8> = 1..=254;
@@ -178,6 +182,8 @@ pub struct VirtualRouter {
     timers: TimerTable,
     actions: VecDeque<Action>,
     counters: RouterCounters,
+    /// `"2+3"` only: the sources of VRRPv3 adverts and when each was last heard.
+    v3_senders: VecDeque<(IpAddr, Instant)>,
 }
 
 impl VirtualRouter {
@@ -206,6 +212,7 @@ impl VirtualRouter {
             timers: TimerTable::default(),
             actions: VecDeque::new(),
             counters: RouterCounters::default(),
+            v3_senders: VecDeque::new(),
         }
     }
 
@@ -240,7 +247,7 @@ impl VirtualRouter {
             master_priority,
             master_adver_interval: self.master_adver_interval,
             master_down_interval: self.master_down_interval(),
-            skew_time: skew_time(self.priority, self.master_adver_interval),
+            skew_time: self.skew_time(),
             accepts_virtual_traffic: self.config.accepts_virtual_traffic(),
             counters: self.counters,
         }
@@ -397,7 +404,56 @@ impl VirtualRouter {
     }
 
     fn master_down_interval(&self) -> Duration {
-        master_down_interval(self.priority, self.master_adver_interval)
+        master_down_interval_for(
+            self.config.version,
+            self.priority,
+            self.master_adver_interval,
+        )
+    }
+
+    fn skew_time(&self) -> Duration {
+        skew_time_for(
+            self.config.version,
+            self.priority,
+            self.master_adver_interval,
+        )
+    }
+
+    /// Master_Adver_Interval from a Master's advert (RFC 9568 §6.4.2); VRRPv2 learns nothing
+    /// and keeps its configured Advertisement_Interval (RFC 3768 §6.4.2).
+    fn learn_interval(&mut self, advertised: Centiseconds) {
+        if self.config.version != VersionMode::V2 {
+            self.master_adver_interval = advertised;
+        }
+    }
+
+    /// RFC 9568 §8.4 for a `"2+3"` router: remembers VRRPv3 senders, and tells whether a
+    /// VRRPv2 advert comes from one heard in VRRPv3 within Master_Down_Interval (its VRRPv3
+    /// adverts are the ones followed).
+    fn shadowed_by_v3(&mut self, advert: &ReceivedAdvert, now: Instant) -> bool {
+        if self.config.version != VersionMode::V2AndV3 {
+            return false;
+        }
+        let window = self.master_down_interval();
+        let heard = self
+            .v3_senders
+            .iter()
+            .position(|(source, _)| *source == advert.source);
+        match advert.version {
+            AdvertVersion::V3 => {
+                if let Some(index) = heard {
+                    self.v3_senders.remove(index);
+                } else if self.v3_senders.len() == V3_SENDERS_REMEMBERED {
+                    self.v3_senders.pop_front();
+                }
+                self.v3_senders.push_back((advert.source, now));
+                false
+            }
+            AdvertVersion::V2 => heard.is_some_and(|index| {
+                let (_, at) = self.v3_senders[index];
+                now.saturating_duration_since(at) <= window
+            }),
+        }
     }
 
     fn transition(&mut self, to: State, reason: TransitionReason) {
@@ -489,7 +545,7 @@ impl VirtualRouter {
         }
         self.peer_heard_at = self.peer_heard_at.max(Some(at));
         self.rechecking = false;
-        self.master_adver_interval = master.max_advert_interval;
+        self.learn_interval(master.max_advert_interval);
         self.timers
             .set(Timer::MasterDown, at, self.master_down_interval());
         self.followed = Some(master);
@@ -749,7 +805,8 @@ impl VirtualRouter {
             State::Backup if self.config.is_owner() && !self.demoted => {
                 self.become_master(now, TransitionReason::BecameOwner);
             }
-            State::Backup if self.followed.is_none() => {
+            // VRRPv2 learns nothing (RFC 3768): a change to version 2 drops what was learned.
+            State::Backup if self.followed.is_none() || self.config.version == VersionMode::V2 => {
                 self.master_adver_interval = self.config.advert_interval;
             }
             State::Backup | State::Initialize => {}
@@ -761,10 +818,20 @@ impl VirtualRouter {
         if advert.source == self.config.primary_address || self.state == State::Initialize {
             return;
         }
+        if self.shadowed_by_v3(advert, now) {
+            return;
+        }
         if advert.priority == RESIGN_PRIORITY {
             self.counters.priority_zero_received += 1;
         }
         self.check_advert(advert);
+        // RFC 3768 §7.1: a VRRPv2 router discards an advert whose interval is not its own
+        // (check_advert has warned).
+        if self.config.version == VersionMode::V2
+            && advert.max_advert_interval != self.config.advert_interval
+        {
+            return;
+        }
         match self.state {
             State::Backup => self.backup_receives(advert, now),
             State::Master => self.master_receives(advert, now),
@@ -812,7 +879,7 @@ impl VirtualRouter {
     fn backup_receives(&mut self, advert: &ReceivedAdvert, now: Instant) {
         if advert.priority == RESIGN_PRIORITY {
             // The Master resigns: take over after Skew_Time unless a better Backup speaks first.
-            let skew = skew_time(self.priority, self.master_adver_interval);
+            let skew = self.skew_time();
             self.timers.set(Timer::MasterDown, now, skew);
             self.down_timer_cause = DownTimerCause::Resigned(advert.source);
             self.followed = None;
@@ -881,7 +948,7 @@ impl VirtualRouter {
                     priority: advert.priority,
                 }
             };
-            self.master_adver_interval = advert.max_advert_interval;
+            self.learn_interval(advert.max_advert_interval);
             self.enter_backup(now, Some(routine_signature(advert)), reason);
             self.push(Action::RemoveVirtualAddresses);
         } else {

@@ -1,5 +1,5 @@
-//! VRRPv3 timer arithmetic (RFC 9568 §6.1): the advertisement interval type, Skew_Time and
-//! Master_Down_Interval.
+//! VRRP timer arithmetic: the advertisement interval type, Skew_Time and Master_Down_Interval
+//! of VRRPv3 (RFC 9568 §6.1) and of VRRPv2 (RFC 3768 §6.1), chosen by [`VersionMode`].
 //!
 //! All math is integer. The RFC states the formulas in centiseconds; evaluating them in whole
 //! centiseconds would round Skew_Time for priority 254 at a 1 s interval (0.78 cs) down to 0 and
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+use vrrp_common::advert::VersionMode;
 
 /// Microseconds in one centisecond, the unit of the wire's Max Adver Int field.
 const MICROS_PER_CENTISECOND: u64 = 10_000;
@@ -89,6 +90,37 @@ pub fn skew_time(priority: u8, master_adver_interval: Centiseconds) -> Duration 
 /// Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time (RFC 9568 §6.1).
 pub fn master_down_interval(priority: u8, master_adver_interval: Centiseconds) -> Duration {
     master_adver_interval.as_duration() * 3 + skew_time(priority, master_adver_interval)
+}
+
+/// VRRPv2's Skew_Time = (256 - Priority) / 256 seconds (RFC 3768 §6.1): independent of the
+/// interval, truncated to whole microseconds.
+pub fn skew_time_v2(priority: u8) -> Duration {
+    let weight = 256 - u64::from(priority);
+    Duration::from_micros(weight * 1_000_000 / 256)
+}
+
+/// Skew_Time of a router speaking `versions`: VRRPv2's for `version = 2`, VRRPv3's otherwise
+/// (a `"2+3"` router follows the Master's rate, RFC 9568 §8.4, and times out as VRRPv3).
+pub fn skew_time_for(
+    versions: VersionMode,
+    priority: u8,
+    master_adver_interval: Centiseconds,
+) -> Duration {
+    match versions {
+        VersionMode::V2 => skew_time_v2(priority),
+        VersionMode::V3 | VersionMode::V2AndV3 => skew_time(priority, master_adver_interval),
+    }
+}
+
+/// Master_Down_Interval = 3 * Advertisement_Interval + Skew_Time for a router speaking
+/// `versions` (RFC 3768 §6.1 with VRRPv2's Skew_Time, RFC 9568 §6.1 otherwise).
+pub fn master_down_interval_for(
+    versions: VersionMode,
+    priority: u8,
+    master_adver_interval: Centiseconds,
+) -> Duration {
+    master_adver_interval.as_duration() * 3
+        + skew_time_for(versions, priority, master_adver_interval)
 }
 
 /// The receive time a driver that handles an advert late at `now` feeds for it: the advert's
@@ -175,6 +207,20 @@ mod tests {
             master_down_interval(200, cs(1)),
             Duration::from_micros(32_187)
         );
+    }
+
+    #[test]
+    fn version_2_skew_is_a_fraction_of_a_second_whatever_the_interval() {
+        // RFC 3768 §6.1: priority 100 gives 156/256 s; at 1 s both versions agree.
+        assert_eq!(skew_time_v2(100), Duration::from_micros(609_375));
+        assert_eq!(skew_time_v2(100), skew_time(100, cs(100)));
+        assert_eq!(skew_time_v2(255), Duration::from_micros(3_906));
+        // At 3 s VRRPv3 triples the skew; VRRPv2 does not.
+        let v2 = master_down_interval_for(VersionMode::V2, 100, cs(300));
+        assert_eq!(v2, Duration::from_micros(9_609_375));
+        let v3 = master_down_interval_for(VersionMode::V2AndV3, 100, cs(300));
+        assert_eq!(v3, master_down_interval(100, cs(300)));
+        assert_eq!(v3, Duration::from_micros(10_828_125));
     }
 
     #[test]

@@ -7,16 +7,18 @@
 //! Each router sits behind a model of its XDP data plane, so every test runs the real path:
 //! adverts matching the routine signature the router published are absorbed (their arrival
 //! stamped, nothing delivered), all others go through a bounded ring the router reads, and
-//! `ReadAbsorbedStamp` is answered from the stamp.
+//! `ReadAbsorbedStamp` is answered from the stamp. A router sends one advert per VRRP version
+//! it speaks (both for `"2+3"`), and a data plane discards the versions its router does not
+//! speak, as the XDP program's version check does.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use vrrp_user::proto::{
-    Action, AddressFamily, Centiseconds, Command, CommandRefused, Drill, DrillProgress,
-    DrillRefused, DrillReport, Effect, Event, ReceivedAdvert, RouterConfig, RoutineAdvert, State,
-    TransitionReason, VirtualRouter,
+    Action, AddressFamily, AdvertVersion, Centiseconds, Command, CommandRefused, Drill,
+    DrillProgress, DrillRefused, DrillReport, Effect, Event, ReceivedAdvert, RouterConfig,
+    RoutineAdvert, State, TransitionReason, VersionMode, VirtualRouter,
 };
 
 /// Upper bound on simulation steps in one `run_until`; reaching it is a test failure.
@@ -40,6 +42,15 @@ pub(crate) fn router_config(priority: u8, host: u8, interval: Centiseconds) -> R
         accept_mode: false,
         primary_address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, host)),
         virtual_addresses: vec![VIRTUAL_ADDRESS],
+        version: VersionMode::V3,
+    }
+}
+
+/// Whether a router speaking `mode` sends and accepts adverts of `version`.
+fn speaks(mode: VersionMode, version: AdvertVersion) -> bool {
+    match version {
+        AdvertVersion::V2 => mode.speaks_v2(),
+        AdvertVersion::V3 => mode.speaks_v3(),
     }
 }
 
@@ -522,16 +533,29 @@ impl Lan {
     }
 
     fn broadcast(&mut self, from: usize, priority: u8) {
+        for version in [AdvertVersion::V2, AdvertVersion::V3] {
+            if speaks(self.routers[from].router.config().version, version) {
+                self.broadcast_version(from, priority, version);
+            }
+        }
+    }
+
+    fn broadcast_version(&mut self, from: usize, priority: u8, version: AdvertVersion) {
         let config = self.routers[from].router.config();
         let advert = ReceivedAdvert {
             source: config.primary_address,
             priority,
             max_advert_interval: config.advert_interval,
             addresses: config.virtual_addresses.clone(),
+            version,
         };
         let partition = self.routers[from].partition;
         for to in 0..self.routers.len() {
             if to == from || self.routers[to].partition != partition {
+                continue;
+            }
+            // The receiver's data plane discards a version its router does not speak.
+            if !speaks(self.routers[to].router.config().version, version) {
                 continue;
             }
             if self.loss_per_mille > 0 && self.rng.next() % 1000 < u64::from(self.loss_per_mille) {

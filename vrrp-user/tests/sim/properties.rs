@@ -7,7 +7,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use vrrp_user::proto::{Centiseconds, ReceivedAdvert, State, master_down_interval, skew_time};
+use vrrp_user::proto::{
+    AdvertVersion, Centiseconds, ReceivedAdvert, State, master_down_interval, skew_time,
+};
 
 use crate::lan::{Lan, VIRTUAL_ADDRESS, cs, router_config};
 
@@ -245,6 +247,7 @@ proptest! {
                 priority: 1 + priority_seed % (own - 1),
                 max_advert_interval: interval,
                 addresses: vec![VIRTUAL_ADDRESS],
+                version: AdvertVersion::V3,
             };
             lan.inject(router, advert);
         }

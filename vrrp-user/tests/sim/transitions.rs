@@ -4,8 +4,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use vrrp_user::proto::{
-    Action, Event, ReceivedAdvert, RoutineAdvert, State, TransitionReason, VirtualRouter, Warning,
-    master_down_interval, skew_time,
+    Action, AdvertVersion, Event, ReceivedAdvert, RoutineAdvert, State, TransitionReason,
+    VirtualRouter, Warning, master_down_interval, skew_time,
 };
 
 use crate::lan::{Lan, VIRTUAL_ADDRESS, cs, router_config};
@@ -27,6 +27,7 @@ fn advert(host: u8, priority: u8, interval: u16) -> ReceivedAdvert {
         priority,
         max_advert_interval: cs(interval),
         addresses: vec![VIRTUAL_ADDRESS],
+        version: AdvertVersion::V3,
     }
 }
 
