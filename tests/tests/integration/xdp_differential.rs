@@ -1,60 +1,23 @@
 //! The XDP program and the codec must agree on every advert: random frames, most of them
 //! mutations of valid ones (TTL, version, type, count, address list, IP length, checksum and
 //! its style, truncation, VRID, interval), go through `BPF_PROG_TEST_RUN` and through
-//! `Advert::decode_ipv4_packet_with` / `decode_ipv6_packet` with the VRID's checksum style;
-//! the program's counter must be the codec's discard reason, and what it delivers must be
-//! exactly what the codec accepts.
+//! `Advert::decode_ipv4_packet_with` / `decode_ipv6_packet` with the VRID's checksum style
+//! ([`Differential`], which the `xdp_differential` fuzz target drives too).
 
-use std::{
-    cell::RefCell,
-    collections::BTreeMap,
-    net::{Ipv4Addr, Ipv6Addr},
-};
+use std::{cell::RefCell, collections::BTreeMap};
 
 use proptest::{
     prelude::*,
     test_runner::{Config, TestRunner},
 };
-use vrrp_common::{
-    advert::{Advert, ChecksumStyle, DecodeError},
-    checksum::{internet_checksum, ipv4_pseudo_header_checksum, ipv6_pseudo_header_checksum},
-    counters::Counter,
-    maps::{AddressFamily, Role},
+use vrrp_common::checksum::{
+    internet_checksum, ipv4_pseudo_header_checksum, ipv6_pseudo_header_checksum,
 };
-use vrrp_tests::xdp::TEST_HEARTBEAT_TIMEOUT;
 use vrrp_tests::{
+    differential::{Differential, PEER_MAC, PEER4, TARGETED, peer6},
     frames::{VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_MAC_V4, VRRP_MAC_V6, ethernet, ipv4, ipv6},
     privilege::require_root,
-    xdp::{XdpUnderTest, io_runtime},
 };
-use vrrp_user::dataplane::{AdvertEvents, InstanceSettings};
-
-const XDP_DROP: u32 = 1;
-const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
-const PEER4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
-/// VRIDs configured (Master, so every valid advert for them is delivered), each with its IPv4
-/// checksum style; 3 and 0 are not (checked as RFC 9568).
-const CONFIGURED: [(u8, ChecksumStyle); 3] = [
-    (1, ChecksumStyle::Rfc9568),
-    (2, ChecksumStyle::WithoutPseudoHeader),
-    (4, ChecksumStyle::AcceptBoth),
-];
-
-/// The checksum style VRID `vrid` accepts.
-fn style_of(vrid: u8) -> ChecksumStyle {
-    CONFIGURED
-        .into_iter()
-        .find(|(configured, _)| *configured == vrid)
-        .map_or(ChecksumStyle::Rfc9568, |(_, style)| style)
-}
-
-fn configured(vrid: u8) -> bool {
-    CONFIGURED.iter().any(|(configured, _)| *configured == vrid)
-}
-
-fn peer6() -> Ipv6Addr {
-    "fe80::2".parse().unwrap()
-}
 
 /// One random advert frame: a valid advert's fields, each mutated with some probability.
 #[derive(Clone, Debug)]
@@ -178,149 +141,33 @@ impl Case {
     }
 }
 
-/// The counter the XDP program must bump for what the codec says about the same packet.
-fn expected_counter(decoded: &Result<Advert<'_>, DecodeError>) -> Counter {
-    match decoded {
-        Ok(advert) if configured(advert.vrid()) => Counter::AdvertsToUserspace,
-        // The codec cannot know the configuration; VRID 0 is never configured.
-        Ok(_) | Err(DecodeError::ZeroVrid) => Counter::UnknownVrid,
-        Err(DecodeError::Truncated { .. })
-        | Err(DecodeError::NoAddresses { .. })
-        | Err(DecodeError::AddressCountMismatch { .. }) => Counter::InvalidLength,
-        Err(DecodeError::BadTtl { .. }) => Counter::InvalidTtl,
-        Err(DecodeError::BadVersion { .. }) | Err(DecodeError::Version2 { .. }) => {
-            Counter::InvalidVersion
-        }
-        Err(DecodeError::BadType { .. }) => Counter::InvalidType,
-        Err(DecodeError::BadChecksum { .. }) => Counter::InvalidChecksum,
-        Err(DecodeError::ChecksumOtherStyle { .. }) => Counter::ChecksumOtherStyle,
-        Err(DecodeError::ZeroInterval { .. }) => Counter::ZeroInterval,
-        Err(error @ DecodeError::WrongFamily { .. })
-        | Err(error @ DecodeError::BadIpv4HeaderLength { .. })
-        | Err(error @ DecodeError::NotVrrp { .. }) => {
-            panic!("the generator built a non-advert: {error}")
-        }
-    }
-}
-
-/// Runs one case through both and compares; returns the verdict they agree on.
-fn agree(
-    xdp: &mut XdpUnderTest,
-    events: &mut AdvertEvents,
-    case: &Case,
-) -> Result<Counter, TestCaseError> {
-    let frame = case.frame();
-    let decoded = if case.ipv6 {
-        Advert::decode_ipv6_packet(&frame[14..])
-    } else {
-        Advert::decode_ipv4_packet_with(&frame[14..], style_of(case.vrid))
-    };
-    let expected = expected_counter(&decoded);
-    let before = xdp.dataplane.counters().unwrap();
-    let verdict = xdp.run(&frame);
-    let after = xdp.dataplane.counters().unwrap();
-    prop_assert_eq!(verdict.action, XDP_DROP);
-    let moved: Vec<Counter> = Counter::ALL
-        .into_iter()
-        .filter(|counter| after.get(*counter) != before.get(*counter))
-        .filter(|counter| *counter != Counter::AdvertsReceived)
-        .collect();
-    // A VRRPv2 advert over IPv4 is also handed up, for the daemon to report the peer.
-    let version2_report = !case.ipv6 && case.version == 2 && expected == Counter::InvalidVersion;
-    // One advert in the other checksum style per second and CPU is handed up as a sample, for
-    // the daemon to name the peer and the setting.
-    let other_style_sample = expected == Counter::ChecksumOtherStyle && configured(case.vrid);
-    let delivered = events.try_next();
-    if other_style_sample && delivered.is_some() {
-        prop_assert_eq!(
-            &moved,
-            &[Counter::AdvertsToUserspace, Counter::ChecksumOtherStyle],
-            "codec: {:?}",
-            decoded
-        );
-        let message_len = usize::from(u16::from_be_bytes([frame[16], frame[17]])) - 20;
-        prop_assert_eq!(
-            delivered.map(|advert| advert.message),
-            Some(frame[34..34 + message_len].to_vec())
-        );
-    } else if version2_report {
-        prop_assert_eq!(
-            &moved,
-            &[Counter::AdvertsToUserspace, Counter::InvalidVersion],
-            "codec: {:?}",
-            decoded
-        );
-        prop_assert!(delivered.is_some());
-    } else {
-        prop_assert_eq!(&moved, &[expected], "codec: {:?}", decoded);
-        let delivered = delivered.map(|advert| advert.message);
-        let accepted = decoded
-            .ok()
-            .filter(|_| expected == Counter::AdvertsToUserspace)
-            .map(|advert| advert.message().to_vec());
-        prop_assert_eq!(delivered, accepted);
-    }
-    prop_assert!(events.try_next().is_none());
-    Ok(expected)
-}
-
 #[test]
 fn xdp_and_codec_agree_on_every_verdict() {
     if !require_root("xdp_and_codec_agree_on_every_verdict") {
         return;
     }
-    let runtime = io_runtime();
-    let _runtime = runtime.enter();
-    let mut xdp = XdpUnderTest::new();
-    let events = xdp.dataplane.take_events().unwrap();
-    for (vrid, checksum_style) in CONFIGURED {
-        for (family, master_address) in [
-            (AddressFamily::Ipv4, PEER4.into()),
-            (AddressFamily::Ipv6, peer6().into()),
-        ] {
-            let settings = InstanceSettings {
-                role: Role::Master,
-                accept: false,
-                master_address,
-                master_priority: 100,
-                master_interval_cs: 100,
-                owner: false,
-                heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
-                checksum_style,
-                peers_listed: false,
-            };
-            xdp.dataplane.set_instance(family, vrid, &settings).unwrap();
-        }
-    }
+    let differential = Differential::new();
     let mut runner = TestRunner::new(Config {
         cases: 3000,
         failure_persistence: None,
         ..Config::default()
     });
     // The runner takes a `Fn`; the program, its ring and the tally are used one case at a time.
-    let state = RefCell::new((xdp, events, BTreeMap::new()));
+    let state = RefCell::new((differential, BTreeMap::new()));
     let result = runner.run(&case(), |case| {
-        let (xdp, events, verdicts) = &mut *state.borrow_mut();
-        let verdict = agree(xdp, events, &case)?;
+        let (differential, verdicts) = &mut *state.borrow_mut();
+        let verdict = differential
+            .agree(&case.frame())
+            .map_err(TestCaseError::fail)?;
         *verdicts.entry(verdict.name()).or_insert(0u32) += 1;
         Ok(())
     });
-    let (_xdp, _events, verdicts) = state.into_inner();
+    let (_differential, verdicts) = state.into_inner();
     if let Err(failure) = result {
         panic!("{failure}");
     }
     // Not vacuous: every verdict the mutations aim at was reached.
-    for counter in [
-        Counter::AdvertsToUserspace,
-        Counter::UnknownVrid,
-        Counter::InvalidLength,
-        Counter::InvalidTtl,
-        Counter::InvalidVersion,
-        Counter::InvalidType,
-        Counter::InvalidChecksum,
-        Counter::ChecksumOtherStyle,
-        Counter::ZeroInterval,
-    ] {
+    for counter in TARGETED {
         assert!(
             verdicts.get(counter.name()).is_some_and(|n| *n >= 5),
             "{} reached too rarely: {verdicts:?}",
