@@ -7,6 +7,7 @@ mod divergence;
 mod drills;
 mod hardening;
 mod interop_keepalived;
+mod malformed_adverts;
 mod operations;
 mod scale;
 mod xdp_attach;
