@@ -66,9 +66,11 @@ pub fn control_request(data: &[u8]) {
 /// validation judges without panicking.
 pub fn keepalived_import(data: &[u8]) {
     let path = import_file();
-    std::fs::write(path, data).expect("write the fuzz input");
-    // Absolute includes resolve under the input's own directory, so a fuzzed
-    // `include /etc/*` reads nothing of the host's.
+    // Includes stay in the input's own directory, which holds nothing else: absolute ones
+    // resolve under it (`include_root`), and relative ones cannot climb out once `..` is gone.
+    // Otherwise a fuzzed `include ../../**/*` reads the whole file system, every execution.
+    let contained = String::from_utf8_lossy(data).replace("..", "__");
+    std::fs::write(path, contained).expect("write the fuzz input");
     let Ok(imported) = import_keepalived(path, path.parent()) else {
         return;
     };
