@@ -199,18 +199,29 @@ impl Advert {
         message
     }
 
+    /// The VRRP message with `address_bytes` as its address list (of either family, any
+    /// length), its checksum over the IPv4 pseudo-header from `source` to 224.0.0.18.
+    pub fn message_v4_raw(&self, source: Ipv4Addr, address_bytes: &[u8]) -> Vec<u8> {
+        let pseudo = pseudo_header_v4(source, VRRP_GROUP_V4, PROTO_VRRP, 8 + address_bytes.len());
+        self.message(address_bytes, &pseudo)
+    }
+
+    /// [`Self::message_v4_raw`] over the IPv6 pseudo-header from `source` to ff02::12.
+    pub fn message_v6_raw(&self, source: Ipv6Addr, address_bytes: &[u8]) -> Vec<u8> {
+        let pseudo = pseudo_header_v6(source, VRRP_GROUP_V6, PROTO_VRRP, 8 + address_bytes.len());
+        self.message(address_bytes, &pseudo)
+    }
+
     /// The VRRP message alone (what the ring buffer record carries), IPv4.
     pub fn message_v4(&self, source: Ipv4Addr, addresses: &[Ipv4Addr]) -> Vec<u8> {
         let bytes: Vec<u8> = addresses.iter().flat_map(|a| a.octets()).collect();
-        let pseudo = pseudo_header_v4(source, VRRP_GROUP_V4, PROTO_VRRP, 8 + bytes.len());
-        self.message(&bytes, &pseudo)
+        self.message_v4_raw(source, &bytes)
     }
 
     /// The VRRP message alone, IPv6.
     pub fn message_v6(&self, source: Ipv6Addr, addresses: &[Ipv6Addr]) -> Vec<u8> {
         let bytes: Vec<u8> = addresses.iter().flat_map(|a| a.octets()).collect();
-        let pseudo = pseudo_header_v6(source, VRRP_GROUP_V6, PROTO_VRRP, 8 + bytes.len());
-        self.message(&bytes, &pseudo)
+        self.message_v6_raw(source, &bytes)
     }
 
     /// The advert as an Ethernet frame from `source` to 224.0.0.18.

@@ -2,8 +2,10 @@
 //! privilege checks and bounded waits. Everything created here is removed on drop, also when a
 //! test panics.
 
+pub mod bad_adverts;
 pub mod capture;
 pub mod daemon;
+pub mod differential;
 pub mod failover;
 pub mod frames;
 pub mod keepalived;

@@ -107,6 +107,17 @@ impl RouterSpec {
         )
     }
 
+    /// The configuration with both an IPv4 instance `lan` and an IPv6 instance `lan6` of this
+    /// router (`family` is ignored).
+    pub fn config_both_families(&self, bpffs: &str) -> String {
+        format!(
+            "{}{}{}",
+            global_toml(bpffs),
+            self.instance_toml("lan", VRID, &Family::V4.addresses_toml()),
+            self.instance_toml("lan6", VRID6, &Family::V6.addresses_toml())
+        )
+    }
+
     /// A configuration with one IPv4 instance of this router per VRID of `vrids`, each with
     /// its own virtual address (`vip_of`); `family` is ignored.
     pub fn config_per_vrid(

@@ -104,6 +104,15 @@ impl XdpUnderTest {
         }
     }
 
+    /// The namespace's name and the pins' directory, for a caller that cannot rely on drop
+    /// (a fuzzer ends its process with `exit` or `abort`).
+    pub fn leftovers(&self) -> (String, PathBuf) {
+        (
+            self._ns.name().to_owned(),
+            self._pin_root.path().to_path_buf(),
+        )
+    }
+
     /// Runs the data plane (XDP, ingress) once on `frame`.
     pub fn run(&mut self, frame: &[u8]) -> Verdict {
         self.run_program(TestProgram::Xvrrp, frame)

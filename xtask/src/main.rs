@@ -4,6 +4,7 @@ mod bench;
 mod build_ebpf;
 mod demo;
 mod exec;
+mod fuzz;
 mod lint;
 mod package;
 mod package_test;
@@ -48,6 +49,14 @@ enum Task {
         #[arg(value_enum)]
         which: bench::Bench,
     },
+    /// Run every cargo-fuzz target (nightly) for a while; fails on a crash.
+    Fuzz {
+        /// How long each target runs.
+        #[arg(long, default_value_t = 60)]
+        seconds: u32,
+        /// Only these targets (all by default).
+        targets: Vec<String>,
+    },
     /// setup, build-ebpf, lint, the package test, then every test including the root-only
     /// namespace suites.
     Test {
@@ -88,6 +97,9 @@ fn main() -> Result<()> {
         Task::Lint => lint::lint(&workspace),
         Task::Bench { which } => bench::bench(&workspace, which),
         Task::Demo => demo::demo(&workspace),
+        Task::Fuzz { seconds, targets } => {
+            fuzz::fuzz(&workspace, &fuzz::FuzzOptions { seconds, targets })
+        }
         Task::Test {
             unprivileged,
             test_args,

@@ -32,6 +32,8 @@ const DEBIAN_PACKAGES: &[&str] = &[
 ];
 
 const BPF_LINKER_VERSION: &str = "0.13.0";
+/// For `cargo xtask fuzz` (the fuzz targets themselves build on the rustup nightly).
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
 
 /// Installs what is missing (or, with `check_only`, reports it and fails).
@@ -42,14 +44,15 @@ pub(crate) fn setup(check_only: bool) -> Result<()> {
         .filter(|pkg| !debian_package_installed(pkg))
         .collect();
     let linker_ok = bpf_linker_installed();
+    let cargo_fuzz_ok = cargo_fuzz_installed();
 
-    if missing_packages.is_empty() && linker_ok {
+    if missing_packages.is_empty() && linker_ok && cargo_fuzz_ok {
         eprintln!("setup: everything is installed");
         return Ok(());
     }
     let debian = Path::new("/etc/debian_version").exists();
     if check_only || !debian || !is_root() {
-        print_manual_steps(&missing_packages, linker_ok, debian);
+        print_manual_steps(&missing_packages, linker_ok, cargo_fuzz_ok, debian);
         bail!("setup: prerequisites are missing (see above)");
     }
     if !missing_packages.is_empty() {
@@ -61,6 +64,9 @@ pub(crate) fn setup(check_only: bool) -> Result<()> {
     }
     if !linker_ok {
         run(&mut cargo_install_bpf_linker())?;
+    }
+    if !cargo_fuzz_ok {
+        run(&mut cargo_install_cargo_fuzz())?;
     }
     Ok(())
 }
@@ -83,7 +89,29 @@ fn cargo_install_bpf_linker() -> Command {
     cmd
 }
 
-fn print_manual_steps(missing_packages: &[&str], linker_ok: bool, debian: bool) {
+fn cargo_fuzz_installed() -> bool {
+    probe(Command::new("cargo").args(["fuzz", "--version"]))
+        .is_some_and(|version| version.contains(CARGO_FUZZ_VERSION))
+}
+
+fn cargo_install_cargo_fuzz() -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.args([
+        "install",
+        "cargo-fuzz",
+        "--locked",
+        "--version",
+        CARGO_FUZZ_VERSION,
+    ]);
+    cmd
+}
+
+fn print_manual_steps(
+    missing_packages: &[&str],
+    linker_ok: bool,
+    cargo_fuzz_ok: bool,
+    debian: bool,
+) {
     eprintln!("setup: missing prerequisites. Run these as root:");
     if !missing_packages.is_empty() {
         if debian {
@@ -103,6 +131,9 @@ fn print_manual_steps(missing_packages: &[&str], linker_ok: bool, debian: bool) 
             "  LLVM_PREFIX={LLVM_PREFIX} cargo install bpf-linker --version \
              {BPF_LINKER_VERSION} --no-default-features --features llvm-22"
         );
+    }
+    if !cargo_fuzz_ok {
+        eprintln!("  cargo install cargo-fuzz --locked --version {CARGO_FUZZ_VERSION}");
     }
     eprintln!(
         "rustup users can instead use: rustup toolchain install nightly --component rust-src && \

@@ -8,6 +8,7 @@ mod drills;
 mod hardening;
 mod interop_keepalived;
 mod interop_keepalived_v2;
+mod malformed_adverts;
 mod operations;
 mod restart;
 mod router_advert;

@@ -14,11 +14,13 @@ use vrrp_common::{
 };
 use vrrp_tests::xdp::TEST_HEARTBEAT_TIMEOUT;
 use vrrp_tests::{
+    bad_adverts::{Sender, bad_adverts},
     frames::{
         self, Advert, HOST_MAC, ROUTER_MAC, VRRP_GROUP_V4, VRRP_GROUP_V6, advert_v2_frame,
         arp_reply, arp_request, echo_v4, neighbor_advertisement, neighbor_solicitation,
     },
     privilege::require_root,
+    vrrp::Family,
     xdp::{XdpUnderTest, io_runtime},
 };
 use vrrp_user::dataplane::{
@@ -173,6 +175,62 @@ fn truncated_headers_pass_and_count_a_parse_error() {
         &[(Counter::ParseErrors, 1)],
     );
     assert_eq!(out, frame);
+}
+
+/// The daemon battery's table (`vrrp_tests::bad_adverts`) frame by frame: each lands in the
+/// counter the battery expects, and only there.
+#[test]
+fn every_bad_advert_of_the_shared_table_is_counted_by_reason() {
+    if !require_root("every_bad_advert_of_the_shared_table_is_counted_by_reason") {
+        return;
+    }
+    let mut xdp = XdpUnderTest::new();
+    configure(&mut xdp, Role::Backup, false);
+    let winning = Advert::new(VRID, 254);
+    for sender in [
+        Sender::V4 {
+            mac: PEER_MAC,
+            source: PEER4,
+            vip: VIP4,
+        },
+        Sender::V6 {
+            mac: PEER_MAC,
+            source: peer6(),
+            vip: vip6(),
+        },
+    ] {
+        let family = sender.family();
+        for case in bad_adverts().iter().filter(|case| case.applies_to(family)) {
+            let (action, counters) = match case.counter {
+                // Not an advert the program can parse, or not one at all: the kernel's.
+                None => (XDP_PASS, vec![]),
+                Some(Counter::ParseErrors) => (XDP_PASS, vec![(Counter::ParseErrors, 1)]),
+                // An IPv4 version 2 advert also goes to the daemon, which reports the peer.
+                Some(Counter::InvalidVersion)
+                    if family == Family::V4 && case.name.starts_with("version 2") =>
+                {
+                    (
+                        XDP_DROP,
+                        vec![
+                            (Counter::AdvertsReceived, 1),
+                            (Counter::AdvertsToUserspace, 1),
+                            (Counter::InvalidVersion, 1),
+                        ],
+                    )
+                }
+                Some(counter) => (XDP_DROP, vec![(Counter::AdvertsReceived, 1), (counter, 1)]),
+            };
+            for frame in (case.frames)(&sender, &winning) {
+                expect(
+                    &mut xdp,
+                    &format!("{family:?} {}", case.name),
+                    &frame,
+                    action,
+                    &counters,
+                );
+            }
+        }
+    }
 }
 
 #[test]

@@ -1,0 +1,3 @@
+//! Fuzz targets for vrrp-user (`cargo xtask fuzz`); the invariants are in [`checks`].
+
+pub mod checks;
