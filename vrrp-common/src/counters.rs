@@ -42,7 +42,8 @@ pub enum Counter {
     /// Neighbor Advertisements for a VIP leaving with the virtual MAC (RFC 5798 §6.4.3): the
     /// stack's answer, stamped by the egress program.
     NaReplies = 15,
-    /// Frames handled as Backup because the daemon's heartbeat is stale (fail-safe).
+    /// Rare-path frames (virtual MAC, ARP/NS for a VIP) handled by an orphaned Master: the
+    /// daemon's heartbeat is stale and no other router has advertised since.
     HeartbeatStale = 16,
     /// Adverts lost because the ring buffer was full.
     RingBufFull = 17,
@@ -56,11 +57,14 @@ pub enum Counter {
     ChecksumOtherStyle = 20,
     /// Discarded: the source is not among the instance's `allowed_peers`.
     PeerNotAllowed = 21,
+    /// An orphaned (stale heartbeat) or resigning Master received a valid advert from another
+    /// router for its VRID and became Backup in the kernel, in that packet.
+    OrphanYielded = 22,
 }
 
 impl Counter {
     /// Number of counters: the length of the stats array and of [`InstanceCounters`].
-    pub const COUNT: u32 = 22;
+    pub const COUNT: u32 = 23;
 
     /// All counters in index order, for export.
     pub const ALL: [Counter; Self::COUNT as usize] = [
@@ -86,6 +90,7 @@ impl Counter {
         Counter::ResolutionPassedMaster,
         Counter::ChecksumOtherStyle,
         Counter::PeerNotAllowed,
+        Counter::OrphanYielded,
     ];
 
     /// Stable name for logs, metrics and the CLI.
@@ -113,6 +118,7 @@ impl Counter {
             Counter::ResolutionPassedMaster => "resolution_passed_master",
             Counter::ChecksumOtherStyle => "checksum_other_style",
             Counter::PeerNotAllowed => "peer_not_allowed",
+            Counter::OrphanYielded => "orphan_yielded",
         }
     }
 }

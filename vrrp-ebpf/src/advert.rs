@@ -128,7 +128,7 @@ fn handle(ctx: &impl Frame, ip: &AdvertIp) -> Result<u32, Malformed> {
     let key = instance::key(ctx, ip.family, header.vrid);
     // Looked up before the header check: the instance's checksum style is part of it. An
     // unconfigured VRID is checked as RFC 9568 and counted as unknown afterwards (§7.1 order).
-    let stored = XVRRP_INSTANCES.get_ptr(key);
+    let stored = XVRRP_INSTANCES.get_ptr_mut(key);
     let style = match stored {
         // SAFETY: a successful hash lookup; one plain byte of the value.
         Some(stored) => ChecksumStyle::from_u8(unsafe { (*stored).checksum_style })
@@ -187,6 +187,12 @@ fn handle(ctx: &impl Frame, ip: &AdvertIp) -> Result<u32, Malformed> {
             deliver_sample(ctx, ip, &key, Sample::PeerNotAllowed);
             return Ok(xdp_action::XDP_DROP);
         }
+    }
+    // An orphaned or resigning Master yields to another router in this very packet; the
+    // advert still goes to the daemon (a resigning one's is alive and decides the same).
+    if instance::yield_to_peer(&key, stored, &current, &ip.source) {
+        deliver(ctx, ip, &key);
+        return Ok(xdp_action::XDP_DROP);
     }
     // Routine: a Backup hearing the Master it already knows, unchanged. Only the timestamp
     // matters to the daemon (it restarts Master_Down_Timer from it, RFC 5798 §6.4.2), so stamp

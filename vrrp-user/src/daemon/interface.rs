@@ -30,7 +30,7 @@ use crate::{
         InstanceSettings, XdpAttachMode, add_vmac_filter, remove_vmac_filter, virtual_mac,
     },
     net::{interface::InterfaceInfo, packet_socket::PacketSocket, sysctl},
-    proto::{AddressFamily, Centiseconds, Event, ReceivedAdvert, State, VirtualRouter},
+    proto::{AddressFamily, Centiseconds, DataplaneRole, Event, ReceivedAdvert, VirtualRouter},
 };
 
 /// Largest frame we build: Ethernet + IPv6 + VRRP header + 255 IPv6 addresses fits in 4.2 KB;
@@ -432,9 +432,12 @@ impl VrrpInterface {
         let config = instance.router.config();
         // Only the routine signature makes XDP absorb adverts; without one, priority 0 matches
         // no advert a Master sends (a resigning one is never routine).
+        let dataplane_role = instance.router.dataplane_role();
+        // A Master's and a resigning Master's record carries its own address: the program
+        // yields only to adverts from another source.
         let (master_address, master_priority, master_interval) =
-            match (status.state, instance.router.routine_advert()) {
-                (State::Master, _) => (
+            match (dataplane_role, instance.router.routine_advert()) {
+                (DataplaneRole::Master | DataplaneRole::Resigning, _) => (
                     config.primary_address,
                     status.priority,
                     config.advert_interval,
@@ -451,10 +454,11 @@ impl VrrpInterface {
                 ),
             };
         let settings = InstanceSettings {
-            role: match status.state {
-                State::Initialize => Role::Initialize,
-                State::Backup => Role::Backup,
-                State::Master => Role::Master,
+            role: match dataplane_role {
+                DataplaneRole::Initialize => Role::Initialize,
+                DataplaneRole::Backup => Role::Backup,
+                DataplaneRole::Master => Role::Master,
+                DataplaneRole::Resigning => Role::Resigning,
             },
             accept: status.accepts_virtual_traffic,
             master_address,
@@ -473,8 +477,11 @@ impl VrrpInterface {
         self.dataplane
             .set_instance(contract_family(family), vrid, &settings)?;
         self.written.insert((family, vrid), settings);
-        self.set_vmac_filter(family, vrid, status.state == State::Master)
-            .await;
+        let forwarding = matches!(
+            dataplane_role,
+            DataplaneRole::Master | DataplaneRole::Resigning
+        );
+        self.set_vmac_filter(family, vrid, forwarding).await;
         Ok(())
     }
 

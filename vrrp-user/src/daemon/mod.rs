@@ -14,6 +14,7 @@ mod clock;
 pub mod commands;
 mod divergence;
 pub mod events;
+mod handoff;
 mod instance;
 mod interface;
 mod lifecycle;

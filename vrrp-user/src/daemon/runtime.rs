@@ -84,7 +84,7 @@ pub async fn run(
     let mut sigint = signal(SignalKind::interrupt()).context("install SIGINT handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("install SIGHUP handler")?;
     let changes = watch_interfaces().context("subscribe to link and address changes")?;
-    let (punted_tx, punted_rx) = mpsc::channel(PUNTED_ADVERT_QUEUE);
+    let (punted_tx, mut punted_rx) = mpsc::channel(PUNTED_ADVERT_QUEUE);
 
     let mut daemon = Daemon {
         options,
@@ -113,7 +113,7 @@ pub async fn run(
                     &mut sigterm,
                     &mut sigint,
                     &mut sighup,
-                    punted_rx,
+                    &mut punted_rx,
                     changes,
                     &mut operator,
                 )
@@ -121,7 +121,7 @@ pub async fn run(
         }
         Err(err) => Err(err),
     };
-    daemon.shutdown().await;
+    daemon.shutdown(&mut punted_rx).await;
     result
 }
 
@@ -162,7 +162,7 @@ impl Daemon {
         sigterm: &mut tokio::signal::unix::Signal,
         sigint: &mut tokio::signal::unix::Signal,
         sighup: &mut tokio::signal::unix::Signal,
-        mut punted: mpsc::Receiver<DeliveredAdvert>,
+        punted: &mut mpsc::Receiver<DeliveredAdvert>,
         mut changes: mpsc::UnboundedReceiver<InterfaceChange>,
         operator: &mut Operator,
     ) -> Result<()> {
@@ -179,7 +179,7 @@ impl Daemon {
                 .chain(self.next_address_reread())
                 .min();
             tokio::select! {
-                () = sleep_until(deadline.into()) => self.on_tick(&mut punted).await,
+                () = sleep_until(deadline.into()) => self.on_tick(punted).await,
                 () = sleep_until(retry.unwrap_or(deadline).into()), if retry.is_some() => {
                     self.retry_addresses_if_due(Instant::now()).await;
                     self.retry_starts_if_due(Instant::now()).await;
@@ -336,7 +336,7 @@ impl Daemon {
         self.schedule.others.set(id, others);
     }
 
-    async fn on_punted_advert(&mut self, punted: DeliveredAdvert) {
+    pub(super) async fn on_punted_advert(&mut self, punted: DeliveredAdvert) {
         let index = self.punted_instance(&punted);
         let style = self.checksum_style(index);
         let Some(interface) = self
@@ -518,9 +518,10 @@ impl Daemon {
         self.warnings.allow((subject, kind), now)
     }
 
-    /// Resigns every Master (priority 0), removes virtual addresses, then detaches XDP and
-    /// unpins its maps by dropping the interfaces.
-    async fn shutdown(&mut self) {
+    /// Resigns every Master (priority 0), keeps their data planes forwarding until their
+    /// successors advertise (bounded, `handoff`), removes virtual addresses, then detaches XDP
+    /// and unpins its maps by dropping the interfaces.
+    async fn shutdown(&mut self, punted: &mut mpsc::Receiver<DeliveredAdvert>) {
         let now = Instant::now();
         for index in 0..self.instances.len() {
             self.instances[index]
@@ -528,6 +529,7 @@ impl Daemon {
                 .handle_event(Event::Shutdown, now);
             self.drive(index, now).await;
         }
+        self.wait_for_successors(now, punted).await;
         self.instances.clear();
         self.interfaces.clear();
         // The pin root is ours; other daemons' interfaces may still be in it (ENOTEMPTY).

@@ -90,7 +90,7 @@ mod router;
 mod timers;
 pub mod timing;
 
-pub use action::{Action, RoutineAdvert, State, TransitionReason, Warning};
+pub use action::{Action, DataplaneRole, RoutineAdvert, State, TransitionReason, Warning};
 pub use command::{Command, CommandRefused, Effect, InvalidOverridePriority, OverridePriority};
 pub use config::{AddressFamily, RouterConfig};
 pub use divergence::{

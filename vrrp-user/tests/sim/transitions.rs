@@ -4,8 +4,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use vrrp_user::proto::{
-    Action, Event, ReceivedAdvert, RoutineAdvert, State, TransitionReason, VirtualRouter, Warning,
-    master_down_interval, skew_time,
+    Action, DataplaneRole, Event, ReceivedAdvert, RoutineAdvert, State, TransitionReason,
+    VirtualRouter, Warning, master_down_interval, skew_time,
 };
 
 use crate::lan::{Lan, VIRTUAL_ADDRESS, cs, router_config};
@@ -92,7 +92,7 @@ fn initialize_owner_goes_master() {
                 reason: TransitionReason::Startup { owner: true },
             },
             Action::SetDataplaneRole {
-                role: State::Master,
+                role: DataplaneRole::Master,
                 routine: None,
             },
             Action::InstallVirtualAddresses,
@@ -122,7 +122,7 @@ fn initialize_non_owner_goes_backup_with_master_down_timer() {
                 reason: TransitionReason::Startup { owner: false },
             },
             Action::SetDataplaneRole {
-                role: State::Backup,
+                role: DataplaneRole::Backup,
                 routine: None,
             },
         ]
@@ -166,7 +166,7 @@ fn backup_master_down_timer_fires_becomes_master() {
                 },
             },
             Action::SetDataplaneRole {
-                role: State::Master,
+                role: DataplaneRole::Master,
                 routine: None,
             },
             Action::InstallVirtualAddresses,
@@ -215,10 +215,11 @@ fn backup_priority_zero_sets_skew_time() {
 }
 
 #[test]
-fn master_shutdown_sends_priority_zero() {
+fn master_shutdown_sends_priority_zero_and_forwards_until_the_new_master_advertises() {
     let mut lan = master_and_backup(Duration::ZERO);
     let stopped_at = lan.now();
     lan.stop(0);
+    // Make-before-break: the data plane keeps forwarding, the addresses stay.
     assert_eq!(
         lan.actions_since(0, stopped_at),
         vec![
@@ -228,12 +229,48 @@ fn master_shutdown_sends_priority_zero() {
                 reason: TransitionReason::Shutdown,
             },
             Action::SetDataplaneRole {
-                role: State::Initialize,
+                role: DataplaneRole::Resigning,
                 routine: None,
             },
             Action::SendAdvert { priority: 0 },
-            Action::RemoveVirtualAddresses,
         ]
+    );
+    assert!(lan.router(0).poll_timeout().is_some());
+    let takeover = stopped_at + skew_time(100, cs(SECOND));
+    lan.run_until(takeover);
+    assert_eq!(lan.router(0).dataplane_role(), DataplaneRole::Resigning);
+    lan.run_for(Duration::from_millis(1));
+    // The new Master's first advert ends it.
+    assert_eq!(lan.masters(), vec![1]);
+    assert_eq!(
+        lan.actions_since(0, takeover),
+        vec![
+            Action::RemoveVirtualAddresses,
+            Action::SetDataplaneRole {
+                role: DataplaneRole::Initialize,
+                routine: None,
+            },
+        ]
+    );
+    assert_eq!(lan.router(0).poll_timeout(), None);
+}
+
+#[test]
+fn a_resigned_master_stops_forwarding_after_master_down_interval_without_a_successor() {
+    let mut lan = Lan::new(vec![router_config(200, 1, cs(SECOND))], Duration::ZERO);
+    lan.start(0);
+    lan.run_for(secs(5));
+    let stopped_at = lan.now();
+    lan.stop(0);
+    // The longest any Backup waits: Master_Down_Interval with priority 1's Skew_Time.
+    let bound = stopped_at + master_down_interval(1, cs(SECOND));
+    lan.run_until(bound - Duration::from_millis(1));
+    assert_eq!(lan.router(0).dataplane_role(), DataplaneRole::Resigning);
+    lan.run_for(Duration::from_millis(2));
+    assert_eq!(lan.router(0).dataplane_role(), DataplaneRole::Initialize);
+    assert!(
+        lan.actions_since(0, stopped_at)
+            .contains(&Action::RemoveVirtualAddresses)
     );
     assert_eq!(lan.router(0).poll_timeout(), None);
 }
@@ -252,7 +289,7 @@ fn backup_shutdown_goes_initialize_without_advert() {
                 reason: TransitionReason::Shutdown,
             },
             Action::SetDataplaneRole {
-                role: State::Initialize,
+                role: DataplaneRole::Initialize,
                 routine: None,
             },
         ]
@@ -575,7 +612,7 @@ fn interface_down_goes_initialize_and_up_restarts() {
                 reason: TransitionReason::InterfaceDown,
             },
             Action::SetDataplaneRole {
-                role: State::Initialize,
+                role: DataplaneRole::Initialize,
                 routine: None,
             },
             Action::RemoveVirtualAddresses,
@@ -735,7 +772,7 @@ fn address_list_mismatch_warns_and_is_processed() {
                 configured: vec![VIRTUAL_ADDRESS],
             }),
             Action::SetDataplaneRole {
-                role: State::Backup,
+                role: DataplaneRole::Backup,
                 routine: Some(routine(2, 200, SECOND)),
             },
         ]
@@ -797,7 +834,7 @@ fn config_change_on_master_reannounces_new_addresses() {
         drain(&mut router),
         vec![
             Action::SetDataplaneRole {
-                role: State::Master,
+                role: DataplaneRole::Master,
                 routine: None,
             },
             Action::InstallVirtualAddresses,
@@ -844,7 +881,7 @@ fn a_new_primary_address_keeps_the_master_and_advertises_from_it_at_once() {
         lan.actions_since(0, at),
         vec![
             Action::SetDataplaneRole {
-                role: State::Master,
+                role: DataplaneRole::Master,
                 routine: None,
             },
             Action::SendAdvert { priority: 200 },
@@ -868,7 +905,7 @@ fn config_change_of_identity_restarts_silently() {
                 reason: TransitionReason::ConfigChanged,
             },
             Action::SetDataplaneRole {
-                role: State::Initialize,
+                role: DataplaneRole::Initialize,
                 routine: None,
             },
             Action::RemoveVirtualAddresses,
@@ -878,7 +915,7 @@ fn config_change_of_identity_restarts_silently() {
                 reason: TransitionReason::ConfigChanged,
             },
             Action::SetDataplaneRole {
-                role: State::Backup,
+                role: DataplaneRole::Backup,
                 routine: None,
             },
         ]
@@ -952,7 +989,7 @@ fn a_recheck_hands_the_next_advert_up_without_risking_a_takeover() {
     assert_eq!(
         drain(&mut router),
         vec![Action::SetDataplaneRole {
-            role: State::Backup,
+            role: DataplaneRole::Backup,
             routine: None
         }]
     );
@@ -966,7 +1003,7 @@ fn a_recheck_hands_the_next_advert_up_without_risking_a_takeover() {
     assert_eq!(
         drain(&mut router),
         vec![Action::SetDataplaneRole {
-            role: State::Backup,
+            role: DataplaneRole::Backup,
             routine: Some(routine(2, 200, SECOND))
         }]
     );
@@ -1035,7 +1072,7 @@ fn no_routine_signature_while_preempt_mode_would_discard_the_master() {
     assert_eq!(
         drain(&mut router).last(),
         Some(&Action::SetDataplaneRole {
-            role: State::Backup,
+            role: DataplaneRole::Backup,
             routine: Some(routine(2, 100, SECOND)),
         })
     );
