@@ -237,9 +237,9 @@ fn master_shutdown_sends_priority_zero_and_forwards_until_the_new_master_adverti
     );
     assert!(lan.router(0).poll_timeout().is_some());
     let takeover = stopped_at + skew_time(100, cs(SECOND));
-    lan.run_until(takeover);
+    lan.run_until(takeover - Duration::from_millis(1));
     assert_eq!(lan.router(0).dataplane_role(), DataplaneRole::Resigning);
-    lan.run_for(Duration::from_millis(1));
+    lan.run_for(Duration::from_millis(2));
     // The new Master's first advert ends it.
     assert_eq!(lan.masters(), vec![1]);
     assert_eq!(
