@@ -1,85 +1,22 @@
 //! `cargo xtask bench failover`: takeover and client-visible outage of two real xvrrp daemons in
-//! network namespaces, for a daemon crash and for the loss of the whole Master node, at several
-//! advert intervals. Prints a Markdown table (xtask writes it to docs/BENCHMARKS.md). Needs root
+//! network namespaces, for a daemon crash, the loss of the whole Master node and a planned
+//! switchover (SIGTERM), at several advert intervals. Prints a Markdown table (xtask writes it to docs/BENCHMARKS.md). Needs root
 //! and the release `xvrrp` (xtask builds it).
 
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
 use vrrp_tests::{
-    capture::Capture,
-    daemon::Daemon,
-    failover::{Failover, millis},
-    lab::{LAN_IF, Lab},
+    failover::{Failover, FailoverLab, Failure, millis},
     privilege::require_root,
-    vrrp::{RouterSpec, VIP4, adverts_from},
-    wait,
+    vrrp::RouterSpec,
 };
 
 /// (advert interval in ms, runs per failure kind). Fewer runs where each one takes seconds.
 const INTERVALS: [(u32, usize); 3] = [(1000, 3), (100, 5), (10, 5)];
 
-#[derive(Clone, Copy)]
-enum Failure {
-    DaemonKilled,
-    NodeLost,
-}
-
-impl Failure {
-    fn label(self) -> &'static str {
-        match self {
-            Self::DaemonKilled => "daemon SIGKILL",
-            Self::NodeLost => "node loss",
-        }
-    }
-}
-
 /// One failover in a fresh lab.
 fn run_once(interval_ms: u32, failure: Failure) -> Failover {
-    let mut lab = Lab::new();
-    let r1 = lab.add_node("r1", 1);
-    let r2 = lab.add_node("r2", 2);
-    let host = lab.add_node("h", 10);
-    let capture = Capture::start(&lab.nodes[host].ns, LAN_IF);
-    let spec = |priority| RouterSpec {
-        interval_ms,
-        accept_mode: true,
-        ..RouterSpec::new(priority)
-    };
-    let start = |node: usize, priority| {
-        let ns = &lab.nodes[node].ns;
-        let bpffs = format!("/sys/fs/bpf/xvrrp-bench-{}", ns.name());
-        Daemon::start(
-            ns,
-            "xvrrp",
-            &spec(priority).config(&bpffs),
-            Path::new(&bpffs),
-        )
-    };
-    let daemon1 = start(r1, 200);
-    let _daemon2 = start(r2, 100);
-    let (r1_address, r2_address) = (lab.nodes[r1].ipv4.clone(), lab.nodes[r2].ipv4.clone());
-    wait::until(
-        "r1 to become Master",
-        Duration::from_secs(10) + spec(200).master_down_interval(),
-        Duration::from_millis(10),
-        || (!adverts_from(&capture.frames(), &r1_address).is_empty()).then_some(()),
-    );
-    // A settled LAN: the Backup has heard the Master for a while.
-    std::thread::sleep(spec(100).master_down_interval());
-    let port = lab.nodes[r1].switch_port.clone();
-    Failover::measure(
-        &lab.nodes[host].ns,
-        &capture,
-        &r1_address,
-        &r2_address,
-        &[VIP4],
-        || {
-            daemon1.signal(libc::SIGKILL);
-            if let Failure::NodeLost = failure {
-                lab.switch.run(&["ip", "link", "set", &port, "down"]);
-            }
-        },
-    )
+    FailoverLab::start("ho-bench", interval_ms).fail(failure)
 }
 
 fn median_and_max(mut values: Vec<Duration>) -> String {
@@ -104,7 +41,11 @@ fn main() {
             ..RouterSpec::new(100)
         }
         .master_down_interval();
-        for failure in [Failure::DaemonKilled, Failure::NodeLost] {
+        for failure in [
+            Failure::DaemonKilled,
+            Failure::NodeLost,
+            Failure::PlannedSwitchover,
+        ] {
             let results: Vec<Failover> =
                 (0..runs).map(|_| run_once(interval_ms, failure)).collect();
             let takeovers = results.iter().map(|r| r.takeover).collect();

@@ -26,14 +26,19 @@ pub fn transitions(log: &str, from: &str, to: &str) -> usize {
 /// Adverts the data plane under `pin_dir` (`<bpffs>/<ifname>`) lost to a full ring buffer,
 /// summed over CPUs (`ringbuf_full`, global counter).
 pub fn ring_losses(pin_dir: &Path) -> u64 {
+    pinned_counter(pin_dir, Counter::RingBufFull)
+}
+
+/// Global counter `counter` of the data plane pinned under `pin_dir`, summed over CPUs.
+pub fn pinned_counter(pin_dir: &Path, counter: Counter) -> u64 {
     let path = pin_dir.join(STATS_MAP);
     let data = MapData::from_pin(&path)
         .unwrap_or_else(|err| panic!("open pinned {}: {err}", path.display()));
     let map = Map::from_map_data(data).expect("stats map type");
     let stats = PerCpuArray::<_, u64>::try_from(map).expect("stats map is a per-CPU u64 array");
     stats
-        .get(&(Counter::RingBufFull as u32), 0)
-        .expect("read ringbuf_full")
+        .get(&(counter as u32), 0)
+        .unwrap_or_else(|err| panic!("read {}: {err}", counter.name()))
         .iter()
         .sum()
 }

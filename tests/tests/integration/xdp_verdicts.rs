@@ -845,10 +845,19 @@ fn heartbeat_staleness_is_per_instance_and_spares_the_owner() {
         "advert for the 1 s instance",
         &Advert::new(8, 100).frame_v4(PEER_MAC, PEER4, &[slow_vip]),
         XDP_DROP,
-        &[(Counter::AdvertsReceived, 1), (Counter::AdvertsToUserspace, 1)],
+        &[
+            (Counter::AdvertsReceived, 1),
+            (Counter::AdvertsToUserspace, 1),
+        ],
     );
-    assert_eq!(recorded_role(&mut xdp, AddressFamily::Ipv4, 7), Role::Backup);
-    assert_eq!(recorded_role(&mut xdp, AddressFamily::Ipv4, 8), Role::Master);
+    assert_eq!(
+        recorded_role(&mut xdp, AddressFamily::Ipv4, 7),
+        Role::Backup
+    );
+    assert_eq!(
+        recorded_role(&mut xdp, AddressFamily::Ipv4, 8),
+        Role::Master
+    );
     // The owner's virtual addresses are its own: the stack answers for them in any role.
     expect(
         &mut xdp,
@@ -935,7 +944,10 @@ fn an_orphaned_master_keeps_forwarding_and_yields_to_the_first_valid_advert() {
     );
     // Adverts that fail validation, or our own, change nothing.
     let peer = Advert::new(VRID, 100);
-    let bad_ttl = Advert { ttl: 254, ..peer.clone() };
+    let bad_ttl = Advert {
+        ttl: 254,
+        ..peer.clone()
+    };
     expect(
         &mut xdp,
         "advert with TTL 254",
@@ -959,9 +971,15 @@ fn an_orphaned_master_keeps_forwarding_and_yields_to_the_first_valid_advert() {
         "our own advert",
         &Advert::new(VRID, 200).frame_v4(ROUTER_MAC, ROUTER4, &[VIP4]),
         XDP_DROP,
-        &[(Counter::AdvertsReceived, 1), (Counter::AdvertsToUserspace, 1)],
+        &[
+            (Counter::AdvertsReceived, 1),
+            (Counter::AdvertsToUserspace, 1),
+        ],
     );
-    assert_eq!(recorded_role(&mut xdp, AddressFamily::Ipv4, VRID), Role::Master);
+    assert_eq!(
+        recorded_role(&mut xdp, AddressFamily::Ipv4, VRID),
+        Role::Master
+    );
     expect(
         &mut xdp,
         "ARP, still orphaned",
@@ -981,7 +999,10 @@ fn an_orphaned_master_keeps_forwarding_and_yields_to_the_first_valid_advert() {
             (Counter::OrphanYielded, 1),
         ],
     );
-    assert_eq!(recorded_role(&mut xdp, AddressFamily::Ipv4, VRID), Role::Backup);
+    assert_eq!(
+        recorded_role(&mut xdp, AddressFamily::Ipv4, VRID),
+        Role::Backup
+    );
     expect(
         &mut xdp,
         "ARP after the yield",
@@ -997,7 +1018,10 @@ fn an_orphaned_master_keeps_forwarding_and_yields_to_the_first_valid_advert() {
         &[(Counter::VmacDroppedBackup, 1)],
     );
     // The family is part of the VRID: the IPv6 instance is still an orphaned Master.
-    assert_eq!(recorded_role(&mut xdp, AddressFamily::Ipv6, VRID), Role::Master);
+    assert_eq!(
+        recorded_role(&mut xdp, AddressFamily::Ipv6, VRID),
+        Role::Master
+    );
     expect(
         &mut xdp,
         "NS, IPv6 instance still orphaned",
@@ -1019,9 +1043,15 @@ fn a_master_with_a_live_daemon_leaves_adverts_to_it() {
         "higher-priority advert, fresh heartbeat",
         &Advert::new(VRID, 250).frame_v4(PEER_MAC, PEER4, &[VIP4]),
         XDP_DROP,
-        &[(Counter::AdvertsReceived, 1), (Counter::AdvertsToUserspace, 1)],
+        &[
+            (Counter::AdvertsReceived, 1),
+            (Counter::AdvertsToUserspace, 1),
+        ],
     );
-    assert_eq!(recorded_role(&mut xdp, AddressFamily::Ipv4, VRID), Role::Master);
+    assert_eq!(
+        recorded_role(&mut xdp, AddressFamily::Ipv4, VRID),
+        Role::Master
+    );
 }
 
 #[test]
@@ -1078,7 +1108,10 @@ fn a_resigning_master_forwards_answers_nothing_and_yields_to_the_new_master() {
             (Counter::OrphanYielded, 1),
         ],
     );
-    assert_eq!(recorded_role(&mut xdp, AddressFamily::Ipv4, VRID), Role::Backup);
+    assert_eq!(
+        recorded_role(&mut xdp, AddressFamily::Ipv4, VRID),
+        Role::Backup
+    );
     expect(
         &mut xdp,
         "virtual MAC frame after the yield",
