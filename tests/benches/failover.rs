@@ -32,9 +32,9 @@ fn main() {
         return;
     }
     println!(
-        "| advert interval | failure | Master_Down_Interval (r2) | runs | takeover | reply gap |"
+        "| advert interval | failure | Master_Down_Interval (r2) | runs | takeover | reply gap | lost replies |"
     );
-    println!("|---:|---|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|");
     for (interval_ms, runs) in INTERVALS {
         let bound = RouterSpec {
             interval_ms,
@@ -49,13 +49,17 @@ fn main() {
             let results: Vec<Failover> =
                 (0..runs).map(|_| run_once(interval_ms, failure)).collect();
             let takeovers = results.iter().map(|r| r.takeover).collect();
-            let gaps = results.iter().map(|r| r.outages[0].1).collect();
+            let gaps = results.iter().map(|r| r.outages[0].gap).collect();
+            let mut lost: Vec<u64> = results.iter().map(|r| r.outages[0].lost).collect();
+            lost.sort_unstable();
             println!(
-                "| {interval_ms} ms | {} | {} | {runs} | {} | {} |",
+                "| {interval_ms} ms | {} | {} | {runs} | {} | {} | {} ({}) |",
                 failure.label(),
                 millis(bound),
                 median_and_max(takeovers),
                 median_and_max(gaps),
+                lost[lost.len() / 2],
+                lost[lost.len() - 1],
             );
         }
     }

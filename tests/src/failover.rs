@@ -25,7 +25,22 @@ use crate::{
 /// measure.
 pub struct Prober {
     child: Child,
-    reader: Option<JoinHandle<Vec<Duration>>>,
+    /// Each reply's stamp and icmp_seq.
+    reader: Option<JoinHandle<Vec<(Duration, u64)>>>,
+}
+
+/// What a prober saw.
+pub struct Outage {
+    /// The probed address.
+    pub target: String,
+    /// The longest time between two replies (also stretched by a loaded machine delaying
+    /// ping itself).
+    pub gap: Duration,
+    /// How many replies came.
+    pub replies: usize,
+    /// Probes between the first and the last reply that got none: traffic the path lost,
+    /// whatever the machine's load.
+    pub lost: u64,
 }
 
 impl Prober {
@@ -45,7 +60,17 @@ impl Prober {
                 .lines()
                 .map_while(Result::ok)
                 .filter(|line| line.contains("bytes from"))
-                .filter_map(|line| parse_stamp(line.strip_prefix('[')?.split(']').next()?))
+                .filter_map(|line| {
+                    let stamp = parse_stamp(line.strip_prefix('[')?.split(']').next()?)?;
+                    let seq = line
+                        .split("icmp_seq=")
+                        .nth(1)?
+                        .split(' ')
+                        .next()?
+                        .parse()
+                        .ok()?;
+                    Some((stamp, seq))
+                })
                 .collect()
         });
         Self {
@@ -54,8 +79,8 @@ impl Prober {
         }
     }
 
-    /// Stops the prober and returns the longest time between two replies and the reply count.
-    pub fn longest_gap(mut self) -> (Duration, usize) {
+    /// Stops the prober and returns what it saw.
+    pub fn outage(mut self, target: String) -> Outage {
         let pid = libc::pid_t::try_from(self.child.id()).expect("pid");
         // SAFETY: kill(2) on our own child; SIGINT makes ping print its summary and exit.
         unsafe { libc::kill(pid, libc::SIGINT) };
@@ -68,10 +93,22 @@ impl Prober {
             .unwrap_or_default();
         let gap = stamps
             .windows(2)
-            .map(|pair| pair[1].saturating_sub(pair[0]))
+            .map(|pair| pair[1].0.saturating_sub(pair[0].0))
             .max()
             .unwrap_or_default();
-        (gap, stamps.len())
+        let mut seqs: Vec<u64> = stamps.iter().map(|(_, seq)| *seq).collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        let lost = match (seqs.first(), seqs.last()) {
+            (Some(first), Some(last)) => last - first + 1 - seqs.len() as u64,
+            _ => 0,
+        };
+        Outage {
+            target,
+            gap,
+            replies: stamps.len(),
+            lost,
+        }
     }
 }
 
@@ -104,8 +141,8 @@ pub fn millis(duration: Duration) -> String {
 pub struct Failover {
     /// The old Master's last advert to the new Master's first, as captured on the host.
     pub takeover: Duration,
-    /// Per probed address: the longest gap between replies and how many replies came.
-    pub outages: Vec<(String, Duration, usize)>,
+    /// Per probed address, what its prober saw.
+    pub outages: Vec<Outage>,
 }
 
 impl Failover {
@@ -150,10 +187,7 @@ impl Failover {
             takeover: first_new - last_old,
             outages: probes
                 .into_iter()
-                .map(|(target, probe)| {
-                    let (gap, replies) = probe.longest_gap();
-                    (target, gap, replies)
-                })
+                .map(|(target, probe)| probe.outage(target))
                 .collect(),
         }
     }

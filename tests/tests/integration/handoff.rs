@@ -17,10 +17,10 @@ use vrrp_tests::{
     vrrp::{VIP4, adverts_from, serial},
 };
 
-/// The longest gap between ping replies allowed across the hand-off: a ping goes out every
-/// millisecond, and a loaded 2-core machine delays a reply by several; the old behaviour
-/// lost 41.5 ms or more at these intervals.
-const GAP_BOUND: Duration = Duration::from_millis(20);
+/// Replies the host may lose across the hand-off: none, or the one probe in flight while the
+/// switch moves the virtual MAC (a probe goes out every millisecond). The old behaviour lost
+/// about 40 at these intervals.
+const LOSS_BOUND: u64 = 1;
 
 /// When each ARP reply for the VIP in `frames` was seen.
 fn arp_replies(frames: &[Captured]) -> Vec<Instant> {
@@ -50,19 +50,29 @@ fn host_mac(lab: &FailoverLab) -> [u8; 6] {
     bytes.try_into().expect("a 6-byte MAC")
 }
 
-fn assert_no_gap(failover: &Failover) {
-    let (target, gap, replies) = &failover.outages[0];
+/// Lost replies, not the longest gap, decide: on a loaded 2-core machine ping itself is
+/// delayed by tens of milliseconds now and then, which stretches gaps but loses nothing.
+fn assert_no_loss(failover: &Failover) {
+    let outage = &failover.outages[0];
     eprintln!(
-        "takeover {}, longest reply gap {} ({replies} replies)",
+        "takeover {}, longest reply gap {}, {} replies, {} lost",
         millis(failover.takeover),
-        millis(*gap)
+        millis(outage.gap),
+        outage.replies,
+        outage.lost
     );
-    assert!(*replies > 100, "only {replies} replies from {target}");
     assert!(
-        *gap <= GAP_BOUND,
-        "the host lost replies from {target} for {} (bound {})",
-        millis(*gap),
-        millis(GAP_BOUND)
+        outage.replies > 100,
+        "only {} replies from {}",
+        outage.replies,
+        outage.target
+    );
+    assert!(
+        outage.lost <= LOSS_BOUND,
+        "the host lost {} replies from {} (longest gap {})",
+        outage.lost,
+        outage.target,
+        millis(outage.gap)
     );
 }
 
@@ -82,7 +92,7 @@ fn a_killed_masters_data_plane_forwards_until_the_peer_takes_over() {
         millis(failover.takeover),
         millis(bound)
     );
-    assert_no_gap(&failover);
+    assert_no_loss(&failover);
     let pins = lab.pin_dir(lab.r1);
     assert_eq!(
         pinned_counter(&pins, Counter::OrphanYielded),
@@ -139,7 +149,7 @@ fn sigterm_hands_over_make_before_break() {
         Some(0),
         "clean exit"
     );
-    assert_no_gap(&failover);
+    assert_no_loss(&failover);
     let r1_address = &lab.lab.nodes[lab.r1].ipv4;
     let frames = lab.capture.frames();
     assert!(

@@ -456,8 +456,16 @@ impl Daemon {
                     self.remove_virtual_addresses(index).await?;
                 }
             }
-            // The data plane is synchronised from the status after every drive.
-            Action::SetDataplaneRole { .. } => {}
+            // In the router's order (a new Master's record says Master before its first advert
+            // moves the virtual MAC to it), and again after every drive.
+            Action::SetDataplaneRole { .. } => {
+                if let Some(interface) = self.interfaces.get_mut(&instance.config.interface) {
+                    interface
+                        .sync_instance(instance)
+                        .await
+                        .with_context(|| format!("instance {name}: update the data plane"))?;
+                }
+            }
             Action::Transition { from, to, reason } => {
                 self.publish_transition(instance, from, to, &reason);
             }
