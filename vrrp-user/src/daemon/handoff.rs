@@ -4,6 +4,11 @@
 //! advert) or its bound passed (`proto`: Master_Down_Interval), never longer than
 //! [`SHUTDOWN_WAIT_LIMIT`]; only then are the programs detached. What happened is logged per
 //! instance.
+//!
+//! The program also yields on its own while the daemon is alive but stalled past the heartbeat
+//! timeout: the heartbeat refresh notices (`orphan_yielded` moved) and the records are written
+//! again from the routers, which decide (a lower-priority peer that took over during the stall
+//! is overruled by the router's next advert, and its record must say Master again).
 
 use std::time::{Duration, Instant};
 
@@ -72,6 +77,31 @@ impl Daemon {
                 };
                 self.end_of_resign(index, started, now, why).await;
             }
+        }
+    }
+
+    /// Writes every record of interface `name` again from its routers, after the program
+    /// yielded one of them (see the module docs).
+    pub(super) async fn rewrite_records_after_yield(&mut self, name: &str, now: Instant) {
+        for index in 0..self.instances.len() {
+            if self.instances[index].config.interface != name {
+                continue;
+            }
+            let yielded_behind = self
+                .interfaces
+                .get_mut(name)
+                .is_some_and(|interface| interface.yielded_behind(&self.instances[index].router));
+            if yielded_behind {
+                let config = &self.instances[index].config;
+                tracing::warn!(
+                    instance = config.name,
+                    interface = config.interface,
+                    vrid = config.vrid,
+                    "the data plane yielded to another router while the daemon was stalled; \
+                     the router stays Master and its record is restored"
+                );
+            }
+            self.drive(index, now).await;
         }
     }
 

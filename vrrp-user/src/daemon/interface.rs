@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use vrrp_common::{
     advert::{Advert, AdvertParams, AdvertV2, ChecksumStyle, DecodeError, IpContext},
     consts::{VRRP_GROUP_MAC_V4, VRRP_GROUP_MAC_V6, VRRP_TTL},
+    counters::Counter,
     frames::{
         build_gratuitous_arp, build_ipv4_advert_with, build_ipv6_advert, build_unsolicited_na,
     },
@@ -105,6 +106,9 @@ pub(crate) struct VrrpInterface {
     /// A third of the shortest instance heartbeat timeout on the interface.
     heartbeat_period: Duration,
     last_heartbeat: Instant,
+    /// The data plane's `orphan_yielded` count at the last heartbeat (see
+    /// [`Self::refresh_heartbeat`]).
+    yields_seen: u64,
     /// Last data-plane settings written per (family, vrid), to skip identical writes.
     written: HashMap<(AddressFamily, u8), InstanceSettings>,
     /// Whether the virtual MAC of (family, vrid) is in the NIC's unicast filter.
@@ -170,6 +174,7 @@ impl VrrpInterface {
             reader,
             heartbeat_period: heartbeat_timeout / 3,
             last_heartbeat: Instant::now(),
+            yields_seen: 0,
             written: HashMap::new(),
             sweep_at: None,
             vmac_filters: Vec::new(),
@@ -208,15 +213,40 @@ impl VrrpInterface {
         self.last_heartbeat + self.heartbeat_period
     }
 
-    pub(crate) fn refresh_heartbeat(&mut self, now: Instant) {
-        match self.dataplane.refresh_heartbeat() {
-            Ok(()) => self.last_heartbeat = now,
+    /// Refreshes the heartbeat. Returns true when the program yielded some instance to
+    /// another router's advert since the last refresh (`orphan_yielded` moved): after a loop
+    /// stall longer than the heartbeat timeout the kernel may have decided what the router
+    /// did not, so every record of the interface must be written again (the write cache is
+    /// cleared here).
+    pub(crate) fn refresh_heartbeat(&mut self, now: Instant) -> bool {
+        // Retry at the next period on failure rather than spinning.
+        self.last_heartbeat = now;
+        if let Err(err) = self.dataplane.refresh_heartbeat() {
+            tracing::error!(interface = self.info.name, error = %err, "XDP heartbeat failed");
+        }
+        match self.dataplane.counter(Counter::OrphanYielded) {
+            Ok(yields) if yields != self.yields_seen => {
+                self.yields_seen = yields;
+                self.written.clear();
+                true
+            }
+            Ok(_) => false,
             Err(err) => {
-                tracing::error!(interface = self.info.name, error = %err, "XDP heartbeat failed");
-                // Retry at the next period rather than spinning.
-                self.last_heartbeat = now;
+                tracing::warn!(interface = self.info.name, error = %err, "reading orphan_yielded");
+                false
             }
         }
+    }
+
+    /// Whether the program turned `router`'s record to Backup by itself (it yielded to another
+    /// router's advert) while the router is Master.
+    pub(crate) fn yielded_behind(&mut self, router: &VirtualRouter) -> bool {
+        let config = router.config();
+        let recorded = self
+            .dataplane
+            .recorded_role(contract_family(config.family), config.vrid);
+        router.dataplane_role() == DataplaneRole::Master
+            && matches!(recorded, Ok(Some(Role::Backup)))
     }
 
     /// When the XDP program last absorbed a routine advert for `router` (CLOCK_MONOTONIC), if it

@@ -224,10 +224,14 @@ impl Daemon {
     async fn on_tick(&mut self, punted: &mut mpsc::Receiver<DeliveredAdvert>) {
         let now = Instant::now();
         self.handle_adverts_received_before(now, punted).await;
+        let mut yielded = Vec::new();
         for interface in self.interfaces.values_mut() {
-            if interface.next_heartbeat() <= now {
-                interface.refresh_heartbeat(now);
+            if interface.next_heartbeat() <= now && interface.refresh_heartbeat(now) {
+                yielded.push(interface.info.name.clone());
             }
+        }
+        for name in yielded {
+            self.rewrite_records_after_yield(&name, now).await;
         }
         self.send_due_adverts().await;
         self.sweep_due_interfaces(now).await;
