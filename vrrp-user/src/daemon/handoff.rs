@@ -6,9 +6,9 @@
 //! instance.
 //!
 //! The program also yields on its own while the daemon is alive but stalled past the heartbeat
-//! timeout: the heartbeat refresh notices (`orphan_yielded` moved) and the records are written
-//! again from the routers, which decide (a lower-priority peer that took over during the stall
-//! is overruled by the router's next advert, and its record must say Master again).
+//! timeout: the heartbeat refresh notices (`orphan_yielded` moved) and the records of routers
+//! that stayed Master are written again (a lower-priority peer that took over during the stall
+//! is overruled by the router's next advert, and the record must say Master again).
 
 use std::time::{Duration, Instant};
 
@@ -80,27 +80,27 @@ impl Daemon {
         }
     }
 
-    /// Writes every record of interface `name` again from its routers, after the program
-    /// yielded one of them (see the module docs).
+    /// Writes the records of interface `name` the program yielded behind a Master router
+    /// again, after `orphan_yielded` moved (see the module docs).
     pub(super) async fn rewrite_records_after_yield(&mut self, name: &str, now: Instant) {
         for index in 0..self.instances.len() {
             if self.instances[index].config.interface != name {
                 continue;
             }
-            let yielded_behind = self
-                .interfaces
-                .get_mut(name)
-                .is_some_and(|interface| interface.yielded_behind(&self.instances[index].router));
-            if yielded_behind {
-                let config = &self.instances[index].config;
-                tracing::warn!(
-                    instance = config.name,
-                    interface = config.interface,
-                    vrid = config.vrid,
-                    "the data plane yielded to another router while the daemon was stalled; \
-                     the router stays Master and its record is restored"
-                );
+            let behind = self.interfaces.get_mut(name).is_some_and(|interface| {
+                interface.forget_yield_behind(&self.instances[index].router)
+            });
+            if !behind {
+                continue;
             }
+            let config = &self.instances[index].config;
+            tracing::warn!(
+                instance = config.name,
+                interface = config.interface,
+                vrid = config.vrid,
+                "the data plane yielded to another router while the daemon was stalled; \
+                 the router stays Master and its record is restored"
+            );
             self.drive(index, now).await;
         }
     }

@@ -216,8 +216,7 @@ impl VrrpInterface {
     /// Refreshes the heartbeat. Returns true when the program yielded some instance to
     /// another router's advert since the last refresh (`orphan_yielded` moved): after a loop
     /// stall longer than the heartbeat timeout the kernel may have decided what the router
-    /// did not, so every record of the interface must be written again (the write cache is
-    /// cleared here).
+    /// did not (see [`Self::forget_yield_behind`]).
     pub(crate) fn refresh_heartbeat(&mut self, now: Instant) -> bool {
         // Retry at the next period on failure rather than spinning.
         self.last_heartbeat = now;
@@ -227,7 +226,6 @@ impl VrrpInterface {
         match self.dataplane.counter(Counter::OrphanYielded) {
             Ok(yields) if yields != self.yields_seen => {
                 self.yields_seen = yields;
-                self.written.clear();
                 true
             }
             Ok(_) => false,
@@ -239,14 +237,22 @@ impl VrrpInterface {
     }
 
     /// Whether the program turned `router`'s record to Backup by itself (it yielded to another
-    /// router's advert) while the router is Master.
-    pub(crate) fn yielded_behind(&mut self, router: &VirtualRouter) -> bool {
+    /// router's advert) while the router stays Master; if so the written settings are
+    /// forgotten, so the next sync writes the record again. Only such records: rewriting
+    /// others would clear Backups' stamps for nothing, and a resigning router ends Resigning
+    /// itself on the same advert.
+    pub(crate) fn forget_yield_behind(&mut self, router: &VirtualRouter) -> bool {
         let config = router.config();
+        let family = config.family;
         let recorded = self
             .dataplane
-            .recorded_role(contract_family(config.family), config.vrid);
-        router.dataplane_role() == DataplaneRole::Master
-            && matches!(recorded, Ok(Some(Role::Backup)))
+            .recorded_role(contract_family(family), config.vrid);
+        let behind = router.dataplane_role() == DataplaneRole::Master
+            && matches!(recorded, Ok(Some(Role::Backup)));
+        if behind {
+            self.written.remove(&(family, config.vrid));
+        }
+        behind
     }
 
     /// When the XDP program last absorbed a routine advert for `router` (CLOCK_MONOTONIC), if it

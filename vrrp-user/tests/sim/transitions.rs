@@ -276,6 +276,26 @@ fn a_resigned_master_stops_forwarding_after_master_down_interval_without_a_succe
 }
 
 #[test]
+fn a_resigning_master_whose_link_goes_down_stops_forwarding_at_once() {
+    let mut lan = master_and_backup(Duration::ZERO);
+    lan.stop(0);
+    lan.run_for(Duration::from_millis(1));
+    let down_at = lan.now();
+    lan.event(0, Event::InterfaceDown);
+    assert_eq!(
+        lan.actions_since(0, down_at),
+        vec![
+            Action::RemoveVirtualAddresses,
+            Action::SetDataplaneRole {
+                role: DataplaneRole::Initialize,
+                routine: None,
+            },
+        ]
+    );
+    assert_eq!(lan.router(0).poll_timeout(), None);
+}
+
+#[test]
 fn backup_shutdown_goes_initialize_without_advert() {
     let mut lan = master_and_backup(Duration::ZERO);
     let stopped_at = lan.now();
