@@ -26,7 +26,8 @@ pub struct ReceivedAdvert {
 pub enum Event {
     /// Administrative start (RFC 9568 §6.4.1 Startup event).
     Startup,
-    /// Administrative stop (RFC 9568 §6.4.2/§6.4.3 Shutdown event).
+    /// Administrative stop (RFC 9568 §6.4.2/§6.4.3 Shutdown event). A Master resigns
+    /// make-before-break; a second Shutdown ends that at once.
     Shutdown,
     /// A validated advert for this VRID and family.
     Advert(ReceivedAdvert),
