@@ -158,7 +158,9 @@ fn failover_section(table: &str) -> String {
            and pings the virtual IPv4 address every millisecond (accept mode on). *Takeover* is\n  \
            r1's last advert to r2's first on the host's wire; *reply gap* is the longest time\n  \
            between two echo replies (stretched by the loaded machine delaying ping itself);\n  \
-           *lost replies* counts probes without a reply. Median (max) over the runs.\n\
+           *lost replies* counts probes without a reply (ping sends fewer while none are\n  \
+           answered, so it undercounts long outages: the gap measures those). Median (max)\n  \
+           over the runs.\n\
          - *daemon SIGKILL*: only r1's daemon dies; its pinned data plane stays Master until\n  \
            r2's first advert, and yields in that packet (docs/ARCHITECTURE.md, \"In-kernel\n  \
            hand-off\"). *node loss*: r1's daemon is killed and its switch port cut at the same\n  \
