@@ -1,6 +1,6 @@
 //! `cargo xtask bench failover`: takeover and client-visible outage of two real xvrrp daemons in
-//! network namespaces, for a daemon crash and for the loss of the whole Master node, at several
-//! advert intervals. Prints a Markdown table (xtask writes it to docs/BENCHMARKS.md). Needs root
+//! network namespaces, for a daemon crash, the loss of the whole Master node and a planned
+//! switchover (SIGTERM), at several advert intervals, and a hitless restart (SIGUSR2 handover). Prints a Markdown table (xtask writes it to docs/BENCHMARKS.md). Needs root
 //! and the release `xvrrp` (xtask builds it).
 
 use std::{path::Path, time::Duration};
@@ -8,7 +8,7 @@ use std::{path::Path, time::Duration};
 use vrrp_tests::{
     capture::Capture,
     daemon::Daemon,
-    failover::{Failover, Prober, millis},
+    failover::{Failover, FailoverLab, Failure, Outage, Prober, millis},
     lab::{LAN_IF, Lab},
     privilege::require_root,
     vrrp::{RouterSpec, VIP4, adverts_from},
@@ -18,74 +18,15 @@ use vrrp_tests::{
 /// (advert interval in ms, runs per failure kind). Fewer runs where each one takes seconds.
 const INTERVALS: [(u32, usize); 3] = [(1000, 3), (100, 5), (10, 5)];
 
-#[derive(Clone, Copy)]
-enum Failure {
-    DaemonKilled,
-    NodeLost,
-}
-
-impl Failure {
-    fn label(self) -> &'static str {
-        match self {
-            Self::DaemonKilled => "daemon SIGKILL",
-            Self::NodeLost => "node loss",
-        }
-    }
-}
-
 /// One failover in a fresh lab.
 fn run_once(interval_ms: u32, failure: Failure) -> Failover {
-    let mut lab = Lab::new();
-    let r1 = lab.add_node("r1", 1);
-    let r2 = lab.add_node("r2", 2);
-    let host = lab.add_node("h", 10);
-    let capture = Capture::start(&lab.nodes[host].ns, LAN_IF);
-    let spec = |priority| RouterSpec {
-        interval_ms,
-        accept_mode: true,
-        ..RouterSpec::new(priority)
-    };
-    let start = |node: usize, priority| {
-        let ns = &lab.nodes[node].ns;
-        let bpffs = format!("/sys/fs/bpf/xvrrp-bench-{}", ns.name());
-        Daemon::start(
-            ns,
-            "xvrrp",
-            &spec(priority).config(&bpffs),
-            Path::new(&bpffs),
-        )
-    };
-    let daemon1 = start(r1, 200);
-    let _daemon2 = start(r2, 100);
-    let (r1_address, r2_address) = (lab.nodes[r1].ipv4.clone(), lab.nodes[r2].ipv4.clone());
-    wait::until(
-        "r1 to become Master",
-        Duration::from_secs(10) + spec(200).master_down_interval(),
-        Duration::from_millis(10),
-        || (!adverts_from(&capture.frames(), &r1_address).is_empty()).then_some(()),
-    );
-    // A settled LAN: the Backup has heard the Master for a while.
-    std::thread::sleep(spec(100).master_down_interval());
-    let port = lab.nodes[r1].switch_port.clone();
-    Failover::measure(
-        &lab.nodes[host].ns,
-        &capture,
-        &r1_address,
-        &r2_address,
-        &[VIP4],
-        || {
-            daemon1.signal(libc::SIGKILL);
-            if let Failure::NodeLost = failure {
-                lab.switch.run(&["ip", "link", "set", &port, "down"]);
-            }
-        },
-    )
+    FailoverLab::start("ho-bench", interval_ms).fail(failure)
 }
 
 /// What a host and the Backup saw of one handover.
 struct Handover {
-    /// The longest time between two replies to the 1 ms pings.
-    gap: Duration,
+    /// The host's pings to the virtual address across it.
+    outage: Outage,
     /// The new run resumed as Master (else it took the start-up path: window missed).
     resumed: bool,
     /// The Backup advertised meanwhile (took over).
@@ -145,12 +86,17 @@ fn handover_once(interval_ms: u32) -> Handover {
     );
     // Let the probes and the Backup see a few intervals of the new run.
     std::thread::sleep(Duration::from_millis(700) + spec(100).master_down_interval());
-    let (gap, _replies) = prober.longest_gap();
     Handover {
-        gap,
+        outage: prober.outage(VIP4.to_owned()),
         resumed,
         backup_advertised: !adverts_from(&capture.frames(), &r2_address).is_empty(),
     }
+}
+
+/// "median (max)" of lost replies.
+fn lost_median_and_max(mut lost: Vec<u64>) -> String {
+    lost.sort_unstable();
+    format!("{} ({})", lost[lost.len() / 2], lost[lost.len() - 1])
 }
 
 fn median_and_max(mut values: Vec<Duration>) -> String {
@@ -166,26 +112,32 @@ fn main() {
         return;
     }
     println!(
-        "| advert interval | failure | Master_Down_Interval (r2) | runs | takeover | reply gap |"
+        "| advert interval | failure | Master_Down_Interval (r2) | runs | takeover | reply gap | lost replies |"
     );
-    println!("|---:|---|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|");
     for (interval_ms, runs) in INTERVALS {
         let bound = RouterSpec {
             interval_ms,
             ..RouterSpec::new(100)
         }
         .master_down_interval();
-        for failure in [Failure::DaemonKilled, Failure::NodeLost] {
+        for failure in [
+            Failure::DaemonKilled,
+            Failure::NodeLost,
+            Failure::PlannedSwitchover,
+        ] {
             let results: Vec<Failover> =
                 (0..runs).map(|_| run_once(interval_ms, failure)).collect();
             let takeovers = results.iter().map(|r| r.takeover).collect();
-            let gaps = results.iter().map(|r| r.outages[0].1).collect();
+            let gaps = results.iter().map(|r| r.outages[0].gap).collect();
+            let lost = results.iter().map(|r| r.outages[0].lost).collect();
             println!(
-                "| {interval_ms} ms | {} | {} | {runs} | {} | {} |",
+                "| {interval_ms} ms | {} | {} | {runs} | {} | {} | {} |",
                 failure.label(),
                 millis(bound),
                 median_and_max(takeovers),
                 median_and_max(gaps),
+                lost_median_and_max(lost),
             );
         }
     }
@@ -204,11 +156,13 @@ fn main() {
         } else {
             format!("{missed} not resumed, {takeovers} Backup took over")
         };
-        let gaps = results.iter().map(|run| run.gap).collect();
+        let gaps = results.iter().map(|run| run.outage.gap).collect();
+        let lost = results.iter().map(|run| run.outage.lost).collect();
         println!(
-            "| {interval_ms} ms | daemon restart (handover) | {} | {runs} | {outcome} | {} |",
+            "| {interval_ms} ms | daemon restart (handover) | {} | {runs} | {outcome} | {} | {} |",
             millis(bound),
             median_and_max(gaps),
+            lost_median_and_max(lost),
         );
     }
 }

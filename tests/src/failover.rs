@@ -1,22 +1,46 @@
 //! Measuring a failover as a host sees it: the takeover on the wire (the old Master's last
 //! advert to the new Master's first) and the longest gap in replies to 1 ms-spaced pings of the
-//! virtual addresses. Shared by `cargo xtask demo` and the failover benchmark.
+//! virtual addresses. Shared by `cargo xtask demo`, the failover benchmark and the hand-off
+//! tests ([`FailoverLab`]).
 
 use std::{
     io::{BufRead as _, BufReader},
+    path::Path,
     process::{Child, Stdio},
     thread::JoinHandle,
     time::{Duration, Instant},
 };
 
-use crate::{capture::Capture, netns::NetNs, vrrp::adverts_from, wait};
+use crate::{
+    capture::Capture,
+    daemon::Daemon,
+    lab::{LAN_IF, Lab},
+    netns::NetNs,
+    vrrp::{RouterSpec, VIP4, adverts_from},
+    wait,
+};
 
 /// A host pinging an address every millisecond; `-D` stamps each reply. A thread reads the
 /// replies as they come: a pipe left unread fills up and stalls ping, hiding the very gap we
 /// measure.
 pub struct Prober {
     child: Child,
-    reader: Option<JoinHandle<Vec<Duration>>>,
+    /// Each reply's stamp and icmp_seq.
+    reader: Option<JoinHandle<Vec<(Duration, u64)>>>,
+}
+
+/// What a prober saw.
+pub struct Outage {
+    /// The probed address.
+    pub target: String,
+    /// The longest time between two replies (also stretched by a loaded machine delaying
+    /// ping itself).
+    pub gap: Duration,
+    /// How many replies came.
+    pub replies: usize,
+    /// Probes between the first and the last reply that got none: traffic the path lost,
+    /// whatever the machine's load.
+    pub lost: u64,
 }
 
 impl Prober {
@@ -36,7 +60,17 @@ impl Prober {
                 .lines()
                 .map_while(Result::ok)
                 .filter(|line| line.contains("bytes from"))
-                .filter_map(|line| parse_stamp(line.strip_prefix('[')?.split(']').next()?))
+                .filter_map(|line| {
+                    let stamp = parse_stamp(line.strip_prefix('[')?.split(']').next()?)?;
+                    let seq = line
+                        .split("icmp_seq=")
+                        .nth(1)?
+                        .split(' ')
+                        .next()?
+                        .parse()
+                        .ok()?;
+                    Some((stamp, seq))
+                })
                 .collect()
         });
         Self {
@@ -45,8 +79,8 @@ impl Prober {
         }
     }
 
-    /// Stops the prober and returns the longest time between two replies and the reply count.
-    pub fn longest_gap(mut self) -> (Duration, usize) {
+    /// Stops the prober and returns what it saw.
+    pub fn outage(mut self, target: String) -> Outage {
         let pid = libc::pid_t::try_from(self.child.id()).expect("pid");
         // SAFETY: kill(2) on our own child; SIGINT makes ping print its summary and exit.
         unsafe { libc::kill(pid, libc::SIGINT) };
@@ -59,10 +93,22 @@ impl Prober {
             .unwrap_or_default();
         let gap = stamps
             .windows(2)
-            .map(|pair| pair[1].saturating_sub(pair[0]))
+            .map(|pair| pair[1].0.saturating_sub(pair[0].0))
             .max()
             .unwrap_or_default();
-        (gap, stamps.len())
+        let mut seqs: Vec<u64> = stamps.iter().map(|(_, seq)| *seq).collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        let lost = match (seqs.first(), seqs.last()) {
+            (Some(first), Some(last)) => last - first + 1 - seqs.len() as u64,
+            _ => 0,
+        };
+        Outage {
+            target,
+            gap,
+            replies: stamps.len(),
+            lost,
+        }
     }
 }
 
@@ -95,8 +141,8 @@ pub fn millis(duration: Duration) -> String {
 pub struct Failover {
     /// The old Master's last advert to the new Master's first, as captured on the host.
     pub takeover: Duration,
-    /// Per probed address: the longest gap between replies and how many replies came.
-    pub outages: Vec<(String, Duration, usize)>,
+    /// Per probed address, what its prober saw.
+    pub outages: Vec<Outage>,
 }
 
 impl Failover {
@@ -141,11 +187,127 @@ impl Failover {
             takeover: first_new - last_old,
             outages: probes
                 .into_iter()
-                .map(|(target, probe)| {
-                    let (gap, replies) = probe.longest_gap();
-                    (target, gap, replies)
-                })
+                .map(|(target, probe)| probe.outage(target))
                 .collect(),
         }
+    }
+}
+
+/// How the Master stops.
+#[derive(Clone, Copy, Debug)]
+pub enum Failure {
+    /// Its daemon is SIGKILLed; the node, with its pinned data plane, stays on the LAN.
+    DaemonKilled,
+    /// Its daemon is SIGKILLed and its switch port goes down.
+    NodeLost,
+    /// Its daemon gets SIGTERM: it resigns (priority 0) and hands over, make-before-break.
+    PlannedSwitchover,
+}
+
+impl Failure {
+    /// The benchmark table's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::DaemonKilled => "daemon SIGKILL",
+            Self::NodeLost => "node loss",
+            Self::PlannedSwitchover => "planned switchover (SIGTERM)",
+        }
+    }
+}
+
+/// r1 (priority 200, Master) and r2 (100) running xvrrp with Accept_Mode, a host, and a
+/// capture on the host, in a fresh lab whose namespaces are tagged `tag`.
+pub struct FailoverLab {
+    // Daemons and capture first: they stop before the namespaces go.
+    /// r1's and r2's daemons.
+    pub daemons: [Daemon; 2],
+    /// Everything the host's `eth0` saw.
+    pub capture: Capture,
+    /// The LAN.
+    pub lab: Lab,
+    /// Index of r1 in `lab.nodes`.
+    pub r1: usize,
+    /// Index of r2.
+    pub r2: usize,
+    /// Index of the host.
+    pub host: usize,
+    /// r2's configuration (its Master_Down_Interval bounds the takeover).
+    pub backup_spec: RouterSpec,
+}
+
+impl FailoverLab {
+    /// Starts both routers at `interval_ms` adverts and returns once r1 is Master and r2 has
+    /// heard it for a Master_Down_Interval.
+    pub fn start(tag: &str, interval_ms: u32) -> Self {
+        let mut lab = Lab::new();
+        let r1 = lab.add_node(&format!("{tag}-r1"), 1);
+        let r2 = lab.add_node(&format!("{tag}-r2"), 2);
+        let host = lab.add_node(&format!("{tag}-h"), 10);
+        let capture = Capture::start(&lab.nodes[host].ns, LAN_IF);
+        let spec = |priority| RouterSpec {
+            interval_ms,
+            accept_mode: true,
+            ..RouterSpec::new(priority)
+        };
+        let start = |node: usize, priority| {
+            let ns = &lab.nodes[node].ns;
+            let bpffs = Self::bpffs(ns);
+            Daemon::start(
+                ns,
+                "xvrrp",
+                &spec(priority).config(&bpffs),
+                Path::new(&bpffs),
+            )
+        };
+        let daemons = [start(r1, 200), start(r2, 100)];
+        let r1_address = lab.nodes[r1].ipv4.clone();
+        wait::until(
+            "r1 to become Master",
+            Duration::from_secs(10) + spec(200).master_down_interval(),
+            Duration::from_millis(10),
+            || (!adverts_from(&capture.frames(), &r1_address).is_empty()).then_some(()),
+        );
+        // A settled LAN: the Backup has heard the Master for a while.
+        std::thread::sleep(spec(100).master_down_interval());
+        Self {
+            daemons,
+            capture,
+            lab,
+            r1,
+            r2,
+            host,
+            backup_spec: spec(100),
+        }
+    }
+
+    /// Where the daemon of `ns` pins its data plane.
+    fn bpffs(ns: &NetNs) -> String {
+        format!("/sys/fs/bpf/xvrrp-failover-{}", ns.name())
+    }
+
+    /// The pin directory of node `node`'s LAN interface (`<bpffs>/eth0`).
+    pub fn pin_dir(&self, node: usize) -> std::path::PathBuf {
+        Path::new(&Self::bpffs(&self.lab.nodes[node].ns)).join(LAN_IF)
+    }
+
+    /// Makes r1 fail as `failure` says while the host pings the VIP every millisecond, and
+    /// measures until r2 advertises.
+    pub fn fail(&self, failure: Failure) -> Failover {
+        let port = self.lab.nodes[self.r1].switch_port.clone();
+        Failover::measure(
+            &self.lab.nodes[self.host].ns,
+            &self.capture,
+            &self.lab.nodes[self.r1].ipv4,
+            &self.lab.nodes[self.r2].ipv4,
+            &[VIP4],
+            || match failure {
+                Failure::DaemonKilled => self.daemons[0].signal(libc::SIGKILL),
+                Failure::NodeLost => {
+                    self.daemons[0].signal(libc::SIGKILL);
+                    self.lab.switch.run(&["ip", "link", "set", &port, "down"]);
+                }
+                Failure::PlannedSwitchover => self.daemons[0].signal(libc::SIGTERM),
+            },
+        )
     }
 }

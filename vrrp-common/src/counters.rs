@@ -43,7 +43,8 @@ pub enum Counter {
     /// Neighbor Advertisements for a VIP leaving with the virtual MAC (RFC 5798 §6.4.3): the
     /// stack's answer, stamped by the egress program.
     NaReplies = 15,
-    /// Frames handled as Backup because the daemon's heartbeat is stale (fail-safe).
+    /// Rare-path frames (virtual MAC, ARP/NS for a VIP) handled by an orphaned Master: the
+    /// daemon's heartbeat is stale and no other router has advertised since.
     HeartbeatStale = 16,
     /// Adverts lost because the ring buffer was full.
     RingBufFull = 17,
@@ -59,11 +60,14 @@ pub enum Counter {
     PeerNotAllowed = 21,
     /// Discarded: a VRRPv2 advert with an auth type other than 0 (RFC 3768 §5.3.6, §7.1).
     AuthTypeMismatch = 22,
+    /// An orphaned (stale heartbeat) or resigning Master received a valid advert from another
+    /// router for its VRID and became Backup in the kernel, in that packet.
+    OrphanYielded = 23,
 }
 
 impl Counter {
     /// Number of counters: the length of the stats array and of [`InstanceCounters`].
-    pub const COUNT: u32 = 23;
+    pub const COUNT: u32 = 24;
 
     /// All counters in index order, for export.
     pub const ALL: [Counter; Self::COUNT as usize] = [
@@ -90,6 +94,7 @@ impl Counter {
         Counter::ChecksumOtherStyle,
         Counter::PeerNotAllowed,
         Counter::AuthTypeMismatch,
+        Counter::OrphanYielded,
     ];
 
     /// Stable name for logs, metrics and the CLI.
@@ -118,6 +123,7 @@ impl Counter {
             Counter::ChecksumOtherStyle => "checksum_other_style",
             Counter::PeerNotAllowed => "peer_not_allowed",
             Counter::AuthTypeMismatch => "auth_type_mismatch",
+            Counter::OrphanYielded => "orphan_yielded",
         }
     }
 }

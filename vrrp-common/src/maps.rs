@@ -6,8 +6,9 @@
 //! network byte order (`*_be` names); IPv4 addresses use the first 4 bytes of a 16-byte field.
 //!
 //! Write discipline: userspace always writes whole values (one map update), so the XDP program
-//! never sees a half-written instance. The XDP program writes only the stamps of
-//! [`LAST_SEEN_MAP`].
+//! never sees a half-written instance. The XDP program writes the stamps of [`LAST_SEEN_MAP`]
+//! and, when an orphaned or resigning Master yields to another router's advert, one byte: the
+//! role of the [`INSTANCES_MAP`] record and of the [`ROLES_MAP`] slot (Backup).
 
 /// Name of the XDP program (what `bpftool prog show` lists).
 pub const PROGRAM_NAME: &str = "xvrrp";
@@ -168,8 +169,15 @@ pub enum Role {
     Initialize = 0,
     /// Backup: drop virtual-MAC frames and ARP/NS for the VIPs; absorb routine adverts.
     Backup = 1,
-    /// Master: answer ARP/NS for the VIPs with the virtual MAC, accept virtual-MAC frames.
+    /// Master: answer ARP/NS for the VIPs with the virtual MAC, accept virtual-MAC frames. With
+    /// a stale heartbeat (the daemon died) it stays Master until another router's valid advert
+    /// for the VRID arrives; the program then yields: it writes Backup itself.
     Master = 2,
+    /// A Master that resigned (priority 0: shutdown or demote) and keeps forwarding: accepts
+    /// virtual-MAC frames, but lets no ARP/NS for the VIPs reach the stack, until another
+    /// router's valid advert for the VRID arrives (the program writes Backup in that packet) or
+    /// the daemon ends it (Master_Down_Interval). Make-before-break switchover.
+    Resigning = 3,
 }
 
 impl Role {
@@ -179,6 +187,7 @@ impl Role {
             0 => Some(Self::Initialize),
             1 => Some(Self::Backup),
             2 => Some(Self::Master),
+            3 => Some(Self::Resigning),
             _ => None,
         }
     }
@@ -253,10 +262,11 @@ pub struct Instance {
     /// 1 for the address owner (priority 255): the VIPs are the interface's own addresses, so
     /// the program never drops their resolution, Master or not.
     pub owner: u8,
-    /// Without a daemon heartbeat for this long (centiseconds) this instance stops acting as
-    /// Master: three of its advert intervals, which ends before any Backup's
-    /// Master_Down_Interval. Per instance, so a stall that is fatal for a 10 ms instance does
-    /// not blackhole a 1 s one on the same interface.
+    /// Without a daemon heartbeat for this long (centiseconds) a Master is orphaned: it keeps
+    /// acting as Master but yields in the kernel to the first valid advert from another router
+    /// (the daemon is not there to decide). Three of its advert intervals, which ends before
+    /// any Backup's Master_Down_Interval, so the peer's first advert as Master finds it
+    /// orphaned. Per instance (intervals differ on one interface).
     pub heartbeat_timeout_cs: u16,
     /// `vrrp_common::advert::ChecksumStyle` as `u8`: the checksum adverts must carry (IPv4;
     /// IPv6 is always RFC 9568).
@@ -333,9 +343,9 @@ pub struct VipTarget {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Control {
-    /// CLOCK_MONOTONIC ns of the daemon's last heartbeat refresh. An instance whose
-    /// [`Instance::heartbeat_timeout_cs`] passed since then acts as Backup (fail-safe when the
-    /// daemon died while Master and the pinned links kept the programs).
+    /// CLOCK_MONOTONIC ns of the daemon's last heartbeat refresh. A Master whose
+    /// [`Instance::heartbeat_timeout_cs`] passed since then is orphaned (the daemon died while
+    /// the pinned links kept the programs): it yields to another router's advert by itself.
     pub heartbeat_ns: u64,
     /// The interface's own MAC: frames to a virtual MAC are rewritten to it while Master.
     pub if_mac: [u8; 6],
@@ -449,10 +459,15 @@ mod tests {
 
     #[test]
     fn stored_enums_round_trip() {
-        for role in [Role::Initialize, Role::Backup, Role::Master] {
+        for role in [
+            Role::Initialize,
+            Role::Backup,
+            Role::Master,
+            Role::Resigning,
+        ] {
             assert_eq!(Role::from_u8(role as u8), Some(role));
         }
-        assert_eq!(Role::from_u8(3), None);
+        assert_eq!(Role::from_u8(4), None);
         for family in [AddressFamily::Ipv4, AddressFamily::Ipv6] {
             assert_eq!(AddressFamily::from_u8(family as u8), Some(family));
         }

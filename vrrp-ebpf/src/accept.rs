@@ -67,7 +67,8 @@ pub(crate) fn refused(ctx: &TcContext) -> Result<bool, Malformed> {
     let Some(config) = instance::lookup(&key) else {
         return Ok(false);
     };
-    if config.role != Role::Master as u8 || config.accept != 0 || config.owner != 0 {
+    let forwarding = config.role == Role::Master as u8 || config.role == Role::Resigning as u8;
+    if !forwarding || config.accept != 0 || config.owner != 0 {
         return Ok(false);
     }
     if family == AddressFamily::Ipv6

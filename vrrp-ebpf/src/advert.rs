@@ -129,7 +129,7 @@ fn handle(ctx: &impl Frame, ip: &AdvertIp) -> Result<u32, Malformed> {
     // Looked up before the header check: the instance's checksum style and VRRP versions are
     // part of it. An unconfigured VRID is checked as RFC 9568 VRRPv3 and counted as unknown
     // afterwards (§7.1 order).
-    let stored = XVRRP_INSTANCES.get_ptr(key);
+    let stored = XVRRP_INSTANCES.get_ptr_mut(key);
     let (style, versions) = match stored {
         // SAFETY: a successful hash lookup; two plain bytes of the value.
         Some(stored) => unsafe {
@@ -196,6 +196,12 @@ fn handle(ctx: &impl Frame, ip: &AdvertIp) -> Result<u32, Malformed> {
             deliver_sample(ctx, ip, &key, Sample::PeerNotAllowed);
             return Ok(xdp_action::XDP_DROP);
         }
+    }
+    // An orphaned or resigning Master yields to another router in this very packet; the
+    // advert still goes to the daemon (a resigning one's is alive and decides the same).
+    if instance::yield_to_peer(&key, stored, &current, &ip.source) {
+        deliver(ctx, ip, &key);
+        return Ok(xdp_action::XDP_DROP);
     }
     // Routine: a Backup hearing the Master it already knows, unchanged. Only the timestamp
     // matters to the daemon (it restarts Master_Down_Timer from it, RFC 5798 §6.4.2), so stamp

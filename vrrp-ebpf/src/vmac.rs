@@ -5,11 +5,12 @@
 use aya_ebpf::bindings::xdp_action;
 use vrrp_common::{
     consts::{
-        ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_ICMPV6, IPV6_HEADER_LEN,
+        ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_ICMPV6,
+        IPV6_HEADER_LEN,
     },
     counters::Counter,
     maps::{AddressFamily, Role, Vip4Key, Vip6Key},
-    wire::{Ipv4Header, Ipv6Header},
+    wire::{ICMPV6_NEIGHBOR_SOLICITATION, Ipv4Header, Ipv6Header},
 };
 
 use crate::{
@@ -43,7 +44,7 @@ pub(crate) fn handle(
     let role = XVRRP_ROLES
         .get(key.slot())
         .map_or(Role::Initialize as u8, |entry| entry.role);
-    if role != Role::Master as u8 {
+    if role != Role::Master as u8 && role != Role::Resigning as u8 {
         // RFC 5798 §6.4.2: a Backup (or a router not running) discards them. Slots we do not
         // run stay Initialize, so a foreign VRID's virtual MAC is not accepted either.
         count_instance(&key, Counter::VmacDroppedBackup);
@@ -52,14 +53,19 @@ pub(crate) fn handle(
     let Some(config) = instance::lookup(&key) else {
         return Ok(xdp_action::XDP_PASS);
     };
-    let Some(if_mac) = instance::acting_master(&key, &config) else {
+    let Some(if_mac) = instance::forwarding_mac(&key, &config) else {
         count_instance(&key, Counter::VmacDroppedBackup);
         return Ok(xdp_action::XDP_DROP);
     };
+    let resigning = config.role == Role::Resigning as u8;
     // ARP and NS for a VIP (neighbour-unreachability probes are unicast to the virtual MAC) go
     // to the stack like everything else we accept: it answers, the egress program stamps the
-    // virtual MAC on the answer.
+    // virtual MAC on the answer. A resigning Master forwards but answers nothing new.
     match ethertype {
+        ETHERTYPE_ARP if resigning => {
+            count_instance(&key, Counter::ResolutionDroppedBackup);
+            return Ok(xdp_action::XDP_DROP);
+        }
         ETHERTYPE_IPV4 if config.accept == 0 => {
             // RFC 9568 §6.4.3: without Accept_Mode (and not the owner) the Master does not
             // accept packets addressed to the VIPs.
@@ -78,8 +84,16 @@ pub(crate) fn handle(
             let ip = read::<Ipv6Header>(ctx, ETHERNET_HEADER_LEN)?;
             let icmp = ip.next_header == IPPROTO_ICMPV6;
             // RFC 9568 §6.1: NS/NA for the VIPs are never dropped for lack of Accept_Mode.
-            let neighbor_discovery = icmp
-                && nd::is_neighbor_discovery(read_u8(ctx, ETHERNET_HEADER_LEN + IPV6_HEADER_LEN)?);
+            let icmp_type = if icmp {
+                read_u8(ctx, ETHERNET_HEADER_LEN + IPV6_HEADER_LEN)?
+            } else {
+                0
+            };
+            if resigning && icmp && icmp_type == ICMPV6_NEIGHBOR_SOLICITATION {
+                count_instance(&key, Counter::ResolutionDroppedBackup);
+                return Ok(xdp_action::XDP_DROP);
+            }
+            let neighbor_discovery = icmp && nd::is_neighbor_discovery(icmp_type);
             if config.accept == 0
                 && !neighbor_discovery
                 && XVRRP_VIPS6

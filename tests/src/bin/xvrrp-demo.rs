@@ -74,10 +74,13 @@ fn print_failover(failover: &Failover, bound: Duration) {
         "   takeover on the wire (old Master's last advert -> new Master's first): {}",
         millis(failover.takeover)
     );
-    for (target, gap, replies) in &failover.outages {
+    for outage in &failover.outages {
         println!(
-            "   longest gap in replies to {target}: {} ({replies} replies)",
-            millis(*gap)
+            "   longest gap in replies to {}: {} ({} replies, {} lost)",
+            outage.target,
+            millis(outage.gap),
+            outage.replies,
+            outage.lost
         );
     }
 }

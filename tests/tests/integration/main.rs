@@ -5,6 +5,7 @@ mod advert_filters;
 mod daemon;
 mod divergence;
 mod drills;
+mod handoff;
 mod hardening;
 mod interop_keepalived;
 mod interop_keepalived_v2;

@@ -962,7 +962,8 @@ fn heartbeat_staleness_is_per_instance_and_spares_the_owner() {
             .unwrap();
         xdp.dataplane.add_vip(IpAddr::V4(vip), vrid).unwrap();
     }
-    // The loop stalled 100 ms: fatal for the 10 ms instance only.
+    // The loop stalled 100 ms: the 10 ms instance is orphaned (still Master, counted), the 1 s
+    // one is not.
     xdp.dataplane
         .backdate_heartbeat(Duration::from_millis(100))
         .unwrap();
@@ -970,10 +971,10 @@ fn heartbeat_staleness_is_per_instance_and_spares_the_owner() {
         &mut xdp,
         "10 ms instance, 100 ms without heartbeat",
         &arp_request(HOST_MAC, HOST4, fast_vip),
-        XDP_DROP,
+        XDP_PASS,
         &[
-            (Counter::ResolutionDroppedBackup, 1),
             (Counter::HeartbeatStale, 1),
+            (Counter::ResolutionPassedMaster, 1),
         ],
     );
     expect(
@@ -982,6 +983,36 @@ fn heartbeat_staleness_is_per_instance_and_spares_the_owner() {
         &arp_request(HOST_MAC, HOST4, slow_vip),
         XDP_PASS,
         &[(Counter::ResolutionPassedMaster, 1)],
+    );
+    // Another router's advert: the orphan yields, the instance with a live daemon does not.
+    expect(
+        &mut xdp,
+        "advert for the orphaned 10 ms instance",
+        &Advert::new(7, 100).frame_v4(PEER_MAC, PEER4, &[fast_vip]),
+        XDP_DROP,
+        &[
+            (Counter::AdvertsReceived, 1),
+            (Counter::AdvertsToUserspace, 1),
+            (Counter::OrphanYielded, 1),
+        ],
+    );
+    expect(
+        &mut xdp,
+        "advert for the 1 s instance",
+        &Advert::new(8, 100).frame_v4(PEER_MAC, PEER4, &[slow_vip]),
+        XDP_DROP,
+        &[
+            (Counter::AdvertsReceived, 1),
+            (Counter::AdvertsToUserspace, 1),
+        ],
+    );
+    assert_eq!(
+        recorded_role(&mut xdp, AddressFamily::Ipv4, 7),
+        Role::Backup
+    );
+    assert_eq!(
+        recorded_role(&mut xdp, AddressFamily::Ipv4, 8),
+        Role::Master
     );
     // The owner's virtual addresses are its own: the stack answers for them in any role.
     expect(
@@ -993,46 +1024,257 @@ fn heartbeat_staleness_is_per_instance_and_spares_the_owner() {
     );
 }
 
+fn recorded_role(xdp: &mut XdpUnderTest, family: AddressFamily, vrid: u8) -> Role {
+    xdp.dataplane
+        .recorded_role(family, vrid)
+        .unwrap()
+        .expect("an instance record")
+}
+
+/// Virtual router VRID in both families as this router's own Master (or resigning) record:
+/// its own address, priority 200, 1 s, Accept_Mode.
+fn configure_own(xdp: &mut XdpUnderTest, role: Role) {
+    for (family, own) in [
+        (AddressFamily::Ipv4, IpAddr::V4(ROUTER4)),
+        (AddressFamily::Ipv6, IpAddr::V6(router6())),
+    ] {
+        xdp.dataplane
+            .set_instance(
+                family,
+                VRID,
+                &InstanceSettings {
+                    role,
+                    accept: true,
+                    master_address: own,
+                    master_priority: 200,
+                    master_interval_cs: 100,
+                    owner: false,
+                    heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
+                    checksum_style: ChecksumStyle::Rfc9568,
+                    peers_listed: false,
+                    versions: VersionMode::V3,
+                },
+            )
+            .unwrap();
+    }
+    xdp.dataplane.add_vip(IpAddr::V4(VIP4), VRID).unwrap();
+    xdp.dataplane.add_vip(IpAddr::V6(vip6()), VRID).unwrap();
+}
+
+fn router6() -> Ipv6Addr {
+    "fe80::1".parse().unwrap()
+}
+
 #[test]
-fn stale_heartbeat_makes_a_master_behave_as_backup() {
-    if !require_root("stale_heartbeat_makes_a_master_behave_as_backup") {
+fn an_orphaned_master_keeps_forwarding_and_yields_to_the_first_valid_advert() {
+    if !require_root("an_orphaned_master_keeps_forwarding_and_yields_to_the_first_valid_advert") {
         return;
     }
     let mut xdp = XdpUnderTest::new();
-    configure(&mut xdp, Role::Master, true);
+    configure_own(&mut xdp, Role::Master);
     let vmac4 = virtual_mac(AddressFamily::Ipv4, VRID);
     xdp.dataplane
         .backdate_heartbeat(Duration::from_secs(120))
         .unwrap();
-    let stale = [(Counter::HeartbeatStale, 1)];
+    let stale = (Counter::HeartbeatStale, 1);
+    let passed = (Counter::ResolutionPassedMaster, 1);
     expect(
         &mut xdp,
-        "ARP, stale",
-        &arp_request(HOST_MAC, HOST4, VIP4),
-        XDP_DROP,
-        &[(Counter::ResolutionDroppedBackup, 1), stale[0]],
-    );
-    expect(
-        &mut xdp,
-        "NS, stale",
-        &neighbor_solicitation(HOST_MAC, host6(), vip6()),
-        XDP_DROP,
-        &[(Counter::ResolutionDroppedBackup, 1), stale[0]],
-    );
-    expect(
-        &mut xdp,
-        "virtual MAC frame, stale",
-        &echo_v4(vmac4, VIP4),
-        XDP_DROP,
-        &[(Counter::VmacDroppedBackup, 1), stale[0]],
-    );
-    xdp.dataplane.refresh_heartbeat().unwrap();
-    expect(
-        &mut xdp,
-        "ARP, refreshed",
+        "ARP, orphaned",
         &arp_request(HOST_MAC, HOST4, VIP4),
         XDP_PASS,
-        &[(Counter::ResolutionPassedMaster, 1)],
+        &[stale, passed],
+    );
+    expect(
+        &mut xdp,
+        "NS, orphaned",
+        &neighbor_solicitation(HOST_MAC, host6(), vip6()),
+        XDP_PASS,
+        &[stale, passed],
+    );
+    expect(
+        &mut xdp,
+        "virtual MAC frame, orphaned",
+        &echo_v4(vmac4, VIP4),
+        XDP_PASS,
+        &[(Counter::VmacAcceptedMaster, 1), stale],
+    );
+    // Adverts that fail validation, or our own, change nothing.
+    let peer = Advert::new(VRID, 100);
+    let bad_ttl = Advert {
+        ttl: 254,
+        ..peer.clone()
+    };
+    expect(
+        &mut xdp,
+        "advert with TTL 254",
+        &bad_ttl.frame_v4(PEER_MAC, PEER4, &[VIP4]),
+        XDP_DROP,
+        &[(Counter::AdvertsReceived, 1), (Counter::InvalidTtl, 1)],
+    );
+    let bad_checksum = Advert {
+        checksum_error: 1,
+        ..peer.clone()
+    };
+    expect(
+        &mut xdp,
+        "advert with a bad checksum",
+        &bad_checksum.frame_v4(PEER_MAC, PEER4, &[VIP4]),
+        XDP_DROP,
+        &[(Counter::AdvertsReceived, 1), (Counter::InvalidChecksum, 1)],
+    );
+    expect(
+        &mut xdp,
+        "our own advert",
+        &Advert::new(VRID, 200).frame_v4(ROUTER_MAC, ROUTER4, &[VIP4]),
+        XDP_DROP,
+        &[
+            (Counter::AdvertsReceived, 1),
+            (Counter::AdvertsToUserspace, 1),
+        ],
+    );
+    assert_eq!(
+        recorded_role(&mut xdp, AddressFamily::Ipv4, VRID),
+        Role::Master
+    );
+    expect(
+        &mut xdp,
+        "ARP, still orphaned",
+        &arp_request(HOST_MAC, HOST4, VIP4),
+        XDP_PASS,
+        &[stale, passed],
+    );
+    // A valid advert from another router, even of lower priority: yield in that packet.
+    expect(
+        &mut xdp,
+        "the peer's advert",
+        &peer.frame_v4(PEER_MAC, PEER4, &[VIP4]),
+        XDP_DROP,
+        &[
+            (Counter::AdvertsReceived, 1),
+            (Counter::AdvertsToUserspace, 1),
+            (Counter::OrphanYielded, 1),
+        ],
+    );
+    assert_eq!(
+        recorded_role(&mut xdp, AddressFamily::Ipv4, VRID),
+        Role::Backup
+    );
+    expect(
+        &mut xdp,
+        "ARP after the yield",
+        &arp_request(HOST_MAC, HOST4, VIP4),
+        XDP_DROP,
+        &[(Counter::ResolutionDroppedBackup, 1)],
+    );
+    expect(
+        &mut xdp,
+        "virtual MAC frame after the yield",
+        &echo_v4(vmac4, VIP4),
+        XDP_DROP,
+        &[(Counter::VmacDroppedBackup, 1)],
+    );
+    // The family is part of the VRID: the IPv6 instance is still an orphaned Master.
+    assert_eq!(
+        recorded_role(&mut xdp, AddressFamily::Ipv6, VRID),
+        Role::Master
+    );
+    expect(
+        &mut xdp,
+        "NS, IPv6 instance still orphaned",
+        &neighbor_solicitation(HOST_MAC, host6(), vip6()),
+        XDP_PASS,
+        &[stale, passed],
+    );
+}
+
+#[test]
+fn a_master_with_a_live_daemon_leaves_adverts_to_it() {
+    if !require_root("a_master_with_a_live_daemon_leaves_adverts_to_it") {
+        return;
+    }
+    let mut xdp = XdpUnderTest::new();
+    configure_own(&mut xdp, Role::Master);
+    expect(
+        &mut xdp,
+        "higher-priority advert, fresh heartbeat",
+        &Advert::new(VRID, 250).frame_v4(PEER_MAC, PEER4, &[VIP4]),
+        XDP_DROP,
+        &[
+            (Counter::AdvertsReceived, 1),
+            (Counter::AdvertsToUserspace, 1),
+        ],
+    );
+    assert_eq!(
+        recorded_role(&mut xdp, AddressFamily::Ipv4, VRID),
+        Role::Master
+    );
+}
+
+#[test]
+fn a_resigning_master_forwards_answers_nothing_and_yields_to_the_new_master() {
+    if !require_root("a_resigning_master_forwards_answers_nothing_and_yields_to_the_new_master") {
+        return;
+    }
+    let mut xdp = XdpUnderTest::new();
+    configure_own(&mut xdp, Role::Resigning);
+    let vmac4 = virtual_mac(AddressFamily::Ipv4, VRID);
+    let vmac6 = virtual_mac(AddressFamily::Ipv6, VRID);
+    let dropped = (Counter::ResolutionDroppedBackup, 1);
+    expect(
+        &mut xdp,
+        "virtual MAC frame, resigning",
+        &echo_v4(vmac4, VIP4),
+        XDP_PASS,
+        &[(Counter::VmacAcceptedMaster, 1)],
+    );
+    expect(
+        &mut xdp,
+        "ARP, resigning",
+        &arp_request(HOST_MAC, HOST4, VIP4),
+        XDP_DROP,
+        &[dropped],
+    );
+    let mut unicast_arp = arp_request(HOST_MAC, HOST4, VIP4);
+    unicast_arp[..6].copy_from_slice(&vmac4);
+    expect(
+        &mut xdp,
+        "ARP to the virtual MAC, resigning",
+        &unicast_arp,
+        XDP_DROP,
+        &[dropped],
+    );
+    let mut unicast_ns = neighbor_solicitation(HOST_MAC, host6(), vip6());
+    unicast_ns[..6].copy_from_slice(&vmac6);
+    expect(
+        &mut xdp,
+        "NS to the virtual MAC, resigning",
+        &unicast_ns,
+        XDP_DROP,
+        &[dropped],
+    );
+    // The daemon is alive (fresh heartbeat): the new Master's first advert still ends it here.
+    expect(
+        &mut xdp,
+        "the new Master's advert",
+        &Advert::new(VRID, 100).frame_v4(PEER_MAC, PEER4, &[VIP4]),
+        XDP_DROP,
+        &[
+            (Counter::AdvertsReceived, 1),
+            (Counter::AdvertsToUserspace, 1),
+            (Counter::OrphanYielded, 1),
+        ],
+    );
+    assert_eq!(
+        recorded_role(&mut xdp, AddressFamily::Ipv4, VRID),
+        Role::Backup
+    );
+    expect(
+        &mut xdp,
+        "virtual MAC frame after the yield",
+        &echo_v4(vmac4, VIP4),
+        XDP_DROP,
+        &[(Counter::VmacDroppedBackup, 1)],
     );
 }
 

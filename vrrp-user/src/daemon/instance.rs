@@ -10,7 +10,10 @@ use std::{
 use super::{commands::OperatorMarks, retry::Retry};
 use crate::{
     config::InstanceConfig,
-    proto::{AddressFamily, RouterConfig, VirtualRouter, router_advert::RouterAdvertScheduler},
+    proto::{
+        AddressFamily, RouterConfig, VirtualRouter, master_down_interval_for,
+        router_advert::RouterAdvertScheduler,
+    },
 };
 
 /// A running instance.
@@ -65,12 +68,17 @@ impl Instance {
             .effective_priority(|interface| !self.tracked_down.contains(interface))
     }
 
-    /// Kernel lifetime of installed virtual addresses: long enough to survive a few refreshes
-    /// missed under load, short enough that a dead daemon's addresses vanish soon after the
-    /// Backup took over (the XDP heartbeat has stopped answering for them well before).
+    /// Kernel lifetime of installed virtual addresses. A dead daemon's orphaned data plane
+    /// stays Master until a peer's first advert, which comes at the latest the longest
+    /// Master_Down_Interval any Backup can have (priority 1's Skew_Time) after our last
+    /// advert; the last refresh may be a third of the lifetime older. So 3/2 × (that + 1 s),
+    /// at least 2 s: the addresses outlive every takeover, and if nobody ever takes over the
+    /// stack stops answering for them soon after (cached hosts keep forwarding through the
+    /// virtual MAC). docs/ARCHITECTURE.md, "In-kernel hand-off".
     pub(crate) fn address_lifetime(&self) -> Duration {
-        let master_down = self.router.status().master_down_interval;
-        (master_down + Duration::from_secs(1)).max(Duration::from_secs(2))
+        let longest_takeover =
+            master_down_interval_for(self.config.version, 1, self.config.advert_interval);
+        ((longest_takeover + Duration::from_secs(1)) * 3 / 2).max(Duration::from_secs(2))
     }
 }
 

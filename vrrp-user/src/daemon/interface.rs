@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use vrrp_common::{
     advert::{Advert, AdvertParams, ChecksumStyle, DecodeError, IpContext, VersionMode},
     consts::{VRRP_GROUP_MAC_V4, VRRP_GROUP_MAC_V6, VRRP_TTL, VRRP_VERSION_2},
+    counters::Counter,
     frames::{
         build_gratuitous_arp, build_ipv4_advert_packet, build_ipv4_advert_v2,
         build_ipv4_advert_v2_packet, build_ipv4_advert_with, build_ipv6_advert,
@@ -37,8 +38,8 @@ use crate::{
         interface::InterfaceInfo, packet_socket::PacketSocket, raw_ip_socket::RawIpSocket, sysctl,
     },
     proto::{
-        AddressFamily, AdvertVersion, Centiseconds, Event, ReceivedAdvert, RoutineAdvert, State,
-        VirtualRouter,
+        AddressFamily, AdvertVersion, Centiseconds, DataplaneRole, Event, ReceivedAdvert,
+        RoutineAdvert, VirtualRouter,
     },
 };
 
@@ -116,6 +117,9 @@ pub(crate) struct VrrpInterface {
     /// A third of the shortest instance heartbeat timeout on the interface.
     heartbeat_period: Duration,
     last_heartbeat: Instant,
+    /// The data plane's `orphan_yielded` count at the last heartbeat (see
+    /// [`Self::refresh_heartbeat`]).
+    yields_seen: u64,
     /// Last data-plane settings written per (family, vrid), to skip identical writes.
     written: HashMap<(AddressFamily, u8), InstanceSettings>,
     /// Whether the virtual MAC of (family, vrid) is in the NIC's unicast filter.
@@ -181,6 +185,7 @@ impl VrrpInterface {
             reader,
             heartbeat_period: heartbeat_timeout / 3,
             last_heartbeat: Instant::now(),
+            yields_seen: 0,
             written: HashMap::new(),
             sweep_at: None,
             vmac_filters: Vec::new(),
@@ -220,15 +225,46 @@ impl VrrpInterface {
         self.last_heartbeat + self.heartbeat_period
     }
 
-    pub(crate) fn refresh_heartbeat(&mut self, now: Instant) {
-        match self.dataplane.refresh_heartbeat() {
-            Ok(()) => self.last_heartbeat = now,
+    /// Refreshes the heartbeat. Returns true when the program yielded some instance to
+    /// another router's advert since the last refresh (`orphan_yielded` moved): after a loop
+    /// stall longer than the heartbeat timeout the kernel may have decided what the router
+    /// did not (see [`Self::forget_yield_behind`]).
+    pub(crate) fn refresh_heartbeat(&mut self, now: Instant) -> bool {
+        // Retry at the next period on failure rather than spinning.
+        self.last_heartbeat = now;
+        if let Err(err) = self.dataplane.refresh_heartbeat() {
+            tracing::error!(interface = self.info.name, error = %err, "XDP heartbeat failed");
+        }
+        match self.dataplane.counter(Counter::OrphanYielded) {
+            Ok(yields) if yields != self.yields_seen => {
+                self.yields_seen = yields;
+                true
+            }
+            Ok(_) => false,
             Err(err) => {
-                tracing::error!(interface = self.info.name, error = %err, "XDP heartbeat failed");
-                // Retry at the next period rather than spinning.
-                self.last_heartbeat = now;
+                tracing::warn!(interface = self.info.name, error = %err, "reading orphan_yielded");
+                false
             }
         }
+    }
+
+    /// Whether the program turned `router`'s record to Backup by itself (it yielded to another
+    /// router's advert) while the router stays Master; if so the written settings are
+    /// forgotten, so the next sync writes the record again. Only such records: rewriting
+    /// others would clear Backups' stamps for nothing, and a resigning router ends Resigning
+    /// itself on the same advert.
+    pub(crate) fn forget_yield_behind(&mut self, router: &VirtualRouter) -> bool {
+        let config = router.config();
+        let family = config.family;
+        let recorded = self
+            .dataplane
+            .recorded_role(contract_family(family), config.vrid);
+        let behind = router.dataplane_role() == DataplaneRole::Master
+            && matches!(recorded, Ok(Some(Role::Backup)));
+        if behind {
+            self.written.remove(&(family, config.vrid));
+        }
+        behind
     }
 
     /// When the XDP program last absorbed a routine advert for `router` (CLOCK_MONOTONIC), if it
@@ -478,8 +514,9 @@ impl VrrpInterface {
     /// Writes `instance`'s role and routine signature to the XDP program when they changed,
     /// and keeps the virtual MAC in the NIC's unicast filter exactly while Master.
     pub(crate) async fn sync_instance(&mut self, instance: &Instance) -> Result<()> {
-        let state = instance.router.state();
-        let settings = dataplane_settings(instance, state, instance.router.routine_advert());
+        let dataplane_role = instance.router.dataplane_role();
+        let settings =
+            dataplane_settings(instance, dataplane_role, instance.router.routine_advert());
         let family = instance.family();
         let vrid = instance.config.vrid;
         if self.written.get(&(family, vrid)) == Some(&settings) {
@@ -488,8 +525,11 @@ impl VrrpInterface {
         self.dataplane
             .set_instance(contract_family(family), vrid, &settings)?;
         self.written.insert((family, vrid), settings);
-        self.set_vmac_filter(family, vrid, state == State::Master)
-            .await;
+        let forwarding = matches!(
+            dataplane_role,
+            DataplaneRole::Master | DataplaneRole::Resigning
+        );
+        self.set_vmac_filter(family, vrid, forwarding).await;
         Ok(())
     }
 
@@ -564,15 +604,17 @@ impl VrrpInterface {
 /// The record `instance` has in the data plane in `state`, publishing `routine`.
 pub(crate) fn dataplane_settings(
     instance: &Instance,
-    state: State,
+    dataplane_role: DataplaneRole,
     routine: Option<RoutineAdvert>,
 ) -> InstanceSettings {
     let status = instance.router.status();
     let config = instance.router.config();
     // Only the routine signature makes XDP absorb adverts; without one, priority 0 matches
-    // no advert a Master sends (a resigning one is never routine).
-    let (master_address, master_priority, master_interval) = match (state, routine) {
-        (State::Master, _) => (
+    // no advert a Master sends (a resigning one is never routine). A Master's and a resigning
+    // Master's record carries its own address: the program yields only to adverts from
+    // another source.
+    let (master_address, master_priority, master_interval) = match (dataplane_role, routine) {
+        (DataplaneRole::Master | DataplaneRole::Resigning, _) => (
             config.primary_address,
             status.priority,
             config.advert_interval,
@@ -589,10 +631,11 @@ pub(crate) fn dataplane_settings(
         ),
     };
     InstanceSettings {
-        role: match state {
-            State::Initialize => Role::Initialize,
-            State::Backup => Role::Backup,
-            State::Master => Role::Master,
+        role: match dataplane_role {
+            DataplaneRole::Initialize => Role::Initialize,
+            DataplaneRole::Backup => Role::Backup,
+            DataplaneRole::Master => Role::Master,
+            DataplaneRole::Resigning => Role::Resigning,
         },
         accept: status.accepts_virtual_traffic,
         master_address,

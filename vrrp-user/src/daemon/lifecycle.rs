@@ -269,12 +269,15 @@ impl Daemon {
     }
 
     /// Stops instance `index` (a Master resigns with priority 0 and removes its addresses) and
-    /// removes it from its data plane.
+    /// removes it from its data plane. Its record goes, so there is no make-before-break to
+    /// wait for: the second Shutdown ends the resign at once.
     pub(super) async fn stop_instance(&mut self, index: usize) -> Instance {
         let now = Instant::now();
-        self.instances[index]
-            .router
-            .handle_event(Event::Shutdown, now);
+        for _resign_then_end in 0..2 {
+            self.instances[index]
+                .router
+                .handle_event(Event::Shutdown, now);
+        }
         self.drive(index, now).await;
         let instance = self.instances.remove(index);
         if let Some(interface) = self.interfaces.get_mut(&instance.config.interface) {

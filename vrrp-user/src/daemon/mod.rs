@@ -14,6 +14,7 @@ mod clock;
 pub mod commands;
 mod divergence;
 pub mod events;
+mod handoff;
 mod handover;
 mod instance;
 mod interface;

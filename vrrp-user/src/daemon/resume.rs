@@ -16,7 +16,7 @@ use super::{
 use crate::{
     dataplane::{PinnedInstance, monotonic_now},
     proto::{
-        AddressFamily, Centiseconds, RoutineAdvert, State,
+        AddressFamily, Centiseconds, DataplaneRole, RoutineAdvert, State,
         resume::{PinnedRecord, Resumption, decide},
     },
 };
@@ -77,11 +77,12 @@ fn pinned_record(instance: &Instance, pinned: &PinnedInstance) -> PinnedRecord {
     let role = match Role::from_u8(record.role) {
         Some(Role::Master) => State::Master,
         Some(Role::Backup) => State::Backup,
-        Some(Role::Initialize) | None => State::Initialize,
+        // A resigning Master handed its role away: the start-up path, never a resumption.
+        Some(Role::Initialize | Role::Resigning) | None => State::Initialize,
     };
     let family = instance.family();
     let vrid = instance.config.vrid;
-    let as_master = dataplane_settings(instance, State::Master, None)
+    let as_master = dataplane_settings(instance, DataplaneRole::Master, None)
         .record(super::interface::contract_family(family), vrid);
     let routine = (role == State::Backup && record.master_priority != 0)
         .then(|| {
@@ -129,7 +130,7 @@ mod tests {
     }
 
     fn master_record_of(instance: &Instance) -> vrrp_common::maps::Instance {
-        dataplane_settings(instance, State::Master, None)
+        dataplane_settings(instance, DataplaneRole::Master, None)
             .record(contract_family(instance.family()), instance.config.vrid)
     }
 
@@ -160,11 +161,11 @@ mod tests {
             priority: 200,
             max_advert_interval: crate::proto::Centiseconds::DEFAULT,
         };
-        let record = dataplane_settings(&backup, State::Backup, Some(master))
+        let record = dataplane_settings(&backup, DataplaneRole::Backup, Some(master))
             .record(contract_family(backup.family()), 1);
         let seen = pinned_record(&backup, &pinned(record));
         assert_eq!((seen.role, seen.routine), (State::Backup, Some(master)));
-        let without = dataplane_settings(&backup, State::Backup, None)
+        let without = dataplane_settings(&backup, DataplaneRole::Backup, None)
             .record(contract_family(backup.family()), 1);
         assert_eq!(pinned_record(&backup, &pinned(without)).routine, None);
     }

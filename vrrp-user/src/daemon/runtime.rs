@@ -96,7 +96,7 @@ pub async fn run(
         usr2: signal(SignalKind::user_defined2()).context("install SIGUSR2 (handover) handler")?,
     };
     let changes = watch_interfaces().context("subscribe to link and address changes")?;
-    let (punted_tx, punted_rx) = mpsc::channel(PUNTED_ADVERT_QUEUE);
+    let (punted_tx, mut punted_rx) = mpsc::channel(PUNTED_ADVERT_QUEUE);
     let solicitations = Solicitations::open();
 
     let mut daemon = Daemon {
@@ -123,7 +123,7 @@ pub async fn run(
     let result = match started {
         Ok(_) => {
             daemon
-                .run_loop(&mut signals, punted_rx, changes, &mut operator)
+                .run_loop(&mut signals, &mut punted_rx, changes, &mut operator)
                 .await
         }
         Err(err) => Err(err),
@@ -132,7 +132,7 @@ pub async fn run(
         daemon.hand_over();
         return Ok(Stop::Handover);
     }
-    daemon.shutdown().await;
+    daemon.shutdown(&mut punted_rx).await;
     result.map(|_| Stop::Shutdown)
 }
 
@@ -182,7 +182,7 @@ impl Daemon {
     async fn run_loop(
         &mut self,
         signals: &mut Signals,
-        mut punted: mpsc::Receiver<DeliveredAdvert>,
+        punted: &mut mpsc::Receiver<DeliveredAdvert>,
         mut changes: mpsc::UnboundedReceiver<InterfaceChange>,
         operator: &mut Operator,
     ) -> Result<Stop> {
@@ -199,7 +199,7 @@ impl Daemon {
                 .chain(self.next_address_reread())
                 .min();
             tokio::select! {
-                () = sleep_until(deadline.into()) => self.on_tick(&mut punted).await,
+                () = sleep_until(deadline.into()) => self.on_tick(punted).await,
                 () = sleep_until(retry.unwrap_or(deadline).into()), if retry.is_some() => {
                     self.retry_addresses_if_due(Instant::now()).await;
                     self.retry_starts_if_due(Instant::now()).await;
@@ -251,10 +251,14 @@ impl Daemon {
     async fn on_tick(&mut self, punted: &mut mpsc::Receiver<DeliveredAdvert>) {
         let now = Instant::now();
         self.handle_adverts_received_before(now, punted).await;
+        let mut yielded = Vec::new();
         for interface in self.interfaces.values_mut() {
-            if interface.next_heartbeat() <= now {
-                interface.refresh_heartbeat(now);
+            if interface.next_heartbeat() <= now && interface.refresh_heartbeat(now) {
+                yielded.push(interface.info.name.clone());
             }
+        }
+        for name in yielded {
+            self.rewrite_records_after_yield(&name, now).await;
         }
         self.send_due_adverts().await;
         self.sweep_due_interfaces(now).await;
@@ -368,7 +372,7 @@ impl Daemon {
         self.schedule.others.set(id, others);
     }
 
-    async fn on_punted_advert(&mut self, punted: DeliveredAdvert) {
+    pub(super) async fn on_punted_advert(&mut self, punted: DeliveredAdvert) {
         let index = self.punted_instance(&punted);
         let (style, versions) = self.decode_settings(index);
         let Some(interface) = self
@@ -489,8 +493,16 @@ impl Daemon {
                     self.remove_virtual_addresses(index).await?;
                 }
             }
-            // The data plane is synchronised from the status after every drive.
-            Action::SetDataplaneRole { .. } => {}
+            // In the router's order (a new Master's record says Master before its first advert
+            // moves the virtual MAC to it), and again after every drive.
+            Action::SetDataplaneRole { .. } => {
+                if let Some(interface) = self.interfaces.get_mut(&instance.config.interface) {
+                    interface
+                        .sync_instance(instance)
+                        .await
+                        .with_context(|| format!("instance {name}: update the data plane"))?;
+                }
+            }
             Action::Transition { from, to, reason } => {
                 self.publish_transition(instance, from, to, &reason);
                 self.router_adverts_transition(index, from, to, &reason, now);
@@ -552,9 +564,10 @@ impl Daemon {
         self.warnings.allow((subject, kind), now)
     }
 
-    /// Resigns every Master (priority 0), removes virtual addresses, then detaches XDP and
-    /// unpins its maps by dropping the interfaces.
-    async fn shutdown(&mut self) {
+    /// Resigns every Master (priority 0), keeps their data planes forwarding until their
+    /// successors advertise (bounded, `handoff`), removes virtual addresses, then detaches XDP
+    /// and unpins its maps by dropping the interfaces.
+    async fn shutdown(&mut self, punted: &mut mpsc::Receiver<DeliveredAdvert>) {
         let now = Instant::now();
         for index in 0..self.instances.len() {
             self.instances[index]
@@ -562,6 +575,7 @@ impl Daemon {
                 .handle_event(Event::Shutdown, now);
             self.drive(index, now).await;
         }
+        self.wait_for_successors(now, punted).await;
         self.instances.clear();
         self.interfaces.clear();
         // The pin root is ours; other daemons' interfaces may still be in it (ENOTEMPTY).

@@ -251,6 +251,26 @@ impl Dataplane {
         Ok(removed)
     }
 
+    /// The role the record of virtual router (`family`, `vrid`) holds now: the last one
+    /// written, or Backup where the program yielded to another router's advert (an orphaned
+    /// or resigning Master). `None` when no such record exists.
+    pub fn recorded_role(
+        &mut self,
+        family: AddressFamily,
+        vrid: u8,
+    ) -> Result<Option<Role>, DataplaneError> {
+        let key = self.instance_key(family, vrid);
+        let ifname = self.ifname.clone();
+        match self
+            .hash_map::<InstanceKey, Instance>(INSTANCES_MAP)?
+            .get(&key, 0)
+        {
+            Ok(instance) => Ok(Role::from_u8(instance.role)),
+            Err(MapError::KeyNotFound) => Ok(None),
+            Err(source) => Err(DataplaneError::map(&ifname, "read", INSTANCES_MAP, source)),
+        }
+    }
+
     /// Removes virtual router (`family`, `vrid`) and zeroes its counters.
     pub fn remove_instance(
         &mut self,

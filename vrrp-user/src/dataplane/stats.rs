@@ -29,19 +29,22 @@ impl CounterValues {
 impl Dataplane {
     /// Global counters summed over all CPUs.
     pub fn counters(&self) -> Result<CounterValues, DataplaneError> {
+        Counter::ALL
+            .iter()
+            .map(|counter| self.counter(*counter))
+            .collect::<Result<Vec<u64>, _>>()
+            .map(CounterValues)
+    }
+
+    /// One global counter summed over all CPUs (one map read).
+    pub fn counter(&self, counter: Counter) -> Result<u64, DataplaneError> {
         let map = self.maps.get(STATS_MAP)?;
         let array = PerCpuArray::<_, u64>::try_from(map)
             .map_err(|source| DataplaneError::map(&self.ifname, "open", STATS_MAP, source))?;
-        Counter::ALL
-            .iter()
-            .map(|counter| {
-                array
-                    .get(&(*counter as u32), 0)
-                    .map(|per_cpu| per_cpu.iter().sum())
-                    .map_err(|source| DataplaneError::map(&self.ifname, "read", STATS_MAP, source))
-            })
-            .collect::<Result<Vec<u64>, _>>()
-            .map(CounterValues)
+        array
+            .get(&(counter as u32), 0)
+            .map(|per_cpu| per_cpu.iter().sum())
+            .map_err(|source| DataplaneError::map(&self.ifname, "read", STATS_MAP, source))
     }
 
     /// Counters of virtual router (`family`, `vrid`) summed over all CPUs.

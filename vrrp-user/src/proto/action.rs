@@ -30,6 +30,24 @@ impl fmt::Display for State {
     }
 }
 
+/// What the data plane does for a virtual router: its [`State`], except that a Master which
+/// resigned keeps forwarding for a while (make-before-break).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DataplaneRole {
+    /// Drops virtual-MAC frames, hands every advert to the router.
+    Initialize,
+    /// Drops virtual-MAC frames and ARP/ND for the virtual addresses; may absorb routine
+    /// adverts.
+    Backup,
+    /// Accepts virtual-MAC frames, lets ARP/ND for the virtual addresses reach the stack.
+    Master,
+    /// Resigned with a priority-0 advert (shutdown, demote) and still accepts virtual-MAC
+    /// frames, answering no ARP/ND, until another router's advert arrives (the data plane
+    /// turns Backup in that packet) or Master_Down_Interval passes. The virtual addresses stay
+    /// installed meanwhile.
+    Resigning,
+}
+
 /// Something the driver must do, drained with `VirtualRouter::poll_action`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
@@ -49,8 +67,8 @@ pub enum Action {
     /// Tell the data plane the role (what to do with vMAC frames and ARP/ND) and which adverts
     /// it may absorb. Emitted whenever either changes.
     SetDataplaneRole {
-        /// The router's state.
-        role: State,
+        /// What the data plane does: the router's state, or [`DataplaneRole::Resigning`].
+        role: DataplaneRole,
         /// Adverts the data plane may absorb, stamping only their receive time; `None`: hand
         /// every advert to the router.
         routine: Option<RoutineAdvert>,

@@ -43,7 +43,8 @@ pub enum Event {
     /// `resume::decide` chose (instead of `Startup`). `Resumption::Backup` is fed at the
     /// kernel's newest stamp of that Master (or the clock when it has none).
     Resume(Resumption),
-    /// Administrative stop (RFC 9568 §6.4.2/§6.4.3 Shutdown event).
+    /// Administrative stop (RFC 9568 §6.4.2/§6.4.3 Shutdown event). A Master resigns
+    /// make-before-break; a second Shutdown ends that at once.
     Shutdown,
     /// A validated advert for this VRID and family.
     Advert(ReceivedAdvert),

@@ -52,7 +52,14 @@
 //!   1..=254. The owner ignores it: 255 is what makes it the owner. A Master keeps its role
 //!   when its priority drops; its next advert carries the new value.
 //! - **Own adverts** (source = own primary address) are ignored, and Initialize ignores all
-//!   adverts.
+//!   adverts (but for ending a resign, below).
+//! - **Make-before-break** ([`DataplaneRole::Resigning`]): a Master that resigns (Shutdown,
+//!   `Demote`) sends priority 0 but keeps its virtual addresses and publishes Resigning: its
+//!   data plane forwards virtual-MAC traffic, answering no ARP/ND, until another router's
+//!   advert arrives (the data plane yields in that packet; the router ends it on the same
+//!   advert) or the longest Master_Down_Interval any Backup can have (priority 1's Skew_Time)
+//!   passes; then `RemoveVirtualAddresses`. A second Shutdown, the link going down, an
+//!   identity change or becoming Master again end it at once.
 //! - **Link state** is assumed up until [`Event::InterfaceDown`]. A started router whose link
 //!   goes down moves to Initialize without a priority-0 advert; `InterfaceUp` restarts it like
 //!   Startup.
@@ -67,8 +74,8 @@
 //!   once ([`TransitionReason::Resumed`]); a Backup resumes following the Master it recorded,
 //!   its Master_Down_Timer running from the kernel's newest stamp.
 //! - **Operator commands** ([`Command`], `handle_command`) are inputs like events.
-//!   `Demote` is a maintenance mode: a Master resigns as at Shutdown (priority-0 advert, virtual
-//!   addresses removed) but moves to Backup; a demoted router never becomes Master, not even
+//!   `Demote` is a maintenance mode: a Master resigns as at Shutdown (priority-0 advert,
+//!   make-before-break) but moves to Backup; a demoted router never becomes Master, not even
 //!   when no Master is heard (its Master_Down_Timer then only forgets the Master and warns
 //!   [`Warning::DemotedWithoutMaster`]), and it honours every Master as with Preempt_Mode False.
 //!   It survives `ConfigChanged` and link changes. `Promote` ends it: the owner, or a router that
@@ -108,7 +115,7 @@ pub mod router_advert;
 mod timers;
 pub mod timing;
 
-pub use action::{Action, RoutineAdvert, State, TransitionReason, Warning};
+pub use action::{Action, DataplaneRole, RoutineAdvert, State, TransitionReason, Warning};
 pub use command::{Command, CommandRefused, Effect, InvalidOverridePriority, OverridePriority};
 pub use config::{AddressFamily, RouterConfig, VersionMode};
 pub use divergence::{

@@ -292,7 +292,7 @@ mod tests {
             reason: TransitionReason::Resumed
         }));
         assert!(actions.contains(&Action::SetDataplaneRole {
-            role: State::Backup,
+            role: crate::proto::DataplaneRole::Backup,
             routine: Some(peer_signature())
         }));
         assert_eq!(router.routine_advert(), Some(peer_signature()));

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::action::{Action, RoutineAdvert, State, TransitionReason, Warning};
+use super::action::{Action, DataplaneRole, RoutineAdvert, State, TransitionReason, Warning};
 use super::command::{Command, CommandRefused, Effect, OverridePriority};
 use super::config::{RouterConfig, VersionMode};
 use super::election::{Contender, OWNER_PRIORITY, RESIGN_PRIORITY};
@@ -164,7 +164,10 @@ pub struct VirtualRouter {
     followed: Option<RoutineAdvert>,
     /// The role and routine signature last sent in `SetDataplaneRole` (a new data plane knows
     /// no instance: Initialize).
-    published: (State, Option<RoutineAdvert>),
+    published: (DataplaneRole, Option<RoutineAdvert>),
+    /// A resigned Master's data plane forwards until this bound (or another router's advert):
+    /// make-before-break. Its virtual addresses stay installed meanwhile.
+    resigning_until: Option<Instant>,
     /// The stamp check that must precede a takeover while a routine signature is published.
     stamp_check: StampCheck,
     /// `RecheckMaster`: the signature is withdrawn until the next accepted advert.
@@ -200,7 +203,8 @@ impl VirtualRouter {
             enabled: false,
             link_up: true,
             followed: None,
-            published: (State::Initialize, None),
+            published: (DataplaneRole::Initialize, None),
+            resigning_until: None,
             stamp_check: StampCheck::NotAsked,
             rechecking: false,
             master_heard_at: None,
@@ -219,6 +223,17 @@ impl VirtualRouter {
     /// Current state.
     pub fn state(&self) -> State {
         self.state
+    }
+
+    /// What the data plane must do now: the state, or Resigning while a resigned Master's
+    /// data plane still forwards.
+    pub fn dataplane_role(&self) -> DataplaneRole {
+        match self.state {
+            _ if self.resigning_until.is_some() => DataplaneRole::Resigning,
+            State::Initialize => DataplaneRole::Initialize,
+            State::Backup => DataplaneRole::Backup,
+            State::Master => DataplaneRole::Master,
+        }
     }
 
     /// Current configuration.
@@ -324,7 +339,7 @@ impl VirtualRouter {
             }
             Event::Shutdown => {
                 self.enabled = false;
-                self.shutdown();
+                self.shutdown(now);
             }
             Event::Advert(advert) => self.handle_advert(&advert, now),
             Event::PriorityChanged(priority) => self.change_priority(priority),
@@ -344,6 +359,10 @@ impl VirtualRouter {
     }
 
     fn fire_timers(&mut self, now: Instant) {
+        if self.resigning_until.is_some_and(|until| until <= now) {
+            // Nobody took over within Master_Down_Interval: stop forwarding.
+            self.end_resigning();
+        }
         match self.state {
             State::Master if self.timers.is_expired(Timer::Advert, now) => {
                 // RFC 9568 §6.4.3: Adver_Timer fires -> send an advert, reset the timer.
@@ -383,7 +402,11 @@ impl VirtualRouter {
 
     /// When `handle_timeout` must be called next, if a timer runs.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next()
+        self.timers
+            .next()
+            .into_iter()
+            .chain(self.resigning_until)
+            .min()
     }
 
     fn push(&mut self, action: Action) {
@@ -470,19 +493,21 @@ impl VirtualRouter {
     fn routine(&self) -> Option<RoutineAdvert> {
         let master = self.followed?;
         let discardable = master.priority < self.priority && self.preempts();
-        (self.state == State::Backup && !discardable && !self.rechecking).then_some(master)
+        let resigning = self.resigning_until.is_some();
+        (self.state == State::Backup && !discardable && !self.rechecking && !resigning)
+            .then_some(master)
     }
 
     /// Emits `SetDataplaneRole` if the role or the routine signature changed since the last one.
     fn publish_dataplane(&mut self) {
-        let current = (self.state, self.routine());
+        let current = (self.dataplane_role(), self.routine());
         if self.published != current {
             self.push_dataplane_role();
         }
     }
 
     fn push_dataplane_role(&mut self) {
-        let (role, routine) = (self.state, self.routine());
+        let (role, routine) = (self.dataplane_role(), self.routine());
         self.published = (role, routine);
         self.push(Action::SetDataplaneRole { role, routine });
     }
@@ -620,6 +645,7 @@ impl VirtualRouter {
         self.timers.stop_all();
         self.followed = None;
         self.preempt_hold_until = None;
+        self.resigning_until = None;
         self.master_adver_interval = self.config.advert_interval;
         self.transition(State::Master, reason);
         self.push(Action::InstallVirtualAddresses);
@@ -634,31 +660,63 @@ impl VirtualRouter {
         );
     }
 
-    /// RFC 9568 §6.4.2/§6.4.3 Shutdown: the Master resigns with a priority-0 advert.
-    fn shutdown(&mut self) {
+    /// RFC 9568 §6.4.2/§6.4.3 Shutdown: the Master resigns with a priority-0 advert, its data
+    /// plane forwarding until the new Master speaks (see [`Self::resign`]). A Shutdown while
+    /// already stopped ends that at once (the driver's own bound).
+    fn shutdown(&mut self, now: Instant) {
         let was_master = self.state == State::Master;
         if self.state == State::Initialize {
+            if self.resigning_until.is_some() {
+                self.end_resigning();
+            }
             return;
         }
         self.timers.stop_all();
+        if was_master {
+            self.resign(now);
+        }
         self.transition(State::Initialize, TransitionReason::Shutdown);
         if was_master {
             self.push(Action::SendAdvert {
                 priority: RESIGN_PRIORITY,
             });
-            self.push(Action::RemoveVirtualAddresses);
         }
+    }
+
+    /// Make-before-break: a resigning Master (priority-0 advert) keeps its virtual addresses
+    /// and its data plane forwarding virtual-MAC traffic (answering no ARP/ND, sending no
+    /// adverts) until another router's advert arrives or Master_Down_Interval passes — the
+    /// longest any Backup waits, i.e. with priority 1's Skew_Time. Hosts keep sending to the
+    /// virtual MAC until the new Master's first frame moves it in the switches; without this
+    /// they lose Skew_Time of traffic (RFC 9568 §6.4.2: a Backup hearing priority 0 takes over
+    /// after Skew_Time).
+    fn resign(&mut self, now: Instant) {
+        self.resigning_until = now.checked_add(master_down_interval_for(
+            self.config.version,
+            1,
+            self.config.advert_interval,
+        ));
+    }
+
+    /// The resigned Master's data plane stops forwarding; its addresses go.
+    fn end_resigning(&mut self) {
+        self.resigning_until = None;
+        self.push(Action::RemoveVirtualAddresses);
     }
 
     /// To Initialize without a priority-0 advert (the link is gone, or the identity changed).
     fn go_initialize_silently(&mut self, reason: TransitionReason) {
-        let was_master = self.state == State::Master;
+        let had_addresses = self.state == State::Master || self.resigning_until.is_some();
+        self.resigning_until = None;
         if self.state == State::Initialize {
+            if had_addresses {
+                self.push(Action::RemoveVirtualAddresses);
+            }
             return;
         }
         self.timers.stop_all();
         self.transition(State::Initialize, reason);
-        if was_master {
+        if had_addresses {
             self.push(Action::RemoveVirtualAddresses);
         }
     }
@@ -690,8 +748,8 @@ impl VirtualRouter {
                 priority: RESIGN_PRIORITY,
             });
             self.master_adver_interval = self.config.advert_interval;
+            self.resign(now);
             self.enter_backup(now, None, TransitionReason::Demoted);
-            self.push(Action::RemoveVirtualAddresses);
         }
         Effect::Applied
     }
@@ -815,7 +873,14 @@ impl VirtualRouter {
 
     fn handle_advert(&mut self, advert: &ReceivedAdvert, now: Instant) {
         // Our own adverts looped back carry our primary address; they are not a peer.
-        if advert.source == self.config.primary_address || self.state == State::Initialize {
+        if advert.source == self.config.primary_address {
+            return;
+        }
+        if self.resigning_until.is_some() {
+            // Another router speaks for the VRID: the data plane yielded in this packet.
+            self.end_resigning();
+        }
+        if self.state == State::Initialize {
             return;
         }
         if self.shadowed_by_v3(advert, now) {

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use vrrp_user::proto::{
-    Action, Command, CommandRefused, DRILL_TOLERANCE, DrillOutcome, DrillRefused, Effect, State,
-    TransitionReason, Warning, master_down_interval, skew_time,
+    Action, Command, CommandRefused, DRILL_TOLERANCE, DataplaneRole, DrillOutcome, DrillRefused,
+    Effect, State, TransitionReason, Warning, master_down_interval, skew_time,
 };
 
 use crate::lan::{Lan, cs, router_config};
@@ -33,13 +33,14 @@ fn demoted_master(lan: &mut Lan) -> Duration {
 fn demoted_master_resigns_and_the_backup_takes_over_after_skew_time() {
     let mut lan = master_and_backup();
     let demoted_at = demoted_master(&mut lan);
-    // Resigned like at Shutdown, but into Backup.
+    // Resigned like at Shutdown, but into Backup; forwarding until the new Master speaks.
     let actions = lan.actions_since(0, demoted_at);
     assert_eq!(actions[0], Action::SendAdvert { priority: 0 });
     assert!(
-        actions.contains(&Action::RemoveVirtualAddresses),
+        !actions.contains(&Action::RemoveVirtualAddresses),
         "{actions:?}"
     );
+    assert_eq!(lan.router(0).dataplane_role(), DataplaneRole::Resigning);
     assert_eq!(
         lan.transitions_to(0, State::Backup).last(),
         Some(&(demoted_at, TransitionReason::Demoted))
@@ -53,6 +54,11 @@ fn demoted_master_resigns_and_the_backup_takes_over_after_skew_time() {
         )]
     );
     assert_eq!(lan.masters(), vec![1]);
+    assert!(
+        lan.actions_since(0, demoted_at)
+            .contains(&Action::RemoveVirtualAddresses)
+    );
+    assert_eq!(lan.router(0).dataplane_role(), DataplaneRole::Backup);
     let status = lan.router(0).status();
     assert!(status.demoted);
     assert_eq!(status.state, State::Backup);

@@ -16,8 +16,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use vrrp_user::proto::{
-    Action, AddressFamily, AdvertVersion, Centiseconds, Command, CommandRefused, Drill,
-    DrillProgress, DrillRefused, DrillReport, Effect, Event, ReceivedAdvert, RouterConfig,
+    Action, AddressFamily, AdvertVersion, Centiseconds, Command, CommandRefused, DataplaneRole,
+    Drill, DrillProgress, DrillRefused, DrillReport, Effect, Event, ReceivedAdvert, RouterConfig,
     RoutineAdvert, State, TransitionReason, VersionMode, VirtualRouter,
 };
 
@@ -74,7 +74,7 @@ pub(crate) struct Record {
 #[derive(Default)]
 struct SimDataplane {
     /// The role and routine signature of the last `SetDataplaneRole` (the instance record).
-    role: Option<State>,
+    role: Option<DataplaneRole>,
     routine: Option<RoutineAdvert>,
     /// Arrival of the newest absorbed advert since the record was written.
     last_seen: Option<Duration>,
@@ -91,11 +91,16 @@ impl SimDataplane {
             priority: advert.priority,
             max_advert_interval: advert.max_advert_interval,
         };
-        self.role == Some(State::Backup) && self.routine == Some(signature)
+        self.role == Some(DataplaneRole::Backup) && self.routine == Some(signature)
     }
 
     /// An advert arrives at `at`: absorbed if routine, else punted (lost if the ring is full).
     fn receive(&mut self, at: Duration, advert: ReceivedAdvert, ring_capacity: usize) {
+        // A resigning Master's program yields to another router's advert in that packet (its
+        // own adverts never reach it).
+        if self.role == Some(DataplaneRole::Resigning) {
+            self.role = Some(DataplaneRole::Backup);
+        }
         if self.is_routine(&advert) {
             self.last_seen = Some(at);
             self.absorbed += 1;

@@ -4,8 +4,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use vrrp_user::proto::{
-    Action, AdvertVersion, Event, ReceivedAdvert, RoutineAdvert, State, TransitionReason,
-    VirtualRouter, Warning, master_down_interval, skew_time,
+    Action, AdvertVersion, DataplaneRole, Event, ReceivedAdvert, RoutineAdvert, State,
+    TransitionReason, VirtualRouter, Warning, master_down_interval, skew_time,
 };
 
 use crate::lan::{Lan, VIRTUAL_ADDRESS, cs, router_config};
@@ -93,7 +93,7 @@ fn initialize_owner_goes_master() {
                 reason: TransitionReason::Startup { owner: true },
             },
             Action::SetDataplaneRole {
-                role: State::Master,
+                role: DataplaneRole::Master,
                 routine: None,
             },
             Action::InstallVirtualAddresses,
@@ -123,7 +123,7 @@ fn initialize_non_owner_goes_backup_with_master_down_timer() {
                 reason: TransitionReason::Startup { owner: false },
             },
             Action::SetDataplaneRole {
-                role: State::Backup,
+                role: DataplaneRole::Backup,
                 routine: None,
             },
         ]
@@ -167,7 +167,7 @@ fn backup_master_down_timer_fires_becomes_master() {
                 },
             },
             Action::SetDataplaneRole {
-                role: State::Master,
+                role: DataplaneRole::Master,
                 routine: None,
             },
             Action::InstallVirtualAddresses,
@@ -216,10 +216,11 @@ fn backup_priority_zero_sets_skew_time() {
 }
 
 #[test]
-fn master_shutdown_sends_priority_zero() {
+fn master_shutdown_sends_priority_zero_and_forwards_until_the_new_master_advertises() {
     let mut lan = master_and_backup(Duration::ZERO);
     let stopped_at = lan.now();
     lan.stop(0);
+    // Make-before-break: the data plane keeps forwarding, the addresses stay.
     assert_eq!(
         lan.actions_since(0, stopped_at),
         vec![
@@ -229,11 +230,67 @@ fn master_shutdown_sends_priority_zero() {
                 reason: TransitionReason::Shutdown,
             },
             Action::SetDataplaneRole {
-                role: State::Initialize,
+                role: DataplaneRole::Resigning,
                 routine: None,
             },
             Action::SendAdvert { priority: 0 },
+        ]
+    );
+    assert!(lan.router(0).poll_timeout().is_some());
+    let takeover = stopped_at + skew_time(100, cs(SECOND));
+    lan.run_until(takeover - Duration::from_millis(1));
+    assert_eq!(lan.router(0).dataplane_role(), DataplaneRole::Resigning);
+    lan.run_for(Duration::from_millis(2));
+    // The new Master's first advert ends it.
+    assert_eq!(lan.masters(), vec![1]);
+    assert_eq!(
+        lan.actions_since(0, takeover),
+        vec![
             Action::RemoveVirtualAddresses,
+            Action::SetDataplaneRole {
+                role: DataplaneRole::Initialize,
+                routine: None,
+            },
+        ]
+    );
+    assert_eq!(lan.router(0).poll_timeout(), None);
+}
+
+#[test]
+fn a_resigned_master_stops_forwarding_after_master_down_interval_without_a_successor() {
+    let mut lan = Lan::new(vec![router_config(200, 1, cs(SECOND))], Duration::ZERO);
+    lan.start(0);
+    lan.run_for(secs(5));
+    let stopped_at = lan.now();
+    lan.stop(0);
+    // The longest any Backup waits: Master_Down_Interval with priority 1's Skew_Time.
+    let bound = stopped_at + master_down_interval(1, cs(SECOND));
+    lan.run_until(bound - Duration::from_millis(1));
+    assert_eq!(lan.router(0).dataplane_role(), DataplaneRole::Resigning);
+    lan.run_for(Duration::from_millis(2));
+    assert_eq!(lan.router(0).dataplane_role(), DataplaneRole::Initialize);
+    assert!(
+        lan.actions_since(0, stopped_at)
+            .contains(&Action::RemoveVirtualAddresses)
+    );
+    assert_eq!(lan.router(0).poll_timeout(), None);
+}
+
+#[test]
+fn a_resigning_master_whose_link_goes_down_stops_forwarding_at_once() {
+    let mut lan = master_and_backup(Duration::ZERO);
+    lan.stop(0);
+    lan.run_for(Duration::from_millis(1));
+    let down_at = lan.now();
+    lan.event(0, Event::InterfaceDown);
+    assert_eq!(
+        lan.actions_since(0, down_at),
+        vec![
+            Action::RemoveVirtualAddresses,
+            Action::SetDataplaneRole {
+                role: DataplaneRole::Initialize,
+                routine: None,
+            },
         ]
     );
     assert_eq!(lan.router(0).poll_timeout(), None);
@@ -253,7 +310,7 @@ fn backup_shutdown_goes_initialize_without_advert() {
                 reason: TransitionReason::Shutdown,
             },
             Action::SetDataplaneRole {
-                role: State::Initialize,
+                role: DataplaneRole::Initialize,
                 routine: None,
             },
         ]
@@ -576,7 +633,7 @@ fn interface_down_goes_initialize_and_up_restarts() {
                 reason: TransitionReason::InterfaceDown,
             },
             Action::SetDataplaneRole {
-                role: State::Initialize,
+                role: DataplaneRole::Initialize,
                 routine: None,
             },
             Action::RemoveVirtualAddresses,
@@ -736,7 +793,7 @@ fn address_list_mismatch_warns_and_is_processed() {
                 configured: vec![VIRTUAL_ADDRESS],
             }),
             Action::SetDataplaneRole {
-                role: State::Backup,
+                role: DataplaneRole::Backup,
                 routine: Some(routine(2, 200, SECOND)),
             },
         ]
@@ -798,7 +855,7 @@ fn config_change_on_master_reannounces_new_addresses() {
         drain(&mut router),
         vec![
             Action::SetDataplaneRole {
-                role: State::Master,
+                role: DataplaneRole::Master,
                 routine: None,
             },
             Action::InstallVirtualAddresses,
@@ -845,7 +902,7 @@ fn a_new_primary_address_keeps_the_master_and_advertises_from_it_at_once() {
         lan.actions_since(0, at),
         vec![
             Action::SetDataplaneRole {
-                role: State::Master,
+                role: DataplaneRole::Master,
                 routine: None,
             },
             Action::SendAdvert { priority: 200 },
@@ -869,7 +926,7 @@ fn config_change_of_identity_restarts_silently() {
                 reason: TransitionReason::ConfigChanged,
             },
             Action::SetDataplaneRole {
-                role: State::Initialize,
+                role: DataplaneRole::Initialize,
                 routine: None,
             },
             Action::RemoveVirtualAddresses,
@@ -879,7 +936,7 @@ fn config_change_of_identity_restarts_silently() {
                 reason: TransitionReason::ConfigChanged,
             },
             Action::SetDataplaneRole {
-                role: State::Backup,
+                role: DataplaneRole::Backup,
                 routine: None,
             },
         ]
@@ -953,7 +1010,7 @@ fn a_recheck_hands_the_next_advert_up_without_risking_a_takeover() {
     assert_eq!(
         drain(&mut router),
         vec![Action::SetDataplaneRole {
-            role: State::Backup,
+            role: DataplaneRole::Backup,
             routine: None
         }]
     );
@@ -967,7 +1024,7 @@ fn a_recheck_hands_the_next_advert_up_without_risking_a_takeover() {
     assert_eq!(
         drain(&mut router),
         vec![Action::SetDataplaneRole {
-            role: State::Backup,
+            role: DataplaneRole::Backup,
             routine: Some(routine(2, 200, SECOND))
         }]
     );
@@ -1036,7 +1093,7 @@ fn no_routine_signature_while_preempt_mode_would_discard_the_master() {
     assert_eq!(
         drain(&mut router).last(),
         Some(&Action::SetDataplaneRole {
-            role: State::Backup,
+            role: DataplaneRole::Backup,
             routine: Some(routine(2, 100, SECOND)),
         })
     );
