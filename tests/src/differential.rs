@@ -36,16 +36,19 @@ pub const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
 /// The peer's IPv4 source address.
 pub const PEER4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 /// VRIDs configured (Master, so every valid advert for them is delivered), each with its IPv4
-/// checksum style; 3 and 0 are not (checked as RFC 9568).
-pub const CONFIGURED: [(u8, ChecksumStyle); 3] = [
-    (1, ChecksumStyle::Rfc9568),
-    (2, ChecksumStyle::WithoutPseudoHeader),
-    (4, ChecksumStyle::AcceptBoth),
+/// checksum style and VRRP versions (IPv6 is always VRRPv3); 3 and 0 are not (checked as RFC
+/// 9568 VRRPv3).
+pub const CONFIGURED: [(u8, ChecksumStyle, VersionMode); 5] = [
+    (1, ChecksumStyle::Rfc9568, VersionMode::V3),
+    (2, ChecksumStyle::WithoutPseudoHeader, VersionMode::V3),
+    (4, ChecksumStyle::AcceptBoth, VersionMode::V3),
+    (5, ChecksumStyle::Rfc9568, VersionMode::V2),
+    (6, ChecksumStyle::WithoutPseudoHeader, VersionMode::V2AndV3),
 ];
 
 /// The verdicts the mutations of valid adverts aim at (a run that never reaches one of them
 /// tested less than it claims).
-pub const TARGETED: [Counter; 9] = [
+pub const TARGETED: [Counter; 10] = [
     Counter::AdvertsToUserspace,
     Counter::UnknownVrid,
     Counter::InvalidLength,
@@ -55,18 +58,24 @@ pub const TARGETED: [Counter; 9] = [
     Counter::InvalidChecksum,
     Counter::ChecksumOtherStyle,
     Counter::ZeroInterval,
+    Counter::AuthTypeMismatch,
 ];
 
-/// The checksum style VRID `vrid` accepts.
-fn style_of(vrid: u8) -> ChecksumStyle {
+/// The checksum style and IPv4 VRRP versions VRID `vrid` accepts.
+fn accepts(vrid: u8) -> (ChecksumStyle, VersionMode) {
     CONFIGURED
         .into_iter()
-        .find(|(configured, _)| *configured == vrid)
-        .map_or(ChecksumStyle::Rfc9568, |(_, style)| style)
+        .find(|(configured, ..)| *configured == vrid)
+        .map_or(
+            (ChecksumStyle::Rfc9568, VersionMode::V3),
+            |(_, style, versions)| (style, versions),
+        )
 }
 
 fn configured(vrid: u8) -> bool {
-    CONFIGURED.iter().any(|(configured, _)| *configured == vrid)
+    CONFIGURED
+        .iter()
+        .any(|(configured, ..)| *configured == vrid)
 }
 
 /// The peer's IPv6 (link-local) source address.
@@ -116,10 +125,10 @@ impl Differential {
         let _inside_runtime = runtime.enter();
         let mut xdp = XdpUnderTest::new();
         let events = xdp.dataplane.take_events().expect("the advert ring");
-        for (vrid, checksum_style) in CONFIGURED {
-            for (family, master_address) in [
-                (AddressFamily::Ipv4, PEER4.into()),
-                (AddressFamily::Ipv6, peer6().into()),
+        for (vrid, checksum_style, ipv4_versions) in CONFIGURED {
+            for (family, master_address, versions) in [
+                (AddressFamily::Ipv4, PEER4.into(), ipv4_versions),
+                (AddressFamily::Ipv6, peer6().into(), VersionMode::V3),
             ] {
                 let settings = InstanceSettings {
                     role: Role::Master,
@@ -131,7 +140,7 @@ impl Differential {
                     heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
                     checksum_style,
                     peers_listed: false,
-                    versions: VersionMode::V3,
+                    versions,
                 };
                 xdp.dataplane
                     .set_instance(family, vrid, &settings)
@@ -156,7 +165,8 @@ impl Differential {
         let decoded = if ipv6 {
             Advert::decode_ipv6_packet(&frame[14..])
         } else {
-            Advert::decode_ipv4_packet_with(&frame[14..], style_of(vrid))
+            let (style, versions) = accepts(vrid);
+            Advert::decode_ipv4_packet_accepting(&frame[14..], style, versions)
         };
         let expected = expected_counter(&decoded);
         let before = self.xdp.dataplane.counters().expect("read the counters");
@@ -262,7 +272,8 @@ impl Default for Differential {
 }
 
 /// An advert frame from fuzz input: byte 0 holds flags (bit 0 IPv6, bit 1 a correct IP length,
-/// bit 2 a correct VRRP checksum, bit 3 that checksum without the pseudo-header), byte 1 the
+/// bit 2 a correct VRRP checksum, bit 3 that checksum without the pseudo-header, as VRRPv2 sums
+/// it), byte 1 the
 /// TTL / hop limit, bytes 2..4 the IP length when it is not made correct, the rest is the VRRP
 /// message. Ethernet and IP headers stay well-formed (the peer to the VRRP group), so that
 /// every input is an advert for both judges; correcting length and checksum lets the fuzzer
