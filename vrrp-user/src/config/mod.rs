@@ -14,6 +14,8 @@
 //! # journal_max_bytes = 1048576        # rotated to <journal>.1 beyond this; 4096..=1 GiB
 //! # metrics = false                    # Prometheus /metrics over HTTP
 //! # metrics_listen = "127.0.0.1:9568"
+//! # realtime_priority = 10             # SCHED_FIFO for the event loop; 0: ordinary scheduling
+//! # lock_memory = true                 # mlockall(MCL_ONFAULT): no page-ins in the loop
 //!
 //! [[global.hook]]                      # run on every instance's transitions (any number)
 //! command = ["/usr/local/bin/on-vrrp", "--site", "a"]   # absolute program, fixed arguments
