@@ -300,11 +300,17 @@ fn drop_unneeded_capabilities() {
 
 /// Log lines go to stderr from a writer thread: a write that waits (a journald or pipe reader
 /// that is slow, a loaded disk behind a redirect) must not delay the event loop's adverts. The
-/// queue is not lossy: only a backlog of 128k lines would make the loop wait. Keep the guard
-/// until exit: dropping it flushes the queue.
+/// queue is not lossy: only a backlog of [`LOG_QUEUE_LINES`] would make the loop wait. Keep
+/// the guard until exit: dropping it flushes the queue.
+/// Lines the log writer queues: a storm of 255 transitions (a line each, and a few more) fits
+/// many times over. The queue is allocated whole (about 40 bytes a line), so tracing-appender's
+/// default of 128k lines would add 5 MB to the daemon's resident size.
+const LOG_QUEUE_LINES: usize = 8192;
+
 fn init_logging(format: LogFormat) -> WorkerGuard {
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(false)
+        .buffered_lines_limit(LOG_QUEUE_LINES)
         .thread_name("xvrrp-log")
         .finish(std::io::stderr());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
