@@ -165,7 +165,10 @@ fn failover_section(table: &str) -> String {
            r2's first advert, and yields in that packet (docs/ARCHITECTURE.md, \"In-kernel\n  \
            hand-off\"). *node loss*: r1's daemon is killed and its switch port cut at the same\n  \
            instant. *planned switchover*: SIGTERM; r1 resigns (priority 0) and its data plane\n  \
-           forwards until r2's first advert (make-before-break).\n\
+           forwards until r2's first advert (make-before-break). *daemon restart (handover)*:\n  \
+           SIGUSR2; r1's daemon re-executes itself on its pinned state and resumes as Master\n  \
+           (docs/OPERATIONS.md, \"Restarts and upgrades without a failover\"); *takeover* then\n  \
+           says whether any run did not resume or let r2 advertise (\"none\": every run resumed).\n\
          - Before the hand-off (2026-11-23, generic XDP): daemon SIGKILL lost 782.2 ms of\n  \
            replies at 1 s adverts, 41.5 ms at 100 ms, 11.1 ms at 10 ms; SIGTERM lost Skew_Time\n  \
            (~610 ms at 1 s).\n\n\
