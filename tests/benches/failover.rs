@@ -3,13 +3,10 @@
 //! switchover (SIGTERM), at several advert intervals, and a hitless restart (SIGUSR2 handover). Prints a Markdown table (xtask writes it to docs/BENCHMARKS.md). Needs root
 //! and the release `xvrrp` (xtask builds it).
 
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
 use vrrp_tests::{
-    capture::Capture,
-    daemon::Daemon,
     failover::{Failover, FailoverLab, Failure, Outage, Prober, millis},
-    lab::{LAN_IF, Lab},
     privilege::require_root,
     vrrp::{RouterSpec, VIP4, adverts_from},
     wait,
@@ -36,38 +33,10 @@ struct Handover {
 /// One hitless restart in a fresh lab: the Master's daemon hands over (SIGUSR2) while the host
 /// pings the virtual address every millisecond.
 fn handover_once(interval_ms: u32) -> Handover {
-    let mut lab = Lab::new();
-    let r1 = lab.add_node("hr1", 1);
-    let r2 = lab.add_node("hr2", 2);
-    let host = lab.add_node("hrh", 10);
-    let capture = Capture::start(&lab.nodes[host].ns, LAN_IF);
-    let spec = |priority| RouterSpec {
-        interval_ms,
-        accept_mode: true,
-        ..RouterSpec::new(priority)
-    };
-    let start = |node: usize, priority| {
-        let ns = &lab.nodes[node].ns;
-        let bpffs = format!("/sys/fs/bpf/xvrrp-bench-{}", ns.name());
-        Daemon::start(
-            ns,
-            "xvrrp",
-            &spec(priority).config(&bpffs),
-            Path::new(&bpffs),
-        )
-    };
-    let daemon1 = start(r1, 200);
-    let _daemon2 = start(r2, 100);
-    let (r1_address, r2_address) = (lab.nodes[r1].ipv4.clone(), lab.nodes[r2].ipv4.clone());
-    wait::until(
-        "r1 to become Master",
-        Duration::from_secs(10) + spec(200).master_down_interval(),
-        Duration::from_millis(10),
-        || (!adverts_from(&capture.frames(), &r1_address).is_empty()).then_some(()),
-    );
-    std::thread::sleep(spec(100).master_down_interval());
-    capture.clear();
-    let prober = Prober::start(&lab.nodes[host].ns, VIP4);
+    let lab = FailoverLab::start("hr-bench", interval_ms);
+    let [daemon1, _daemon2] = &lab.daemons;
+    lab.capture.clear();
+    let prober = Prober::start(&lab.lab.nodes[lab.host].ns, VIP4);
     std::thread::sleep(Duration::from_millis(500));
     daemon1.signal(libc::SIGUSR2);
     let resumed = wait::until(
@@ -85,11 +54,12 @@ fn handover_once(interval_ms: u32) -> Handover {
         },
     );
     // Let the probes and the Backup see a few intervals of the new run.
-    std::thread::sleep(Duration::from_millis(700) + spec(100).master_down_interval());
+    std::thread::sleep(Duration::from_millis(700) + lab.backup_spec.master_down_interval());
+    let r2_address = &lab.lab.nodes[lab.r2].ipv4;
     Handover {
         outage: prober.outage(VIP4.to_owned()),
         resumed,
-        backup_advertised: !adverts_from(&capture.frames(), &r2_address).is_empty(),
+        backup_advertised: !adverts_from(&lab.capture.frames(), r2_address).is_empty(),
     }
 }
 
