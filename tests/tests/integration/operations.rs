@@ -117,6 +117,8 @@ fn status_of_a_live_pair_agrees_on_master_priorities_and_addresses() {
         assert_eq!(status["virtual_addresses"], serde_json::json!([VIP4]));
         assert_eq!(status["virtual_mac"], "00:00:5e:00:01:33");
         assert_eq!(status["vrid"], 51);
+        assert_eq!(status["vrrp_version"], "3");
+        assert_eq!(status["unicast_peers"], serde_json::json!([]));
         assert_eq!(status["family"], "IPv4");
         assert_eq!(status["interface"], "eth0");
         assert_eq!(status["advert_interval_ms"], 100);

@@ -237,6 +237,11 @@ fn unicast_peers_elect_and_fail_over_without_multicast() {
     assert!(wait_counter(&r2, "peer_not_allowed", 3) >= 3);
     assert_eq!(lan_status(&r2)["state"], "Backup", "{}", lan_status(&r2));
     assert!(lab.adverts_of(1).is_empty(), "r2 reacted to the stranger");
+    // Status says where adverts go.
+    assert_eq!(
+        lan_status(&r2)["unicast_peers"],
+        serde_json::json!([lab.address(0).to_string()])
+    );
 
     // SIGKILL: no priority-0 advert; r2 takes over within its Master_Down_Interval.
     lab.captures[1].clear();

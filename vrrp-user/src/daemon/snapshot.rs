@@ -103,6 +103,8 @@ fn instance_status(
         interface: config.interface.clone(),
         family: config.family.to_string(),
         vrid: config.vrid,
+        vrrp_version: instance.config.version.name().to_owned(),
+        unicast_peers: instance.config.unicast_peers.clone(),
         state: status.state,
         virtual_addresses: config.virtual_addresses.clone(),
         virtual_mac: mac_text(virtual_mac(contract_family(config.family), config.vrid)),

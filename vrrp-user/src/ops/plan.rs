@@ -421,6 +421,8 @@ virtual_addresses = ["198.51.100.1"]
             interface: "eth0".to_owned(),
             family: "IPv4".to_owned(),
             vrid: 51,
+            vrrp_version: "3".to_owned(),
+            unicast_peers: Vec::new(),
             state,
             virtual_addresses: Vec::new(),
             virtual_mac: String::new(),

@@ -42,6 +42,12 @@ pub struct InstanceStatus {
     pub family: String,
     /// Virtual router id.
     pub vrid: u8,
+    /// The VRRP versions it speaks: `"3"`, `"2"` or `"2+3"` (`version` in the configuration).
+    #[serde(default)]
+    pub vrrp_version: String,
+    /// Where adverts go instead of the multicast group (`unicast_peers`; empty: multicast).
+    #[serde(default)]
+    pub unicast_peers: Vec<IpAddr>,
     /// Current state.
     pub state: State,
     /// The virtual addresses, in advert order.
@@ -267,6 +273,7 @@ fn render_instance(
             yes_no(instance.accept_mode)
         ),
     );
+    lines.field("  Adverts", &adverts_text(instance));
     lines.field(
         "  Advert interval",
         &format!(
@@ -389,6 +396,24 @@ pub(crate) fn tracked_down_text(tracked_down: &[TrackedDown]) -> String {
         .map(|down| format!("{} down -{}", down.interface, down.weight))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// "VRRPv3 to the multicast group", "VRRPv2 and VRRPv3 to 192.0.2.2, 192.0.2.3".
+fn adverts_text(instance: &InstanceStatus) -> String {
+    let versions = match instance.vrrp_version.as_str() {
+        "2" => "VRRPv2",
+        "2+3" => "VRRPv2 and VRRPv3",
+        _ => "VRRPv3",
+    };
+    if instance.unicast_peers.is_empty() {
+        return format!("{versions} to the multicast group");
+    }
+    let peers: Vec<String> = instance
+        .unicast_peers
+        .iter()
+        .map(IpAddr::to_string)
+        .collect();
+    format!("{versions} to {}", peers.join(", "))
 }
 
 fn master_text(master: Option<&MasterStatus>) -> String {
@@ -560,6 +585,8 @@ pub(crate) mod tests {
             interface: "vlan4094.longif".to_owned(),
             family: "IPv6".to_owned(),
             vrid: 255,
+            vrrp_version: "3".to_owned(),
+            unicast_peers: vec![IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 2))],
             state: State::Backup,
             virtual_addresses: (0..20)
                 .map(|i| {
