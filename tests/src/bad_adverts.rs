@@ -1,8 +1,9 @@
 //! One table of defective adverts: every discard class of RFC 9568 §7.1 and what a broken or
 //! hostile sender adds (runts, MTU-sized padding, IP options, fragments, extension headers),
 //! each built from an advert that would win if it were accepted, with the XDP counter it must
-//! land in. The daemon battery (`malformed_adverts` suite) injects each at a Master and at a
-//! Backup.
+//! land in. Three suites read it: the daemon battery (`malformed_adverts`) injects each at a
+//! Master and at a Backup, `xdp_verdicts` runs each through the program, and the codec test
+//! below decodes each.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -398,4 +399,63 @@ fn behind_extension(
         next_header,
         &payload,
     ))
+}
+
+/// The third suite of the table: the codec alone (no root, no kernel) discards every case
+/// for the same reason the XDP program counts (`xdp_verdicts`) and the daemons survive
+/// (`malformed_adverts`). One validation, `check_header`, serves both; this pins the table
+/// to it.
+#[cfg(test)]
+mod codec {
+    use vrrp_common::advert::{Advert, ChecksumStyle, VersionMode};
+
+    use super::*;
+    use crate::differential::expected_counter;
+
+    #[test]
+    fn the_codec_discards_every_case_for_the_counter_the_table_names() {
+        // VRID 1 is one the differential harness configures, so "unknown VRID" (101) is not.
+        let winning = crate::frames::Advert::new(1, 254);
+        let senders = [
+            Sender::V4 {
+                mac: [0x02, 0, 0, 0, 0, 0x09],
+                source: Ipv4Addr::new(192, 0, 2, 9),
+                vip: Ipv4Addr::new(192, 0, 2, 100),
+            },
+            Sender::V6 {
+                mac: [0x02, 0, 0, 0, 0, 0x09],
+                source: Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 9),
+                vip: Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x100),
+            },
+        ];
+        let mut checked = 0;
+        for sender in senders {
+            let family = sender.family();
+            for case in bad_adverts().iter().filter(|case| case.applies_to(family)) {
+                // Frames the program hands to the kernel unparsed are not the codec's.
+                let Some(counter) = case.counter.filter(|c| *c != Counter::ParseErrors) else {
+                    continue;
+                };
+                for frame in (case.frames)(&sender, &winning) {
+                    let packet = &frame[14..];
+                    let decoded = match family {
+                        Family::V4 => Advert::decode_ipv4_packet_accepting(
+                            packet,
+                            ChecksumStyle::Rfc9568,
+                            VersionMode::V3,
+                        ),
+                        Family::V6 => Advert::decode_ipv6_packet(packet),
+                    };
+                    assert_eq!(
+                        expected_counter(&decoded),
+                        counter,
+                        "{family:?} {}: codec says {decoded:?}",
+                        case.name
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 30, "only {checked} frames checked");
+    }
 }

@@ -84,7 +84,7 @@ pub fn peer6() -> Ipv6Addr {
 }
 
 /// The counter the XDP program must bump for what the codec says about the same packet.
-fn expected_counter(decoded: &Result<Advert<'_>, DecodeError>) -> Counter {
+pub(crate) fn expected_counter(decoded: &Result<Advert<'_>, DecodeError>) -> Counter {
     match decoded {
         Ok(advert) if configured(advert.vrid()) => Counter::AdvertsToUserspace,
         // The codec cannot know the configuration; VRID 0 is never configured.
