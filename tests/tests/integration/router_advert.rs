@@ -338,6 +338,17 @@ fn hosts_route_via_the_link_local_vip_learnt_from_the_masters_router_advertiseme
     // C-23: the Backup sent none, not even for the solicitation.
     assert_eq!(from_backup(&on_r2), 0, "the Backup sent an RA");
     assert!(from_backup(&on_r1) >= 2, "the Master's RAs");
+    // Status counts them: the Master's announcements and at least the two solicitations (the
+    // host's kernel may have sent its own), nothing on the Backup.
+    let counted =
+        |daemon: &Daemon| super::advert_filters::lan_status(daemon)["router_adverts"].clone();
+    let (on_master, on_backup) = (counted(&d1), counted(&d2));
+    assert!(on_master["announced"].as_u64() >= Some(2), "{on_master}");
+    assert!(
+        on_master["solicitations"].as_u64() >= Some(2),
+        "{on_master}"
+    );
+    assert_eq!(on_backup["announced"], 0, "{on_backup}");
 
     // SIGKILL of the Master: the Backup takes over and announces itself with an RA; the
     // host's default route never goes away.

@@ -23,7 +23,7 @@ use crate::{
         },
         time::unix_ms_now,
     },
-    proto::State,
+    proto::{State, router_advert::RouterAdvertScheduler},
 };
 
 /// The snapshot of `instances` running on `interfaces` now.
@@ -140,6 +140,10 @@ fn instance_status(
             })
             .collect(),
         divergence_evictions,
+        router_adverts: instance
+            .router_adverts
+            .as_ref()
+            .map(RouterAdvertScheduler::counters),
     }
 }
 

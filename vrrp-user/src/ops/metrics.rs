@@ -380,8 +380,23 @@ fn register_snapshot(registry: &mut Registry, snapshot: &StatusSnapshot) {
     let dataplane: Family<InstanceCounterLabels, Counter> = Family::default();
     let divergences: Family<InstanceKindLabels, Gauge> = Family::default();
     let evictions: Family<InstanceLabels, Counter> = Family::default();
+    let router_adverts: Family<InstanceKindLabels, Counter> = Family::default();
+    let solicitations: Family<InstanceLabels, Counter> = Family::default();
     for instance in &snapshot.instances {
         let labels = InstanceLabels::of(instance);
+        if let Some(ra) = &instance.router_adverts {
+            for (kind, value) in [("announce", ra.announced), ("withdraw", ra.withdrawn)] {
+                router_adverts
+                    .get_or_create(&InstanceKindLabels {
+                        instance: labels.clone(),
+                        kind: kind.to_owned(),
+                    })
+                    .inc_by(value);
+            }
+            solicitations
+                .get_or_create(&labels)
+                .inc_by(ra.solicitations);
+        }
         for kind in DivergenceKind::ALL {
             let active = instance
                 .divergences
@@ -526,6 +541,16 @@ fn register_snapshot(registry: &mut Registry, snapshot: &StatusSnapshot) {
         evictions,
     );
     registry.register(
+        "router_adverts_sent",
+        "IPv6 Router Advertisements sent while Master, by kind (announce; withdraw: lifetime 0)",
+        router_adverts,
+    );
+    registry.register(
+        "router_solicitations",
+        "Valid Router Solicitations received while Master",
+        solicitations,
+    );
+    registry.register(
         "dataplane_instance_packets",
         "Data-plane counters of the virtual router, by counter",
         dataplane,
@@ -605,13 +630,56 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::ops::status::{InterfaceStatus, tests::wide_instance};
+    use crate::{
+        ops::status::{InterfaceStatus, tests::wide_instance},
+        proto::router_advert::RouterAdvertCounters,
+    };
 
     /// The exposition line of `metric` whose labels include `label`.
     fn value(text: &str, metric: &str, label: &str) -> Option<u64> {
         text.lines()
             .find(|line| line.starts_with(&format!("{metric}{{")) && line.contains(label))
             .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+    }
+
+    #[test]
+    fn router_advertisements_are_counted_by_kind_and_solicitations_apart() {
+        let snapshot = StatusSnapshot {
+            instances: vec![
+                InstanceStatus {
+                    router_adverts: Some(RouterAdvertCounters {
+                        announced: 7,
+                        withdrawn: 1,
+                        solicitations: 2,
+                    }),
+                    ..wide_instance(1)
+                },
+                // An instance without RAs has no RA series at all.
+                InstanceStatus {
+                    router_adverts: None,
+                    ..wide_instance(2)
+                },
+            ],
+            ..StatusSnapshot::default()
+        };
+        let mut registry = Registry::with_prefix("xvrrp");
+        register_snapshot(&mut registry, &snapshot);
+        let mut text = String::new();
+        encode(&mut text, &registry).unwrap();
+        let sent = "xvrrp_router_adverts_sent_total";
+        assert_eq!(value(&text, sent, "kind=\"announce\""), Some(7));
+        assert_eq!(value(&text, sent, "kind=\"withdraw\""), Some(1));
+        assert_eq!(
+            value(&text, "xvrrp_router_solicitations_total", "customer-001"),
+            Some(2)
+        );
+        assert_eq!(
+            text.lines()
+                .filter(|line| line.starts_with("xvrrp_router_") && line.contains("customer-002"))
+                .count(),
+            0,
+            "{text}"
+        );
     }
 
     #[test]

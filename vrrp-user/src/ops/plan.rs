@@ -443,6 +443,7 @@ virtual_addresses = ["198.51.100.1"]
             dataplane: std::collections::BTreeMap::new(),
             divergences: Vec::new(),
             divergence_evictions: 0,
+            router_adverts: None,
         }
     }
 

@@ -11,7 +11,7 @@ use std::{collections::BTreeMap, fmt::Write as _, net::IpAddr};
 use serde::{Deserialize, Serialize};
 
 use super::{journal::EventRecord, protocol::Requester};
-use crate::proto::{DivergenceKind, RouterCounters, State};
+use crate::proto::{DivergenceKind, RouterCounters, State, router_advert::RouterAdvertCounters};
 
 /// What the event loop knows, at one moment.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +95,9 @@ pub struct InstanceStatus {
     /// Peers the divergence table forgot to make room for new sources.
     #[serde(default)]
     pub divergence_evictions: u64,
+    /// IPv6 Router Advertisements (`[instance.router_advertisement]`), if configured.
+    #[serde(default)]
+    pub router_adverts: Option<RouterAdvertCounters>,
 }
 
 /// A divergence active now (docs/OPERATIONS.md lists the kinds).
@@ -290,6 +293,15 @@ fn render_instance(
         ),
     );
     lines.field("  Master", &master_text(instance.master.as_ref()));
+    if let Some(ra) = &instance.router_adverts {
+        lines.field(
+            "  Router adverts",
+            &format!(
+                "{} announced, {} withdrawn (lifetime 0), {} solicitations",
+                ra.announced, ra.withdrawn, ra.solicitations
+            ),
+        );
+    }
     if let Some(record) = last {
         lines.field("  Last transition", &record.summary());
     }
@@ -659,6 +671,11 @@ pub(crate) mod tests {
                 for_ms: u64::MAX,
             }],
             divergence_evictions: u64::MAX,
+            router_adverts: Some(RouterAdvertCounters {
+                announced: u64::MAX,
+                withdrawn: u64::MAX,
+                solicitations: u64::MAX,
+            }),
         }
     }
 

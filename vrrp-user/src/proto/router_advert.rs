@@ -24,6 +24,8 @@
 
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
+
 use super::{State, TransitionReason};
 
 /// RFC 4861 §10: the first few unsolicited RAs are at most this far apart.
@@ -53,6 +55,17 @@ pub enum RouterAdvertKind {
     Final,
 }
 
+/// What one virtual router's RA schedule did, for `status` and the metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouterAdvertCounters {
+    /// Announcements (the configured router lifetime), unsolicited and solicited.
+    pub announced: u64,
+    /// Final RAs (router lifetime 0) on leaving Master.
+    pub withdrawn: u64,
+    /// Valid solicitations received while Master (each moves the next RA closer).
+    pub solicitations: u64,
+}
+
 /// The RA schedule of one IPv6 virtual router.
 #[derive(Debug)]
 pub struct RouterAdvertScheduler {
@@ -66,6 +79,7 @@ pub struct RouterAdvertScheduler {
     initial_left: u8,
     /// When the last multicast RA went out (for §6.2.6's rate limit).
     last_sent: Option<Instant>,
+    counters: RouterAdvertCounters,
 }
 
 impl RouterAdvertScheduler {
@@ -78,6 +92,7 @@ impl RouterAdvertScheduler {
             final_due: false,
             initial_left: 0,
             last_sent: None,
+            counters: RouterAdvertCounters::default(),
         }
     }
 
@@ -127,6 +142,7 @@ impl RouterAdvertScheduler {
         let Some(next) = self.next else {
             return;
         };
+        self.counters.solicitations += 1;
         let delay = self.random_between(Duration::ZERO, MAX_RA_DELAY_TIME);
         let earliest = self
             .last_sent
@@ -145,6 +161,7 @@ impl RouterAdvertScheduler {
     pub fn poll_send(&mut self, now: Instant) -> Option<RouterAdvertKind> {
         if std::mem::take(&mut self.final_due) {
             self.last_sent = Some(now);
+            self.counters.withdrawn += 1;
             return Some(RouterAdvertKind::Final);
         }
         if self.next? > now {
@@ -157,7 +174,13 @@ impl RouterAdvertScheduler {
         }
         self.next = Some(now + interval);
         self.last_sent = Some(now);
+        self.counters.announced += 1;
         Some(RouterAdvertKind::Announce)
+    }
+
+    /// What the schedule sent and heard so far.
+    pub fn counters(&self) -> RouterAdvertCounters {
+        self.counters
     }
 
     /// Uniform in `low..=high`, in microseconds.
@@ -301,6 +324,33 @@ mod tests {
         let before = scheduler.poll_timeout();
         scheduler.on_solicitation(start);
         assert_eq!(scheduler.poll_timeout(), before);
+    }
+
+    #[test]
+    fn counters_count_what_was_sent_and_heard() {
+        let start = Instant::now();
+        let mut scheduler = master(start, 7);
+        let sent = run(&mut scheduler, start + Duration::from_secs(1));
+        scheduler.on_solicitation(start + Duration::from_secs(1));
+        scheduler.on_transition(
+            State::Master,
+            State::Initialize,
+            &TransitionReason::Shutdown,
+            start + Duration::from_secs(2),
+        );
+        assert_eq!(
+            scheduler.poll_send(start + Duration::from_secs(2)),
+            Some(RouterAdvertKind::Final)
+        );
+        assert_eq!(
+            scheduler.counters(),
+            RouterAdvertCounters {
+                announced: u64::try_from(sent.len()).unwrap(),
+                withdrawn: 1,
+                solicitations: 1,
+            }
+        );
+        assert!(!sent.is_empty());
     }
 
     #[test]
