@@ -8,7 +8,7 @@ use std::{
         atomic::{AtomicBool, Ordering},
     },
     thread::JoinHandle,
-    time::Instant,
+    time::{Duration, Instant, SystemTime},
 };
 
 use crate::netns::NetNs;
@@ -16,7 +16,9 @@ use crate::netns::NetNs;
 /// One captured frame.
 #[derive(Clone, Debug)]
 pub struct Captured {
-    /// When the capture thread received it.
+    /// When the kernel received it (its socket timestamp, not when the capture thread got
+    /// to read it: on a loaded machine that thread runs late, and the gaps between frames
+    /// are what tests assert).
     pub at: Instant,
     /// The Ethernet frame, destination MAC first.
     pub data: Vec<u8>,
@@ -78,26 +80,13 @@ impl Capture {
                 }
                 ready_tx.send(()).expect("signal ready");
                 while !stop.load(Ordering::Relaxed) {
-                    // SAFETY: an all-zero sockaddr_ll is valid.
-                    let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-                    let mut from_len = u32::try_from(size_of::<libc::sockaddr_ll>()).expect("size");
-                    // SAFETY: buffer and address valid for their lengths; the socket has a
-                    // receive timeout.
-                    let n = unsafe {
-                        libc::recvfrom(
-                            socket.as_raw_fd(),
-                            buffer.as_mut_ptr().cast(),
-                            buffer.len(),
-                            0,
-                            (&raw mut from).cast(),
-                            &raw mut from_len,
-                        )
+                    let Some((n, at, outgoing)) = receive(&socket, &mut buffer) else {
+                        continue;
                     };
-                    let Ok(n) = usize::try_from(n) else { continue };
                     frames.lock().expect("capture lock").push(Captured {
-                        at: Instant::now(),
+                        at,
                         data: buffer[..n].to_vec(),
-                        outgoing: from.sll_pkttype == libc::PACKET_OUTGOING,
+                        outgoing,
                     });
                 }
             })
@@ -240,7 +229,69 @@ fn open_socket(ifname: &std::ffi::CStr) -> OwnedFd {
         )
     };
     assert_eq!(rc, 0, "SO_RCVTIMEO");
+    let on: libc::c_int = 1;
+    // SAFETY: valid int with its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            (&raw const on).cast(),
+            u32::try_from(size_of::<libc::c_int>()).expect("size"),
+        )
+    };
+    assert_eq!(rc, 0, "SO_TIMESTAMPNS");
     socket
+}
+
+/// One frame from `socket` into `buffer`: its length, the kernel's receive time as an
+/// [`Instant`], and whether this host sent it. `None` on the receive timeout.
+fn receive(socket: &OwnedFd, buffer: &mut [u8]) -> Option<(usize, Instant, bool)> {
+    // SAFETY: an all-zero sockaddr_ll is valid.
+    let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    let mut io = libc::iovec {
+        iov_base: buffer.as_mut_ptr().cast(),
+        iov_len: buffer.len(),
+    };
+    // Room for one SCM_TIMESTAMPNS message, u64-aligned as cmsghdr needs.
+    let mut control = [0_u64; 8];
+    // SAFETY: an all-zero msghdr is valid; the fields are set below.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_name = (&raw mut from).cast();
+    message.msg_namelen = u32::try_from(size_of::<libc::sockaddr_ll>()).expect("size");
+    message.msg_iov = &raw mut io;
+    message.msg_iovlen = 1;
+    message.msg_control = control.as_mut_ptr().cast();
+    message.msg_controllen = size_of_val(&control);
+    // SAFETY: every pointer in `message` is valid for its length; the socket has a receive
+    // timeout.
+    let n =
+        usize::try_from(unsafe { libc::recvmsg(socket.as_raw_fd(), &raw mut message, 0) }).ok()?;
+    let (now, wall_now) = (Instant::now(), SystemTime::now());
+    let mut at = now;
+    // SAFETY: the kernel filled `message.msg_control` with well-formed cmsgs up to
+    // msg_controllen; CMSG_* walk only within it.
+    unsafe {
+        let mut header = libc::CMSG_FIRSTHDR(&raw const message);
+        while !header.is_null() {
+            if (*header).cmsg_level == libc::SOL_SOCKET
+                && (*header).cmsg_type == libc::SCM_TIMESTAMPNS
+            {
+                let stamp =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(header).cast::<libc::timespec>());
+                if let (Ok(seconds @ 1..), Ok(nanos)) =
+                    (u64::try_from(stamp.tv_sec), u32::try_from(stamp.tv_nsec))
+                {
+                    let received = SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos);
+                    // How long ago, by the wall clock, taken back from the monotonic now.
+                    let ago = wall_now.duration_since(received).unwrap_or_default();
+                    at = now.checked_sub(ago).unwrap_or(now);
+                }
+            }
+            header = libc::CMSG_NXTHDR(&raw const message, header);
+        }
+    }
+    Some((n, at, from.sll_pkttype == libc::PACKET_OUTGOING))
 }
 
 /// Sends raw Ethernet `frames` out of `ifname` in `ns`, `spacing` apart (as a probe host
