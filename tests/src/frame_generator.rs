@@ -11,7 +11,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{cpu::pin_current_thread, netns::NetNs, os_call::expect_success};
+use crate::{
+    cpu::{pin_current_thread, thread_cpu_time},
+    netns::NetNs,
+    os_call::expect_success,
+};
 
 /// Frames per `sendmmsg` call.
 const BATCH: usize = 64;
@@ -29,6 +33,9 @@ pub struct Sent {
     pub frames: u64,
     /// Wall-clock length of the burst.
     pub elapsed: Duration,
+    /// CPU time the sending thread got in it (the kernel's receive work a veth does on the
+    /// sending CPU included, when it runs in the thread's softirq).
+    pub cpu_time: Duration,
 }
 
 impl FrameGenerator {
@@ -108,6 +115,7 @@ impl FrameGenerator {
             message.msg_hdr.msg_iovlen = 1;
         }
         let start = Instant::now();
+        let cpu_start = thread_cpu_time();
         let mut frames = 0u64;
         while start.elapsed() < window {
             // SAFETY: `messages` holds BATCH valid headers whose iovec points at the frame,
@@ -135,6 +143,7 @@ impl FrameGenerator {
         Sent {
             frames,
             elapsed: start.elapsed(),
+            cpu_time: thread_cpu_time().saturating_sub(cpu_start),
         }
     }
 }

@@ -11,7 +11,7 @@ use vrrp_common::{
     maps::{AddressFamily, Role},
 };
 use vrrp_tests::{
-    frame_generator::{FrameGenerator, Sent},
+    frame_generator::FrameGenerator,
     frames::{ROUTER_MAC, echo_v4, mac_text},
     netns::NetNs,
     nft::NetdevDrop,
@@ -115,14 +115,27 @@ impl VethLab {
     }
 }
 
-/// One burst: (frames/s discarded by what `discarded` counts, frames/s sent).
+/// What one burst did, per second of the generator thread's CPU time (one core's worth, what
+/// other processes took from the CPU not counted).
+struct Burst {
+    discarded_per_s: f64,
+    sent_per_s: f64,
+    /// Share of the window the generator had the CPU.
+    on_cpu: f64,
+}
+
+/// One burst, counting what `discarded` counts.
 #[expect(clippy::float_arithmetic, reason = "rates")]
-fn burst(generator: &FrameGenerator, cpu: usize, discarded: impl Fn() -> u64) -> (f64, f64) {
+fn burst(generator: &FrameGenerator, cpu: usize, discarded: impl Fn() -> u64) -> Burst {
     let before = discarded();
-    let Sent { frames, elapsed } = generator.send_for(WINDOW, cpu);
+    let sent = generator.send_for(WINDOW, cpu);
     let after = discarded();
-    let seconds = elapsed.as_secs_f64();
-    ((after - before) as f64 / seconds, frames as f64 / seconds)
+    let seconds = sent.cpu_time.as_secs_f64();
+    Burst {
+        discarded_per_s: (after - before) as f64 / seconds,
+        sent_per_s: sent.frames as f64 / seconds,
+        on_cpu: seconds / sent.elapsed.as_secs_f64(),
+    }
 }
 
 #[expect(clippy::float_arithmetic, reason = "rates and ratios")]
@@ -133,10 +146,11 @@ pub(crate) fn run(cpu: usize) {
     // [receiver][round]
     let mut discarded = vec![Vec::new(); RECEIVERS.len()];
     let mut sent = vec![Vec::new(); RECEIVERS.len()];
+    let mut on_cpu = Vec::new();
     let mut hooks = vec![None; RECEIVERS.len()];
     for round in 0..ROUNDS {
         for (index, receiver) in RECEIVERS.iter().enumerate() {
-            let (dropped, offered) = match *receiver {
+            let burst = match *receiver {
                 Receiver::Nftables => {
                     let rule = NetdevDrop::install(&lab.receiver, RECEIVER_IF, vmac);
                     burst(&generator, cpu, || rule.dropped())
@@ -151,21 +165,24 @@ pub(crate) fn run(cpu: usize) {
                     })
                 }
             };
-            discarded[index].push(dropped);
-            sent[index].push(offered);
+            discarded[index].push(burst.discarded_per_s);
+            sent[index].push(burst.sent_per_s);
+            on_cpu.push(burst.on_cpu);
         }
         eprintln!("virtual-MAC drop: round {}/{ROUNDS}", round + 1);
     }
     println!(
         "- Virtual-MAC drop rate: VRID {VRID}, frames to {} of {} B; {ROUNDS} rounds of a {} s \
-         burst per receiver.\n",
+         burst per receiver; the generator had the CPU for {:.0} % of its windows.\n",
         mac_text(vmac),
         echo_v4(vmac, VIP).len(),
         WINDOW.as_secs(),
+        Spread::of(&on_cpu).scaled(100.0),
     );
     println!(
-        "| receiver on the veth | discarded, Mframes/s | ratio to nftables (same round) | \
-         core ns per frame | saved vs nftables, ns per frame (same round) | sent, Mframes/s |"
+        "| receiver on the veth | discarded, Mframes per CPU-second | ratio to nftables (same round) | \
+         core ns per frame | saved vs nftables, ns per frame (same round) | sent, Mframes per \
+         CPU-second |"
     );
     println!("|---|---:|---:|---:|---:|---:|");
     for (index, receiver) in RECEIVERS.iter().enumerate() {
