@@ -152,7 +152,10 @@ fn xdp_section(table: &str) -> String {
            on a veth, and native XDP), or no program and an nftables rule `ether daddr <virtual\n  \
            MAC> counter drop` at the device's netdev ingress hook.\n  \
            Discarded frames are counted by `vmac_dropped_backup` or the rule's counter over\n  \
-           each burst; every receiver sees the same generator in each round.\n\
+           each burst; every receiver sees the same generator in each round. Rates are per\n  \
+           second of the generator thread's CPU time, so time other processes take from the\n  \
+           CPU is not counted (the share of the window it had is printed; receive work the\n  \
+           kernel defers to ksoftirqd would escape it).\n\
          - What bounds the rate: a veth delivers on the sending CPU, so the one core runs the\n  \
            generator (a syscall share, an skb allocation and copy per frame) and the whole\n  \
            receive path (*sent* = *discarded* says the receiver kept up), and the generator's\n  \
