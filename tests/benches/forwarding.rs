@@ -12,17 +12,14 @@ use std::{
     time::Duration,
 };
 
-use vrrp_common::{
-    advert::ChecksumStyle,
-    maps::{AddressFamily, Role},
-};
+use vrrp_common::maps::{AddressFamily, Role};
 use vrrp_tests::{
     netns::NetNs,
     privilege::require_root,
     wait,
-    xdp::{TEST_HEARTBEAT_TIMEOUT, TestPinRoot, test_options},
+    xdp::{TestPinRoot, test_instance, test_options},
 };
-use vrrp_user::dataplane::{Dataplane, IngressHook, InstanceSettings, XdpAttachMode};
+use vrrp_user::dataplane::{Dataplane, IngressHook, XdpAttachMode};
 
 /// Rounds; each runs every mode once.
 const ROUNDS: usize = 5;
@@ -94,18 +91,11 @@ impl Path {
                     .set_instance(
                         AddressFamily::Ipv4,
                         vrid,
-                        &InstanceSettings {
-                            role: Role::Master,
-                            accept: false,
-                            master_address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
-                            master_priority: 200,
-                            master_interval_cs: 100,
-                            owner: false,
-                            heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
-                            checksum_style: ChecksumStyle::Rfc9568,
-                            peers_listed: false,
-                            versions: vrrp_common::advert::VersionMode::V3,
-                        },
+                        &test_instance(
+                            Role::Master,
+                            false,
+                            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+                        ),
                     )
                     .expect("configure");
                 dataplane

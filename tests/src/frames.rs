@@ -389,6 +389,11 @@ pub fn neighbor_advertisement(
     )
 }
 
+/// `mac` as text, `02:00:00:00:00:01` (for ip and nft).
+pub fn mac_text(mac: [u8; 6]) -> String {
+    mac.map(|byte| format!("{byte:02x}")).join(":")
+}
+
 /// An ICMP echo request over IPv4 to `destination` with destination MAC `destination_mac`.
 pub fn echo_v4(destination_mac: [u8; 6], destination: Ipv4Addr) -> Vec<u8> {
     let mut icmp = vec![8, 0, 0, 0, 0x12, 0x34, 0, 1];

@@ -4,15 +4,20 @@
 
 pub mod bad_adverts;
 pub mod capture;
+pub mod cpu;
 pub mod daemon;
 pub mod differential;
 pub mod failover;
+pub mod frame_generator;
 pub mod frames;
 pub mod keepalived;
 pub mod lab;
 pub mod netns;
+pub mod nft;
+pub mod os_call;
 pub mod privilege;
 pub mod scale;
+pub mod spread;
 pub mod vrrp;
 pub mod wait;
 pub mod xdp;

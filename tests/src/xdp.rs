@@ -2,12 +2,18 @@
 //! tests and the benchmark. Pins go to a per-namespace bpffs directory so parallel tests never
 //! meet (every lab interface is called `eth0`).
 
-use std::{path::PathBuf, time::Duration};
+use std::{net::IpAddr, path::PathBuf, time::Duration};
 
-use vrrp_user::dataplane::{AttachOptions, Dataplane, TestProgram, XdpAttachMode};
+use vrrp_common::{
+    advert::{ChecksumStyle, VersionMode},
+    maps::Role,
+};
+use vrrp_user::dataplane::{
+    AttachOptions, Dataplane, InstanceSettings, TestProgram, XdpAttachMode,
+};
 
 use crate::{
-    frames::ROUTER_MAC,
+    frames::{ROUTER_MAC, mac_text},
     netns::{EnteredNetNs, NetNs},
 };
 
@@ -48,6 +54,24 @@ impl Drop for TestPinRoot {
 /// The per-instance heartbeat timeout for tests: one no test reaches by accident.
 pub const TEST_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// An instance for tests in `role`, its Master at `master_address` (priority 200, 1 s adverts):
+/// VRRPv3, RFC 9568 checksum, not the address owner, no unicast peers, heartbeat timeout
+/// [`TEST_HEARTBEAT_TIMEOUT`].
+pub fn test_instance(role: Role, accept: bool, master_address: IpAddr) -> InstanceSettings {
+    InstanceSettings {
+        role,
+        accept,
+        master_address,
+        master_priority: 200,
+        master_interval_cs: 100,
+        owner: false,
+        heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
+        checksum_style: ChecksumStyle::Rfc9568,
+        peers_listed: false,
+        versions: VersionMode::V3,
+    }
+}
+
 /// Attach options for tests: pins under `pin_root`.
 pub fn test_options(mode: XdpAttachMode, pin_root: &TestPinRoot) -> AttachOptions {
     AttachOptions {
@@ -85,12 +109,15 @@ impl XdpUnderTest {
             "ip", "link", "add", TEST_IF, "type", "veth", "peer", "name", PEER_IF,
         ]);
         ns.run(&["ip", "link", "set", PEER_IF, "up"]);
-        let mac = ROUTER_MAC
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect::<Vec<_>>()
-            .join(":");
-        ns.run(&["ip", "link", "set", TEST_IF, "address", &mac, "up"]);
+        ns.run(&[
+            "ip",
+            "link",
+            "set",
+            TEST_IF,
+            "address",
+            &mac_text(ROUTER_MAC),
+            "up",
+        ]);
         let inside = ns.enter();
         let pin_root = TestPinRoot::new(ns.name());
         let dataplane =

@@ -3,18 +3,14 @@
 
 use std::{net::IpAddr, process::Command, time::Duration};
 
-use vrrp_common::{
-    advert::ChecksumStyle,
-    maps::{ALL_MAPS, AddressFamily, INSTANCES_MAP, Role},
-};
-use vrrp_tests::xdp::TEST_HEARTBEAT_TIMEOUT;
+use vrrp_common::maps::{ALL_MAPS, AddressFamily, INSTANCES_MAP, Role};
 use vrrp_tests::{
     lab::{LAN_IF, Lab},
     privilege::require_root,
     wait,
-    xdp::{TestPinRoot, test_options},
+    xdp::{TestPinRoot, test_instance, test_options},
 };
-use vrrp_user::dataplane::{Dataplane, IngressHook, InstanceSettings, XdpAttachMode};
+use vrrp_user::dataplane::{Dataplane, IngressHook, XdpAttachMode};
 
 #[test]
 fn attach_pins_every_map_and_detach_removes_the_pins() {
@@ -45,18 +41,11 @@ fn attach_pins_every_map_and_detach_removes_the_pins() {
         .set_instance(
             AddressFamily::Ipv4,
             42,
-            &InstanceSettings {
-                role: Role::Backup,
-                accept: false,
-                master_address: IpAddr::V4("192.0.2.2".parse().unwrap()),
-                master_priority: 200,
-                master_interval_cs: 100,
-                owner: false,
-                heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
-                checksum_style: ChecksumStyle::Rfc9568,
-                peers_listed: false,
-                versions: vrrp_common::advert::VersionMode::V3,
-            },
+            &test_instance(
+                Role::Backup,
+                false,
+                IpAddr::V4("192.0.2.2".parse().unwrap()),
+            ),
         )
         .unwrap();
     let dump = Command::new("bpftool")

@@ -21,7 +21,7 @@ use vrrp_tests::{
     },
     privilege::require_root,
     vrrp::Family,
-    xdp::{XdpUnderTest, io_runtime},
+    xdp::{XdpUnderTest, io_runtime, test_instance},
 };
 use vrrp_user::dataplane::{
     CounterValues, IngressHook, InstanceSettings, monotonic_now, virtual_mac,
@@ -1039,22 +1039,7 @@ fn configure_own(xdp: &mut XdpUnderTest, role: Role) {
         (AddressFamily::Ipv6, IpAddr::V6(router6())),
     ] {
         xdp.dataplane
-            .set_instance(
-                family,
-                VRID,
-                &InstanceSettings {
-                    role,
-                    accept: true,
-                    master_address: own,
-                    master_priority: 200,
-                    master_interval_cs: 100,
-                    owner: false,
-                    heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
-                    checksum_style: ChecksumStyle::Rfc9568,
-                    peers_listed: false,
-                    versions: VersionMode::V3,
-                },
-            )
+            .set_instance(family, VRID, &test_instance(role, true, own))
             .unwrap();
     }
     xdp.dataplane.add_vip(IpAddr::V4(VIP4), VRID).unwrap();
@@ -1332,18 +1317,7 @@ fn a_burst_from_255_vrids_in_both_families_fits_the_ring_unread() {
             (AddressFamily::Ipv4, IpAddr::V4(PEER4)),
             (AddressFamily::Ipv6, IpAddr::V6(peer6())),
         ] {
-            let settings = InstanceSettings {
-                role: Role::Backup,
-                accept: false,
-                master_address: master,
-                master_priority: 200,
-                master_interval_cs: 100,
-                owner: false,
-                heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
-                checksum_style: ChecksumStyle::Rfc9568,
-                peers_listed: false,
-                versions: vrrp_common::advert::VersionMode::V3,
-            };
+            let settings = test_instance(Role::Backup, false, master);
             xdp.dataplane.set_instance(family, vrid, &settings).unwrap();
         }
         let advert4 = Advert::new(vrid, 250);

@@ -2,9 +2,7 @@
 //! integration tests and the benchmarks. Not part of the daemon: built with the `test-hooks`
 //! feature only.
 
-use std::time::Duration;
-
-use aya::programs::{SchedClassifier, TestRun, TestRunAttrs, TestRunOptions, Xdp};
+use aya::programs::{SchedClassifier, TestRun, TestRunOptions, Xdp};
 use vrrp_common::maps::{EGRESS_PROGRAM_NAME, PASS_PROGRAM_NAME, PROGRAM_NAME, TC_PROGRAM_NAME};
 
 use super::{Dataplane, DataplaneError, attach::loaded_program};
@@ -27,8 +25,6 @@ pub enum TestProgram {
 pub struct TestRunOutcome {
     /// The XDP action the program returned.
     pub action: u32,
-    /// Mean run time per repetition, as the kernel measured it.
-    pub duration: Duration,
     /// Length of the output frame.
     pub frame_len: usize,
 }
@@ -37,44 +33,14 @@ impl Dataplane {
     /// Runs `program` `repeat` times on `frame` through `BPF_PROG_TEST_RUN`, as if it arrived
     /// on this interface; `frame_out` receives the (possibly rewritten) frame. Repetitions run
     /// on the same buffer, so a program that rewrites the frame sees its own output from the
-    /// second run on ([`Self::test_run_live`] avoids that). Used by the integration tests and
-    /// the benchmark; the maps are the live ones.
+    /// second run on. Used by the integration tests and the benchmark; the maps are the live
+    /// ones.
     pub fn test_run(
         &mut self,
         program: TestProgram,
         frame: &[u8],
         frame_out: &mut [u8],
         repeat: u32,
-    ) -> Result<TestRunOutcome, DataplaneError> {
-        self.run_test(program, frame, Some(frame_out), repeat, TestRunAttrs::new())
-    }
-
-    /// Like [`Self::test_run`] in live-frames mode: every repetition starts from `frame`, and
-    /// `XDP_TX` frames really leave through this interface. No output frame (`frame_len` 0).
-    pub fn test_run_live(
-        &mut self,
-        program: TestProgram,
-        frame: &[u8],
-        repeat: u32,
-    ) -> Result<TestRunOutcome, DataplaneError> {
-        // The kernel's default batch size.
-        const BATCH: u32 = 64;
-        self.run_test(
-            program,
-            frame,
-            None,
-            repeat,
-            TestRunAttrs::new().xdp_live_frames(BATCH),
-        )
-    }
-
-    fn run_test(
-        &mut self,
-        program: TestProgram,
-        frame: &[u8],
-        frame_out: Option<&mut [u8]>,
-        repeat: u32,
-        attrs: TestRunAttrs,
     ) -> Result<TestRunOutcome, DataplaneError> {
         let ifindex = self.ifindex;
         let frame_len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
@@ -108,10 +74,9 @@ impl Dataplane {
         let context_bytes: Vec<u8> = context.iter().flat_map(|word| word.to_ne_bytes()).collect();
         let options = TestRunOptions {
             data_in: Some(frame),
-            data_out: frame_out,
+            data_out: Some(frame_out),
             ctx_in: Some(&context_bytes),
             repeat,
-            attrs,
             ..TestRunOptions::new()
         };
         // An adopted data plane has no object of its own to run programs from.
@@ -127,7 +92,6 @@ impl Dataplane {
         .map_err(|source| DataplaneError::program(&self.ifname, "test-run", source))?;
         Ok(TestRunOutcome {
             action: result.return_value,
-            duration: result.duration,
             frame_len: result.data_size_out as usize,
         })
     }
