@@ -26,6 +26,8 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "rust-web-clippy",
     "tcpdump",
     "stress-ng",
+    // The baseline of `cargo xtask bench xdp`'s virtual-MAC drop rate (a netdev ingress rule).
+    "nftables",
     // For promtool, which tests examples/prometheus/alerts.yml (the package's server is not
     // used).
     "prometheus",
