@@ -180,7 +180,8 @@ fn stamp(ctx: &TcContext) -> Result<(), Malformed> {
                 ETHERNET_HEADER_LEN + offset_of!(Ipv6Header, next_header),
             )? == IPPROTO_ICMPV6 =>
         {
-            nd::stamp_advertisement(ctx)
+            nd::stamp_advertisement(ctx)?;
+            nd::stamp_solicitation(ctx)
         }
         _ => Ok(()),
     }

@@ -3,7 +3,8 @@
 //! Ingress (XDP): a Neighbor Solicitation for a VIP goes to the stack while we are Master, which
 //! answers it (the VIP is installed); a Backup must not answer, so it is dropped. Egress (TC):
 //! the stack's Neighbor Advertisement for a VIP leaves with the virtual MAC as Ethernet source
-//! and, when it carries one, in the target link-layer address option (checksum updated). The
+//! and, when it carries one, in the target link-layer address option (checksum updated); so
+//! does a Neighbor Solicitation the stack sends from a VIP, in its source link-layer option. The
 //! stack sets the flags: Override on answers to multicast solicitations (RFC 4861 §7.2.4),
 //! Router while forwarding is on, Solicited unless it answers DAD.
 
@@ -14,7 +15,8 @@ use vrrp_common::{
     router_advert::ICMPV6_ROUTER_SOLICITATION,
     wire::{
         EthernetHeader, ICMPV6_NEIGHBOR_ADVERTISEMENT, ICMPV6_NEIGHBOR_SOLICITATION, Icmpv6Header,
-        Ipv6Header, LinkLayerAddressOption, ND_OPTION_TARGET_LINK_LAYER, NeighborMessage,
+        Ipv6Header, LinkLayerAddressOption, ND_OPTION_SOURCE_LINK_LAYER,
+        ND_OPTION_TARGET_LINK_LAYER, NeighborMessage,
     },
 };
 
@@ -86,12 +88,46 @@ pub(crate) fn stamp_advertisement(ctx: &impl Frame) -> Result<(), Malformed> {
     let Some((vrid, _)) = vip_target(ctx, ICMPV6_NEIGHBOR_ADVERTISEMENT)? else {
         return Ok(());
     };
-    let key = instance::key(ctx, AddressFamily::Ipv6, vrid);
-    let Some(config) = instance::lookup(&key) else {
+    if stamp_virtual_mac(ctx, vrid, ND_OPTION_TARGET_LINK_LAYER)? {
+        count_instance(
+            &instance::key(ctx, AddressFamily::Ipv6, vrid),
+            Counter::NaReplies,
+        );
+    }
+    Ok(())
+}
+
+/// Egress: an NS the stack sends *from* a VIP (it resolves a host it answers from the VIP)
+/// leaves with the virtual MAC too. Its source link-layer option is what the host records for
+/// the VIP (RFC 4861 §7.2.3): with the physical MAC there, the host would reach the VIP through
+/// this router's own MAC and lose it at the next failover until its neighbour entry expires.
+#[inline(always)]
+pub(crate) fn stamp_solicitation(ctx: &impl Frame) -> Result<(), Malformed> {
+    if read_u8(ctx, ICMP)? != ICMPV6_NEIGHBOR_SOLICITATION {
+        return Ok(());
+    }
+    let source = read::<Ipv6Header>(ctx, ETHERNET_HEADER_LEN)?.source;
+    // SAFETY: a successful lookup of a plain-integer value.
+    let Some(vrid) = XVRRP_VIPS6
+        .get_ptr(Vip6Key { addr_be: source })
+        .map(|vip| unsafe { (*vip).vrid })
+    else {
         return Ok(());
     };
+    stamp_virtual_mac(ctx, vrid, ND_OPTION_SOURCE_LINK_LAYER)?;
+    Ok(())
+}
+
+/// Rewrites the Ethernet source and the link-layer option of kind `option_kind` (when the
+/// message carries one) to the virtual MAC of `vrid`, if we act as its Master. Whether it did.
+#[inline(always)]
+fn stamp_virtual_mac(ctx: &impl Frame, vrid: u8, option_kind: u8) -> Result<bool, Malformed> {
+    let key = instance::key(ctx, AddressFamily::Ipv6, vrid);
+    let Some(config) = instance::lookup(&key) else {
+        return Ok(false);
+    };
     if instance::acting_master(&key, &config).is_none() {
-        return Ok(());
+        return Ok(false);
     }
     let eth = read::<EthernetHeader>(ctx, 0)?;
     write(
@@ -105,7 +141,7 @@ pub(crate) fn stamp_advertisement(ctx: &impl Frame) -> Result<(), Malformed> {
     // Answers to unicast solicitations (reachability probes) carry no option: the Ethernet
     // source is all there is to stamp.
     if let Ok(option) = read::<LinkLayerAddressOption>(ctx, OPTION)
-        && option.kind == ND_OPTION_TARGET_LINK_LAYER
+        && option.kind == option_kind
         && option.length_units == 1
     {
         let icmp = read::<Icmpv6Header>(ctx, ICMP)?;
@@ -131,8 +167,7 @@ pub(crate) fn stamp_advertisement(ctx: &impl Frame) -> Result<(), Malformed> {
             },
         )?;
     }
-    count_instance(&key, Counter::NaReplies);
-    Ok(())
+    Ok(true)
 }
 
 /// The checksum `checksum` after the 16-bit words `old` of the message became `new`

@@ -144,6 +144,41 @@ fn host_pings_the_vips(mode: XdpAttachMode, expected: IngressHook) {
              {neighbour}"
         );
     }
+    // A router that forgot the host solicits it from the VIP it answers from, and the host
+    // records that solicitation's source link-layer option for the VIP (RFC 4861 §7.2.3): it
+    // must be the virtual MAC, or the host reaches the VIP at this router's own MAC and loses
+    // it at the next failover.
+    ns.run(&["ip", "-6", "neigh", "flush", "dev", LAN_IF]);
+    host_ns.run(&[
+        "ping",
+        "-c",
+        "3",
+        "-i",
+        "0.05",
+        "-W",
+        "1",
+        &VIP6.to_string(),
+    ]);
+    let relearnt = ns.run(&[
+        "ip",
+        "-6",
+        "neigh",
+        "show",
+        &lab.nodes[host].ipv6,
+        "dev",
+        LAN_IF,
+    ]);
+    assert!(
+        String::from_utf8_lossy(&relearnt.stdout).contains("lladdr"),
+        "{mode:?}: the router did not resolve the host again (no solicitation to check)"
+    );
+    let neighbour = host_ns.run(&["ip", "neigh", "show", &VIP6.to_string(), "dev", LAN_IF]);
+    let neighbour = String::from_utf8_lossy(&neighbour.stdout);
+    let vmac = mac_text(virtual_mac(AddressFamily::Ipv6, VRID));
+    assert!(
+        neighbour.contains(&format!("lladdr {vmac}")),
+        "{mode:?}: after the router's solicitation from {VIP6} the host has {neighbour}"
+    );
     let v4 = dataplane
         .instance_counters(AddressFamily::Ipv4, VRID)
         .unwrap();
