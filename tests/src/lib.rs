@@ -13,6 +13,7 @@ pub mod lab;
 pub mod netns;
 pub mod privilege;
 pub mod scale;
+pub mod soak;
 pub mod vrrp;
 pub mod wait;
 pub mod xdp;
