@@ -73,6 +73,20 @@ impl SoakLab {
     /// an election.
     pub(super) fn start() -> Self {
         let mut lab = Lab::new();
+        // No MLD snooping: disabling a port (the partition fault) flushes its multicast
+        // memberships, and with no querier on the lab LAN nobody asks the healed Master to
+        // report its solicited-node groups again, so the switch would keep hosts' neighbour
+        // solicitations for the IPv6 virtual addresses from it for minutes.
+        lab.switch.run(&[
+            "ip",
+            "link",
+            "set",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ]);
         let nodes: Vec<usize> = (1..=3u8)
             .map(|host| lab.add_node(&format!("soak-r{host}"), host))
             .collect();
@@ -182,18 +196,56 @@ impl SoakLab {
             .collect()
     }
 
-    /// The last `lines` lines of every daemon's log, for a break's report.
-    pub(super) fn recent_logs(&self, lines: usize) -> String {
-        self.routers
+    /// For a break's report: the last `lines` lines of every daemon's log, every router's
+    /// addresses (with their lifetimes), where the switch forwards the virtual MACs and whom
+    /// the hosts' neighbour tables name for the virtual addresses.
+    pub(super) fn evidence(&self, lines: usize) -> String {
+        let text = |out: std::process::Output| String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut evidence: Vec<String> = self
+            .routers
             .iter()
             .map(|router| {
                 let log = router.daemon.log();
                 let tail: Vec<&str> = log.lines().rev().take(lines).collect();
                 let tail: Vec<&str> = tail.into_iter().rev().collect();
-                format!("--- {} ---\n{}", router.name, tail.join("\n"))
+                let addresses = self.lab.nodes[router.node]
+                    .ns
+                    .command(&["ip", "addr", "show", "dev", LAN_IF])
+                    .output()
+                    .map(text)
+                    .unwrap_or_default();
+                format!("--- {} ---\n{}\n{addresses}", router.name, tail.join("\n"))
             })
-            .collect::<Vec<_>>()
-            .join("\n")
+            .collect();
+        let fdb = self
+            .lab
+            .switch
+            .command(&["bridge", "fdb", "show", "br", "br0"])
+            .output()
+            .map(text)
+            .unwrap_or_default();
+        let virtual_macs: Vec<&str> = fdb
+            .lines()
+            .filter(|line| line.starts_with("00:00:5e:00:0"))
+            .collect();
+        evidence.push(format!(
+            "--- switch: virtual MACs ---\n{}",
+            virtual_macs.join("\n")
+        ));
+        for host in self.hosts {
+            let node = &self.lab.nodes[host];
+            let neighbours = node
+                .ns
+                .command(&["ip", "neigh", "show", "dev", LAN_IF])
+                .output()
+                .map(text)
+                .unwrap_or_default();
+            evidence.push(format!(
+                "--- host {}: neighbours ---\n{neighbours}",
+                node.ipv4
+            ));
+        }
+        evidence.join("\n")
     }
 }
 

@@ -51,7 +51,7 @@ pub fn soak(options: &SoakOptions) -> Report {
     if let Err(problems) = checks::until_consistent(&mut soak, START_BOUND) {
         panic!(
             "the soak lab never converged: {problems:?}\n{}",
-            soak.recent_logs(LOG_LINES)
+            soak.evidence(LOG_LINES)
         );
     }
     let mut round: Vec<FaultKind> = Vec::new();
@@ -153,6 +153,6 @@ fn record_break(
         at: started.elapsed(),
         phase,
         problems,
-        logs: soak.recent_logs(LOG_LINES),
+        logs: soak.evidence(LOG_LINES),
     });
 }

@@ -15,7 +15,7 @@ pub struct Break {
     pub phase: &'static str,
     /// What was wrong.
     pub problems: Vec<String>,
-    /// The daemons' recent log lines.
+    /// The daemons' recent log lines, the routers' addresses, the switch's virtual MACs.
     pub logs: String,
 }
 
