@@ -74,9 +74,9 @@ impl SoakLab {
     pub(super) fn start() -> Self {
         let mut lab = Lab::new();
         // No MLD snooping: disabling a port (the partition fault) flushes its multicast
-        // memberships, and with no querier on the lab LAN nobody asks the healed Master to
-        // report its solicited-node groups again, so the switch would keep hosts' neighbour
-        // solicitations for the IPv6 virtual addresses from it for minutes.
+        // memberships, and the lab LAN has no querier to make the healed Master report its
+        // solicited-node groups again; a switch that then kept the hosts' neighbour
+        // solicitations for the IPv6 virtual addresses from it would be the lab's fault.
         lab.switch.run(&[
             "ip",
             "link",
