@@ -63,6 +63,8 @@ fn nsenter(ns: &NetNs) -> [String; 3] {
 /// A running daemon. Dropping it kills it (SIGKILL) if still running.
 pub struct Daemon {
     child: Option<Child>,
+    /// The command line that started it (launcher, binary, arguments), for [`Self::restart`].
+    argv: Vec<String>,
     log_path: PathBuf,
     /// Directory holding the config and log; removed on drop.
     dir: PathBuf,
@@ -143,31 +145,45 @@ impl Daemon {
         let config_path = dir.join("xvrrp.toml");
         fs::write(&config_path, with_private_ops_paths(config, &dir)).expect("write config");
         let log_path = dir.join("xvrrp.log");
-        let log = fs::File::create(&log_path).expect("create log");
-        let child = std::process::Command::new(&launcher[0])
-            .args(&launcher[1..])
-            .args([
+        fs::File::create(&log_path).expect("create log");
+        let mut argv = launcher.to_vec();
+        argv.extend(
+            [
                 binary.to_str().expect("utf-8 path"),
                 "run",
                 "--config",
                 config_path.to_str().expect("utf-8 path"),
                 "--log-format",
                 "json",
-            ])
-            // The default attach mode, as a user runs it; the explicit modes are covered by
-            // the xdp_vip suite.
-            .env("RUST_LOG", "info,vrrp_user=debug")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("dup log"))
-            .stderr(log)
-            .spawn()
-            .expect("start xvrrp");
+            ]
+            .map(str::to_owned),
+        );
+        let child = spawn_logged(&argv, &log_path);
         Self {
             child: Some(child),
+            argv,
             log_path,
             dir,
             bpffs: bpffs.to_owned(),
         }
+    }
+
+    /// Starts the daemon again with the same command line and configuration file, after it
+    /// exited (reaped by [`Self::wait_exit`]), its log appended to: a restart after a crash
+    /// finds the pins the previous run left, as in production.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "restart of a daemon still running");
+        self.child = Some(spawn_logged(&self.argv, &self.log_path));
+    }
+
+    /// Replaces the configuration file (control socket and journal kept private, as at
+    /// start), for a reload (SIGHUP) or the next restart.
+    pub fn rewrite_config(&self, config: &str) {
+        fs::write(
+            self.config_path(),
+            with_private_ops_paths(config, &self.dir),
+        )
+        .expect("write config");
     }
 
     /// The daemon's control socket (see [`with_private_ops_paths`]).
@@ -228,6 +244,41 @@ impl Daemon {
             || self.log().contains(needle).then_some(()),
         );
     }
+}
+
+/// `argv` started with its output appended to `log_path`.
+fn spawn_logged(argv: &[String], log_path: &Path) -> Child {
+    let log = fs::OpenOptions::new()
+        .append(true)
+        .open(log_path)
+        .expect("open log");
+    std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        // The default attach mode, as a user runs it; the explicit modes are covered by the
+        // xdp_vip suite.
+        .env("RUST_LOG", "info,vrrp_user=debug")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("dup log"))
+        .stderr(log)
+        .spawn()
+        .expect("start xvrrp")
+}
+
+/// `xvrrp status --json` of the instance `name` of the daemon behind `socket`, once it answers.
+pub fn instance_status(socket: &Path, name: &str) -> Option<serde_json::Value> {
+    let out = std::process::Command::new(xvrrp_binary())
+        .args(["status", "--json", "--socket"])
+        .arg(socket)
+        .output()
+        .expect("run xvrrp status");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .ok()
+        .filter(|_| out.status.success())?;
+    report["snapshot"]["instances"]
+        .as_array()?
+        .iter()
+        .find(|instance| instance["name"] == name)
+        .cloned()
 }
 
 /// `config` with the control socket and the journal in the daemon's own directory, unless it

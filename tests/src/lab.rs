@@ -109,6 +109,27 @@ impl Lab {
 }
 
 impl Node {
+    /// Every address on the node's `eth0` (`ip -j addr`), without prefix lengths; empty if
+    /// `ip` fails (the interface is being replaced).
+    pub fn addresses(&self) -> Vec<String> {
+        let Ok(out) = self
+            .ns
+            .command(&["ip", "-j", "addr", "show", "dev", LAN_IF])
+            .output()
+        else {
+            return Vec::new();
+        };
+        let links: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        links
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|link| link["addr_info"].as_array())
+            .flatten()
+            .filter_map(|address| address["local"].as_str().map(str::to_owned))
+            .collect()
+    }
+
     /// The kernel-assigned IPv6 link-local address of `eth0` (the source of IPv6 adverts), once
     /// duplicate address detection has passed: xvrrp does not advertise from a tentative
     /// address, so IPv6 instances start only then (up to about 2 s after the link came up).

@@ -17,6 +17,7 @@ pub mod nft;
 pub mod os_call;
 pub mod privilege;
 pub mod scale;
+pub mod soak;
 pub mod spread;
 pub mod vrrp;
 pub mod wait;

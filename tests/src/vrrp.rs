@@ -43,8 +43,8 @@ impl Family {
     /// The virtual addresses of this family, as TOML array items.
     fn addresses_toml(self) -> String {
         match self {
-            Self::V4 => format!("\"{VIP4}\""),
-            Self::V6 => VIPS6.map(|a| format!("\"{a}\"")).join(", "),
+            Self::V4 => addresses_toml(&[VIP4]),
+            Self::V6 => addresses_toml(&VIPS6),
         }
     }
 }
@@ -110,11 +110,16 @@ impl RouterSpec {
     /// The configuration with both an IPv4 instance `lan` and an IPv6 instance `lan6` of this
     /// router (`family` is ignored).
     pub fn config_both_families(&self, bpffs: &str) -> String {
+        self.config_both_families_with(bpffs, &[VIP4], &VIPS6)
+    }
+
+    /// [`Self::config_both_families`] protecting `ipv4` in `lan` and `ipv6` in `lan6`.
+    pub fn config_both_families_with(&self, bpffs: &str, ipv4: &[&str], ipv6: &[&str]) -> String {
         format!(
             "{}{}{}",
             global_toml(bpffs),
-            self.instance_toml("lan", VRID, &Family::V4.addresses_toml()),
-            self.instance_toml("lan6", VRID6, &Family::V6.addresses_toml())
+            self.instance_toml("lan", VRID, &addresses_toml(ipv4)),
+            self.instance_toml("lan6", VRID6, &addresses_toml(ipv6))
         )
     }
 
@@ -152,6 +157,15 @@ impl RouterSpec {
             self.instance_extra,
         )
     }
+}
+
+/// `addresses` as the items of a TOML array of strings.
+fn addresses_toml(addresses: &[&str]) -> String {
+    addresses
+        .iter()
+        .map(|address| format!("\"{address}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn global_toml(bpffs: &str) -> String {

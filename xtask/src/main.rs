@@ -9,6 +9,7 @@ mod lint;
 mod package;
 mod package_test;
 mod setup;
+mod soak;
 mod test;
 
 use std::path::PathBuf;
@@ -33,6 +34,16 @@ enum Task {
     },
     /// Two xvrrp routers and a host in namespaces: a measured failover, then cleanup.
     Demo,
+    /// Chaos soak: three xvrrp routers and two hosts in namespaces under random faults (kill,
+    /// stop, link down, partition, priority change, reload, CPU stress), checked after each.
+    Soak {
+        /// How long to inject faults.
+        #[arg(long, default_value_t = 30)]
+        minutes: u64,
+        /// Seed of the fault schedule (printed at start): replays a run.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Build the XDP object (always optimised: unoptimised BPF fails the verifier).
     BuildEbpf,
     /// Build the Debian package (target/debian/xvrrp_<version>_<arch>.deb) of the release daemon.
@@ -97,6 +108,9 @@ fn main() -> Result<()> {
         Task::Lint => lint::lint(&workspace),
         Task::Bench { which } => bench::bench(&workspace, which),
         Task::Demo => demo::demo(&workspace),
+        Task::Soak { minutes, seed } => {
+            soak::soak(&workspace, &soak::SoakOptions { minutes, seed })
+        }
         Task::Fuzz { seconds, targets } => {
             fuzz::fuzz(&workspace, &fuzz::FuzzOptions { seconds, targets })
         }

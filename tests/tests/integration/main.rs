@@ -14,6 +14,7 @@ mod operations;
 mod restart;
 mod router_advert;
 mod scale;
+mod soak;
 mod unicast;
 mod xdp_attach;
 mod xdp_differential;

@@ -19,7 +19,7 @@ use vrrp_common::counters::Counter;
 use vrrp_tests::{
     bad_adverts::{Sender, bad_adverts},
     capture::{Capture, inject, ipv4_filter},
-    daemon::Daemon,
+    daemon::{Daemon, instance_status},
     frames::Advert,
     lab::{LAN_IF, Lab},
     privilege::require_root,
@@ -27,8 +27,6 @@ use vrrp_tests::{
     vrrp::{Family, RouterSpec, VIP4, VIPS6, adverts_from, serial},
     wait,
 };
-
-use crate::operations::instance_status;
 
 const R1: &str = "192.0.2.1";
 const R2: &str = "192.0.2.2";

@@ -15,7 +15,7 @@ use std::{
 
 use serde_json::Value;
 use vrrp_tests::{
-    daemon::{Daemon, xvrrp_binary},
+    daemon::{Daemon, instance_status, xvrrp_binary},
     lab::{Lab, two_routers},
     netns::NetNs,
     vrrp::{RouterSpec, VIP4},
@@ -78,17 +78,6 @@ pub(crate) fn cli(socket: &Path, args: &[&str]) -> (bool, String, String) {
 /// `xvrrp status --json` of the instance `lan`, once the daemon answers.
 pub(crate) fn lan_status(socket: &Path) -> Option<Value> {
     instance_status(socket, "lan")
-}
-
-/// `xvrrp status --json` of the instance `name`, once the daemon answers.
-pub(crate) fn instance_status(socket: &Path, name: &str) -> Option<Value> {
-    let (ok, stdout, _) = cli(socket, &["status", "--json"]);
-    let report: Value = serde_json::from_str(&stdout).ok().filter(|_| ok)?;
-    report["snapshot"]["instances"]
-        .as_array()?
-        .iter()
-        .find(|instance| instance["name"] == name)
-        .cloned()
 }
 
 /// Waits until `socket`'s instance satisfies `condition`, returning its status.

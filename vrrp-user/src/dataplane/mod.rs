@@ -45,6 +45,7 @@ pub use error::DataplaneError;
 pub use events::{AdvertEvents, DeliveredAdvert};
 pub use fdb::{add_vmac_filter, remove_vmac_filter};
 pub use maps::{InstanceSettings, monotonic_now, virtual_mac};
+pub use pin::LINK_PINS;
 pub use pin_visibility::{PinVisibility, pin_visibility};
 pub use stats::CounterValues;
 #[cfg(feature = "test-hooks")]

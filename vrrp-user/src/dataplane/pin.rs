@@ -22,6 +22,9 @@ pub(super) const LINK_PIN: &str = "link";
 pub(super) const INGRESS_LINK_PIN: &str = "ingress_link";
 /// Name of the pinned TC egress link (TCX, Linux >= 6.6) inside the interface directory.
 pub(super) const EGRESS_LINK_PIN: &str = "egress_link";
+/// Every link pin an interface directory may hold, next to the maps (`ALL_MAPS`): what a
+/// check for stale pins allows.
+pub const LINK_PINS: [&str; 3] = [LINK_PIN, INGRESS_LINK_PIN, EGRESS_LINK_PIN];
 
 /// Mounts bpffs at /sys/fs/bpf unless it is there.
 pub(super) fn ensure_bpffs(ifname: &str) -> Result<(), DataplaneError> {
