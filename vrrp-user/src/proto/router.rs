@@ -365,8 +365,19 @@ impl VirtualRouter {
         }
         match self.state {
             State::Master if self.timers.is_expired(Timer::Advert, now) => {
-                // RFC 9568 §6.4.3: Adver_Timer fires -> send an advert, reset the timer.
-                self.advertise(now);
+                // RFC 9568 §6.4.3: Adver_Timer fires -> send an advert, reset the timer. It
+                // fired at its deadline: restarting it from a late wake-up (timer granularity,
+                // a loaded CPU) would stretch every interval (10 ms adverts went out every
+                // 11-12 ms). A wake-up an interval or more late restarts from now instead of
+                // catching up with a burst.
+                let due = self.timers.deadline(Timer::Advert).unwrap_or(now);
+                let interval = self.config.advert_interval.as_duration();
+                let base = if now.saturating_duration_since(due) < interval {
+                    due
+                } else {
+                    now
+                };
+                self.advertise(base);
             }
             State::Backup if self.timers.is_expired(Timer::MasterDown, now) => {
                 if !self.absorbed_stamp_checked() {
@@ -414,14 +425,15 @@ impl VirtualRouter {
         self.actions.push_back(action);
     }
 
-    /// A Master's advert at its priority now, and the Adver_Timer restarted from now.
-    fn advertise(&mut self, now: Instant) {
+    /// A Master's advert at its priority now, and the Adver_Timer restarted from `timer_base`
+    /// (now, or the deadline that just fired).
+    fn advertise(&mut self, timer_base: Instant) {
         self.push(Action::SendAdvert {
             priority: self.priority,
         });
         self.timers.set(
             Timer::Advert,
-            now,
+            timer_base,
             self.config.advert_interval.as_duration(),
         );
     }

@@ -1136,3 +1136,40 @@ fn a_full_ring_loses_punted_adverts_and_counts_them() {
     assert_eq!(lan.actions_since(1, at), vec![]);
     assert_eq!(lan.router(1).status().master_address, Some(address(1)));
 }
+
+/// RFC 9568 §6.4.3: the Adver_Timer restarts when it fires, so a Master whose every wake-up
+/// comes late (timer granularity, a loaded CPU) keeps the configured rate instead of adding
+/// its lateness to every interval; a wake-up a whole interval late restarts the grid from
+/// then, without a burst of catch-up adverts.
+#[test]
+fn late_wake_ups_do_not_stretch_the_advert_interval() {
+    let interval = Duration::from_millis(10);
+    let lateness = Duration::from_millis(3);
+    let start = std::time::Instant::now();
+    // The owner is Master at start-up and advertises at once.
+    let mut router = VirtualRouter::new(router_config(255, 1, cs(1)));
+    router.handle_event(Event::Startup, start);
+    let mut sent = Vec::new();
+    let drain = |router: &mut VirtualRouter, sent: &mut Vec<std::time::Instant>, at| {
+        while let Some(action) = router.poll_action() {
+            if let Action::SendAdvert { .. } = action {
+                sent.push(at);
+            }
+        }
+    };
+    drain(&mut router, &mut sent, start);
+    for _ in 0..100 {
+        let woke = router.poll_timeout().expect("the Adver_Timer runs") + lateness;
+        router.handle_timeout(woke);
+        drain(&mut router, &mut sent, woke);
+    }
+    assert_eq!(sent.len(), 101);
+    // 100 intervals take 100 intervals (plus the last wake-up's lateness), not 100 × 13 ms.
+    assert_eq!(sent[100] - sent[0], interval * 100 + lateness);
+    // A stall longer than an interval: one advert when it ends, the next an interval later.
+    let stalled = router.poll_timeout().expect("the Adver_Timer runs") + interval * 5;
+    router.handle_timeout(stalled);
+    drain(&mut router, &mut sent, stalled);
+    assert_eq!(sent.len(), 102, "one advert after the stall, no burst");
+    assert_eq!(router.poll_timeout(), Some(stalled + interval));
+}
