@@ -5,10 +5,10 @@ use std::{
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     thread::JoinHandle,
-    time::Instant,
+    time::{Duration, Instant, SystemTime},
 };
 
 use crate::netns::NetNs;
@@ -16,7 +16,8 @@ use crate::netns::NetNs;
 /// One captured frame.
 #[derive(Clone, Debug)]
 pub struct Captured {
-    /// When the capture thread received it.
+    /// When the kernel received it (the socket's receive timestamp, so a capture thread the
+    /// scheduler delays still sees the real spacing; the thread's clock if there is none).
     pub at: Instant,
     /// The Ethernet frame, destination MAC first.
     pub data: Vec<u8>,
@@ -27,6 +28,8 @@ pub struct Captured {
 /// A running capture; stops when dropped.
 pub struct Capture {
     frames: Arc<Mutex<Vec<Captured>>>,
+    /// Frames the kernel dropped because the socket's queue was full.
+    dropped: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -49,10 +52,12 @@ impl Capture {
 
     fn start_with(ns: &NetNs, ifname: &str, filter: Option<Vec<libc::sock_filter>>) -> Self {
         let frames = Arc::new(Mutex::new(Vec::new()));
+        let dropped = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = {
-            let (frames, stop) = (Arc::clone(&frames), Arc::clone(&stop));
+            let (frames, dropped, stop) =
+                (Arc::clone(&frames), Arc::clone(&dropped), Arc::clone(&stop));
             let ifname = std::ffi::CString::new(ifname).expect("interface name");
             let netns_path = format!("/run/netns/{}", ns.name());
             std::thread::spawn(move || {
@@ -77,6 +82,7 @@ impl Capture {
                     {}
                 }
                 ready_tx.send(()).expect("signal ready");
+                let mut received: u32 = 0;
                 while !stop.load(Ordering::Relaxed) {
                     // SAFETY: an all-zero sockaddr_ll is valid.
                     let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
@@ -93,18 +99,28 @@ impl Capture {
                             &raw mut from_len,
                         )
                     };
-                    let Ok(n) = usize::try_from(n) else { continue };
+                    let Ok(n) = usize::try_from(n) else {
+                        dropped.fetch_add(queue_drops(&socket), Ordering::Relaxed);
+                        continue;
+                    };
                     frames.lock().expect("capture lock").push(Captured {
-                        at: Instant::now(),
+                        at: received_at(&socket),
                         data: buffer[..n].to_vec(),
                         outgoing: from.sll_pkttype == libc::PACKET_OUTGOING,
                     });
+                    received = received.wrapping_add(1);
+                    // A busy LAN never lets the socket idle: count drops as it goes too.
+                    if received.is_multiple_of(1024) {
+                        dropped.fetch_add(queue_drops(&socket), Ordering::Relaxed);
+                    }
                 }
+                dropped.fetch_add(queue_drops(&socket), Ordering::Relaxed);
             })
         };
         ready_rx.recv().expect("capture thread started");
         Self {
             frames,
+            dropped,
             stop,
             thread: Some(thread),
         }
@@ -118,6 +134,18 @@ impl Capture {
     /// Forgets what was captured so far.
     pub fn clear(&self) {
         self.frames.lock().expect("capture lock").clear();
+    }
+
+    /// The frames captured since the last call (or the start), forgotten here: a long capture
+    /// of a busy LAN is read in pieces, not kept whole.
+    pub fn take(&self) -> Vec<Captured> {
+        std::mem::take(&mut *self.frames.lock().expect("capture lock"))
+    }
+
+    /// Frames the kernel dropped so far because the capture's queue was full (counted every
+    /// 1024 frames and when the socket idles): each one is a gap the capture did not see.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 }
 
@@ -188,6 +216,52 @@ fn attach_filter(socket: &OwnedFd, filter: &[libc::sock_filter]) {
     );
 }
 
+/// linux/sockios.h `SIOCGSTAMPNS` (its `_OLD` value: the native `timespec`), absent from libc.
+const SIOCGSTAMPNS: libc::Ioctl = 0x8907;
+
+/// The kernel's receive time of the frame last read from `socket` (SIOCGSTAMPNS, which also
+/// turns stamping on: the very first frame may have none and gets the current time).
+fn received_at(socket: &OwnedFd) -> Instant {
+    let (now, wall_now) = (Instant::now(), SystemTime::now());
+    let mut stamp = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: SIOCGSTAMPNS writes one timespec to the valid pointer.
+    let rc = unsafe { libc::ioctl(socket.as_raw_fd(), SIOCGSTAMPNS, &raw mut stamp) };
+    let (Ok(secs), Ok(nanos)) = (u64::try_from(stamp.tv_sec), u32::try_from(stamp.tv_nsec)) else {
+        return now;
+    };
+    let stamped = SystemTime::UNIX_EPOCH + Duration::new(secs, nanos);
+    match wall_now.duration_since(stamped) {
+        Ok(age) if rc == 0 => now.checked_sub(age).unwrap_or(now),
+        _ => now,
+    }
+}
+
+/// Frames `socket`'s full queue made the kernel drop since the last call (PACKET_STATISTICS
+/// reads and resets).
+fn queue_drops(socket: &OwnedFd) -> u64 {
+    // SAFETY: an all-zero tpacket_stats is valid.
+    let mut stats: libc::tpacket_stats = unsafe { std::mem::zeroed() };
+    let mut len = u32::try_from(size_of::<libc::tpacket_stats>()).expect("size");
+    // SAFETY: valid buffer and length for PACKET_STATISTICS.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_PACKET,
+            libc::PACKET_STATISTICS,
+            (&raw mut stats).cast(),
+            &raw mut len,
+        )
+    };
+    if rc == 0 {
+        u64::from(stats.tp_drops)
+    } else {
+        0
+    }
+}
+
 fn open_socket(ifname: &std::ffi::CStr) -> OwnedFd {
     // SAFETY: plain socket(2); checked below.
     let raw = unsafe {
@@ -240,6 +314,19 @@ fn open_socket(ifname: &std::ffi::CStr) -> OwnedFd {
         )
     };
     assert_eq!(rc, 0, "SO_RCVTIMEO");
+    // Room for a second of a LAN carrying 255 virtual routers at 10 ms while the capture thread
+    // waits for a CPU (FORCE: above rmem_max; as root). Best effort: the default is smaller.
+    let buffer_bytes: libc::c_int = 32 << 20;
+    // SAFETY: valid int with its size.
+    let _best_effort = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&raw const buffer_bytes).cast(),
+            u32::try_from(size_of::<libc::c_int>()).expect("size"),
+        )
+    };
     socket
 }
 
