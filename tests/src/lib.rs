@@ -2,8 +2,10 @@
 //! privilege checks and bounded waits. Everything created here is removed on drop, also when a
 //! test panics.
 
+pub mod advert_gaps;
 pub mod bad_adverts;
 pub mod capture;
+pub mod cpu_load;
 pub mod daemon;
 pub mod differential;
 pub mod failover;
@@ -11,6 +13,7 @@ pub mod frames;
 pub mod keepalived;
 pub mod lab;
 pub mod netns;
+pub mod pair;
 pub mod privilege;
 pub mod scale;
 pub mod vrrp;
