@@ -17,15 +17,11 @@ use vrrp_tests::{
     cpu_load::CpuLoad,
     failover::millis,
     keepalived,
-    pair::{Implementation, Pair, Snapshot, ratio, window},
+    pair::{INTERVAL_MS, Implementation, Pair, Snapshot, VRID_COUNTS, WARM_UP, ratio, window},
     privilege::require_root,
     vrrp::adverts,
 };
 
-const INTERVAL_MS: u32 = 10;
-const VRID_COUNTS: [u8; 3] = [1, 16, 255];
-/// After the Master holds every VRID and the Backup started: let start-up effects pass.
-const WARM_UP: Duration = Duration::from_secs(5);
 /// The measured window (issue 10).
 const WINDOW: Duration = Duration::from_secs(60);
 /// How often the capture is read while the window runs (bounds the frames held at once).

@@ -16,10 +16,20 @@ use crate::{
     keepalived::Keepalived,
     lab::{LAN_IF, Lab},
     netns::NetNs,
-    scale::{cpu_time, peak_rss_kib, pinned_counter, state_changes, transitions, vip},
+    scale::{cpu_time, peak_rss_kib, pinned_counter, transitions, vip},
     vrrp::RouterSpec,
     wait,
 };
+
+/// The benchmarks' advert interval: the minimum, where a daemon's cost and jitter show most.
+pub const INTERVAL_MS: u32 = 10;
+/// The benchmarks' sizes: one virtual router, a typical LAN's, and every VRID.
+pub const VRID_COUNTS: [u8; 3] = [1, 16, 255];
+/// After the Master holds every VRID and the Backup started: let start-up effects pass.
+pub const WARM_UP: Duration = Duration::from_secs(5);
+
+/// xvrrp's states as its log names them.
+const XVRRP_STATES: [&str; 3] = ["Initialize", "Backup", "Master"];
 
 /// Which VRRP daemon a router runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,44 +82,29 @@ impl Router {
         }
     }
 
-    /// Transitions to Master so far.
-    pub fn became_master(&self) -> usize {
+    /// Transitions into `state` (`"Master"`, `"Backup"`, ...) so far, start-up ones included.
+    pub fn entered(&self, state: &str) -> usize {
         match self {
             Self::Xvrrp { daemon, .. } => {
                 let log = daemon.log();
-                transitions(&log, "Backup", "Master") + transitions(&log, "Initialize", "Master")
+                XVRRP_STATES
+                    .iter()
+                    .map(|from| transitions(&log, from, state))
+                    .sum()
             }
-            Self::Keepalived(keepalived) => {
-                keepalived.log().matches("Entering MASTER STATE").count()
-            }
-        }
-    }
-
-    /// Transitions to Backup so far (start-up ones included).
-    pub fn became_backup(&self) -> usize {
-        match self {
-            Self::Xvrrp { daemon, .. } => {
-                let log = daemon.log();
-                transitions(&log, "Initialize", "Backup") + transitions(&log, "Master", "Backup")
-            }
-            Self::Keepalived(keepalived) => {
-                keepalived.log().matches("Entering BACKUP STATE").count()
-            }
+            Self::Keepalived(keepalived) => keepalived
+                .log()
+                .matches(&format!("Entering {} STATE", state.to_uppercase()))
+                .count(),
         }
     }
 
     /// State changes of any kind so far (start-up ones included: compare two readings).
     pub fn state_changes(&self) -> usize {
-        match self {
-            Self::Xvrrp { daemon, .. } => state_changes(&daemon.log()),
-            Self::Keepalived(keepalived) => {
-                let log = keepalived.log();
-                ["MASTER", "BACKUP", "FAULT"]
-                    .iter()
-                    .map(|state| log.matches(&format!("Entering {state} STATE")).count())
-                    .sum()
-            }
-        }
+        ["Initialize", "Backup", "Master", "Fault"]
+            .iter()
+            .map(|state| self.entered(state))
+            .sum()
     }
 
     /// The router's processes (keepalived: its parent and its VRRP child).
@@ -180,14 +175,14 @@ impl Pair {
             &format!("the Master to take all {count} VRIDs"),
             ELECTION,
             Duration::from_millis(100),
-            || (master.became_master() >= count).then_some(()),
+            || (master.entered("Master") >= count).then_some(()),
         );
         let backup = Router::start(implementation, &lab.nodes[r2].ns, 100, interval_ms, vrids);
         wait::until(
             &format!("the Backup to start all {count} VRIDs"),
             ELECTION,
             Duration::from_millis(100),
-            || (backup.became_backup() >= count).then_some(()),
+            || (backup.entered("Backup") >= count).then_some(()),
         );
         std::thread::sleep(warm_up);
         Self {
@@ -232,7 +227,7 @@ impl Pair {
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             state_changes: self.master.state_changes() + self.backup.state_changes(),
-            false_takeovers: self.backup.became_master(),
+            false_takeovers: self.backup.entered("Master"),
             master_cpu: self.master.cpu(),
             backup_cpu: self.backup.cpu(),
             backup_to_userspace: self.backup.counter(Counter::AdvertsToUserspace),

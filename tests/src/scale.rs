@@ -23,19 +23,6 @@ pub fn transitions(log: &str, from: &str, to: &str) -> usize {
         .count()
 }
 
-/// How many state changes (between Initialize, Backup and Master) a daemon's JSON log reports.
-pub fn state_changes(log: &str) -> usize {
-    const STATES: [&str; 3] = ["Initialize", "Backup", "Master"];
-    log.lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|entry| {
-            [&entry["from"], &entry["to"]]
-                .iter()
-                .all(|state| STATES.iter().any(|name| *state == name))
-        })
-        .count()
-}
-
 /// Adverts the data plane under `pin_dir` (`<bpffs>/<ifname>`) lost to a full ring buffer,
 /// summed over CPUs (`ringbuf_full`, global counter).
 pub fn ring_losses(pin_dir: &Path) -> u64 {
@@ -101,8 +88,6 @@ mod tests {
         assert_eq!(transitions(log, "Backup", "Master"), 2);
         assert_eq!(transitions(log, "Initialize", "Backup"), 1);
         assert_eq!(transitions(log, "Master", "Backup"), 0);
-        let address_change = r#"{"from":"192.0.2.1","to":"192.0.2.9"}"#;
-        assert_eq!(state_changes(&format!("{log}{address_change}\n")), 3);
     }
 
     #[test]
