@@ -207,9 +207,12 @@ fn scale_section(table: &str) -> String {
            a Backup (priority 100), each with 1, 16 or 255 IPv4 instances (VRIDs 1..=N, one\n  \
            virtual address each, 10 ms adverts): the release `xvrrp` in its default attach\n  \
            mode, or Debian's keepalived with the same instances (`vrrp_version 3`; no\n  \
-           `use_vmac`, at 255 VRIDs too). Nothing else is started. After the Master holds every\n  \
-           VRID and 5 s of warm-up, a 30 s window measures CPU time (utime + stime of every\n  \
-           process of the daemon, from /proc/<pid>/stat: keepalived's parent and VRRP child),\n  \
+           `use_vmac`, at 255 VRIDs too). Each runs its defaults otherwise: xvrrp's event loop\n  \
+           is SCHED_FIFO (`realtime_priority = 10`), keepalived sets no `vrrp_rt_priority`.\n  \
+           The benchmark starts no load (the machine may be shared with other work: its load\n  \
+           is not controlled). Once the Master holds every VRID and the Backup is Backup of\n  \
+           every VRID, after 5 s of warm-up, a 30 s window measures CPU time (utime + stime\n  \
+           of the daemon's processes, from /proc/<pid>/stat: keepalived's parent and child),\n  \
            peak RSS (VmHWM, summed the same way), the adverts the Backup's data plane copied to\n  \
            its daemon (`adverts_to_userspace`) and absorbed in the kernel (`adverts_absorbed`;\n  \
            keepalived receives every advert in userspace), and the state changes of both\n  \
@@ -228,12 +231,15 @@ fn stress_section(table: &str) -> String {
          - Machine: {}.\n\
          - Method: the scale section's pairs (Master priority 200, Backup 100, 10 ms adverts),\n  \
            xvrrp or keepalived, while Debian's `stress-ng --cpu <2 x CPUs>` (more workers than\n  \
-           CPUs) runs for the whole run, started before the Master. After the Master holds\n  \
-           every VRID and 5 s of warm-up, a 60 s window counts false takeovers (the Backup's\n  \
-           transitions to Master: the Master stays alive) and the state changes of both\n  \
-           routers, while a host on the bridge captures the Master's adverts with the kernel's\n  \
-           receive times (a capture thread the load delays still sees the real spacing). For\n  \
-           each VRID, every gap between two consecutive adverts counts; *jitter* is the gap\n  \
+           CPUs) runs for the whole run, started before the Master (xvrrp's event loop is\n  \
+           SCHED_FIFO by default, keepalived's is not: each runs its defaults). Once the\n  \
+           Master holds every VRID and the Backup is Backup of every VRID, after 5 s of\n  \
+           warm-up, a 60 s window counts false takeovers (the Backup's transitions to Master:\n  \
+           the Master stays alive) and the state changes of both routers, while a host on the\n  \
+           bridge captures the Master's adverts with the kernel's receive times (a capture\n  \
+           thread the load delays still sees the real spacing). For each VRID, every gap\n  \
+           between two consecutive adverts counts, the first from the window's start and the\n  \
+           last to the latest advert seen (a silent VRID is one long gap); *jitter* is the gap\n  \
            minus the 10 ms interval (early adverts count as 0): the worst and the 99th\n  \
            percentile over all VRIDs' gaps. *Capture drops*: frames the host's socket queue\n  \
            lost (each one inflates a gap; 0 means every gap is real). One run per row; the\n  \
