@@ -148,6 +148,22 @@ impl Keepalived {
     }
 }
 
+/// The installed keepalived's name and version for a report, e.g. `keepalived 2.2.7` (from
+/// its `Keepalived v2.2.7 (01/16,2022)` on stderr).
+pub fn version() -> String {
+    std::process::Command::new("keepalived")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|out| {
+            let text = String::from_utf8_lossy(&out.stderr).into_owned()
+                + &String::from_utf8_lossy(&out.stdout);
+            let version = text.split_whitespace().find(|word| word.starts_with('v'))?;
+            Some(format!("keepalived {}", version.trim_start_matches('v')))
+        })
+        .unwrap_or_else(|| "keepalived (version unknown)".to_owned())
+}
+
 fn global(ns: &NetNs, version: u8) -> String {
     format!(
         "global_defs {{\n    router_id {}\n    vrrp_version {version}\n}}\n",

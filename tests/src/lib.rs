@@ -2,9 +2,11 @@
 //! privilege checks and bounded waits. Everything created here is removed on drop, also when a
 //! test panics.
 
+pub mod advert_gaps;
 pub mod bad_adverts;
 pub mod capture;
 pub mod cpu;
+pub mod cpu_load;
 pub mod daemon;
 pub mod differential;
 pub mod failover;
@@ -15,6 +17,7 @@ pub mod lab;
 pub mod netns;
 pub mod nft;
 pub mod os_call;
+pub mod pair;
 pub mod privilege;
 pub mod scale;
 pub mod soak;

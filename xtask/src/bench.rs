@@ -8,8 +8,9 @@
 //!   (`tests/benches/failover.rs`).
 //! - `forwarding`: throughput a Master forwards with the data plane in each ingress mode
 //!   against no program (`tests/benches/forwarding.rs`).
-//! - `scale`: 255 VRIDs at 10 ms, xvrrp next to keepalived, idle and under CPU load
+//! - `scale`: 1, 16 and 255 VRIDs at 10 ms, xvrrp next to keepalived on an idle machine
 //!   (`tests/benches/scale.rs`).
+//! - `stress`: the same pairs while stress-ng saturates every CPU (`tests/benches/stress.rs`).
 
 use std::{fs, path::Path, process::Command};
 
@@ -27,8 +28,10 @@ pub(crate) enum Bench {
     Failover,
     /// Forwarding through a Master with the data plane in each mode, against no program.
     Forwarding,
-    /// 255 VRIDs at 10 ms: transitions, ring losses, CPU and RSS of xvrrp and keepalived.
+    /// 1/16/255 VRIDs at 10 ms: CPU, RSS, adverts punted vs absorbed, xvrrp and keepalived.
     Scale,
+    /// 1/16/255 VRIDs at 10 ms under stress-ng: false takeovers and advert jitter.
+    Stress,
 }
 
 impl Bench {
@@ -38,6 +41,7 @@ impl Bench {
             Self::Failover => "failover",
             Self::Forwarding => "forwarding",
             Self::Scale => "scale",
+            Self::Stress => "stress",
         }
     }
 }
@@ -47,7 +51,7 @@ pub(crate) fn bench(workspace: &Path, which: Bench) -> Result<()> {
         bail!("benchmarks need root (BPF_PROG_TEST_RUN, network namespaces, XDP)");
     }
     build_ebpf(workspace)?;
-    if let Bench::Failover | Bench::Scale = which {
+    if let Bench::Failover | Bench::Scale | Bench::Stress = which {
         // The benchmark runs the optimised daemon, as deployed.
         run(Command::new("cargo")
             .current_dir(workspace)
@@ -84,6 +88,7 @@ pub(crate) fn bench(workspace: &Path, which: Bench) -> Result<()> {
         Bench::Failover => failover_section(&table),
         Bench::Forwarding => forwarding_section(&table),
         Bench::Scale => scale_section(&table),
+        Bench::Stress => stress_section(&table),
     };
     let path = workspace.join("docs/BENCHMARKS.md");
     let existing = fs::read_to_string(&path).unwrap_or_default();
@@ -216,17 +221,50 @@ fn forwarding_section(table: &str) -> String {
 
 fn scale_section(table: &str) -> String {
     format!(
-        "## 255 VRIDs at 10 ms, xvrrp next to keepalived (`cargo xtask bench scale`)\n\n\
+        "## 1, 16 and 255 VRIDs at 10 ms, xvrrp next to keepalived (`cargo xtask bench scale`)\n\n\
          - Machine: {}.\n\
          - Method: network namespaces on one bridge: a Master (priority 200, started first) and\n  \
-           a Backup (priority 100), each with 255 IPv4 instances (VRIDs 1..=255, one virtual\n  \
-           address each, 10 ms adverts): release `xvrrp` in its default attach mode, or\n  \
-           Debian's keepalived (`vrrp_version 3`, no vMAC). After the Master holds every VRID\n  \
-           and 5 s of warm-up, a 20 s window counts state transitions on both routers (both\n  \
-           stay alive, so every one is a false takeover or its repair), adverts lost to full\n  \
-           ring buffers (`ringbuf_full`), CPU time (utime + stime from /proc/<pid>/stat) and\n  \
-           peak RSS (VmHWM; keepalived: its parent and VRRP child summed). *CPU load*:\n  \
-           `stress-ng --cpu 4` on the same 2 CPUs for the whole run.\n\n\
+           a Backup (priority 100), each with 1, 16 or 255 IPv4 instances (VRIDs 1..=N, one\n  \
+           virtual address each, 10 ms adverts): the release `xvrrp` in its default attach\n  \
+           mode, or Debian's keepalived with the same instances (`vrrp_version 3`; no\n  \
+           `use_vmac`, at 255 VRIDs too). Each runs its defaults otherwise: xvrrp's event loop\n  \
+           is SCHED_FIFO (`realtime_priority = 10`), keepalived sets no `vrrp_rt_priority`.\n  \
+           The benchmark starts no load (the machine may be shared with other work: its load\n  \
+           is not controlled). Once the Master holds every VRID and the Backup is Backup of\n  \
+           every VRID, after 5 s of warm-up, a 30 s window measures CPU time (utime + stime\n  \
+           of the daemon's processes, from /proc/<pid>/stat: keepalived's parent and child),\n  \
+           peak RSS (VmHWM, summed the same way), the adverts the Backup's data plane copied to\n  \
+           its daemon (`adverts_to_userspace`) and absorbed in the kernel (`adverts_absorbed`;\n  \
+           keepalived receives every advert in userspace), and the state changes of both\n  \
+           routers (both stay alive: must be 0). One run per row; the ratio row divides\n  \
+           xvrrp's numbers by keepalived's of the same run.\n\
+         - Goal (issue 10): Backup CPU <= 1/10 of keepalived's at 255 VRIDs (ratio <= 0.10).\n\
+         - Under a competing CPU load: see the stress section.\n\n\
+         {table}\n",
+        machine()
+    )
+}
+
+fn stress_section(table: &str) -> String {
+    format!(
+        "## 1, 16 and 255 VRIDs at 10 ms under CPU saturation (`cargo xtask bench stress`)\n\n\
+         - Machine: {}.\n\
+         - Method: the scale section's pairs (Master priority 200, Backup 100, 10 ms adverts),\n  \
+           xvrrp or keepalived, while Debian's `stress-ng --cpu <2 x CPUs>` (more workers than\n  \
+           CPUs) runs for the whole run, started before the Master (xvrrp's event loop is\n  \
+           SCHED_FIFO by default, keepalived's is not: each runs its defaults). Once the\n  \
+           Master holds every VRID and the Backup is Backup of every VRID, after 5 s of\n  \
+           warm-up, a 60 s window counts false takeovers (the Backup's transitions to Master:\n  \
+           the Master stays alive) and the state changes of both routers, while a host on the\n  \
+           bridge captures the Master's adverts with the kernel's receive times (a capture\n  \
+           thread the load delays still sees the real spacing). For each VRID, every gap\n  \
+           between two consecutive adverts counts, the first from the window's start and the\n  \
+           last to the latest advert seen (a silent VRID is one long gap); *jitter* is the gap\n  \
+           minus the 10 ms interval (early adverts count as 0): the worst and the 99th\n  \
+           percentile over all VRIDs' gaps. *Capture drops*: frames the host's socket queue\n  \
+           lost (each one inflates a gap; 0 means every gap is real). One run per row; the\n  \
+           ratio row divides xvrrp's jitter by keepalived's of the same run.\n\
+         - Goal (issue 10): 0 false takeovers for xvrrp.\n\n\
          {table}\n",
         machine()
     )
