@@ -66,6 +66,22 @@ impl Lab {
         self.nodes.len() - 1
     }
 
+    /// Turns the bridge's IGMP/MLD snooping off: it then floods multicast like a plain switch
+    /// (the lab has no querier to refresh memberships, and the snooping drops multicast
+    /// packets whose IP header it cannot parse).
+    pub fn without_multicast_snooping(&self) {
+        self.switch.run(&[
+            "ip",
+            "link",
+            "set",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ]);
+    }
+
     /// Gives node `index` a new `eth0` on the bridge with its addresses, up: after its `eth0`
     /// was deleted (the kernel gives the new one a new index).
     pub fn reconnect(&self, index: usize) {

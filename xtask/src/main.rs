@@ -5,6 +5,7 @@ mod build_ebpf;
 mod demo;
 mod exec;
 mod fuzz;
+mod lab_run;
 mod lint;
 mod package;
 mod package_test;

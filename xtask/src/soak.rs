@@ -2,11 +2,11 @@
 //! (`tests/src/bin/xvrrp-soak.rs`, engine in `tests/src/soak/`): three xvrrp routers and two
 //! hosts in namespaces under random faults, checked after each; fails on any break.
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
-use crate::{build_ebpf::build_ebpf, exec::is_root, exec::run, setup::setup};
+use crate::{exec::run, lab_run};
 
 /// Options of `cargo xtask soak`.
 pub(crate) struct SoakOptions {
@@ -17,36 +17,9 @@ pub(crate) struct SoakOptions {
 }
 
 pub(crate) fn soak(workspace: &Path, options: &SoakOptions) -> Result<()> {
-    if !is_root() {
-        bail!("the soak creates network namespaces and loads XDP programs: run it as root");
-    }
-    setup(false)?;
-    build_ebpf(workspace)?;
-    // The debug daemon, as the integration suite runs it (the soak binary finds it next to
-    // itself).
-    run(Command::new("cargo").current_dir(workspace).args([
-        "build",
-        "--locked",
-        "--quiet",
-        "--package",
-        "vrrp-user",
-        "--bin",
-        "xvrrp",
-    ]))?;
-    let mut soak = Command::new("cargo");
-    soak.current_dir(workspace)
-        .args([
-            "run",
-            "--locked",
-            "--quiet",
-            "--package",
-            "vrrp-tests",
-            "--bin",
-            "xvrrp-soak",
-            "--",
-            "--minutes",
-        ])
-        .arg(options.minutes.to_string());
+    lab_run::prepare(workspace, "soak")?;
+    let mut soak = lab_run::harness_binary(workspace, "xvrrp-soak");
+    soak.args(["--", "--minutes", &options.minutes.to_string()]);
     if let Some(seed) = options.seed {
         soak.args(["--seed", &seed.to_string()]);
     }

@@ -77,16 +77,7 @@ impl SoakLab {
         // memberships, and the lab LAN has no querier to make the healed Master report its
         // solicited-node groups again; a switch that then kept the hosts' neighbour
         // solicitations for the IPv6 virtual addresses from it would be the lab's fault.
-        lab.switch.run(&[
-            "ip",
-            "link",
-            "set",
-            "br0",
-            "type",
-            "bridge",
-            "mcast_snooping",
-            "0",
-        ]);
+        lab.without_multicast_snooping();
         let nodes: Vec<usize> = (1..=3u8)
             .map(|host| lab.add_node(&format!("soak-r{host}"), host))
             .collect();

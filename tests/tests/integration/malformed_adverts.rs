@@ -224,16 +224,7 @@ impl Battery {
 /// (on when br_netfilter is loaded), dropping truncated packets before the routers see them:
 /// both off in this lab's switch only.
 fn switch_as_a_switch(lab: &Lab) {
-    lab.switch.run(&[
-        "ip",
-        "link",
-        "set",
-        "br0",
-        "type",
-        "bridge",
-        "mcast_snooping",
-        "0",
-    ]);
+    lab.without_multicast_snooping();
     lab.switch.run(&[
         "sysctl",
         "-qw",
