@@ -11,6 +11,7 @@
 //! - `scale`: 1, 16 and 255 VRIDs at 10 ms, xvrrp next to keepalived on an idle machine
 //!   (`tests/benches/scale.rs`).
 //! - `stress`: the same pairs while stress-ng saturates every CPU (`tests/benches/stress.rs`).
+//! - `all`: each of the above in turn.
 
 use std::{fs, path::Path, process::Command};
 
@@ -32,7 +33,18 @@ pub(crate) enum Bench {
     Scale,
     /// 1/16/255 VRIDs at 10 ms under stress-ng: false takeovers and advert jitter.
     Stress,
+    /// Every benchmark above, one after the other (about 35 minutes on 2 CPUs).
+    All,
 }
+
+/// What `all` runs, in this order.
+const EACH: [Bench; 5] = [
+    Bench::Xdp,
+    Bench::Failover,
+    Bench::Forwarding,
+    Bench::Scale,
+    Bench::Stress,
+];
 
 impl Bench {
     fn name(self) -> &'static str {
@@ -42,6 +54,7 @@ impl Bench {
             Self::Forwarding => "forwarding",
             Self::Scale => "scale",
             Self::Stress => "stress",
+            Self::All => "all",
         }
     }
 }
@@ -50,6 +63,16 @@ pub(crate) fn bench(workspace: &Path, which: Bench) -> Result<()> {
     if !is_root() {
         bail!("benchmarks need root (BPF_PROG_TEST_RUN, network namespaces, XDP)");
     }
+    match which {
+        Bench::All => EACH
+            .into_iter()
+            .try_for_each(|each| bench_one(workspace, each)),
+        one => bench_one(workspace, one),
+    }
+}
+
+/// Runs one benchmark (not [`Bench::All`]) and rewrites its section.
+fn bench_one(workspace: &Path, which: Bench) -> Result<()> {
     build_ebpf(workspace)?;
     if let Bench::Failover | Bench::Scale | Bench::Stress = which {
         // The benchmark runs the optimised daemon, as deployed.
@@ -89,6 +112,7 @@ pub(crate) fn bench(workspace: &Path, which: Bench) -> Result<()> {
         Bench::Forwarding => forwarding_section(&table),
         Bench::Scale => scale_section(&table),
         Bench::Stress => stress_section(&table),
+        Bench::All => unreachable!("`all` runs each benchmark on its own"),
     };
     let path = workspace.join("docs/BENCHMARKS.md");
     let existing = fs::read_to_string(&path).unwrap_or_default();
