@@ -12,6 +12,7 @@ pub mod keepalived;
 pub mod lab;
 pub mod netns;
 pub mod privilege;
+pub mod router;
 pub mod scale;
 pub mod vrrp;
 pub mod wait;
