@@ -5,6 +5,7 @@
 
 use std::{
     io::{BufRead as _, BufReader},
+    os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd},
     path::Path,
     process::{Child, Stdio},
     thread::JoinHandle,
@@ -310,10 +311,11 @@ impl FailoverLab {
             || (r1_adverts() > 0).then_some(()),
         );
         // A settled LAN: the Backup has heard a few of the Master's adverts (so it runs on
-        // the Master's interval, and the bridge has learnt where the virtual MAC is).
+        // the Master's interval, and the bridge has learnt where the virtual MAC is). Bounded
+        // loosely: a loaded machine delays adverts.
         wait::until(
             "r1's third advert",
-            spec(200).master_down_interval(),
+            Duration::from_secs(5) + spec(200).master_down_interval() * 2,
             Duration::from_millis(5),
             || (r1_adverts() >= 3).then_some(()),
         );
@@ -355,8 +357,8 @@ impl FailoverLab {
             || match failure {
                 Failure::DaemonKilled => self.routers[0].signal(libc::SIGKILL),
                 Failure::NodeLost => {
+                    set_link_down(&self.lab.switch, &port);
                     self.routers[0].signal(libc::SIGKILL);
-                    self.lab.switch.run(&["ip", "link", "set", &port, "down"]);
                 }
                 Failure::PlannedSwitchover => self.routers[0].signal(libc::SIGTERM),
             },
@@ -371,6 +373,47 @@ impl FailoverLab {
             failover,
             old_node_answers,
         }
+    }
+}
+
+/// Takes `ifname` in `ns` down with one ioctl from this thread: `ip link set down` is a
+/// process to start, which a loaded machine delays by hundreds of milliseconds, during
+/// which a "lost" node would go on answering.
+fn set_link_down(ns: &NetNs, ifname: &str) {
+    let _inside = ns.enter();
+    // SAFETY: plain socket(2); checked below.
+    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(raw >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: a fresh fd owned by nobody else.
+    let socket = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: an all-zero ifreq is valid.
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    assert!(
+        ifname.len() < request.ifr_name.len(),
+        "interface name {ifname} too long"
+    );
+    for (slot, byte) in request.ifr_name.iter_mut().zip(ifname.bytes()) {
+        *slot = libc::c_char::try_from(byte).expect("ASCII interface name");
+    }
+    for (what, call) in [
+        ("SIOCGIFFLAGS", libc::SIOCGIFFLAGS),
+        ("SIOCSIFFLAGS", libc::SIOCSIFFLAGS),
+    ] {
+        if call == libc::SIOCSIFFLAGS {
+            // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
+            unsafe {
+                request.ifr_ifru.ifru_flags &=
+                    !libc::c_short::try_from(libc::IFF_UP).expect("flag");
+            }
+        }
+        // SAFETY: `request` is a valid ifreq naming the interface, for the call's duration.
+        let rc = unsafe { libc::ioctl(socket.as_raw_fd(), call, &raw mut request) };
+        assert_eq!(
+            rc,
+            0,
+            "{what} {ifname}: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 
