@@ -306,7 +306,8 @@ impl FailoverLab {
         let r1_adverts = || adverts_from(&capture.frames(), &r1_address).len();
         wait::until(
             "r1 to become Master",
-            Duration::from_secs(10) + spec(200).master_down_interval(),
+            // keepalived on a loaded machine was seen taking 9 s to start.
+            Duration::from_secs(30) + spec(200).master_down_interval(),
             Duration::from_millis(10),
             || (r1_adverts() > 0).then_some(()),
         );
