@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use vrrp_tests::{
     keepalived,
-    pair::{INTERVAL_MS, Implementation, Pair, Snapshot, VRID_COUNTS, WARM_UP, ratio, window},
+    pair::{INTERVAL_MS, Pair, Snapshot, VRID_COUNTS, WARM_UP, ratio, window},
     privilege::require_root,
+    router::Implementation,
 };
 
 /// The measured window (issue 10).

@@ -17,8 +17,9 @@ use vrrp_tests::{
     cpu_load::CpuLoad,
     failover::millis,
     keepalived,
-    pair::{INTERVAL_MS, Implementation, Pair, Snapshot, VRID_COUNTS, WARM_UP, ratio, window},
+    pair::{INTERVAL_MS, Pair, Snapshot, VRID_COUNTS, WARM_UP, ratio, window},
     privilege::require_root,
+    router::Implementation,
     vrrp::adverts,
 };
 

@@ -5,18 +5,23 @@
 
 use std::{
     io::{BufRead as _, BufReader},
+    os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd},
     path::Path,
     process::{Child, Stdio},
     thread::JoinHandle,
     time::{Duration, Instant},
 };
 
+use vrrp_common::consts::{ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4};
+
 use crate::{
-    capture::Capture,
+    capture::{Capture, Captured},
     daemon::Daemon,
+    keepalived::Keepalived,
     lab::{LAN_IF, Lab},
     netns::NetNs,
-    vrrp::{RouterSpec, VIP4, adverts_from},
+    router::{Implementation, Router},
+    vrrp::{Family, RouterSpec, VIP4, adverts_from},
     wait,
 };
 
@@ -141,6 +146,8 @@ pub fn millis(duration: Duration) -> String {
 pub struct Failover {
     /// The old Master's last advert to the new Master's first, as captured on the host.
     pub takeover: Duration,
+    /// When the host captured the new Master's first advert.
+    pub first_new_advert: Instant,
     /// Per probed address, what its prober saw.
     pub outages: Vec<Outage>,
 }
@@ -185,6 +192,7 @@ impl Failover {
         std::thread::sleep(Duration::from_millis(700));
         Self {
             takeover: first_new - last_old,
+            first_new_advert: first_new,
             outages: probes
                 .into_iter()
                 .map(|(target, probe)| probe.outage(target))
@@ -215,12 +223,13 @@ impl Failure {
     }
 }
 
-/// r1 (priority 200, Master) and r2 (100) running xvrrp with Accept_Mode, a host, and a
-/// capture on the host, in a fresh lab whose namespaces are tagged `tag`.
+/// r1 (priority 200, Master) and r2 (100) running xvrrp with Accept_Mode, or keepalived with
+/// `use_vmac` (its virtual MAC on a macvlan; it accepts for its addresses unless strict), a
+/// host, and a capture on the host, in a fresh lab whose namespaces are tagged `tag`.
 pub struct FailoverLab {
-    // Daemons and capture first: they stop before the namespaces go.
-    /// r1's and r2's daemons.
-    pub daemons: [Daemon; 2],
+    // Routers and capture first: they stop before the namespaces go.
+    /// r1's and r2's routers.
+    pub routers: [Router; 2],
     /// Everything the host's `eth0` saw.
     pub capture: Capture,
     /// The LAN.
@@ -235,10 +244,32 @@ pub struct FailoverLab {
     pub backup_spec: RouterSpec,
 }
 
+/// What one failure in a [`FailoverLab`] showed.
+pub struct LabFailover {
+    /// What the host saw.
+    pub failover: Failover,
+    /// Frames in which r1's node answered for the virtual address (ARP replies, echo replies)
+    /// on its switch port after r2's first advert (plus [`IN_FLIGHT`]), including to the
+    /// host's fresh ARP requests once r2 had taken over: 0 when the old node fell silent.
+    pub old_node_answers: usize,
+}
+
+/// Answers r1 sent just before it yielded to r2's first advert, stamped later by a capture
+/// thread the loaded machine delayed, are not answers after the takeover.
+const IN_FLIGHT: Duration = Duration::from_millis(50);
+
+/// How often the host asks anew who has the virtual address after a takeover.
+const FRESH_ARP_ROUNDS: usize = 3;
+
 impl FailoverLab {
-    /// Starts both routers at `interval_ms` adverts and returns once r1 is Master and r2 has
-    /// heard it for a Master_Down_Interval.
+    /// Starts both routers running xvrrp at `interval_ms` adverts and returns once r1 is
+    /// Master and r2 has heard it for a while.
     pub fn start(tag: &str, interval_ms: u32) -> Self {
+        Self::start_with(Implementation::Xvrrp, tag, interval_ms)
+    }
+
+    /// [`Self::start`] with both routers running `implementation`.
+    pub fn start_with(implementation: Implementation, tag: &str, interval_ms: u32) -> Self {
         let mut lab = Lab::new();
         let r1 = lab.add_node(&format!("{tag}-r1"), 1);
         let r2 = lab.add_node(&format!("{tag}-r2"), 2);
@@ -251,26 +282,46 @@ impl FailoverLab {
         };
         let start = |node: usize, priority| {
             let ns = &lab.nodes[node].ns;
-            let bpffs = Self::bpffs(ns);
-            Daemon::start(
-                ns,
-                "xvrrp",
-                &spec(priority).config(&bpffs),
-                Path::new(&bpffs),
-            )
+            match implementation {
+                Implementation::Xvrrp => {
+                    let bpffs = Self::bpffs(ns);
+                    Router::Xvrrp(Daemon::start(
+                        ns,
+                        "xvrrp",
+                        &spec(priority).config(&bpffs),
+                        Path::new(&bpffs),
+                    ))
+                }
+                Implementation::Keepalived => Router::Keepalived(Keepalived::start_with(
+                    ns,
+                    Family::V4,
+                    priority,
+                    interval_ms,
+                    "    use_vmac\n",
+                )),
+            }
         };
-        let daemons = [start(r1, 200), start(r2, 100)];
+        let routers = [start(r1, 200), start(r2, 100)];
         let r1_address = lab.nodes[r1].ipv4.clone();
+        let r1_adverts = || adverts_from(&capture.frames(), &r1_address).len();
         wait::until(
             "r1 to become Master",
-            Duration::from_secs(10) + spec(200).master_down_interval(),
+            // keepalived on a loaded machine was seen taking 9 s to start.
+            Duration::from_secs(30) + spec(200).master_down_interval(),
             Duration::from_millis(10),
-            || (!adverts_from(&capture.frames(), &r1_address).is_empty()).then_some(()),
+            || (r1_adverts() > 0).then_some(()),
         );
-        // A settled LAN: the Backup has heard the Master for a while.
-        std::thread::sleep(spec(100).master_down_interval());
+        // A settled LAN: the Backup has heard a few of the Master's adverts (so it runs on
+        // the Master's interval, and the bridge has learnt where the virtual MAC is). Bounded
+        // loosely: a loaded machine delays adverts.
+        wait::until(
+            "r1's third advert",
+            Duration::from_secs(5) + spec(200).master_down_interval() * 2,
+            Duration::from_millis(5),
+            || (r1_adverts() >= 3).then_some(()),
+        );
         Self {
-            daemons,
+            routers,
             capture,
             lab,
             r1,
@@ -290,24 +341,133 @@ impl FailoverLab {
         Path::new(&Self::bpffs(&self.lab.nodes[node].ns)).join(LAN_IF)
     }
 
-    /// Makes r1 fail as `failure` says while the host pings the VIP every millisecond, and
-    /// measures until r2 advertises.
-    pub fn fail(&self, failure: Failure) -> Failover {
-        let port = self.lab.nodes[self.r1].switch_port.clone();
-        Failover::measure(
-            &self.lab.nodes[self.host].ns,
+    /// Makes r1 fail as `failure` says while the host pings the VIP every millisecond,
+    /// measures until r2 advertises, then has the host ask who has the VIP a few times,
+    /// watching r1's switch port for answers.
+    pub fn fail(&self, failure: Failure) -> LabFailover {
+        let r1_node = &self.lab.nodes[self.r1];
+        let port = r1_node.switch_port.clone();
+        let r1_port = Capture::start(&self.lab.switch, &port);
+        let host = &self.lab.nodes[self.host].ns;
+        let failover = Failover::measure(
+            host,
             &self.capture,
-            &self.lab.nodes[self.r1].ipv4,
+            &r1_node.ipv4,
             &self.lab.nodes[self.r2].ipv4,
             &[VIP4],
             || match failure {
-                Failure::DaemonKilled => self.daemons[0].signal(libc::SIGKILL),
+                Failure::DaemonKilled => self.routers[0].signal(libc::SIGKILL),
                 Failure::NodeLost => {
-                    self.daemons[0].signal(libc::SIGKILL);
-                    self.lab.switch.run(&["ip", "link", "set", &port, "down"]);
+                    set_link_down(&self.lab.switch, &port);
+                    self.routers[0].signal(libc::SIGKILL);
                 }
-                Failure::PlannedSwitchover => self.daemons[0].signal(libc::SIGTERM),
+                Failure::PlannedSwitchover => self.routers[0].signal(libc::SIGTERM),
             },
-        )
+        );
+        ask_who_has_vip(host, FRESH_ARP_ROUNDS);
+        let taken_over = failover.first_new_advert + IN_FLIGHT;
+        let old_node_answers = answers_for_vip(&r1_port.frames())
+            .into_iter()
+            .filter(|at| *at > taken_over)
+            .count();
+        LabFailover {
+            failover,
+            old_node_answers,
+        }
     }
+}
+
+/// Takes `ifname` in `ns` down with one ioctl from this thread: `ip link set down` is a
+/// process to start, which a loaded machine delays by hundreds of milliseconds, during
+/// which a "lost" node would go on answering.
+fn set_link_down(ns: &NetNs, ifname: &str) {
+    let _inside = ns.enter();
+    // SAFETY: plain socket(2); checked below.
+    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(raw >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: a fresh fd owned by nobody else.
+    let socket = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: an all-zero ifreq is valid.
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    assert!(
+        ifname.len() < request.ifr_name.len(),
+        "interface name {ifname} too long"
+    );
+    for (slot, byte) in request.ifr_name.iter_mut().zip(ifname.bytes()) {
+        *slot = libc::c_char::try_from(byte).expect("ASCII interface name");
+    }
+    for (what, call) in [
+        ("SIOCGIFFLAGS", libc::SIOCGIFFLAGS),
+        ("SIOCSIFFLAGS", libc::SIOCSIFFLAGS),
+    ] {
+        if call == libc::SIOCSIFFLAGS {
+            // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
+            unsafe {
+                request.ifr_ifru.ifru_flags &=
+                    !libc::c_short::try_from(libc::IFF_UP).expect("flag");
+            }
+        }
+        // SAFETY: `request` is a valid ifreq naming the interface, for the call's duration.
+        let rc = unsafe { libc::ioctl(socket.as_raw_fd(), call, &raw mut request) };
+        assert_eq!(
+            rc,
+            0,
+            "{what} {ifname}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+/// Has `host` forget the virtual address's MAC and ping it once, `rounds` times: each round
+/// broadcasts an ARP request that every node holding the address answers.
+pub fn ask_who_has_vip(host: &NetNs, rounds: usize) {
+    for _ in 0..rounds {
+        host.run(&["ip", "neigh", "flush", "dev", LAN_IF]);
+        let _reply_or_not = host
+            .command(&["ping", "-c", "1", "-W", "0.2", VIP4])
+            .output();
+    }
+}
+
+/// When each ARP reply for the VIP in `frames` was seen.
+pub fn arp_replies(frames: &[Captured]) -> Vec<Instant> {
+    let vip = vip4_octets();
+    frames
+        .iter()
+        .filter(|f| {
+            f.data.get(12..14) == Some(&ETHERTYPE_ARP.to_be_bytes())
+                && f.data.get(20..22) == Some(&[0, 2])
+                && f.data.get(28..32) == Some(&vip)
+        })
+        .map(|f| f.at)
+        .collect()
+}
+
+/// When a node, seen from its switch port (frames the port received), answered for the VIP:
+/// ARP replies for it and ICMP echo replies from it.
+fn answers_for_vip(frames: &[Captured]) -> Vec<Instant> {
+    let from_node: Vec<Captured> = frames.iter().filter(|f| !f.outgoing).cloned().collect();
+    let vip = vip4_octets();
+    let echo_replies = from_node.iter().filter(|f| {
+        f.data.get(12..14) == Some(&ETHERTYPE_IPV4.to_be_bytes())
+            && f.data.get(ETHERNET_HEADER_LEN + 9) == Some(&ICMP)
+            && f.data
+                .get(ETHERNET_HEADER_LEN + 12..ETHERNET_HEADER_LEN + 16)
+                == Some(&vip)
+            && f.data.get(ETHERNET_HEADER_LEN + 20) == Some(&ICMP_ECHO_REPLY)
+    });
+    let mut answers: Vec<Instant> = echo_replies.map(|f| f.at).collect();
+    answers.extend(arp_replies(&from_node));
+    answers
+}
+
+/// IPv4 protocol number of ICMP.
+const ICMP: u8 = 1;
+/// ICMP type of an echo reply.
+const ICMP_ECHO_REPLY: u8 = 0;
+
+fn vip4_octets() -> [u8; 4] {
+    VIP4.parse::<std::net::Ipv4Addr>()
+        .expect("VIP4 is an IPv4 address")
+        .octets()
 }

@@ -3,6 +3,7 @@
 
 use std::{
     fs,
+    os::unix::process::CommandExt as _,
     path::PathBuf,
     process::{Child, Stdio},
 };
@@ -109,6 +110,9 @@ impl Keepalived {
                 "--vrrp_pid",
                 &path("vrrp.pid"),
             ])
+            // A process group of its own (nsenter execs keepalived, so its id is keepalived's):
+            // one kill(2) then stops the parent and its VRRP child together.
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup log"))
             .stderr(log)
@@ -128,17 +132,26 @@ impl Keepalived {
         self.child.iter().map(Child::id).chain(child).collect()
     }
 
-    /// Kills keepalived (SIGKILL: no priority-0 advert), as a crashed Master.
+    /// Sends `signal` to keepalived: SIGKILL to its whole process group, so the parent and
+    /// its VRRP child die at once as in a crash (killed one by one, the parent would respawn
+    /// the child, or the child would clean up on its parent's death); any other signal to the
+    /// parent, which passes SIGTERM on to its child (that one resigns with priority 0).
+    pub fn signal(&self, signal: libc::c_int) {
+        let Some(child) = &self.child else { return };
+        let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
+        let target = if signal == libc::SIGKILL { -pid } else { pid };
+        // SAFETY: kill(2) on the process (group) we started.
+        let rc = unsafe { libc::kill(target, signal) };
+        assert_eq!(rc, 0, "kill({target}, {signal}) failed");
+    }
+
+    /// Kills keepalived (SIGKILL: no priority-0 advert), as a crashed Master, and reaps it.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            // keepalived forks a VRRP child; kill the whole process group we know by PID.
-            let vrrp_pid = fs::read_to_string(self.dir.join("vrrp.pid")).ok();
-            let _already_dead = child.kill();
+            let group = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
+            // SAFETY: kill(2) on the process group we started; fails harmlessly when gone.
+            unsafe { libc::kill(-group, libc::SIGKILL) };
             let _reaped = child.wait();
-            if let Some(pid) = vrrp_pid.and_then(|p| p.trim().parse::<libc::pid_t>().ok()) {
-                // SAFETY: kill(2) on the VRRP child keepalived reported in its pid file.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
         }
     }
 

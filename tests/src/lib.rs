@@ -19,6 +19,7 @@ pub mod nft;
 pub mod os_call;
 pub mod pair;
 pub mod privilege;
+pub mod router;
 pub mod scale;
 pub mod soak;
 pub mod spread;

@@ -16,6 +16,7 @@ use crate::{
     keepalived::Keepalived,
     lab::{LAN_IF, Lab},
     netns::NetNs,
+    router::Implementation,
     scale::{cpu_time, peak_rss_kib, pinned_counter, transitions, vip},
     vrrp::RouterSpec,
     wait,
@@ -30,15 +31,6 @@ pub const WARM_UP: Duration = Duration::from_secs(5);
 
 /// xvrrp's states as its log names them.
 const XVRRP_STATES: [&str; 3] = ["Initialize", "Backup", "Master"];
-
-/// Which VRRP daemon a router runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Implementation {
-    /// The release `xvrrp`, in its default attach mode.
-    Xvrrp,
-    /// Debian's keepalived, `vrrp_version 3`, no `use_vmac`.
-    Keepalived,
-}
 
 /// A running router of either implementation, one IPv4 instance per VRID.
 pub enum Router {

@@ -4,8 +4,8 @@
 //!
 //! - `xdp`: ns/packet of the XDP program through BPF_PROG_TEST_RUN, and the Backup's
 //!   virtual-MAC drop rate over a veth against nftables (`tests/benches/xdp/`).
-//! - `failover`: takeover and client-visible outage of real daemons in namespaces
-//!   (`tests/benches/failover.rs`).
+//! - `failover`: takeover and client-visible outage of real daemons in namespaces, xvrrp next
+//!   to keepalived (`tests/benches/failover.rs`).
 //! - `forwarding`: throughput a Master forwards with the data plane in each ingress mode
 //!   against no program (`tests/benches/forwarding.rs`).
 //! - `scale`: 1, 16 and 255 VRIDs at 10 ms, xvrrp next to keepalived on an idle machine
@@ -25,7 +25,7 @@ pub(crate) enum Bench {
     /// XDP program ns/packet against an empty XDP_PASS program; virtual-MAC drop rate against
     /// nftables.
     Xdp,
-    /// Failover of two xvrrp daemons as a host sees it, at several advert intervals.
+    /// Failover as a host sees it, two xvrrp next to two keepalived, at several advert intervals.
     Failover,
     /// Forwarding through a Master with the data plane in each mode, against no program.
     Forwarding,
@@ -200,24 +200,42 @@ fn xdp_section(table: &str) -> String {
 
 fn failover_section(table: &str) -> String {
     format!(
-        "## Failover as a host sees it (`cargo xtask bench failover`)\n\n\
+        "## Failover as a host sees it, xvrrp next to keepalived (`cargo xtask bench failover`)\n\n\
          - Machine: {}.\n\
-         - Method: network namespaces: r1 (priority 200, Master) and r2 (priority 100) run the\n  \
-           release `xvrrp` in the default mode (TC ingress on veths); a host on the same bridge captures adverts\n  \
-           and pings the virtual IPv4 address every millisecond (accept mode on). *Takeover* is\n  \
-           r1's last advert to r2's first on the host's wire; *reply gap* is the longest time\n  \
-           between two echo replies (stretched by the loaded machine delaying ping itself);\n  \
-           *lost replies* counts probes without a reply (ping sends fewer while none are\n  \
-           answered, so it undercounts long outages: the gap measures those). Median (max)\n  \
-           over the runs.\n\
-         - *daemon SIGKILL*: only r1's daemon dies; its pinned data plane stays Master until\n  \
-           r2's first advert, and yields in that packet (docs/ARCHITECTURE.md, \"In-kernel\n  \
-           hand-off\"). *node loss*: r1's daemon is killed and its switch port cut at the same\n  \
-           instant. *planned switchover*: SIGTERM; r1 resigns (priority 0) and its data plane\n  \
-           forwards until r2's first advert (make-before-break). *daemon restart (handover)*:\n  \
-           SIGUSR2; r1's daemon re-executes itself on its pinned state and resumes as Master\n  \
-           (docs/OPERATIONS.md, \"Restarts and upgrades without a failover\"); *takeover* then\n  \
-           says whether any run did not resume or let r2 advertise (\"none\": every run resumed).\n\
+         - Method: identical network namespace labs: r1 (priority 200, Master) and r2 (priority\n  \
+           100) on one bridge with a host, VRID 51, virtual address 192.0.2.100, at 1 s, 100 ms\n  \
+           and 10 ms adverts. Either both run the release `xvrrp` in the default mode (TC\n  \
+           ingress on veths, accept mode on), or both run Debian's keepalived (`vrrp_version 3`,\n  \
+           `use_vmac`: its virtual MAC on a macvlan; it accepts for the address). Every run\n  \
+           is a fresh lab; xvrrp and keepalived runs alternate (xvrrp, keepalived, ...) so a\n  \
+           change in the machine's load hits both. The host captures adverts and pings the\n  \
+           virtual address every millisecond. *Takeover* is r1's last advert to r2's first on\n  \
+           the host's wire; *reply gap* is the longest time between two echo replies\n  \
+           (stretched by the loaded machine delaying ping itself); *lost replies* counts\n  \
+           probes without a reply (ping sends fewer while none are answered, so it\n  \
+           undercounts long outages: the gap measures those). Median (max) over the runs;\n  \
+           the ratios divide xvrrp's median by keepalived's from the same interleaved runs.\n\
+         - *RFC bound*: r2's Master_Down_Interval (3 × interval + Skew_Time) after a crash or\n  \
+           loss; Skew_Time after the priority-0 advert of a planned switchover (RFC 9568\n  \
+           §6.4.2).\n\
+         - *Old node answers after takeover*: runs in which r1's node still answered for the\n  \
+           virtual address (ARP replies for it, echo replies from it) on its own switch port,\n  \
+           captured in the switch namespace, later than 50 ms after r2's first advert; after\n  \
+           the takeover the host also flushes its neighbour cache and pings the address three\n  \
+           times, so a node still holding the address is asked by broadcast.\n\
+         - *daemon SIGKILL*: only r1's daemon dies (keepalived: its whole process group);\n  \
+           xvrrp's pinned data plane stays Master until r2's first advert, and yields in that\n  \
+           packet (docs/ARCHITECTURE.md, \"In-kernel hand-off\"); keepalived's macvlan and\n  \
+           address stay behind and go on answering. *node loss*: r1's daemon is killed and\n  \
+           its switch port cut at the same instant. *planned switchover*: SIGTERM; both\n  \
+           resign with priority 0; xvrrp's data plane forwards until r2's first advert\n  \
+           (make-before-break), keepalived removes the address at once. *daemon restart\n  \
+           (handover)*: SIGUSR2; r1's daemon re-executes itself on its pinned state and resumes\n  \
+           as Master (docs/OPERATIONS.md, \"Restarts and upgrades without a failover\");\n  \
+           *takeover* then says whether any run did not resume or let r2 advertise (\"none\":\n  \
+           every run resumed). keepalived has no in-place restart to compare it with.\n\
+         - Runs per row: the *runs* column (10 unless `XVRRP_BENCH_RUNS` lowers it for\n  \
+           development).\n\
          - Before the hand-off (2026-11-23, generic XDP): daemon SIGKILL lost 782.2 ms of\n  \
            replies at 1 s adverts, 41.5 ms at 100 ms, 11.1 ms at 10 ms; SIGTERM lost Skew_Time\n  \
            (~610 ms at 1 s).\n\n\
