@@ -63,19 +63,11 @@ fn configure_speaking(xdp: &mut XdpUnderTest, role: Role, accept: bool, versions
                 family,
                 VRID,
                 &InstanceSettings {
-                    role,
-                    accept,
-                    master_address: master,
-                    master_priority: 200,
-                    master_interval_cs: 100,
-                    owner: false,
-                    heartbeat_timeout: TEST_HEARTBEAT_TIMEOUT,
-                    checksum_style: ChecksumStyle::Rfc9568,
-                    peers_listed: false,
                     versions: match family {
                         AddressFamily::Ipv4 => versions,
                         AddressFamily::Ipv6 => VersionMode::V3,
                     },
+                    ..test_instance(role, accept, master)
                 },
             )
             .unwrap();
