@@ -4,7 +4,11 @@
 
 use std::time::Duration;
 
-use crate::{netns::NetNs, wait};
+use crate::{
+    netns::NetNs,
+    turn::{Share, Turn},
+    wait,
+};
 
 /// Name of every node's LAN interface, inside its own namespace.
 pub const LAN_IF: &str = "eth0";
@@ -180,15 +184,15 @@ impl Default for Lab {
     }
 }
 
-/// For a test that runs a pair: the root check (`None`: skipped, loudly), the serial lock
-/// (hold it for the whole test) and a lab with r1 (192.0.2.1) and r2 (192.0.2.2).
-pub fn two_routers(test: &str) -> Option<(std::sync::MutexGuard<'static, ()>, Lab)> {
+/// For a test that runs a pair: the root check (`None`: skipped, loudly), a shared turn on the
+/// machine (hold it for the whole test) and a lab with r1 (192.0.2.1) and r2 (192.0.2.2).
+pub fn two_routers(test: &str) -> Option<(Turn, Lab)> {
     if !crate::privilege::require_root(test) {
         return None;
     }
-    let serial = crate::vrrp::serial();
+    let turn = Turn::take(Share::Alongside);
     let mut lab = Lab::new();
     lab.add_node("r1", 1);
     lab.add_node("r2", 2);
-    Some((serial, lab))
+    Some((turn, lab))
 }

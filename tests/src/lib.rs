@@ -23,6 +23,7 @@ pub mod router;
 pub mod scale;
 pub mod soak;
 pub mod spread;
+pub mod turn;
 pub mod vrrp;
 pub mod wait;
 pub mod xdp;

@@ -233,12 +233,3 @@ pub fn adverts_from(frames: &[Captured], source: &str) -> Vec<SeenAdvert> {
         .filter(|advert| advert.source == source)
         .collect()
 }
-
-/// Daemon tests assert protocol timing; on a small CI machine they run one at a time so they
-/// do not steal each other's CPU. Hold the guard for the whole test.
-pub fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    // A failed test poisons the lock; the next test is still valid.
-    LOCK.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}

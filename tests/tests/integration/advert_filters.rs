@@ -7,7 +7,6 @@ use std::{
     net::Ipv4Addr,
     path::Path,
     process::Command,
-    sync::MutexGuard,
     time::{Duration, Instant},
 };
 
@@ -19,7 +18,8 @@ use vrrp_tests::{
     frames::Advert as Fixture,
     lab::{LAN_IF, Lab},
     privilege::require_root,
-    vrrp::{RouterSpec, VIP4, VRID, adverts_with, serial},
+    turn::{Share, Turn},
+    vrrp::{RouterSpec, VIP4, VRID, adverts_with},
     wait,
 };
 
@@ -33,7 +33,7 @@ const PROBE_MAC: [u8; 6] = [2, 0, 0, 0, 0, 0xfa];
 const INTERVAL: Duration = Duration::from_millis(100);
 
 struct Bench {
-    _serial: MutexGuard<'static, ()>,
+    _turn: Turn,
     lab: Lab,
     r1: usize,
     host: usize,
@@ -45,13 +45,13 @@ impl Bench {
         if !require_root(test) {
             return None;
         }
-        let serial = serial();
+        let turn = Turn::take(Share::Alongside);
         let mut lab = Lab::new();
         let r1 = lab.add_node("r1", 1);
         let host = lab.add_node("h", 10);
         let capture = Capture::start(&lab.nodes[host].ns, LAN_IF);
         Some(Self {
-            _serial: serial,
+            _turn: turn,
             lab,
             r1,
             host,

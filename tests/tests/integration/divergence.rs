@@ -125,7 +125,7 @@ fn probe_ns(pair: &Pair) -> &NetNs {
 
 #[test]
 fn mismatches_are_raised_shown_counted_and_cleared_by_a_clean_advert() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("mismatches_are_raised_shown_counted_and_cleared_by_a_clean_advert")
     else {
         return;
@@ -211,7 +211,7 @@ fn mismatches_are_raised_shown_counted_and_cleared_by_a_clean_advert() {
 
 #[test]
 fn a_version2_peer_is_raised_and_cleared_when_it_falls_silent() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("a_version2_peer_is_raised_and_cleared_when_it_falls_silent")
     else {
         return;
@@ -256,7 +256,7 @@ fn a_version2_peer_is_raised_and_cleared_when_it_falls_silent() {
 
 #[test]
 fn a_second_master_beside_this_master_ends_with_its_duration() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("a_second_master_beside_this_master_ends_with_its_duration")
     else {
         return;
@@ -299,7 +299,7 @@ fn a_second_master_beside_this_master_ends_with_its_duration() {
 
 #[test]
 fn two_masters_seen_by_a_backup_are_reported_once_with_their_duration() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("two_masters_seen_by_a_backup_are_reported_once_with_their_duration")
     else {
         return;
@@ -360,7 +360,7 @@ fn two_masters_seen_by_a_backup_are_reported_once_with_their_duration() {
 
 #[test]
 fn an_equal_priority_tie_is_raised_and_ends_when_the_peer_falls_silent() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("an_equal_priority_tie_is_raised_and_ends_when_the_peer_falls_silent")
     else {
         return;
@@ -407,7 +407,7 @@ fn an_equal_priority_tie_is_raised_and_ends_when_the_peer_falls_silent() {
 
 #[test]
 fn a_second_owner_is_raised_and_ends_when_it_falls_silent() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("a_second_owner_is_raised_and_ends_when_it_falls_silent")
     else {
         return;
@@ -451,7 +451,7 @@ fn a_second_owner_is_raised_and_ends_when_it_falls_silent() {
 
 #[test]
 fn a_fixed_address_list_is_noticed_although_the_kernel_absorbs_it() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("a_fixed_address_list_is_noticed_although_the_kernel_absorbs_it")
     else {
         return;

@@ -95,7 +95,7 @@ fn assert_stays_backup(socket: &Path, watch: Duration) {
 
 #[test]
 fn demote_hands_over_stays_backup_without_master_and_promote_takes_back() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("demote_hands_over_stays_backup_without_master_and_promote_takes_back")
     else {
         return;
@@ -180,7 +180,7 @@ fn demote_hands_over_stays_backup_without_master_and_promote_takes_back() {
 
 #[test]
 fn priority_override_flips_the_election_and_reset_restores_it() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("priority_override_flips_the_election_and_reset_restores_it")
     else {
         return;
@@ -226,7 +226,7 @@ fn priority_override_flips_the_election_and_reset_restores_it() {
 
 #[test]
 fn drill_reports_both_gaps_within_protocol_bounds_and_aborts_without_backup() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("drill_reports_both_gaps_within_protocol_bounds_and_aborts_without_backup")
     else {
         return;
@@ -289,7 +289,7 @@ fn drill_reports_both_gaps_within_protocol_bounds_and_aborts_without_backup() {
 
 #[test]
 fn malformed_operator_requests_get_errors_and_the_daemon_keeps_serving() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("malformed_operator_requests_get_errors_and_the_daemon_keeps_serving")
     else {
         return;

@@ -15,7 +15,8 @@ use vrrp_tests::{
     privilege::require_root,
     router::Implementation,
     scale::pinned_counter,
-    vrrp::{VIP4, adverts_from, serial},
+    turn::{Share, Turn},
+    vrrp::{VIP4, adverts_from},
 };
 
 /// Replies the host may lose across the hand-off: none, or the one probe in flight while the
@@ -70,7 +71,7 @@ fn a_killed_masters_data_plane_forwards_until_the_peer_takes_over() {
     if !require_root("a_killed_masters_data_plane_forwards_until_the_peer_takes_over") {
         return;
     }
-    let _serial = serial();
+    let _turn = Turn::take(Share::Alongside);
     let lab = FailoverLab::start("ho-kill", 100);
     let bound = lab.backup_spec.master_down_interval();
     let result = lab.fail(Failure::DaemonKilled);
@@ -117,7 +118,7 @@ fn a_killed_keepalived_masters_node_is_seen_answering_after_the_takeover() {
     if !require_root("a_killed_keepalived_masters_node_is_seen_answering_after_the_takeover") {
         return;
     }
-    let _serial = serial();
+    let _turn = Turn::take(Share::Alongside);
     let lab = FailoverLab::start_with(Implementation::Keepalived, "ho-kakill", 100);
     let result = lab.fail(Failure::DaemonKilled);
     assert!(
@@ -133,7 +134,7 @@ fn sigterm_hands_over_make_before_break() {
     if !require_root("sigterm_hands_over_make_before_break") {
         return;
     }
-    let _serial = serial();
+    let _turn = Turn::take(Share::Alongside);
     let mut lab = FailoverLab::start("ho-term", 100);
     let r1_port = Capture::start(&lab.lab.switch, &lab.lab.nodes[lab.r1].switch_port);
     let r2_port = Capture::start(&lab.lab.switch, &lab.lab.nodes[lab.r2].switch_port);

@@ -127,7 +127,7 @@ fn assert_realtime(daemon: &Daemon) {
 
 #[test]
 fn a_root_daemon_keeps_only_the_capabilities_it_uses_in_its_bounding_set() {
-    let Some((_serial, lab)) =
+    let Some((_turn, lab)) =
         two_routers("a_root_daemon_keeps_only_the_capabilities_it_uses_in_its_bounding_set")
     else {
         return;
@@ -171,7 +171,7 @@ fn a_root_daemon_keeps_only_the_capabilities_it_uses_in_its_bounding_set() {
 
 #[test]
 fn a_pair_with_only_the_units_capabilities_elects_reloads_and_attaches_a_new_interface() {
-    let Some((_serial, lab)) = two_routers(
+    let Some((_turn, lab)) = two_routers(
         "a_pair_with_only_the_units_capabilities_elects_reloads_and_attaches_a_new_interface",
     ) else {
         return;

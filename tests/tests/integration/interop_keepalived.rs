@@ -12,7 +12,8 @@ use vrrp_tests::{
     keepalived::Keepalived,
     lab::{LAN_IF, Lab},
     privilege::require_root,
-    vrrp::{Family, RouterSpec, adverts_from, adverts_with, serial},
+    turn::{Share, Turn},
+    vrrp::{Family, RouterSpec, adverts_from, adverts_with},
     wait,
 };
 
@@ -101,7 +102,7 @@ impl InteropLab {
 }
 
 fn xvrrp_higher_priority_wins_and_keepalived_takes_over(family: Family) {
-    let _serial = serial();
+    let _turn = Turn::take(Share::Alongside);
     let lab = InteropLab::new();
     let (xv_source, ka_source) = (
         lab.source(lab.xvrrp, family),
@@ -123,7 +124,7 @@ fn xvrrp_higher_priority_wins_and_keepalived_takes_over(family: Family) {
 
 /// `extra`: more of xvrrp's instance settings (they must interoperate with keepalived's default).
 fn keepalived_higher_priority_wins_and_xvrrp_takes_over(family: Family, extra: &str) {
-    let _serial = serial();
+    let _turn = Turn::take(Share::Alongside);
     let lab = InteropLab::new();
     let (xv_source, ka_source) = (
         lab.source(lab.xvrrp, family),
@@ -209,7 +210,7 @@ fn interop_ipv4_checksum_mismatch_with_keepalived_is_named() {
     if !require_root("interop_ipv4_checksum_mismatch_with_keepalived_is_named") {
         return;
     }
-    let _serial = serial();
+    let _turn = Turn::take(Share::Alongside);
     let lab = InteropLab::new();
     let (xv_source, ka_source) = (
         lab.source(lab.xvrrp, Family::V4),

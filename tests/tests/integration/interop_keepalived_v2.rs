@@ -14,7 +14,8 @@ use vrrp_tests::{
     keepalived::Keepalived,
     lab::Lab,
     privilege::require_root,
-    vrrp::{RouterSpec, SeenAdvert, adverts_from, serial},
+    turn::{Share, Turn},
+    vrrp::{RouterSpec, SeenAdvert, adverts_from},
     wait,
 };
 
@@ -135,7 +136,7 @@ fn down_interval_at_100() -> Duration {
 }
 
 fn xvrrp_master_keepalived_backup(version: &str) {
-    let _serial = serial();
+    let _turn = Turn::take(Share::Alongside);
     let lab = V2Lab::new();
     let _keepalived = lab.start_keepalived(100);
     let xvrrp = lab.start_xvrrp(&V2Lab::spec(200, version));
@@ -145,7 +146,7 @@ fn xvrrp_master_keepalived_backup(version: &str) {
 }
 
 fn keepalived_master_xvrrp_backup(version: &str) {
-    let _serial = serial();
+    let _turn = Turn::take(Share::Alongside);
     let lab = V2Lab::new();
     let mut keepalived = lab.start_keepalived(200);
     wait::until(

@@ -24,7 +24,8 @@ use vrrp_tests::{
     lab::{LAN_IF, Lab},
     privilege::require_root,
     scale::{cpu_time, pinned_counter},
-    vrrp::{Family, RouterSpec, VIP4, VIPS6, adverts_from, serial},
+    turn::{Share, Turn},
+    vrrp::{Family, RouterSpec, VIP4, VIPS6, adverts_from},
     wait,
 };
 
@@ -253,7 +254,7 @@ fn every_defective_advert_is_discarded_at_master_and_backup_and_counted() {
     if !require_root("every_defective_advert_is_discarded_at_master_and_backup_and_counted") {
         return;
     }
-    let _serial = serial();
+    let _turn = Turn::take(Share::Alone);
     let mut battery = Battery::start();
     for family in [Family::V4, Family::V6] {
         battery.wait_advertising(0, family, SETTLE);
@@ -409,7 +410,7 @@ fn a_flood_of_winning_invalid_adverts_changes_nothing_and_costs_the_daemons_litt
         return;
     }
     const FLOOD: usize = 200_000;
-    let _serial = serial();
+    let _turn = Turn::take(Share::Alone);
     let mut lab = Lab::new();
     lab.add_node("r1", 1);
     lab.add_node("r2", 2);

@@ -9,7 +9,7 @@ use std::{
     os::unix::net::UnixStream,
     path::{Path, PathBuf},
     process::{Command, Stdio},
-    sync::{MutexGuard, mpsc},
+    sync::mpsc,
     time::{Duration, Instant},
 };
 
@@ -18,6 +18,7 @@ use vrrp_tests::{
     daemon::{Daemon, instance_status, xvrrp_binary},
     lab::{Lab, two_routers},
     netns::NetNs,
+    turn::Turn,
     vrrp::{RouterSpec, VIP4},
     wait,
 };
@@ -34,9 +35,9 @@ pub(crate) struct Pair {
 }
 
 impl Pair {
-    pub(crate) fn for_test(test: &str) -> Option<(MutexGuard<'static, ()>, Self)> {
-        let (serial, lab) = two_routers(test)?;
-        Some((serial, Self { lab }))
+    pub(crate) fn for_test(test: &str) -> Option<(Turn, Self)> {
+        let (turn, lab) = two_routers(test)?;
+        Some((turn, Self { lab }))
     }
 
     pub(super) fn ns(&self, node: usize) -> &NetNs {
@@ -89,7 +90,7 @@ pub(crate) fn wait_status(socket: &Path, what: &str, condition: impl Fn(&Value) 
 
 #[test]
 fn status_of_a_live_pair_agrees_on_master_priorities_and_addresses() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("status_of_a_live_pair_agrees_on_master_priorities_and_addresses")
     else {
         return;
@@ -230,7 +231,7 @@ fn plan(config: &Path, args: &[&str]) -> (bool, String) {
 
 #[test]
 fn plan_of_a_live_pair_shows_the_master_then_says_when_the_daemon_is_gone() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("plan_of_a_live_pair_shows_the_master_then_says_when_the_daemon_is_gone")
     else {
         return;
@@ -285,7 +286,7 @@ fn plan_of_a_live_pair_shows_the_master_then_says_when_the_daemon_is_gone() {
 
 #[test]
 fn events_follow_shows_the_backup_takeover_with_its_gap() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("events_follow_shows_the_backup_takeover_with_its_gap")
     else {
         return;
@@ -334,7 +335,7 @@ const BROKEN: &str = "[[instance]]\nname = \"broken one with a name that is not 
 
 #[test]
 fn journal_rotates_and_history_survives_a_restart() {
-    let Some((_serial, pair)) = Pair::for_test("journal_rotates_and_history_survives_a_restart")
+    let Some((_turn, pair)) = Pair::for_test("journal_rotates_and_history_survives_a_restart")
     else {
         return;
     };
@@ -490,8 +491,7 @@ pub(super) fn lan_value(samples: &[Sample], name: &str, extra: &[(&str, &str)]) 
 
 #[test]
 fn metrics_scrape_parses_and_follows_a_failover() {
-    let Some((_serial, pair)) = Pair::for_test("metrics_scrape_parses_and_follows_a_failover")
-    else {
+    let Some((_turn, pair)) = Pair::for_test("metrics_scrape_parses_and_follows_a_failover") else {
         return;
     };
     for node in 0..2 {
@@ -611,7 +611,7 @@ pub(crate) fn error_code(answer: &Value) -> &str {
 
 #[test]
 fn malformed_control_requests_get_errors_and_the_daemon_keeps_serving() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("malformed_control_requests_get_errors_and_the_daemon_keeps_serving")
     else {
         return;
@@ -752,7 +752,7 @@ impl Drop for ScratchDir {
 
 #[test]
 fn hooks_see_every_transition_in_order_and_a_hung_one_is_killed() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("hooks_see_every_transition_in_order_and_a_hung_one_is_killed")
     else {
         return;
@@ -961,7 +961,7 @@ fn read_post(stream: &mut TcpStream) -> Option<String> {
 
 #[test]
 fn webhook_retries_until_the_receiver_recovers_and_counts_what_overflows() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("webhook_retries_until_the_receiver_recovers_and_counts_what_overflows")
     else {
         return;

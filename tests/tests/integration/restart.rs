@@ -4,7 +4,6 @@
 
 use std::{
     path::{Path, PathBuf},
-    sync::MutexGuard,
     time::Duration,
 };
 
@@ -14,7 +13,8 @@ use vrrp_tests::{
     lab::{LAN_IF, Lab},
     netns::{NetNs, run_ok},
     privilege::require_root,
-    vrrp::{RouterSpec, VIP4, adverts_from, serial},
+    turn::{Share, Turn},
+    vrrp::{RouterSpec, VIP4, adverts_from},
     wait,
 };
 
@@ -30,17 +30,17 @@ struct Pair {
 }
 
 impl Pair {
-    fn for_test(test: &str) -> Option<(MutexGuard<'static, ()>, Self)> {
+    fn for_test(test: &str) -> Option<(Turn, Self)> {
         if !require_root(test) {
             return None;
         }
-        let serial = serial();
+        let turn = Turn::take(Share::Alongside);
         let mut lab = Lab::new();
         lab.add_node("hr1", 1);
         lab.add_node("hr2", 2);
         lab.add_node("hrh", 10);
         let capture = Capture::start(&lab.nodes[2].ns, LAN_IF);
-        Some((serial, Self { lab, capture }))
+        Some((turn, Self { lab, capture }))
     }
 
     fn ns(&self, node: usize) -> &NetNs {
@@ -133,7 +133,7 @@ enum HandingOver {
 /// pings the virtual address every millisecond: no reply lost, no state change on either
 /// router except the restarted one's `resumed` start in its old role, and r2 never advertises.
 fn handover_costs_nothing(test: &str, interval_ms: u32, handing_over: HandingOver) {
-    let Some((_serial, pair)) = Pair::for_test(test) else {
+    let Some((_turn, pair)) = Pair::for_test(test) else {
         return;
     };
     // Accept_Mode: the Master itself answers the host's pings of the virtual address.
@@ -235,7 +235,7 @@ fn a_handover_at_1_s_adverts_loses_no_reply_and_changes_no_state() {
 
 #[test]
 fn a_daemon_restarted_after_the_peer_took_over_comes_back_as_backup() {
-    let Some((_serial, pair)) =
+    let Some((_turn, pair)) =
         Pair::for_test("a_daemon_restarted_after_the_peer_took_over_comes_back_as_backup")
     else {
         return;
@@ -292,7 +292,7 @@ fn cleanup(bpffs: &Path) -> String {
 
 #[test]
 fn pins_of_an_interface_deleted_after_a_sigkill_are_removed_by_cleanup_and_at_start() {
-    let Some((_serial, pair)) = Pair::for_test(
+    let Some((_turn, pair)) = Pair::for_test(
         "pins_of_an_interface_deleted_after_a_sigkill_are_removed_by_cleanup_and_at_start",
     ) else {
         return;

@@ -26,7 +26,8 @@ use vrrp_tests::{
     lab::{LAN_IF, Lab},
     netns::NetNs,
     privilege::require_root,
-    vrrp::{Family, RouterSpec, VIPS6, VRID6, serial},
+    turn::{Share, Turn},
+    vrrp::{Family, RouterSpec, VIPS6, VRID6},
     wait,
 };
 
@@ -275,7 +276,7 @@ fn hosts_route_via_the_link_local_vip_learnt_from_the_masters_router_advertiseme
     if !require_root(test) {
         return;
     }
-    let _serial = serial();
+    let _turn = Turn::take(Share::Alongside);
     let mut lab = Lab::new();
     let r1 = lab.add_node("ra-r1", 1);
     let r2 = lab.add_node("ra-r2", 2);
@@ -439,7 +440,7 @@ fn a_reload_turns_router_advertisements_on_and_a_demote_withdraws_the_router() {
     if !require_root(test) {
         return;
     }
-    let _serial = serial();
+    let _turn = Turn::take(Share::Alongside);
     let mut lab = Lab::new();
     let r1 = lab.add_node("ra-r1", 1);
     let host = lab.add_node("ra-h", 10);

@@ -13,7 +13,8 @@ use vrrp_tests::{
     netns::NetNs,
     privilege::require_root,
     scale::{VRIDS, ring_losses, transitions, vip},
-    vrrp::{RouterSpec, serial},
+    turn::{Share, Turn},
+    vrrp::RouterSpec,
     wait,
 };
 
@@ -63,7 +64,7 @@ fn every_vrid_non_routine_at_once_causes_no_false_takeover_and_no_ring_loss() {
     if !require_root(test) {
         return;
     }
-    let _serial = serial();
+    let _turn = Turn::take(Share::Alone);
     let mut lab = Lab::new();
     let r1 = lab.add_node("r1", 1);
     let r2 = lab.add_node("r2", 2);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use vrrp_tests::{
     privilege::require_root,
     soak::{SoakOptions, soak},
-    vrrp::serial,
+    turn::{Share, Turn},
 };
 
 #[test]
@@ -14,7 +14,7 @@ fn a_short_soak_injects_every_fault_kind_and_breaks_no_check() {
     if !require_root("a_short_soak_injects_every_fault_kind_and_breaks_no_check") {
         return;
     }
-    let _serial = serial();
+    let _turn = Turn::take(Share::Alone);
     // A new schedule each run; the seed is printed first, so a break can be replayed with
     // `cargo xtask soak --seed`.
     let report = soak(&SoakOptions {

@@ -20,7 +20,8 @@ use vrrp_tests::{
     keepalived::Keepalived,
     lab::Lab,
     privilege::require_root,
-    vrrp::{Family, RouterSpec, SeenAdvert, VIP4, VRID, adverts, serial},
+    turn::{Share, Turn},
+    vrrp::{Family, RouterSpec, SeenAdvert, VIP4, VRID, adverts},
     wait,
 };
 
@@ -220,7 +221,7 @@ fn unicast_peers_elect_and_fail_over_without_multicast() {
     if !require_root("unicast_peers_elect_and_fail_over_without_multicast") {
         return;
     }
-    let _serial = serial();
+    let _turn = Turn::take(Share::Alongside);
     let lab = UnicastLab::new(Family::V4);
     let (r2, r2_spec) = lab.start_xvrrp(1, 100, "");
     // r1 announces nothing on the LAN: in a cloud a hook would move the address.
@@ -281,7 +282,7 @@ fn ipv6_unicast_peers_elect_and_fail_over() {
     if !require_root("ipv6_unicast_peers_elect_and_fail_over") {
         return;
     }
-    let _serial = serial();
+    let _turn = Turn::take(Share::Alongside);
     let lab = UnicastLab::new(Family::V6);
     let (_r2, r2_spec) = lab.start_xvrrp(1, 100, "");
     let (r1, _) = lab.start_xvrrp(0, 200, "");
@@ -317,7 +318,7 @@ fn unicast_peers_interoperate_with_keepalived_unicast_peer() {
     if !require_root("unicast_peers_interoperate_with_keepalived_unicast_peer") {
         return;
     }
-    let _serial = serial();
+    let _turn = Turn::take(Share::Alongside);
     let lab = UnicastLab::new(Family::V4);
     let keepalived_unicast = format!(
         "    unicast_src_ip {}\n    unicast_peer {{\n        {}\n    }}\n",
