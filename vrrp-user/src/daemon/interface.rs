@@ -225,6 +225,13 @@ impl VrrpInterface {
         self.last_heartbeat + self.heartbeat_period
     }
 
+    /// Whether a loop turn awake at `now` refreshes the heartbeat: from half a period on, so
+    /// a Master's heartbeat rides on the wake-ups for its adverts rather than waking the loop
+    /// once more in between ([`Self::next_heartbeat`] stays the latest).
+    pub(crate) fn heartbeat_due(&self, now: Instant) -> bool {
+        now >= self.last_heartbeat + self.heartbeat_period / 2
+    }
+
     /// Refreshes the heartbeat. Returns true when the program yielded some instance to
     /// another router's advert since the last refresh (`orphan_yielded` moved): after a loop
     /// stall longer than the heartbeat timeout the kernel may have decided what the router

@@ -253,7 +253,7 @@ impl Daemon {
         self.handle_adverts_received_before(now, punted).await;
         let mut yielded = Vec::new();
         for interface in self.interfaces.values_mut() {
-            if interface.next_heartbeat() <= now && interface.refresh_heartbeat(now) {
+            if interface.heartbeat_due(now) && interface.refresh_heartbeat(now) {
                 yielded.push(interface.info.name.clone());
             }
         }
