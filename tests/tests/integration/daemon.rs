@@ -721,6 +721,74 @@ fn the_address_owner_takes_over_at_once_and_keeps_its_address() {
     );
 }
 
+/// Field `field` of the first entry of `node`'s pinned data-plane map `map`, from bpftool's
+/// JSON (the BTF-formatted value, as an operator sees it).
+fn pinned_field(lab: &TwoRouters, node: usize, map: &str, field: &str) -> u64 {
+    let path = format!(
+        "/sys/fs/bpf/xvrrp-test-{}/{LAN_IF}/{map}",
+        lab.ns(node).name()
+    );
+    let out = std::process::Command::new("bpftool")
+        .args(["--json", "map", "dump", "pinned", &path])
+        .output()
+        .expect("run bpftool");
+    let dump: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
+    dump[0]["formatted"]["value"][field]
+        .as_u64()
+        .or_else(|| dump[0]["value"][field].as_u64())
+        .unwrap_or_else(|| panic!("no {field} in {path}: {dump}"))
+}
+
+/// CLOCK_MONOTONIC now, the heartbeat's clock.
+fn monotonic_now() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec to write.
+    assert_eq!(
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) },
+        0
+    );
+    Duration::new(
+        u64::try_from(now.tv_sec).expect("monotonic seconds"),
+        u32::try_from(now.tv_nsec).expect("nanoseconds"),
+    )
+}
+
+#[test]
+fn a_backup_pauses_the_xdp_heartbeat_and_takes_over_with_a_fresh_one() {
+    let Some((_turn, lab, capture)) =
+        TwoRouters::for_test("a_backup_pauses_the_xdp_heartbeat_and_takes_over_with_a_fresh_one")
+    else {
+        return;
+    };
+    let spec2 = RouterSpec::new(100);
+    let r1 = lab.start(lab.r1, &RouterSpec::new(200));
+    let _r2 = lab.start(lab.r2, &spec2);
+    wait_master(&capture, R1, STARTUP + spec2.master_down_interval());
+    capture.clear();
+    // Past r2's brief start-up mastership before r1's first advert.
+    std::thread::sleep(Duration::from_millis(300));
+    let heartbeat = || pinned_field(&lab, lab.r2, "XVRRP_CONTROL", "heartbeat_ns");
+    // Only a Master record can be orphaned: a Backup does not wake up to refresh it.
+    let paused = heartbeat();
+    std::thread::sleep(Duration::from_millis(5 * u64::from(spec2.interval_ms)));
+    assert_eq!(heartbeat(), paused, "the Backup refreshed the heartbeat");
+    r1.signal(libc::SIGKILL);
+    wait_master(&capture, R2, Duration::from_secs(3));
+    // The new Master's record must not start orphaned, and stays fresh.
+    let timeout = Duration::from_millis(3 * u64::from(spec2.interval_ms));
+    for _ in 0..5 {
+        let age = monotonic_now().saturating_sub(Duration::from_nanos(heartbeat()));
+        assert!(
+            age < timeout,
+            "the new Master's heartbeat is {age:?} old (timeout {timeout:?})"
+        );
+        std::thread::sleep(Duration::from_millis(u64::from(spec2.interval_ms)));
+    }
+}
+
 #[test]
 fn sighup_with_a_new_interval_updates_the_xdp_heartbeat_timeout() {
     let Some((_turn, lab, capture)) =
@@ -731,21 +799,7 @@ fn sighup_with_a_new_interval_updates_the_xdp_heartbeat_timeout() {
     let spec = RouterSpec::new(200);
     let r1 = lab.start(lab.r1, &spec);
     wait_master(&capture, R1, STARTUP + spec.master_down_interval());
-    let instances = format!(
-        "/sys/fs/bpf/xvrrp-test-{}/eth0/XVRRP_INSTANCES",
-        lab.ns(lab.r1).name()
-    );
-    let timeout_cs = || {
-        let out = std::process::Command::new("bpftool")
-            .args(["--json", "map", "dump", "pinned", &instances])
-            .output()
-            .expect("run bpftool");
-        let dump: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
-        dump[0]["formatted"]["value"]["heartbeat_timeout_cs"]
-            .as_u64()
-            .or_else(|| dump[0]["value"]["heartbeat_timeout_cs"].as_u64())
-            .unwrap_or_else(|| panic!("no heartbeat_timeout_cs in {dump}"))
-    };
+    let timeout_cs = || pinned_field(&lab, lab.r1, "XVRRP_INSTANCES", "heartbeat_timeout_cs");
     // Three advert intervals (RFC 9568 Master_Down_Interval minus Skew_Time).
     assert_eq!(timeout_cs(), 30);
     let slower = RouterSpec {

@@ -221,15 +221,28 @@ impl VrrpInterface {
         }
     }
 
-    pub(crate) fn next_heartbeat(&self) -> Instant {
-        self.last_heartbeat + self.heartbeat_period
+    /// When the heartbeat is next due, while the program needs one: only a Master record can be
+    /// orphaned, and only a Master or resigning one yields (`orphan_yielded`). A previous run's
+    /// records not rewritten yet may be Master too. An interface of Backups is not woken for it
+    /// (at 10 ms adverts that would be a hundred wake-ups and two syscalls each per second).
+    pub(crate) fn next_heartbeat(&self) -> Option<Instant> {
+        self.heartbeat_needed()
+            .then(|| self.last_heartbeat + self.heartbeat_period)
     }
 
     /// Whether a loop turn awake at `now` refreshes the heartbeat: from half a period on, so
     /// a Master's heartbeat rides on the wake-ups for its adverts rather than waking the loop
     /// once more in between ([`Self::next_heartbeat`] stays the latest).
     pub(crate) fn heartbeat_due(&self, now: Instant) -> bool {
-        now >= self.last_heartbeat + self.heartbeat_period / 2
+        self.heartbeat_needed() && now >= self.last_heartbeat + self.heartbeat_period / 2
+    }
+
+    fn heartbeat_needed(&self) -> bool {
+        self.dataplane.holds_pinned()
+            || self
+                .written
+                .values()
+                .any(|settings| matches!(settings.role, Role::Master | Role::Resigning))
     }
 
     /// Refreshes the heartbeat. Returns true when the program yielded some instance to
@@ -237,11 +250,7 @@ impl VrrpInterface {
     /// stall longer than the heartbeat timeout the kernel may have decided what the router
     /// did not (see [`Self::forget_yield_behind`]).
     pub(crate) fn refresh_heartbeat(&mut self, now: Instant) -> bool {
-        // Retry at the next period on failure rather than spinning.
-        self.last_heartbeat = now;
-        if let Err(err) = self.dataplane.refresh_heartbeat() {
-            tracing::error!(interface = self.info.name, error = %err, "XDP heartbeat failed");
-        }
+        self.write_heartbeat(now);
         match self.dataplane.counter(Counter::OrphanYielded) {
             Ok(yields) if yields != self.yields_seen => {
                 self.yields_seen = yields;
@@ -252,6 +261,16 @@ impl VrrpInterface {
                 tracing::warn!(interface = self.info.name, error = %err, "reading orphan_yielded");
                 false
             }
+        }
+    }
+
+    /// Writes the heartbeat without looking for yields (the next [`Self::refresh_heartbeat`]
+    /// finds them: the count only grows).
+    fn write_heartbeat(&mut self, now: Instant) {
+        // Retry at the next period on failure rather than spinning.
+        self.last_heartbeat = now;
+        if let Err(err) = self.dataplane.refresh_heartbeat() {
+            tracing::error!(interface = self.info.name, error = %err, "XDP heartbeat failed");
         }
     }
 
@@ -529,13 +548,20 @@ impl VrrpInterface {
         if self.written.get(&(family, vrid)) == Some(&settings) {
             return Ok(());
         }
-        self.dataplane
-            .set_instance(contract_family(family), vrid, &settings)?;
-        self.written.insert((family, vrid), settings);
         let forwarding = matches!(
             dataplane_role,
             DataplaneRole::Master | DataplaneRole::Resigning
         );
+        // A record must not start orphaned: the heartbeat pauses while no record needs it, and
+        // a burst of records (hundreds of instances changing role at once, each awaiting
+        // netlink) outlasts a heartbeat period within one loop turn.
+        let now = Instant::now();
+        if forwarding && !self.heartbeat_needed() || self.heartbeat_due(now) {
+            self.write_heartbeat(now);
+        }
+        self.dataplane
+            .set_instance(contract_family(family), vrid, &settings)?;
+        self.written.insert((family, vrid), settings);
         self.set_vmac_filter(family, vrid, forwarding).await;
         Ok(())
     }

@@ -237,7 +237,7 @@ impl Daemon {
         let per_interface = self
             .interfaces
             .values()
-            .flat_map(|interface| [Some(interface.next_heartbeat()), interface.sweep_at])
+            .flat_map(|interface| [interface.next_heartbeat(), interface.sweep_at])
             .flatten();
         [self.schedule.adverts.next(), self.schedule.others.next()]
             .into_iter()

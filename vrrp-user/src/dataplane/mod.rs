@@ -300,6 +300,11 @@ impl Dataplane {
         self.pinned.remove(&(family, vrid))
     }
 
+    /// Whether some of the previous run's records were not taken yet.
+    pub fn holds_pinned(&self) -> bool {
+        !self.pinned.is_empty()
+    }
+
     /// Leaves the programs running and everything pinned for the next daemon to adopt (a
     /// handover); only links the kernel could not pin (TC on kernels before 6.6) detach.
     /// Dropping the data plane afterwards removes nothing.
