@@ -122,6 +122,9 @@ pub(crate) struct VrrpInterface {
     yields_seen: u64,
     /// Last data-plane settings written per (family, vrid), to skip identical writes.
     written: HashMap<(AddressFamily, u8), InstanceSettings>,
+    /// How many of `written` are Master or Resigning: the heartbeat is needed while any is,
+    /// checked every loop turn without a scan.
+    forwarding_written: usize,
     /// Whether the virtual MAC of (family, vrid) is in the NIC's unicast filter.
     vmac_filters: Vec<(AddressFamily, u8)>,
     /// When the Backups following a Master through the kernel's stamps are checked next
@@ -187,6 +190,7 @@ impl VrrpInterface {
             last_heartbeat: Instant::now(),
             yields_seen: 0,
             written: HashMap::new(),
+            forwarding_written: 0,
             sweep_at: None,
             vmac_filters: Vec::new(),
         };
@@ -238,11 +242,23 @@ impl VrrpInterface {
     }
 
     fn heartbeat_needed(&self) -> bool {
-        self.dataplane.holds_pinned()
-            || self
-                .written
-                .values()
-                .any(|settings| matches!(settings.role, Role::Master | Role::Resigning))
+        self.forwarding_written > 0 || self.dataplane.holds_pinned()
+    }
+
+    /// Records `settings` (or none) as written for `key`, keeping `forwarding_written`.
+    fn set_written(&mut self, key: (AddressFamily, u8), settings: Option<InstanceSettings>) {
+        let forwarding =
+            |settings: &InstanceSettings| matches!(settings.role, Role::Master | Role::Resigning);
+        let previous = match settings {
+            Some(settings) => self.written.insert(key, settings),
+            None => self.written.remove(&key),
+        };
+        if previous.as_ref().is_some_and(forwarding) {
+            self.forwarding_written -= 1;
+        }
+        if settings.as_ref().is_some_and(forwarding) {
+            self.forwarding_written += 1;
+        }
     }
 
     /// Refreshes the heartbeat. Returns true when the program yielded some instance to
@@ -288,7 +304,7 @@ impl VrrpInterface {
         let behind = router.dataplane_role() == DataplaneRole::Master
             && matches!(recorded, Ok(Some(Role::Backup)));
         if behind {
-            self.written.remove(&(family, config.vrid));
+            self.set_written((family, config.vrid), None);
         }
         behind
     }
@@ -533,7 +549,7 @@ impl VrrpInterface {
         if let Err(err) = self.set_peers(family, vrid, &instance.config.accepted_peers(), false) {
             tracing::warn!(interface = self.info.name, error = %err, "removing peers from XDP");
         }
-        self.written.remove(&(family, vrid));
+        self.set_written((family, vrid), None);
         self.set_vmac_filter(family, vrid, false).await;
     }
 
@@ -561,7 +577,7 @@ impl VrrpInterface {
         }
         self.dataplane
             .set_instance(contract_family(family), vrid, &settings)?;
-        self.written.insert((family, vrid), settings);
+        self.set_written((family, vrid), Some(settings));
         self.set_vmac_filter(family, vrid, forwarding).await;
         Ok(())
     }
