@@ -406,7 +406,6 @@ impl Daemon {
         let at = late_receive_time(
             received_at,
             Instant::now(),
-            self.instances[index].router.status().priority,
             received.advert.max_advert_interval,
         );
         self.instances[index]

@@ -124,23 +124,19 @@ pub fn master_down_interval_for(
 }
 
 /// The receive time a driver that handles an advert late at `now` feeds for it: the advert's
-/// own `received`, but never so early that the Master_Down_Timer it starts
-/// (`master_down_interval` for this router's `priority` and the advert's interval) would end
-/// less than one advert interval after `now`. While the advert waited (the daemon was busy, e.g.
-/// a storm of 255 transitions), the data plane could not absorb and stamp the adverts that
-/// followed it: they wait in the ring behind it or, in an overflow, are lost. Without this, the
-/// daemon's own delay would count as the Master's silence and a late Backup would take over
-/// from a live Master. A Backup handling adverts on time (all but the last
-/// Master_Down_Interval minus one interval of delay) is unaffected.
+/// own `received`, but never more than one advert interval before `now`. While the advert
+/// waited (the daemon was busy, e.g. a storm of 255 transitions), the data plane could not
+/// absorb and stamp the adverts that followed it: they wait in the ring behind it or, in an
+/// overflow, are lost. The instance hears the Master again only once this advert's record is
+/// written, so the Master_Down_Timer it starts leaves the Master its usual two more intervals
+/// plus Skew_Time from then on: the daemon's own delay never counts as the Master's silence.
+/// A Backup handling adverts within an interval of their arrival is unaffected.
 pub fn late_receive_time(
     received: Instant,
     now: Instant,
-    priority: u8,
     advert_interval: Centiseconds,
 ) -> Instant {
-    let slack = master_down_interval(priority, advert_interval)
-        .saturating_sub(advert_interval.as_duration());
-    now.checked_sub(slack)
+    now.checked_sub(advert_interval.as_duration())
         .map_or(received, |earliest| received.max(earliest))
 }
 
@@ -149,17 +145,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_late_advert_leaves_one_interval_to_hear_the_next() {
+    fn a_late_advert_leaves_the_master_its_usual_two_more_intervals() {
         let received = Instant::now();
         let interval = cs(1);
         let down = master_down_interval(100, interval);
-        // On time: its own receive time.
-        let prompt = received + Duration::from_millis(5);
-        assert_eq!(late_receive_time(received, prompt, 100, interval), received);
-        // 60 ms late at 10 ms adverts: the timer ends one interval after now.
-        let late = received + Duration::from_millis(60);
-        let fed = late_receive_time(received, late, 100, interval);
-        assert_eq!(fed + down, late + interval.as_duration());
+        // On time (within an interval): its own receive time.
+        let prompt = received + Duration::from_millis(9);
+        assert_eq!(late_receive_time(received, prompt, interval), received);
+        // 30 ms late at 10 ms adverts (seen in a 255-VRID storm): the timer ends
+        // Master_Down_Interval minus one interval after now, not one interval after now.
+        let late = received + Duration::from_millis(30);
+        let fed = late_receive_time(received, late, interval);
+        assert_eq!(fed + down, late + down - interval.as_duration());
+        assert!(fed + down > late + interval.as_duration() * 2);
     }
 
     fn cs(value: u16) -> Centiseconds {
