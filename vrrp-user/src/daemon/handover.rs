@@ -52,7 +52,7 @@ impl Daemon {
             if instance.router.state() != State::Master {
                 continue;
             }
-            let Some(interface) = self.interfaces.get(&instance.config.interface) else {
+            let Some(interface) = self.interfaces.get_mut(&instance.config.interface) else {
                 continue;
             };
             let priority = instance.router.status().priority;

@@ -35,7 +35,8 @@ use crate::{
         virtual_mac,
     },
     net::{
-        interface::InterfaceInfo, packet_socket::PacketSocket, raw_ip_socket::RawIpSocket, sysctl,
+        frame_batch::FrameBatch, interface::InterfaceInfo, packet_socket::PacketSocket,
+        raw_ip_socket::RawIpSocket, sysctl,
     },
     proto::{
         AddressFamily, AdvertVersion, Centiseconds, DataplaneRole, Event, ReceivedAdvert,
@@ -130,6 +131,9 @@ pub(crate) struct VrrpInterface {
     /// When the Backups following a Master through the kernel's stamps are checked next
     /// (`stamps`).
     pub(crate) sweep_at: Option<Instant>,
+    /// Multicast adverts and announcements held while `holding` (see [`Self::hold_frames`]).
+    held: FrameBatch,
+    holding: bool,
 }
 
 impl VrrpInterface {
@@ -193,6 +197,8 @@ impl VrrpInterface {
             forwarding_written: 0,
             sweep_at: None,
             vmac_filters: Vec::new(),
+            held: FrameBatch::default(),
+            holding: false,
         };
         interface.join_families(families)?;
         Ok(interface)
@@ -410,7 +416,7 @@ impl VrrpInterface {
     /// VRRPv2, or with `"2+3"`, RFC 9568 §8.4, a VRRPv2 and then a VRRPv3 one): to the VRRP
     /// multicast group, or as unicast IP to each of its `unicast_peers` (every peer is tried;
     /// the first failure is returned).
-    pub(crate) fn send_advert(&self, instance: &Instance, priority: u8) -> Result<()> {
+    pub(crate) fn send_advert(&mut self, instance: &Instance, priority: u8) -> Result<()> {
         let config = instance.router.config();
         let params = AdvertParams {
             vrid: config.vrid,
@@ -428,7 +434,7 @@ impl VrrpInterface {
         if peers.is_empty() {
             for version in versions {
                 let len = build_advert_frame(&mut frame, instance, &params, version)?;
-                self.socket.send(&frame[..len])?;
+                self.emit(&frame[..len])?;
             }
             return Ok(());
         }
@@ -455,7 +461,7 @@ impl VrrpInterface {
     /// Announces every virtual address with the virtual MAC: gratuitous ARP (RFC 9568 §6.4.2,
     /// sender and target hardware address = vMAC, erratum 7949) or unsolicited NA (§8.2).
     /// Nothing with `lan_announcements = false` (a hook moves the addresses instead).
-    pub(crate) fn send_gratuitous(&self, instance: &Instance) -> Result<()> {
+    pub(crate) fn send_gratuitous(&mut self, instance: &Instance) -> Result<()> {
         if !instance.config.lan_announcements {
             return Ok(());
         }
@@ -470,12 +476,41 @@ impl VrrpInterface {
                 (IpAddr::V6(_), IpAddr::V4(_)) => continue,
             }
             .map_err(|err| anyhow::anyhow!("build announcement for {address}: {err}"))?;
-            self.socket.send(&frame[..len])?;
+            self.emit(&frame[..len])?;
         }
         Ok(())
     }
 
-    /// Sends one complete Ethernet frame built elsewhere (Router Advertisements).
+    /// From now on, multicast adverts and announcements are held until [`Self::release_frames`]
+    /// sends them in one `sendmmsg`, in the order they were made: the Masters whose adverts
+    /// fall due together (a loop turn's worth) cost one system call, not one each.
+    pub(crate) fn hold_frames(&mut self) {
+        self.holding = true;
+    }
+
+    /// Sends the frames held since [`Self::hold_frames`] and stops holding. A frame the kernel
+    /// refuses does not stop the others.
+    pub(crate) fn release_frames(&mut self) -> Result<()> {
+        self.holding = false;
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let sent = self.socket.send_batch(&self.held);
+        let count = self.held.len();
+        self.held.clear();
+        sent.with_context(|| format!("send {count} held adverts/announcements"))
+    }
+
+    /// Sends `frame` now, or holds it while holding.
+    fn emit(&mut self, frame: &[u8]) -> Result<()> {
+        if self.holding {
+            self.held.push(frame);
+            return Ok(());
+        }
+        Ok(self.socket.send(frame)?)
+    }
+
+    /// Sends one complete Ethernet frame built elsewhere (Router Advertisements, never held).
     pub(crate) fn send_frame(&self, frame: &[u8]) -> Result<()> {
         Ok(self.socket.send(frame)?)
     }

@@ -315,17 +315,36 @@ impl Daemon {
         }
     }
 
-    /// Fires the Adver_Timer of every Master due now and sends its advert.
+    /// Fires the Adver_Timer of every Master due now and sends their adverts, one `sendmmsg`
+    /// per interface (`VrrpInterface::hold_frames`).
     async fn send_due_adverts(&mut self) {
         let now = Instant::now();
+        let mut holding = false;
         while let Some(id) = self.schedule.adverts.pop_due(now) {
             let Some(index) = self.position(id) else {
                 continue;
             };
-            // Sending the previous adverts took time: fire with a fresh clock.
+            if !holding {
+                self.interfaces
+                    .values_mut()
+                    .for_each(VrrpInterface::hold_frames);
+                holding = true;
+            }
+            // Building the previous adverts took time: fire with a fresh clock.
             let now = Instant::now();
             self.instances[index].router.handle_timeout(now);
             self.perform_actions(index, now).await;
+        }
+        if holding {
+            for interface in self.interfaces.values_mut() {
+                if let Err(err) = interface.release_frames() {
+                    tracing::error!(
+                        interface = interface.info.name,
+                        error = format!("{err:#}"),
+                        "sending adverts failed"
+                    );
+                }
+            }
         }
     }
 
@@ -467,7 +486,7 @@ impl Daemon {
         let name = &instance.config.name;
         let interface = self
             .interfaces
-            .get(&instance.config.interface)
+            .get_mut(&instance.config.interface)
             .with_context(|| format!("instance {name}: interface not open"))?;
         match action {
             Action::ReadAbsorbedStamp => {

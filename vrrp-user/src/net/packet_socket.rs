@@ -6,7 +6,7 @@ use std::{
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
 };
 
-use super::NetError;
+use super::{NetError, frame_batch::FrameBatch};
 
 /// A send-only raw socket on one interface.
 pub struct PacketSocket {
@@ -91,6 +91,61 @@ impl PacketSocket {
         }
         Ok(())
     }
+
+    /// Sends every frame of `batch`, in order, with as few `sendmmsg` calls as the kernel
+    /// allows. A frame the kernel refuses is skipped and the rest still go out; returns the
+    /// first refusal with how many frames were refused.
+    pub fn send_batch(&self, batch: &FrameBatch) -> Result<(), BatchRefused> {
+        let mut iovecs: Vec<libc::iovec> = batch
+            .frames()
+            .map(|frame| libc::iovec {
+                iov_base: frame.as_ptr().cast_mut().cast(),
+                iov_len: frame.len(),
+            })
+            .collect();
+        let mut headers: Vec<libc::mmsghdr> = iovecs
+            .iter_mut()
+            .map(|iovec| {
+                // SAFETY: msghdr is plain data; all-zero is a valid empty header.
+                let mut header: libc::msghdr = unsafe { std::mem::zeroed() };
+                header.msg_iov = iovec;
+                header.msg_iovlen = 1;
+                libc::mmsghdr {
+                    msg_hdr: header,
+                    msg_len: 0,
+                }
+            })
+            .collect();
+        let mut refused: Option<BatchRefused> = None;
+        let mut next = 0;
+        while next < headers.len() {
+            let remaining = &mut headers[next..];
+            let count = libc::c_uint::try_from(remaining.len()).unwrap_or(libc::c_uint::MAX);
+            // SAFETY: every header points at one iovec of `iovecs`, which points into `batch`;
+            // both outlive the call, and `count` headers follow `remaining`'s start.
+            let sent =
+                unsafe { libc::sendmmsg(self.fd.as_raw_fd(), remaining.as_mut_ptr(), count, 0) };
+            match usize::try_from(sent) {
+                Ok(sent) if sent > 0 => next += sent,
+                _ => {
+                    // The first remaining frame was refused (sendmmsg reports an error only
+                    // for the first message it tried): skip it.
+                    let source = io::Error::last_os_error();
+                    let refusal = refused.get_or_insert(BatchRefused {
+                        frames: 0,
+                        first: NetError::PacketSocket {
+                            op: "sendmmsg",
+                            ifindex: self.ifindex,
+                            source,
+                        },
+                    });
+                    refusal.frames += 1;
+                    next += 1;
+                }
+            }
+        }
+        refused.map_or(Ok(()), Err)
+    }
 }
 
 fn ifindex_as_c_int(ifindex: u32) -> libc::c_int {
@@ -113,4 +168,15 @@ fn link_layer_address(ifindex: u32) -> libc::sockaddr_ll {
 
 pub(super) fn socklen_of<T>() -> libc::socklen_t {
     libc::socklen_t::try_from(size_of::<T>()).unwrap_or(libc::socklen_t::MAX)
+}
+
+/// Frames of a batch the kernel refused (the others were sent).
+#[derive(Debug, thiserror::Error)]
+#[error("{frames} frame(s) of a batch refused")]
+pub struct BatchRefused {
+    /// How many were refused.
+    pub frames: usize,
+    /// The first refusal.
+    #[source]
+    pub first: NetError,
 }
