@@ -80,6 +80,22 @@ impl Instance {
             master_down_interval_for(self.config.version, 1, self.config.advert_interval);
         ((longest_takeover + Duration::from_secs(1)) * 3 / 2).max(Duration::from_secs(2))
     }
+
+    /// When address work is next due: the lifetime refresh (a third of it after the last
+    /// install), an install retry, or the removal retry of addresses a reload dropped.
+    pub(crate) fn next_address_work(&self) -> Option<Instant> {
+        let refresh = self
+            .addresses_refreshed_at
+            .map(|at| at + self.address_lifetime() / 3);
+        [
+            refresh,
+            self.address_retry.map(Retry::due),
+            self.dropped_retry.map(Retry::due),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
 }
 
 /// Maps the validated configuration onto the state machine's.

@@ -190,18 +190,16 @@ impl Daemon {
         status_refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             let deadline = self.next_deadline();
-            // Retries of failed steps and address re-reads wake the loop on their own schedule
-            // (see `retry`, `links`).
+            // Start retries and address re-reads wake the loop on their own schedule (see
+            // `retry`, `links`); address retries are instance deadlines (`vips`).
             let retry = self
-                .next_address_retry()
+                .next_start_retry()
                 .into_iter()
-                .chain(self.next_start_retry())
                 .chain(self.next_address_reread())
                 .min();
             tokio::select! {
                 () = sleep_until(deadline.into()) => self.on_tick(punted).await,
                 () = sleep_until(retry.unwrap_or(deadline).into()), if retry.is_some() => {
-                    self.retry_addresses_if_due(Instant::now()).await;
                     self.retry_starts_if_due(Instant::now()).await;
                     self.reread_addresses_if_due(Instant::now()).await;
                 }
@@ -278,7 +276,7 @@ impl Daemon {
                 self.instances[index].router.handle_timeout(now);
                 self.drive(index, now).await;
             }
-            self.refresh_addresses_if_due(index, now).await;
+            self.maintain_addresses_if_due(index, now).await;
             self.reschedule(index);
             // Refreshes await netlink, and Masters that took over together refresh together.
             self.send_due_adverts().await;
@@ -368,23 +366,21 @@ impl Daemon {
             return;
         };
         let timer = instance.router.poll_timeout();
-        let refresh = instance
-            .addresses_refreshed_at
-            .map(|at| at + instance.address_lifetime() / 3);
+        let address_work = instance.next_address_work();
         let (advert, others) = if instance.router.state() == State::Master {
             // A due RA is sent after the instance's actions (`router_adverts`).
             let router_advert = instance
                 .router_adverts
                 .as_ref()
                 .and_then(|ra| ra.poll_timeout());
-            (timer.into_iter().chain(router_advert).min(), refresh)
+            (timer.into_iter().chain(router_advert).min(), address_work)
         } else if stamps::is_swept(instance) {
             if let Some(interface) = self.interfaces.get_mut(&instance.config.interface) {
                 interface.sweep_at = interface.sweep_at.into_iter().chain(timer).min();
             }
-            (None, refresh)
+            (None, address_work)
         } else {
-            (None, timer.into_iter().chain(refresh).min())
+            (None, timer.into_iter().chain(address_work).min())
         };
         self.schedule.positions.insert(id, index);
         self.schedule.adverts.set(id, advert);

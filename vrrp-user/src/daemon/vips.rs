@@ -1,6 +1,7 @@
 //! Virtual addresses on the VRRP interface: installed with a kernel lifetime while Master,
 //! refreshed every third of it, deleted when a reload drops them, and, when netlink fails,
-//! retried on the [`Retry`] schedule instead of on every loop turn.
+//! retried on the [`Retry`] schedule instead of on every loop turn. Each instance's next
+//! piece of address work is one deadline on the timetable (no scan of all instances).
 
 use std::time::Instant;
 
@@ -67,17 +68,6 @@ impl Daemon {
         remove_addresses(&self.netlink, interface, instance).await
     }
 
-    /// Refreshes instance `index`'s address lifetime when a third of it has passed.
-    pub(super) async fn refresh_addresses_if_due(&mut self, index: usize, now: Instant) {
-        let instance = &self.instances[index];
-        let due = instance
-            .addresses_refreshed_at
-            .is_some_and(|at| now >= at + instance.address_lifetime() / 3);
-        if due && instance.router.state() == State::Master {
-            self.install_virtual_addresses(index, now).await;
-        }
-    }
-
     /// Deletes from the interface the addresses a reload took out of instance `index`'s
     /// configuration; what fails is retried on schedule.
     pub(super) async fn remove_dropped_addresses(&mut self, index: usize, now: Instant) {
@@ -116,37 +106,34 @@ impl Daemon {
                 Some(retry)
             }
         };
+        // Called from a reload too: the retry must be on the timetable.
+        self.reschedule(index);
     }
 
-    /// The earliest pending retry of an address install or removal.
-    pub(super) fn next_address_retry(&self) -> Option<Instant> {
-        self.instances
-            .iter()
-            .flat_map(|instance| [instance.address_retry, instance.dropped_retry])
-            .flatten()
-            .map(Retry::due)
-            .min()
-    }
-
-    /// Runs the address install and removal retries that are due; an instance that left
-    /// Master since has nothing to install any more.
-    pub(super) async fn retry_addresses_if_due(&mut self, now: Instant) {
-        for index in 0..self.instances.len() {
-            if self.instances[index]
-                .dropped_retry
-                .is_some_and(|retry| retry.due() <= now)
-            {
-                self.remove_dropped_addresses(index, Instant::now()).await;
-            }
-            let instance = &mut self.instances[index];
-            let Some(retry) = instance.address_retry else {
-                continue;
-            };
-            if instance.router.state() != State::Master {
-                instance.address_retry = None;
-            } else if retry.due() <= now {
-                self.install_virtual_addresses(index, Instant::now()).await;
-            }
+    /// Does instance `index`'s address work that is due (its deadline is filed by
+    /// `reschedule` with [`Instance::next_address_work`]): the removal retry of addresses a
+    /// reload dropped, the install retry (forgotten once the instance left Master), or the
+    /// lifetime refresh when a third of it has passed.
+    pub(super) async fn maintain_addresses_if_due(&mut self, index: usize, now: Instant) {
+        if self.instances[index]
+            .dropped_retry
+            .is_some_and(|retry| retry.due() <= now)
+        {
+            self.remove_dropped_addresses(index, Instant::now()).await;
+        }
+        let instance = &mut self.instances[index];
+        if instance.router.state() != State::Master {
+            instance.address_retry = None;
+            return;
+        }
+        let refresh_due = instance
+            .addresses_refreshed_at
+            .is_some_and(|at| now >= at + instance.address_lifetime() / 3);
+        let retry_due = instance
+            .address_retry
+            .is_some_and(|retry| retry.due() <= now);
+        if refresh_due || retry_due {
+            self.install_virtual_addresses(index, Instant::now()).await;
         }
     }
 }
