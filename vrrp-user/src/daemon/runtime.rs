@@ -17,6 +17,7 @@ use tokio::{
 use super::{
     clock::instant_from_monotonic,
     commands::{Operator, OperatorRequest},
+    deadline_timer::DeadlineTimer,
     divergence::DivergenceWatch,
     events::{DaemonEvent, EventBus},
     handover::Stop,
@@ -186,6 +187,7 @@ impl Daemon {
         mut changes: mpsc::UnboundedReceiver<InterfaceChange>,
         operator: &mut Operator,
     ) -> Result<Stop> {
+        let mut timer = DeadlineTimer::new().context("open the event loop's timerfd")?;
         let mut status_refresh = interval(STATUS_REFRESH);
         status_refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
@@ -198,7 +200,14 @@ impl Daemon {
                 .chain(self.next_address_reread())
                 .min();
             tokio::select! {
-                () = sleep_until(deadline.into()) => self.on_tick(punted).await,
+                woke = timer.wait_until(deadline) => {
+                    if let Err(err) = woke {
+                        // Not seen in practice; without the timerfd, tokio's timer keeps time.
+                        tracing::error!(error = %err, "the deadline timer failed");
+                        sleep_until(deadline.into()).await;
+                    }
+                    self.on_tick(punted).await;
+                }
                 () = sleep_until(retry.unwrap_or(deadline).into()), if retry.is_some() => {
                     self.retry_starts_if_due(Instant::now()).await;
                     self.reread_addresses_if_due(Instant::now()).await;
