@@ -1,9 +1,8 @@
-//! The event loop's wake-up at its earliest deadline: a CLOCK_MONOTONIC timerfd armed at the
-//! deadline itself. tokio's timer wheel rounds deadlines up to the next millisecond (10% of a
-//! 10 ms advert interval) and wakes the loop once more whenever a deadline lies across one of
-//! its 64 ms slot boundaries, to cascade it (a 10 ms Backup: ~16 wake-ups a second that do
-//! nothing). The timerfd wakes the loop once, at the nanosecond, and is re-armed only when
-//! the deadline changes.
+//! The event loop's wake-up at its earliest deadline: a CLOCK_MONOTONIC timerfd. tokio's timer
+//! wheel wakes the loop once more whenever a deadline lies across one of its 64 ms slot
+//! boundaries, to cascade it (a 10 ms Backup: ~16 wake-ups a second that do nothing). The
+//! timerfd wakes the loop once per deadline (rounded up to the millisecond, as tokio rounds,
+//! so deadlines close together share it) and is re-armed only when the deadline changes.
 
 use std::{
     io,
@@ -61,18 +60,31 @@ impl DeadlineTimer {
         }
     }
 
-    /// Arms the timerfd for `deadline`, in CLOCK_MONOTONIC (the clock `Instant` reads). The
-    /// monotonic clock is read after `Instant::now`, so the conversion errs late, never early.
+    /// Arms the timerfd for `deadline`, in CLOCK_MONOTONIC (the clock `Instant` reads), rounded
+    /// up to the next whole millisecond as tokio's timer rounds: deadlines within one
+    /// millisecond share a wake-up (255 Masters at 10 ms send their adverts in ~10 turns an
+    /// interval, each one `sendmmsg`, instead of waking 255 times). The monotonic clock is read
+    /// after `Instant::now`, so the conversion errs late, never early.
     fn arm(&mut self, deadline: Instant) -> io::Result<()> {
         let remaining = deadline.saturating_duration_since(Instant::now());
-        // Never zero, which would disarm the timer: the monotonic clock is past boot.
-        let at = (monotonic_now() + remaining).max(Duration::from_nanos(1));
+        let at = round_up_to_millisecond(monotonic_now() + remaining);
         self.fd.get_ref().0.set(
             Expiration::OneShot(TimeSpec::from_duration(at)),
             TimerSetTimeFlags::TFD_TIMER_ABSTIME,
         )?;
         self.armed = Some(deadline);
         Ok(())
+    }
+}
+
+/// `at` rounded up to a whole millisecond; never zero, which would disarm the timer.
+fn round_up_to_millisecond(at: Duration) -> Duration {
+    let millisecond = Duration::from_millis(1);
+    let below = Duration::from_nanos(u64::from(at.subsec_nanos() % 1_000_000));
+    if below.is_zero() {
+        at.max(millisecond)
+    } else {
+        at - below + millisecond
     }
 }
 
@@ -106,6 +118,21 @@ mod tests {
                 assert!(Instant::now() >= deadline, "woke before {delay_us} µs");
             }
         });
+    }
+
+    #[test]
+    fn deadlines_round_up_to_the_millisecond() {
+        let ms = Duration::from_millis;
+        assert_eq!(round_up_to_millisecond(ms(5)), ms(5));
+        assert_eq!(
+            round_up_to_millisecond(ms(5) + Duration::from_nanos(1)),
+            ms(6)
+        );
+        assert_eq!(
+            round_up_to_millisecond(Duration::from_secs(7) + Duration::from_micros(999_999)),
+            Duration::from_secs(8)
+        );
+        assert_eq!(round_up_to_millisecond(Duration::ZERO), ms(1));
     }
 
     #[test]
