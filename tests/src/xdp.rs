@@ -78,6 +78,9 @@ pub fn test_options(mode: XdpAttachMode, pin_root: &TestPinRoot) -> AttachOption
         mode,
         pin_link: true,
         pin_root: pin_root.path().to_path_buf(),
+        // The helper is `/proc/self/exe load-dataplane`: here that is the test binary. The
+        // daemon tests cover the helper, which `xvrrp run` uses by default.
+        load_in_helper: false,
     }
 }
 

@@ -59,6 +59,24 @@ pub enum Command {
     /// Export the virtual routers (interfaces, VRIDs, addresses, MACs, priorities, modes) and,
     /// when the daemon answers, who is Master: Markdown for network documentation, or JSON.
     Plan(PlanArgs),
+    /// Internal: `run` starts this to load an interface's data plane, pin it and exit; the
+    /// daemon adopts the pins (the loader's memory stays out of the daemon).
+    #[command(hide = true)]
+    LoadDataplane(LoadDataplaneArgs),
+}
+
+/// Arguments of the internal `xvrrp load-dataplane`.
+#[derive(Debug, Args)]
+pub struct LoadDataplaneArgs {
+    /// The interface.
+    #[arg(long)]
+    pub interface: String,
+    /// Where the ingress data plane runs.
+    #[arg(long, value_enum)]
+    pub xdp_mode: XdpAttachMode,
+    /// bpffs directory holding one pin directory per interface.
+    #[arg(long)]
+    pub bpffs: PathBuf,
 }
 
 /// Arguments of the commands that act on one instance.
@@ -229,6 +247,27 @@ mod tests {
         assert_eq!(args.config, PathBuf::from("/etc/xvrrp.toml"));
         assert_eq!(args.log_format, Some(LogFormat::Json));
         assert_eq!(args.xdp_mode, XdpAttachMode::Generic);
+    }
+
+    #[test]
+    fn the_data_plane_helper_is_reachable_under_the_name_run_spawns() {
+        let cli = Cli::try_parse_from([
+            "xvrrp",
+            crate::dataplane::HELPER_COMMAND,
+            "--interface",
+            "eth0",
+            "--xdp-mode",
+            "auto",
+            "--bpffs",
+            "/sys/fs/bpf/xvrrp",
+        ])
+        .expect("the helper's arguments");
+        let Command::LoadDataplane(args) = cli.command else {
+            panic!("expected the helper, got {:?}", cli.command);
+        };
+        assert_eq!(args.interface, "eth0");
+        assert_eq!(args.xdp_mode, XdpAttachMode::Auto);
+        assert_eq!(args.bpffs, PathBuf::from("/sys/fs/bpf/xvrrp"));
     }
 
     #[test]

@@ -68,6 +68,10 @@ fn main() -> ExitCode {
         Command::Drill(args) => report(operate(&args, drill(&args))),
         Command::Plan(args) => report(show_plan(&args)),
         Command::Cleanup(args) => report(cleanup(&args)),
+        Command::LoadDataplane(args) => report(
+            vrrp_user::dataplane::run_helper(&args.interface, args.xdp_mode, &args.bpffs)
+                .with_context(|| format!("interface {}", args.interface)),
+        ),
     }
 }
 

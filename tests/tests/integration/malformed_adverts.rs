@@ -538,3 +538,67 @@ fn a_flood_of_winning_invalid_adverts_changes_nothing_and_costs_the_daemons_litt
         );
     }
 }
+
+/// A lost advert is never silent: while r2's daemon is stopped, valid non-routine adverts
+/// (a lower-priority probe: the data plane hands them to the daemon) overflow its ring
+/// buffer. Once it runs again it warns with the count, the counter says the same, and r1,
+/// whose routine adverts the kernel absorbed meanwhile, is still its Master.
+#[test]
+fn adverts_lost_while_the_daemon_is_stopped_are_counted_and_warned() {
+    if !require_root("adverts_lost_while_the_daemon_is_stopped_are_counted_and_warned") {
+        return;
+    }
+    const FLOOD: usize = 60_000;
+    let _turn = Turn::take(Share::Alone);
+    let mut lab = Lab::new();
+    lab.add_node("r1", 1);
+    lab.add_node("r2", 2);
+    let host = lab.add_node("h", 10);
+    let daemons = start_pair(&lab);
+    let socket = daemons[1].control_socket();
+    wait::until("r2 to follow r1", SETTLE, Duration::from_millis(50), || {
+        instance_status(&socket, "lan")
+            .filter(|status| status["state"] == "Backup" && status["master"]["address"] == R1)
+    });
+    let pins = Path::new(&format!(
+        "/sys/fs/bpf/xvrrp-test-{}",
+        lab.nodes[1].ns.name()
+    ))
+    .join(LAN_IF);
+    assert_eq!(pinned_counter(&pins, Counter::RingBufFull), 0);
+    // Valid, losing (priority 50): never routine, so every copy is punted.
+    let probe = Advert {
+        interval_cs: 10,
+        ..Advert::new(vrrp_tests::vrrp::VRID, 50)
+    }
+    .frame_v4(PROBE_MAC, PROBE4, &[VIP4.parse().unwrap()]);
+    daemons[1].signal(libc::SIGSTOP);
+    inject(
+        &lab.nodes[host].ns,
+        LAN_IF,
+        &vec![probe; FLOOD],
+        Duration::ZERO,
+    );
+    daemons[1].signal(libc::SIGCONT);
+    let lost = pinned_counter(&pins, Counter::RingBufFull);
+    assert!(
+        lost > 0,
+        "{FLOOD} adverts to a stopped daemon overflowed nothing"
+    );
+    // The warning comes with the next status refresh (1 s).
+    daemons[1].wait_for_log(
+        "advert ring buffer full: adverts lost",
+        Duration::from_secs(3),
+    );
+    let log = daemons[1].log();
+    let warned: u64 = log
+        .lines()
+        .filter(|line| line.contains("advert ring buffer full: adverts lost"))
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|line| line["lost"].as_u64())
+        .sum();
+    assert_eq!(warned, pinned_counter(&pins, Counter::RingBufFull), "{log}");
+    let status = instance_status(&socket, "lan").expect("r2 answers");
+    assert_eq!(status["state"], "Backup", "r2 took over: {status}");
+    assert_eq!(status["master"]["address"], R1);
+}

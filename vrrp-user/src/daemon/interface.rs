@@ -134,6 +134,9 @@ pub(crate) struct VrrpInterface {
     /// Multicast adverts and announcements held while `holding` (see [`Self::hold_frames`]).
     held: FrameBatch,
     holding: bool,
+    /// The data plane's `ringbuf_full` count when last reported (see
+    /// [`Self::report_ring_losses`]).
+    ring_losses_seen: u64,
 }
 
 impl VrrpInterface {
@@ -164,6 +167,7 @@ impl VrrpInterface {
                 mode: xdp_mode,
                 pin_link: true,
                 pin_root: bpffs.to_owned(),
+                load_in_helper: true,
             },
         )
         .context("attach XDP")?;
@@ -199,7 +203,13 @@ impl VrrpInterface {
             vmac_filters: Vec::new(),
             held: FrameBatch::default(),
             holding: false,
+            ring_losses_seen: 0,
         };
+        // An adopted data plane's earlier losses were the previous run's to report.
+        interface.ring_losses_seen = interface
+            .dataplane
+            .counter(Counter::RingBufFull)
+            .unwrap_or_default();
         interface.join_families(families)?;
         Ok(interface)
     }
@@ -479,6 +489,25 @@ impl VrrpInterface {
             self.emit(&frame[..len])?;
         }
         Ok(())
+    }
+
+    /// Warns when the data plane lost adverts because the ring buffer was full since the last
+    /// call (the loop calls it with the status refresh, once a second): a lost advert is never
+    /// silent, whichever process loaded the program (the kernel's own rate-limited line
+    /// reaches the log only through the loader's log ring). The count is also in `status`.
+    pub(crate) fn report_ring_losses(&mut self) {
+        let Ok(total) = self.dataplane.counter(Counter::RingBufFull) else {
+            return;
+        };
+        if total > self.ring_losses_seen {
+            tracing::warn!(
+                interface = self.info.name,
+                lost = total - self.ring_losses_seen,
+                total,
+                "advert ring buffer full: adverts lost (the daemon did not read them in time)"
+            );
+        }
+        self.ring_losses_seen = total;
     }
 
     /// From now on, multicast adverts and announcements are held until [`Self::release_frames`]

@@ -233,6 +233,7 @@ impl Daemon {
                 input = operator.next() => self.on_operator_input(operator, input).await,
                 _ = status_refresh.tick() => {
                     self.recheck_address_lists(Instant::now()).await;
+                    self.interfaces.values_mut().for_each(VrrpInterface::report_ring_losses);
                     self.publish_status();
                 }
             }

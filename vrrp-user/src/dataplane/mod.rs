@@ -15,6 +15,7 @@ mod device;
 mod error;
 mod events;
 mod fdb;
+mod helper_load;
 mod last_seen;
 mod link_info;
 mod maps;
@@ -44,6 +45,7 @@ pub use device::DeviceKind;
 pub use error::DataplaneError;
 pub use events::{AdvertEvents, DeliveredAdvert};
 pub use fdb::{add_vmac_filter, remove_vmac_filter};
+pub use helper_load::{HELPER_COMMAND, run_helper};
 pub use maps::{InstanceSettings, monotonic_now, virtual_mac};
 pub use pin::LINK_PINS;
 pub use pin_visibility::{PinVisibility, pin_visibility};
@@ -79,6 +81,10 @@ pub struct AttachOptions {
     pub pin_link: bool,
     /// bpffs directory holding one pin directory per interface.
     pub pin_root: PathBuf,
+    /// Load the object in a helper process and adopt what it pinned (`helper_load`: the
+    /// loader's peak memory stays out of this process). Falls back to loading here if the
+    /// helper fails or left nothing adoptable. Needs `pin_link`.
+    pub load_in_helper: bool,
 }
 
 impl Default for AttachOptions {
@@ -87,6 +93,7 @@ impl Default for AttachOptions {
             mode: XdpAttachMode::Auto,
             pin_link: true,
             pin_root: PathBuf::from(pin::PIN_ROOT),
+            load_in_helper: false,
         }
     }
 }
@@ -174,37 +181,7 @@ impl Dataplane {
         if dir.exists() {
             match adopt::adopt(ifname, ifindex, &dir, options.mode) {
                 Ok(adopted) => {
-                    let control = Control {
-                        if_mac,
-                        ..adopted.control
-                    };
-                    let records = adopted.records;
-                    let mut dataplane = Self::assemble(
-                        ifname,
-                        ifindex,
-                        dir,
-                        (MapSet(adopted.maps), None),
-                        attach::Attached {
-                            links: adopted.links,
-                            hook: adopted.hook,
-                            program_id: adopted.program_id,
-                        },
-                        control,
-                    )?;
-                    let heartbeat = Duration::from_nanos(control.heartbeat_ns);
-                    dataplane.pinned = records
-                        .into_iter()
-                        .map(|((family, vrid), record)| {
-                            let last_seen = dataplane.master_last_seen(family, vrid);
-                            let pinned = PinnedInstance {
-                                record,
-                                last_seen,
-                                heartbeat,
-                            };
-                            ((family, vrid), pinned)
-                        })
-                        .collect();
-                    dataplane.refresh_heartbeat()?;
+                    let dataplane = Self::from_adopted(ifname, ifindex, dir, adopted, if_mac)?;
                     tracing::info!(ifname, program_id = dataplane.program_id, ingress = %dataplane.hook, pin_dir = %dataplane.pin_dir.display(), records = dataplane.pinned.len(), "data plane adopted from the previous run");
                     return Ok(dataplane);
                 }
@@ -213,6 +190,25 @@ impl Dataplane {
                     dir = %dir.display(),
                     reason = %why,
                     "not adopting the previous run's pins: {why}"
+                ),
+            }
+        }
+        if options.load_in_helper && options.pin_link {
+            let adopted = helper_load::load_in_helper(ifname, options)
+                .map_err(|why| why.to_string())
+                .and_then(|()| {
+                    adopt::adopt(ifname, ifindex, &dir, options.mode).map_err(|why| why.to_string())
+                });
+            match adopted {
+                Ok(adopted) => {
+                    let dataplane = Self::from_adopted(ifname, ifindex, dir, adopted, if_mac)?;
+                    tracing::info!(ifname, program_id = dataplane.program_id, ingress = %dataplane.hook, pin_dir = %dataplane.pin_dir.display(), loaded_by = "helper process", "data plane attached");
+                    return Ok(dataplane);
+                }
+                Err(why) => tracing::warn!(
+                    ifname,
+                    reason = why,
+                    "loading the data plane in a helper process failed; loading it here"
                 ),
             }
         }
@@ -245,6 +241,49 @@ impl Dataplane {
         )?;
         dataplane.refresh_heartbeat()?;
         tracing::info!(ifname, program_id = dataplane.program_id, ingress = %dataplane.hook, pin_dir = %dataplane.pin_dir.display(), "data plane attached");
+        Ok(dataplane)
+    }
+
+    /// The data plane around pins opened by `adopt` (a previous run's, or a helper's): the
+    /// records they held are kept for the resume decision, the heartbeat refreshed.
+    fn from_adopted(
+        ifname: &str,
+        ifindex: u32,
+        dir: PathBuf,
+        adopted: adopt::Adopted,
+        if_mac: [u8; 6],
+    ) -> Result<Self, DataplaneError> {
+        let control = Control {
+            if_mac,
+            ..adopted.control
+        };
+        let records = adopted.records;
+        let mut dataplane = Self::assemble(
+            ifname,
+            ifindex,
+            dir,
+            (MapSet(adopted.maps), None),
+            attach::Attached {
+                links: adopted.links,
+                hook: adopted.hook,
+                program_id: adopted.program_id,
+            },
+            control,
+        )?;
+        let heartbeat = Duration::from_nanos(control.heartbeat_ns);
+        dataplane.pinned = records
+            .into_iter()
+            .map(|((family, vrid), record)| {
+                let last_seen = dataplane.master_last_seen(family, vrid);
+                let pinned = PinnedInstance {
+                    record,
+                    last_seen,
+                    heartbeat,
+                };
+                ((family, vrid), pinned)
+            })
+            .collect();
+        dataplane.refresh_heartbeat()?;
         Ok(dataplane)
     }
 
