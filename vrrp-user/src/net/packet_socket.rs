@@ -129,8 +129,12 @@ impl PacketSocket {
                 Ok(sent) if sent > 0 => next += sent,
                 _ => {
                     // The first remaining frame was refused (sendmmsg reports an error only
-                    // for the first message it tried): skip it.
+                    // for the first message it tried): skip it, unless a signal interrupted
+                    // the call before anything went out.
                     let source = io::Error::last_os_error();
+                    if source.kind() == io::ErrorKind::Interrupted {
+                        continue;
+                    }
                     let refusal = refused.get_or_insert(BatchRefused {
                         frames: 0,
                         first: NetError::PacketSocket {
