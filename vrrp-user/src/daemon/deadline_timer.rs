@@ -20,7 +20,7 @@ use crate::dataplane::monotonic_now;
 
 pub(super) struct DeadlineTimer {
     fd: AsyncFd<Timer>,
-    /// The deadline the timerfd is armed for, until it fired and was read.
+    /// The deadline the timerfd is armed for, until a wait for it returned.
     armed: Option<Instant>,
 }
 

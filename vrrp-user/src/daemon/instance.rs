@@ -81,14 +81,18 @@ impl Instance {
         ((longest_takeover + Duration::from_secs(1)) * 3 / 2).max(Duration::from_secs(2))
     }
 
+    /// When the installed addresses' lifetime is next refreshed: a third of it after the last
+    /// install (None while nothing is installed).
+    pub(crate) fn address_refresh_due(&self) -> Option<Instant> {
+        self.addresses_refreshed_at
+            .map(|at| at + self.address_lifetime() / 3)
+    }
+
     /// When address work is next due: the lifetime refresh (a third of it after the last
     /// install), an install retry, or the removal retry of addresses a reload dropped.
     pub(crate) fn next_address_work(&self) -> Option<Instant> {
-        let refresh = self
-            .addresses_refreshed_at
-            .map(|at| at + self.address_lifetime() / 3);
         [
-            refresh,
+            self.address_refresh_due(),
             self.address_retry.map(Retry::due),
             self.dropped_retry.map(Retry::due),
         ]

@@ -172,6 +172,8 @@ impl VrrpInterface {
         )
         .context("attach XDP")?;
         let mut events = dataplane.take_events()?;
+        // An adopted data plane's earlier losses were the previous run's to report.
+        let ring_losses_seen = dataplane.counter(Counter::RingBufFull).unwrap_or_default();
         let name = ifname.to_owned();
         let reader = tokio::spawn(async move {
             loop {
@@ -203,13 +205,8 @@ impl VrrpInterface {
             vmac_filters: Vec::new(),
             held: FrameBatch::default(),
             holding: false,
-            ring_losses_seen: 0,
+            ring_losses_seen,
         };
-        // An adopted data plane's earlier losses were the previous run's to report.
-        interface.ring_losses_seen = interface
-            .dataplane
-            .counter(Counter::RingBufFull)
-            .unwrap_or_default();
         interface.join_families(families)?;
         Ok(interface)
     }

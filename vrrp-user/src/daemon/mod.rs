@@ -3,8 +3,8 @@
 //! per configured instance.
 //!
 //! Each loop turn waits for the earliest of: a state-machine deadline, the data-plane heartbeat
-//! tick (both on one timerfd, `deadline_timer`), an advert punted by XDP, a link or address change, a signal, or a due retry; feeds the
-//! state machines, reading the clock at each event (never before a slow step such as netlink or
+//! tick (both on one timerfd, `deadline_timer`), an advert punted by XDP, a link or address
+//! change, a signal, or a due retry; feeds the state machines, reading the clock at each event (never before a slow step such as netlink or
 //! loading XDP); and performs their actions in order (see `proto` for the call contract).
 //! Configurations are applied in `reload`, instances come and go with their interfaces in
 //! `lifecycle` and `links`, operators' commands arrive in `commands`.

@@ -126,9 +126,7 @@ impl Daemon {
             instance.address_retry = None;
             return;
         }
-        let refresh_due = instance
-            .addresses_refreshed_at
-            .is_some_and(|at| now >= at + instance.address_lifetime() / 3);
+        let refresh_due = instance.address_refresh_due().is_some_and(|due| due <= now);
         let retry_due = instance
             .address_retry
             .is_some_and(|retry| retry.due() <= now);
