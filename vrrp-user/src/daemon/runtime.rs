@@ -17,7 +17,7 @@ use tokio::{
 use super::{
     clock::instant_from_monotonic,
     commands::{Operator, OperatorRequest},
-    deadline_timer::DeadlineTimer,
+    deadline_timer::{DeadlineTimer, WakeUp},
     divergence::DivergenceWatch,
     events::{DaemonEvent, EventBus},
     handover::Stop,
@@ -191,7 +191,8 @@ impl Daemon {
         let mut status_refresh = interval(STATUS_REFRESH);
         status_refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
-            let deadline = self.next_deadline();
+            let wake = self.next_deadline();
+            let deadline = wake.earliest();
             // Start retries and address re-reads wake the loop on their own schedule (see
             // `retry`, `links`); address retries are instance deadlines (`vips`).
             let retry = self
@@ -200,7 +201,7 @@ impl Daemon {
                 .chain(self.next_address_reread())
                 .min();
             tokio::select! {
-                woke = timer.wait_until(deadline) => {
+                woke = timer.wait_until(wake) => {
                     if let Err(err) = woke {
                         // Not seen in practice; without the timerfd, tokio's timer keeps time.
                         tracing::error!(error = %err, "the deadline timer failed");
@@ -241,19 +242,26 @@ impl Daemon {
     }
 
     /// The earliest state-machine deadline, address refresh, heartbeat refresh or sweep.
-    fn next_deadline(&self) -> Instant {
-        let per_interface = self
+    /// Adverts and heartbeats may share a wake-up; Master_Down_Timers (also in sweeps) may not.
+    fn next_deadline(&self) -> WakeUp {
+        let heartbeats = self
             .interfaces
             .values()
-            .flat_map(|interface| [interface.next_heartbeat(), interface.sweep_at])
-            .flatten();
-        [self.schedule.adverts.next(), self.schedule.others.next()]
-            .into_iter()
-            .flatten()
-            .chain(per_interface)
-            .min()
-            // Nothing scheduled (every instance in Initialize): wake up now and then anyway.
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1))
+            .filter_map(VrrpInterface::next_heartbeat);
+        let sweeps = self
+            .interfaces
+            .values()
+            .filter_map(|interface| interface.sweep_at);
+        WakeUp {
+            exact: self.schedule.others.next().into_iter().chain(sweeps).min(),
+            shareable: self
+                .schedule
+                .adverts
+                .next()
+                .into_iter()
+                .chain(heartbeats)
+                .min(),
+        }
     }
 
     async fn on_tick(&mut self, punted: &mut mpsc::Receiver<DeliveredAdvert>) {
