@@ -11,7 +11,7 @@ use super::{commands::OperatorMarks, retry::Retry};
 use crate::{
     config::InstanceConfig,
     proto::{
-        AddressFamily, RouterConfig, VirtualRouter, master_down_interval_for,
+        AddressFamily, RouterConfig, State, VirtualRouter, master_down_interval_for,
         router_advert::RouterAdvertScheduler,
     },
 };
@@ -82,9 +82,13 @@ impl Instance {
     }
 
     /// When the installed addresses' lifetime is next refreshed: a third of it after the last
-    /// install (None while nothing is installed).
+    /// install, while Master (the only state that refreshes them). A resigning router keeps
+    /// them for at most Master_Down_Interval, well within their lifetime; None otherwise and
+    /// while nothing is installed.
     pub(crate) fn address_refresh_due(&self) -> Option<Instant> {
-        self.addresses_refreshed_at
+        (self.router.state() == State::Master)
+            .then_some(self.addresses_refreshed_at)
+            .flatten()
             .map(|at| at + self.address_lifetime() / 3)
     }
 
@@ -125,4 +129,41 @@ pub(crate) fn router_config(config: &InstanceConfig, primary_address: IpAddr) ->
 /// that stalls that long would miss its own adverts too, and lose Master anyway.
 pub(crate) fn heartbeat_timeout(config: &InstanceConfig) -> Duration {
     config.advert_interval.as_duration() * 3
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::{
+        daemon::lifecycle::tests::instance_config,
+        proto::{Command, Event},
+    };
+
+    /// A resigning router keeps its addresses but refreshes nothing: a refresh it would never
+    /// do must not be on the timetable (the loop popped it again and again, stalling every
+    /// other task, until the resign ended).
+    #[test]
+    fn only_a_master_has_an_address_refresh_due() {
+        let mut instance = Instance::new(
+            instance_config("lan", 1, 100),
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+        );
+        let now = Instant::now();
+        instance.router.handle_event(Event::Startup, now);
+        instance.addresses_refreshed_at = Some(now);
+        assert_eq!(instance.address_refresh_due(), None, "Backup");
+        let down = instance.router.poll_timeout().expect("Master_Down_Timer");
+        instance.router.handle_timeout(down);
+        assert_eq!(instance.router.state(), State::Master);
+        instance.addresses_refreshed_at = Some(down);
+        let due = down + instance.address_lifetime() / 3;
+        assert_eq!(instance.address_refresh_due(), Some(due));
+        assert_eq!(instance.next_address_work(), Some(due));
+        let _applied = instance.router.handle_command(Command::Demote, down);
+        assert_ne!(instance.router.state(), State::Master);
+        assert_eq!(instance.address_refresh_due(), None, "resigning");
+        assert_eq!(instance.next_address_work(), None);
+    }
 }

@@ -278,8 +278,11 @@ impl Daemon {
         }
         self.send_due_adverts().await;
         self.sweep_due_interfaces(now).await;
-        // Only what was due at the start of the turn: rescheduled deadlines wait for the next.
-        while let Some(id) = self.schedule.others.pop_due(now) {
+        // Only what was due at the start of the turn: rescheduled deadlines wait for the next,
+        // even one rescheduled into the past (the turn would never end, and no other task run).
+        let due: Vec<InstanceId> =
+            std::iter::from_fn(|| self.schedule.others.pop_due(now)).collect();
+        for id in due {
             let Some(index) = self.position(id) else {
                 continue;
             };
