@@ -615,7 +615,8 @@ impl VrrpInterface {
     }
 
     /// Writes `instance`'s role and routine signature to the XDP program when they changed,
-    /// and keeps the virtual MAC in the NIC's unicast filter exactly while Master.
+    /// and keeps the virtual MAC in the NIC's unicast filter while the instance has a record
+    /// ([`Self::forget_instance`] removes it).
     pub(crate) async fn sync_instance(&mut self, instance: &Instance) -> Result<()> {
         let dataplane_role = instance.router.dataplane_role();
         let settings =
@@ -639,7 +640,10 @@ impl VrrpInterface {
         self.dataplane
             .set_instance(contract_family(family), vrid, &settings)?;
         self.set_written((family, vrid), Some(settings));
-        self.set_vmac_filter(family, vrid, forwarding).await;
+        // In the filter from the first record on, whatever the role: a netlink round trip
+        // (~0.1 ms) at each transition to Master delayed its first advert. While Backup the
+        // program drops what the filter lets through.
+        self.set_vmac_filter(family, vrid, true).await;
         Ok(())
     }
 
