@@ -106,11 +106,32 @@ pub fn apply(request: RealtimeRequest) -> Vec<RealtimeError> {
         // SAFETY: mlockall has no memory-safety preconditions.
         let result =
             unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT) };
-        if result != 0 {
+        if result == 0 {
+            keep_memory_lockable_across_exec();
+        } else {
             errors.push(RealtimeError::LockMemory(io::Error::last_os_error()));
         }
     }
     errors
+}
+
+/// A handover's successor (`handover`, an execve of the same daemon) starts without
+/// CAP_IPC_LOCK, which the bounding set dropped (`capabilities`), and execve undoes
+/// mlockall: an unlimited RLIMIT_MEMLOCK, which execve keeps, lets it lock its memory again
+/// (what the shipped systemd unit's `LimitMEMLOCK=infinity` gives every run). Raising the
+/// hard limit needs CAP_SYS_RESOURCE; without it the successor runs unlocked and says so.
+fn keep_memory_lockable_across_exec() {
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: `unlimited` is a valid rlimit.
+    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) } != 0 {
+        tracing::debug!(
+            error = %io::Error::last_os_error(),
+            "RLIMIT_MEMLOCK not raised: after a handover memory stays unlocked"
+        );
+    }
 }
 
 /// Applies `request` and logs the outcome: one line on success, a warning with the fix per
