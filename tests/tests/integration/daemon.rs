@@ -351,6 +351,17 @@ fn backup_drops_frames_to_the_virtual_mac() {
     let _r1 = lab.start(lab.r1, &RouterSpec::new(200));
     let _r2 = lab.start(lab.r2, &spec2);
     wait_master(&capture, R1, STARTUP + spec2.master_down_interval());
+    // The virtual MAC is in the Backup's unicast filter already, so a takeover waits on no
+    // netlink before its first advert; the program is what keeps its frames out.
+    let fdb = lab
+        .ns(lab.r2)
+        .run(&["bridge", "fdb", "show", "dev", LAN_IF]);
+    let fdb = String::from_utf8_lossy(&fdb.stdout);
+    assert!(
+        fdb.lines()
+            .any(|line| line.starts_with("00:00:5e:00:01:33") && line.contains("self permanent")),
+        "the Backup's unicast filter lacks the virtual MAC: {fdb}"
+    );
     let host = lab.ns(lab.host);
     // Control: the Backup answers pings to its own address sent to its own MAC.
     host.run(&["ping", "-c", "2", "-i", "0.05", "-W", "1", R2]);
