@@ -659,15 +659,14 @@ impl VirtualRouter {
         self.preempt_hold_until = None;
         self.resigning_until = None;
         self.master_adver_interval = self.config.advert_interval;
-        // RFC 9568 §6.4.2's order: the advert first (the transition already made the data
-        // plane's record Master, so it takes the virtual MAC's traffic that the advert moves to
-        // it), then the addresses, whose netlink round trip would delay the takeover on the
-        // wire, then the gratuitous ARP/NA for them.
+        // The addresses before the advert, although their netlink round trip delays it: the
+        // advert moves the virtual MAC's traffic here (and ends a resigning Master's
+        // forwarding), and with Accept_Mode what is addressed to them must find them.
         self.transition(State::Master, reason);
+        self.push(Action::InstallVirtualAddresses);
         self.push(Action::SendAdvert {
             priority: self.priority,
         });
-        self.push(Action::InstallVirtualAddresses);
         self.push(Action::SendGratuitous);
         self.timers.set(
             Timer::Advert,

@@ -83,8 +83,7 @@ fn backup_following_200(at: std::time::Instant) -> VirtualRouter {
 fn initialize_owner_goes_master() {
     let mut lan = Lan::new(vec![router_config(255, 1, cs(SECOND))], Duration::ZERO);
     lan.start(0);
-    // RFC 9568 §6.4.1: advert, gratuitous ARP, Adver_Timer, Master, all at once; the advert
-    // before the addresses, whose netlink round trip would delay the takeover on the wire.
+    // RFC 9568 §6.4.1: advert, gratuitous ARP, Adver_Timer, Master, all at once.
     assert_eq!(
         lan.actions_since(0, Duration::ZERO),
         vec![
@@ -97,8 +96,8 @@ fn initialize_owner_goes_master() {
                 role: DataplaneRole::Master,
                 routine: None,
             },
-            Action::SendAdvert { priority: 255 },
             Action::InstallVirtualAddresses,
+            Action::SendAdvert { priority: 255 },
             Action::SendGratuitous,
         ]
     );
@@ -171,8 +170,8 @@ fn backup_master_down_timer_fires_becomes_master() {
                 role: DataplaneRole::Master,
                 routine: None,
             },
-            Action::SendAdvert { priority: 100 },
             Action::InstallVirtualAddresses,
+            Action::SendAdvert { priority: 100 },
             Action::SendGratuitous,
         ]
     );
